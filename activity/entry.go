@@ -1,0 +1,333 @@
+package activity
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"unicode/utf8"
+)
+
+// DefaultMaxEntrySize is EventBridge's PutEvents entry size limit as the API
+// reference states it (256 KB). AWS announced 1 MB in 2026; callers that know
+// their bus accepts more pass a larger limit.
+const DefaultMaxEntrySize = 256 * 1024
+
+// entryTimeBytes is what EventBridge counts for an entry's Time field.
+const entryTimeBytes = 14
+
+// Entry is an activity as an EventBridge PutEvents request entry, without the
+// bus name.
+type Entry struct {
+	Source     string
+	DetailType string
+	Detail     []byte
+	Resources  []string
+}
+
+// Size is the entry's size as EventBridge computes it: 14 bytes for Time plus
+// the UTF-8 bytes of Source, DetailType, Detail and each Resource.
+func (e *Entry) Size() int {
+	n := entryTimeBytes + len(e.Source) + len(e.DetailType) + len(e.Detail)
+	for _, r := range e.Resources {
+		n += len(r)
+	}
+	return n
+}
+
+// Marshal encodes the activity as JSON without HTML escaping (EventBridge and
+// destinations read it as data, and escaping would inflate hostile text).
+func Marshal(a *Activity) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(a); err != nil {
+		return nil, fmt.Errorf("activity: encode: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// NewEntry validates the activity and encodes it as an EventBridge entry of at
+// most maxSize bytes (DefaultMaxEntrySize when maxSize <= 0), bounding it with
+// Bound when needed. The activity is not modified.
+func NewEntry(a *Activity, maxSize int) (Entry, error) {
+	if err := a.Validate(); err != nil {
+		return Entry{}, err
+	}
+	if maxSize <= 0 {
+		maxSize = DefaultMaxEntrySize
+	}
+	e := Entry{Source: a.EventBridgeSource(), DetailType: DetailType}
+	overhead := e.Size()
+	detail, err := Bound(a, maxSize-overhead)
+	if err != nil {
+		return Entry{}, err
+	}
+	e.Detail = detail
+	return e, nil
+}
+
+// Bound encodes the activity in at most maxBytes bytes. When the plain encoding
+// is larger it trims, in this order, and marks the result truncated:
+//  1. detail, the original record: its largest members first become shortened
+//     text previews, then, if need be, the whole record becomes one preview;
+//  2. the longest display field values;
+//  3. the longest remaining strings (user agent, error message, resources, …).
+//
+// It never drops the id, subject, actor or action; if even their trimmed form
+// does not fit it returns ErrTooLarge. The activity is not modified.
+func Bound(a *Activity, maxBytes int) ([]byte, error) {
+	enc, err := Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	if len(enc) <= maxBytes {
+		return enc, nil
+	}
+	c := cloneForTrim(a)
+	c.Truncated = true
+
+	if len(c.Detail) > 0 {
+		over := len(enc) - maxBytes
+		c.Detail = trimDetail(c.Detail, len(c.Detail)-over)
+		if enc, err = Marshal(c); err != nil {
+			return nil, err
+		}
+		if len(enc) <= maxBytes {
+			return enc, nil
+		}
+	}
+
+	// Fields, then every other string: halve the longest until it fits.
+	for _, group := range [][]*string{fieldValues(c), otherStrings(c)} {
+		for i := 0; i < 200 && len(enc) > maxBytes; i++ {
+			longest := longestString(group)
+			if longest == nil || utf8.RuneCountInString(*longest) <= minKeptRunes {
+				break
+			}
+			*longest = Truncate(*longest, utf8.RuneCountInString(*longest)/2)
+			if enc, err = Marshal(c); err != nil {
+				return nil, err
+			}
+		}
+		if len(enc) <= maxBytes {
+			return enc, nil
+		}
+	}
+	if len(c.Detail) > 0 {
+		c.Detail = nil
+		if enc, err = Marshal(c); err != nil {
+			return nil, err
+		}
+		if len(enc) <= maxBytes {
+			return enc, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: activity %s needs %d bytes, limit %d", ErrTooLarge, a.ID, len(enc), maxBytes)
+}
+
+// minKeptRunes is the shortest a string is trimmed to.
+const minKeptRunes = 64
+
+// Truncate shortens s to at most n runes, ending it with "…" when it cut.
+func Truncate(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if len(s) <= n { // fewer bytes than n means fewer runes too
+		return s
+	}
+	i, count := 0, 0
+	for i < len(s) {
+		if count == n-1 {
+			// Room for the ellipsis only if more than one rune remains.
+			_, size := utf8.DecodeRuneInString(s[i:])
+			if i+size == len(s) {
+				return s
+			}
+			return s[:i] + "…"
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		count++
+	}
+	return s
+}
+
+func cloneForTrim(a *Activity) *Activity {
+	c := *a
+	if a.Actor != nil {
+		actor := *a.Actor
+		c.Actor = &actor
+	}
+	if a.Action != nil {
+		action := *a.Action
+		c.Action = &action
+	}
+	if a.Permission != nil {
+		p := *a.Permission
+		c.Permission = &p
+	}
+	if a.Origin != nil {
+		o := *a.Origin
+		c.Origin = &o
+	}
+	c.Fields = append([]Field(nil), a.Fields...)
+	c.Resources = append([]Resource(nil), a.Resources...)
+	c.Links = append([]Link(nil), a.Links...)
+	c.Tags = append([]string(nil), a.Tags...)
+	return &c
+}
+
+func fieldValues(c *Activity) []*string {
+	out := make([]*string, 0, len(c.Fields))
+	for i := range c.Fields {
+		out = append(out, &c.Fields[i].Value)
+	}
+	return out
+}
+
+func otherStrings(c *Activity) []*string {
+	out := []*string{&c.Subject}
+	if c.Actor != nil {
+		out = append(out, &c.Actor.Name, &c.Actor.ARN, &c.Actor.UserAgent, &c.Actor.SessionIssuer, &c.Actor.SourceIP, &c.Actor.InvokedBy, &c.Actor.PrincipalID)
+	}
+	if c.Action != nil {
+		out = append(out, &c.Action.ErrorMessage, &c.Action.Name, &c.Action.ErrorCode, &c.Action.Service)
+	}
+	if c.Permission != nil {
+		out = append(out, &c.Permission.Resource, &c.Permission.Action)
+		if len(c.Permission.Statement) > 4096 {
+			c.Permission.Statement = nil
+		}
+	}
+	for i := range c.Resources {
+		out = append(out, &c.Resources[i].ARN, &c.Resources[i].Type)
+	}
+	for i := range c.Links {
+		out = append(out, &c.Links[i].URL, &c.Links[i].Title)
+	}
+	for i := range c.Tags {
+		out = append(out, &c.Tags[i])
+	}
+	if c.Origin != nil {
+		out = append(out, &c.Origin.LogGroup, &c.Origin.LogStream)
+	}
+	return out
+}
+
+func longestString(ps []*string) *string {
+	var best *string
+	for _, p := range ps {
+		if best == nil || len(*p) > len(*best) {
+			best = p
+		}
+	}
+	return best
+}
+
+// trimDetail shrinks a JSON value to about budget bytes. For an object it
+// replaces its largest members with text previews, keeping member order; any
+// other value, or an object still too large, becomes one text preview.
+func trimDetail(detail json.RawMessage, budget int) json.RawMessage {
+	if budget < 64 {
+		budget = 64
+	}
+	members, ok := objectMembers(detail)
+	if ok {
+		size := len(detail)
+		order := make([]int, len(members))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool { return len(members[order[i]].value) > len(members[order[j]].value) })
+		for _, idx := range order {
+			if size <= budget {
+				break
+			}
+			m := &members[idx]
+			if len(m.value) <= 256 {
+				break
+			}
+			keep := len(m.value) - (size - budget) - 64
+			if keep < 128 {
+				keep = 128
+			}
+			preview := preview(m.value, keep)
+			size += len(preview) - len(m.value)
+			m.value = preview
+		}
+		if size <= budget {
+			return joinMembers(members)
+		}
+	}
+	return preview(detail, budget-32)
+}
+
+// preview is a JSON string holding the start of raw, cut on a rune boundary
+// so that its encoding stays within about n bytes.
+func preview(raw []byte, n int) json.RawMessage {
+	if n < 16 {
+		n = 16
+	}
+	s := string(raw)
+	// JSON escaping of quotes and backslashes can double the text; cut by
+	// encoded size.
+	for {
+		cut := Truncate(s, n)
+		b, _ := json.Marshal(cut)
+		if len(b) <= n+8 || n <= 16 {
+			return b
+		}
+		n = n * 2 / 3
+	}
+}
+
+type member struct {
+	key   json.RawMessage
+	value json.RawMessage
+}
+
+// objectMembers splits a JSON object into its members, in order.
+func objectMembers(raw json.RawMessage) ([]member, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var out []member
+	for dec.More() {
+		var key string
+		if t, err := dec.Token(); err == nil {
+			k, ok := t.(string)
+			if !ok {
+				return nil, false
+			}
+			key = k
+		} else {
+			return nil, false
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		kb, _ := json.Marshal(key)
+		out = append(out, member{key: kb, value: v})
+	}
+	return out, true
+}
+
+func joinMembers(ms []member) json.RawMessage {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(m.key)
+		b.WriteByte(':')
+		b.Write(m.value)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
