@@ -1,0 +1,292 @@
+// Package logfile reads CloudTrail and CloudWatch Logs data from files, as
+// people save it: CloudWatch Logs subscription events ({"awslogs":{"data":…}}),
+// their decoded form ({"messageType":…,"logEvents":[…]}), CloudTrail log files
+// ({"Records":[…]}), single CloudTrail records, and newline-delimited streams
+// of any of these. Files may be gzip-compressed; directories are walked
+// recursively in lexical order.
+//
+// A file that cannot be read or decoded is reported and the rest is still
+// read, so one bad file never hides the others.
+package logfile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// ErrUnreadable reports input that is neither one JSON document nor a stream
+// of JSON documents, one per line.
+var ErrUnreadable = errors.New("logfile: not JSON data")
+
+// MaxFileSize bounds how much of one (decompressed) file is read.
+const MaxFileSize = 512 << 20
+
+// Kind says what an Item holds.
+type Kind int
+
+// The kinds of Item.
+const (
+	// Subscription is a CloudWatch Logs subscription event, still encoded.
+	Subscription Kind = iota + 1
+	// LogsData is a decoded CloudWatch Logs subscription batch.
+	LogsData
+	// Record is one JSON document that is not a container: normally a
+	// CloudTrail record (the source decides what it is).
+	Record
+	// Text is a line that is not JSON (only with Options.Text).
+	Text
+)
+
+// Item is one unit of input.
+type Item struct {
+	// Path is the file it came from; Line is its 1-based line for
+	// newline-delimited input, 0 for a whole-file document.
+	Path string
+	Line int
+	Kind Kind
+	// Subscription is set for Kind Subscription.
+	Subscription *events.CloudwatchLogsEvent
+	// LogsData is set for Kind LogsData.
+	LogsData *events.CloudwatchLogsData
+	// Raw is the record's JSON (Kind Record) or the line (Kind Text).
+	Raw []byte
+}
+
+// Options tune reading.
+type Options struct {
+	// Text makes lines that are not JSON into Text items instead of errors,
+	// for reading arbitrary log files.
+	Text bool
+}
+
+// Stats counts what was read.
+type Stats struct {
+	Files int
+	Items int
+}
+
+// FileError is a file, or a line in it, that could not be read or decoded.
+type FileError struct {
+	Path string
+	Line int
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Path, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Read reads every path (files or directories) and calls visit for each item,
+// in order. A visit error stops reading and is returned as stop. Input that
+// could not be read or decoded is returned in errs, one per file or line;
+// everything else is still visited.
+func Read(paths []string, opts Options, visit func(Item) error) (stats Stats, errs []error, stop error) {
+	for _, root := range paths {
+		files, err := expand(root)
+		if err != nil {
+			errs = append(errs, &FileError{Path: root, Err: err})
+			continue
+		}
+		for _, path := range files {
+			stats.Files++
+			data, err := readFile(path)
+			if err != nil {
+				errs = append(errs, &FileError{Path: path, Err: err})
+				continue
+			}
+			n, ferrs, stop := Decode(path, data, opts, visit)
+			stats.Items += n
+			errs = append(errs, ferrs...)
+			if stop != nil {
+				return stats, errs, stop
+			}
+		}
+	}
+	return stats, errs, nil
+}
+
+// Decode splits one file's content into items: one JSON document, or one JSON
+// document (or text line, with Options.Text) per line.
+func Decode(path string, data []byte, opts Options, visit func(Item) error) (n int, errs []error, stop error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return 0, nil, nil
+	}
+	if json.Valid(trimmed) {
+		n, err := emit(Item{Path: path}, trimmed, visit)
+		return n, nil, err
+	}
+	type line struct {
+		no    int
+		text  []byte
+		valid bool
+	}
+	var lines []line
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64*1024), MaxFileSize)
+	for no := 1; sc.Scan(); no++ {
+		if text := bytes.TrimSpace(sc.Bytes()); len(text) > 0 {
+			lines = append(lines, line{no: no, text: bytes.Clone(text), valid: json.Valid(text)})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, []error{&FileError{Path: path, Err: fmt.Errorf("logfile: %w", err)}}, nil
+	}
+	if !opts.Text && !lines[0].valid {
+		// Not newline-delimited JSON: the file is one broken document, and
+		// nothing in it is trusted.
+		return 0, []error{&FileError{Path: path, Err: fmt.Errorf("%w: %s", ErrUnreadable, syntaxError(trimmed))}}, nil
+	}
+	for _, l := range lines {
+		switch {
+		case l.valid:
+			k, err := emit(Item{Path: path, Line: l.no}, l.text, visit)
+			n += k
+			if err != nil {
+				return n, errs, err
+			}
+		case opts.Text:
+			n++
+			if err := visit(Item{Path: path, Line: l.no, Kind: Text, Raw: l.text}); err != nil {
+				return n, errs, err
+			}
+		default:
+			errs = append(errs, &FileError{Path: path, Line: l.no, Err: fmt.Errorf("%w: invalid JSON line", ErrUnreadable)})
+		}
+	}
+	return n, errs, nil
+}
+
+// syntaxError describes where a JSON document breaks.
+func syntaxError(data []byte) string {
+	var v any
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
+		return fmt.Sprintf("invalid JSON at line %d (byte %d): %v", line, se.Offset, se)
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return "invalid JSON"
+}
+
+// emit classifies one JSON document and visits what it holds.
+func emit(base Item, doc []byte, visit func(Item) error) (int, error) {
+	var probe struct {
+		AWSLogs     *json.RawMessage  `json:"awslogs"`
+		Records     []json.RawMessage `json:"Records"`
+		MessageType *string           `json:"messageType"`
+		LogEvents   *json.RawMessage  `json:"logEvents"`
+	}
+	if doc[0] != '{' || json.Unmarshal(doc, &probe) != nil {
+		base.Kind = Record
+		base.Raw = doc
+		return 1, visit(base)
+	}
+	switch {
+	case probe.AWSLogs != nil:
+		var ev events.CloudwatchLogsEvent
+		if err := json.Unmarshal(doc, &ev); err == nil && ev.AWSLogs.Data != "" {
+			base.Kind = Subscription
+			base.Subscription = &ev
+			return 1, visit(base)
+		}
+	case probe.Records != nil:
+		for _, r := range probe.Records {
+			it := base
+			it.Kind = Record
+			it.Raw = r
+			if err := visit(it); err != nil {
+				return 0, err
+			}
+		}
+		return len(probe.Records), nil
+	case probe.MessageType != nil && probe.LogEvents != nil:
+		var d events.CloudwatchLogsData
+		if err := json.Unmarshal(doc, &d); err == nil {
+			base.Kind = LogsData
+			base.LogsData = &d
+			return 1, visit(base)
+		}
+	}
+	base.Kind = Record
+	base.Raw = doc
+	return 1, visit(base)
+}
+
+// expand lists the files under root (root itself when it is a file), sorted.
+func expand(root string) ([]string, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return []string{root}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") || !d.Type().IsRegular() {
+			return nil
+		}
+		files = append(files, path)
+		return nil
+	})
+	sort.Strings(files)
+	return files, err
+}
+
+// readFile reads a file, inflating it when it is gzip-compressed (by content,
+// not by name).
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("logfile: gzip: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("logfile: read: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("logfile: larger than %d bytes", MaxFileSize)
+	}
+	return data, nil
+}

@@ -1,0 +1,137 @@
+package logfile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const record = `{"eventVersion":"1.08","eventName":"GetPolicy","eventSource":"iam.amazonaws.com","errorCode":"AccessDenied"}`
+
+func gz(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	if _, err := w.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+type seen struct {
+	kinds []Kind
+	where []string
+}
+
+func (s *seen) visit(it Item) error {
+	s.kinds = append(s.kinds, it.Kind)
+	s.where = append(s.where, filepath.Base(it.Path))
+	return nil
+}
+
+func TestRead(t *testing.T) {
+	logsData := `{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":"x"}]}`
+	sub := `{"awslogs":{"data":"` + base64.StdEncoding.EncodeToString(gz(t, logsData)) + `"}}`
+	files := map[string][]byte{
+		"a-record.json":          []byte("{\n  \"eventVersion\": \"1.08\",\n  \"eventName\": \"GetPolicy\"\n}\n"),
+		"b-trail.json.gz":        gz(t, `{"Records":[`+record+`,`+record+`,`+record+`]}`),
+		"c-subscription.json":    []byte(sub),
+		"d-decoded.json":         []byte(logsData),
+		"e-stream.ndjson":        []byte(record + "\n\n" + sub + "\n" + record + "\n"),
+		"nested/f-other.json":    []byte(`{"hello":"world"}`),
+		".hidden/ignored.json":   []byte(record),
+		"g-broken-ndjson.ndjson": []byte(record + "\nnot json\n" + record + "\n"),
+		"h-concatenated.json":    []byte("{\n  \"Records\": [\n    {\"a\": 1}\n    {\"b\": 2}\n  ]\n}\n"),
+		"i-empty.json":           nil,
+	}
+	dir := t.TempDir()
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var s seen
+	stats, errs, stop := Read([]string{dir, filepath.Join(dir, "missing.json")}, Options{}, s.visit)
+	if stop != nil {
+		t.Fatal(stop)
+	}
+	want := []Kind{Record, Record, Record, Record, Subscription, LogsData, Record, Subscription, Record, Record, Record, Record}
+	if len(s.kinds) != len(want) {
+		t.Fatalf("visited %v from %v, want kinds %v", s.kinds, s.where, want)
+	}
+	for i := range want {
+		if s.kinds[i] != want[i] {
+			t.Fatalf("item %d (%s) kind %v, want %v", i, s.where[i], s.kinds[i], want[i])
+		}
+	}
+	if stats.Files != 9 || stats.Items != len(want) {
+		t.Fatalf("stats = %+v", stats)
+	}
+	// missing.json, the bad NDJSON line, and the concatenated document.
+	if len(errs) != 3 {
+		t.Fatalf("errors = %v, want 3", errs)
+	}
+	var joined []string
+	for _, err := range errs {
+		joined = append(joined, err.Error())
+	}
+	all := strings.Join(joined, "\n")
+	for _, want := range []string{"missing.json", "g-broken-ndjson.ndjson:2", "h-concatenated.json: logfile: not JSON data: invalid JSON at line 4"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("errors %q do not mention %q", all, want)
+		}
+	}
+	var fe *FileError
+	if !errors.As(errs[1], &fe) {
+		t.Errorf("error %v is not a *FileError", errs[1])
+	}
+}
+
+func TestReadText(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "app.log")
+	if err := os.WriteFile(p, []byte("ERROR disk full\n"+record+"\nINFO fine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var s seen
+	_, errs, _ := Read([]string{p}, Options{Text: true}, s.visit)
+	if len(errs) != 0 || len(s.kinds) != 3 || s.kinds[0] != Text || s.kinds[1] != Record || s.kinds[2] != Text {
+		t.Fatalf("kinds %v errs %v", s.kinds, errs)
+	}
+}
+
+func TestReadStopsOnVisitError(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "trail.json")
+	if err := os.WriteFile(p, []byte(`{"Records":[`+record+`,`+record+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	_, _, stop := Read([]string{p}, Options{}, func(Item) error { return boom })
+	if !errors.Is(stop, boom) {
+		t.Fatalf("stop = %v, want boom", stop)
+	}
+}
+
+func TestSharedMalformedFixture(t *testing.T) {
+	p := filepath.Join("..", "..", "shared", "fixtures", "malformed", "concatenated-objects.json")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared fixtures not found at %s (they sit beside the repository): %v", p, err)
+	}
+	var s seen
+	_, errs, _ := Read([]string{p}, Options{}, s.visit)
+	if len(errs) != 1 || !errors.Is(errs[0], ErrUnreadable) || len(s.kinds) != 0 {
+		t.Fatalf("want one ErrUnreadable and nothing visited, got %v, %v", errs, s.kinds)
+	}
+}
