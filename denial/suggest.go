@@ -1,0 +1,87 @@
+package denial
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/activity-aware/ids/activity"
+)
+
+// PolicyVersion is the IAM policy language version of suggested documents.
+const PolicyVersion = "2012-10-17"
+
+// PolicyDocument is an IAM policy document.
+type PolicyDocument struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one statement of a suggested policy document. Action and
+// Resource are always lists, which IAM accepts for one value too.
+type Statement struct {
+	Effect   string   `json:"Effect"`
+	Action   []string `json:"Action"`
+	Resource []string `json:"Resource"`
+}
+
+// Suggest returns the policy document that would have allowed the fixable
+// denials among perms, and the denials an Allow cannot fix (explicit denies,
+// guardrails, unknown or encoded reasons, unknown actions), in their order.
+// Actions are merged per resource, sorted and deduplicated; resources whose
+// action sets are equal share a statement. It grants exactly what was denied:
+// no wildcard is added that the denials did not state. Nil entries are
+// skipped.
+func Suggest(perms []*activity.Permission) (doc PolicyDocument, notFixable []*activity.Permission) {
+	doc = PolicyDocument{Version: PolicyVersion, Statement: []Statement{}}
+	byResource := map[string][]string{}
+	for _, p := range perms {
+		switch {
+		case p == nil:
+		case !p.Fixable || p.Action == "":
+			notFixable = append(notFixable, p)
+		default:
+			res := p.Resource
+			if res == "" {
+				res = AnyResource
+			}
+			byResource[res] = append(byResource[res], p.Action)
+		}
+	}
+
+	// Group resources by their (sorted, deduplicated) action set.
+	byActions := map[string]*Statement{}
+	for res, actions := range byResource {
+		actions = sortedUnique(actions)
+		key := strings.Join(actions, "\x00")
+		st, ok := byActions[key]
+		if !ok {
+			st = &Statement{Effect: "Allow", Action: actions}
+			byActions[key] = st
+		}
+		st.Resource = append(st.Resource, res)
+	}
+	for _, st := range byActions {
+		slices.Sort(st.Resource)
+		doc.Statement = append(doc.Statement, *st)
+	}
+	slices.SortFunc(doc.Statement, func(a, b Statement) int {
+		if c := strings.Compare(a.Resource[0], b.Resource[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Action[0], b.Action[0])
+	})
+	return doc, notFixable
+}
+
+// sortedUnique sorts IAM actions and drops duplicates, comparing
+// case-insensitively as IAM does.
+func sortedUnique(actions []string) []string {
+	out := slices.Clone(actions)
+	slices.SortFunc(out, func(a, b string) int {
+		if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.CompactFunc(out, strings.EqualFold)
+}
