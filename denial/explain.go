@@ -50,8 +50,9 @@ func IsDenial(errorCode, errorMessage string) bool {
 var (
 	// statedAction finds the action and resource in AWS's wording: "is not
 	// authorized to perform: iam:GetPolicy on resource: arn:…", S3's quoted
-	// resource, and STS's "Not authorized to perform sts:AssumeRoleWithWebIdentity".
-	statedAction = regexp.MustCompile(`(?i)not authorized to perform:?\s+([a-z0-9-]+:[a-z0-9*]+)(?:\s+on\s+resource:?\s+(?:"([^"]*)"|(\S+)))?`)
+	// resource, IAM's typed one ("on resource: policy arn:…") and STS's "Not
+	// authorized to perform sts:AssumeRoleWithWebIdentity".
+	statedAction = regexp.MustCompile(`(?i)not authorized to perform:?\s+([a-z0-9-]+:[a-z0-9*]+)(?:\s+on\s+resource:?\s+(?:"([^"]*)"|(?:[a-z-]+\s+)?(arn:\S+)|(\S+)))?`)
 	// encodedMessage finds the encoded authorization failure message.
 	encodedMessage = regexp.MustCompile(`(?i)encoded authorization failure message:\s*([A-Za-z0-9_\-+/=]+)`)
 )
@@ -84,7 +85,7 @@ func parseMessage(msg string) stated {
 		res := m[2]
 		if res == "" {
 			// A sentence may end right after the resource.
-			res = strings.TrimRight(m[3], ".,;")
+			res = strings.TrimRight(m[3]+m[4], ".,;")
 		}
 		if isARN(res) || res == AnyResource {
 			s.resource = res
@@ -202,8 +203,8 @@ func allowStatement(action, resource string) json.RawMessage {
 
 // resourceOf picks the resource of a denial the message does not name: the
 // activity's resource ARN (for S3, the object for an object action and the
-// bucket otherwise), else the bucket and key S3 was asked for, else
-// AnyResource.
+// bucket otherwise), else the one ARN of the action's service in the request
+// parameters, or the bucket and key S3 was asked for, else AnyResource.
 func resourceOf(a *activity.Activity, rec *record, action string) string {
 	prefix, op, _ := strings.Cut(action, ":")
 	if prefix != "s3" {
@@ -211,6 +212,9 @@ func resourceOf(a *activity.Activity, rec *record, action string) string {
 			if isARN(r.ARN) {
 				return r.ARN
 			}
+		}
+		if arn := parameterARN(rec.RequestParameters, prefix); arn != "" {
+			return arn
 		}
 		return AnyResource
 	}
@@ -239,6 +243,28 @@ func resourceOf(a *activity.Activity, rec *record, action string) string {
 		return AnyResource
 	}
 	return arn + "/" + req.Key
+}
+
+// parameterARN returns the one ARN of the action's own service among the
+// top-level request parameters (resourceArn, secretId, keyId, …), or "" when
+// there is none or more than one.
+func parameterARN(raw json.RawMessage, service string) string {
+	var params map[string]any
+	if service == "" || !decodeParameters(raw, &params) {
+		return ""
+	}
+	found := ""
+	for _, v := range params {
+		s, ok := v.(string)
+		if !ok || !isARN(s) || strings.SplitN(s, ":", 4)[2] != service {
+			continue
+		}
+		if found != "" && found != s {
+			return ""
+		}
+		found = s
+	}
+	return found
 }
 
 // s3ObjectAction reports whether an S3 action applies to objects rather than
