@@ -1,0 +1,142 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/eventbus"
+)
+
+// Secret yields the current value of the secret holding the webhook URL. The
+// implementation caches it for a bounded time, so a rotated secret is picked
+// up (secrets.(*Cache) implements it).
+type Secret interface {
+	Value(ctx context.Context) (string, error)
+}
+
+// AuthorizationDecoder decodes an EC2-style encoded authorization failure
+// message (sts:DecodeAuthorizationMessage) into its JSON document.
+type AuthorizationDecoder interface {
+	DecodeAuthorizationMessage(ctx context.Context, encoded string) (string, error)
+}
+
+// ErrNoWebhook reports a handler built without its secret or client.
+var ErrNoWebhook = errors.New("slack: handler has no webhook secret or client")
+
+// Handler is the SlackDestination Lambda's logic: it decodes the activity an
+// EventBridge rule delivered, renders it and posts it to the webhook whose
+// URL the secret holds. A failed delivery is an error, so Lambda retries the
+// event and finally sends it to the on-failure destination.
+type Handler struct {
+	Secret Secret
+	Client *Client
+	// Decoder, when set, decodes encoded authorization failure messages so
+	// the message can say what was missing (off when nil).
+	Decoder AuthorizationDecoder
+	// Logger receives one line per event with ids and counts (nil: discard).
+	Logger *slog.Logger
+}
+
+// Handle delivers one activity event.
+func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
+	log := h.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if h.Secret == nil || h.Client == nil {
+		return ErrNoWebhook
+	}
+	a, err := eventbus.Decode(ev)
+	if err != nil {
+		log.Error("slack: rejected event", slog.String("event_id", ev.ID), slog.String("error", err.Error()))
+		return fmt.Errorf("slack: handle event %s: %w", ev.ID, err)
+	}
+	log = log.With(slog.String("event_id", ev.ID), slog.String("activity_id", a.ID))
+	if h.Decoder != nil {
+		h.decodePermission(ctx, a, log)
+	}
+	msg := Render(a)
+
+	value, err := h.Secret.Value(ctx)
+	if err != nil {
+		return fmt.Errorf("slack: read webhook secret: %w", err)
+	}
+	webhookURL, err := WebhookURLFromSecret(value)
+	if err != nil {
+		return err
+	}
+	attempts, err := h.Client.deliver(ctx, webhookURL, msg, log)
+	if err != nil {
+		var de *Error
+		attrs := []any{slog.Int("attempts", attempts), slog.String("error", err.Error())}
+		if errors.As(err, &de) {
+			attrs = append(attrs, slog.Int("status", de.StatusCode), slog.String("code", de.Code), slog.Bool("permanent", de.Permanent))
+		}
+		log.Error("slack: delivery failed", attrs...)
+		return fmt.Errorf("slack: activity %s: %w", a.ID, err)
+	}
+	log.Info("slack: delivered", slog.Int("attempts", attempts), slog.Int("blocks", len(msg.Blocks.BlockSet)))
+	return nil
+}
+
+// encodedMarker precedes the encoded message in an EC2 error message.
+const encodedMarker = "Encoded authorization failure message:"
+
+// decodedAuthorization is the part of a decoded authorization message the
+// renderer uses.
+type decodedAuthorization struct {
+	Allowed      bool `json:"allowed"`
+	ExplicitDeny bool `json:"explicitDeny"`
+	Context      struct {
+		Action   string `json:"action"`
+		Resource string `json:"resource"`
+	} `json:"context"`
+}
+
+// decodePermission fills the activity's permission from the encoded
+// authorization message its error carries. Decoding is best effort: a
+// failure is logged and the message goes out with what the source knew.
+func (h *Handler) decodePermission(ctx context.Context, a *activity.Activity, log *slog.Logger) {
+	if a.Action == nil {
+		return
+	}
+	_, encoded, ok := strings.Cut(a.Action.ErrorMessage, encodedMarker)
+	encoded = strings.TrimSpace(encoded)
+	if !ok || encoded == "" {
+		return
+	}
+	doc, err := h.Decoder.DecodeAuthorizationMessage(ctx, encoded)
+	if err != nil {
+		log.Warn("slack: decode authorization message failed", slog.String("error", err.Error()))
+		return
+	}
+	var d decodedAuthorization
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		log.Warn("slack: decoded authorization message is not JSON")
+		return
+	}
+	p := activity.Permission{}
+	if a.Permission != nil {
+		p = *a.Permission
+	}
+	if d.Context.Action != "" {
+		p.Action = d.Context.Action
+	}
+	if d.Context.Resource != "" {
+		p.Resource = d.Context.Resource
+	}
+	p.Encoded = false
+	if d.ExplicitDeny {
+		p.Reason, p.ReasonText, p.Fixable = "explicit-deny", "an explicit deny in a policy refused it (decoded authorization message)", false
+	} else if !d.Allowed {
+		p.Reason, p.ReasonText, p.Fixable = "no-allow", "no policy allows it (decoded authorization message)", true
+	}
+	a.Permission = &p
+}

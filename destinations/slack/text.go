@@ -1,0 +1,138 @@
+package slack
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// ellipsis ends a value that was cut.
+const ellipsis = "…"
+
+// escapedRune is how one rune of event text appears in Slack text: &, < and >
+// become the entities Slack requires, so no event can write a mention or a
+// link; control characters become U+FFFD; bidirectional controls (which can
+// make "gpj.exe" read as "exe.jpg") become a visible [U+202E] marker.
+func escapedRune(r rune, oneLine bool) string {
+	switch {
+	case r == '&':
+		return "&amp;"
+	case r == '<':
+		return "&lt;"
+	case r == '>':
+		return "&gt;"
+	case r == '\n' || r == '\t':
+		if oneLine {
+			return " "
+		}
+		return string(r)
+	case r == '\r':
+		if oneLine {
+			return " "
+		}
+		return ""
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+		return "\uFFFD"
+	case isBidiControl(r):
+		return fmt.Sprintf("[U+%04X]", r)
+	}
+	return string(r)
+}
+
+func isBidiControl(r rune) bool {
+	return r == 0x061C || r == 0x200E || r == 0x200F ||
+		(r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// escape makes event text safe for Slack and cuts it to at most max runes
+// (counted after escaping, as Slack counts what it receives), ending a cut
+// value with "…". It never cuts inside an entity.
+func escape(s string, max int) string { return escapeText(s, max, false) }
+
+// escapeLine is escape for one-line contexts: line breaks and tabs become
+// spaces.
+func escapeLine(s string, max int) string { return escapeText(s, max, true) }
+
+func escapeText(s string, max int, oneLine bool) string {
+	if max <= 0 || s == "" {
+		return ""
+	}
+	var b strings.Builder
+	n := 0
+	fits := true
+	for _, r := range s { // invalid UTF-8 decodes as U+FFFD
+		piece := escapedRune(r, oneLine)
+		n += utf8.RuneCountInString(piece)
+		if n > max {
+			fits = false
+			break
+		}
+		b.WriteString(piece)
+	}
+	if fits {
+		return b.String()
+	}
+	// Cut again, leaving room for the ellipsis.
+	b.Reset()
+	n = 0
+	for _, r := range s {
+		piece := escapedRune(r, oneLine)
+		pn := utf8.RuneCountInString(piece)
+		if n+pn > max-1 {
+			break
+		}
+		b.WriteString(piece)
+		n += pn
+	}
+	b.WriteString(ellipsis)
+	return b.String()
+}
+
+// zeroWidthSpace separates backticks so that no run of them can close a code
+// fence.
+const zeroWidthSpace = "\u200b"
+
+// breakBackticks puts a zero-width space between consecutive backticks, so
+// text inside a ``` fence can never end it.
+func breakBackticks(s string) string {
+	if !strings.Contains(s, "``") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	prev := rune(0)
+	for _, r := range s {
+		if r == '`' && prev == '`' {
+			b.WriteString(zeroWidthSpace)
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
+}
+
+// codeBlock is a mrkdwn label followed by event text in a ``` fence, the
+// whole at most max runes. It is "" when the content is empty.
+func codeBlock(label, content string, max int) string {
+	content = strings.TrimSpace(content)
+	if content == "" {
+		return ""
+	}
+	const open, close = "\n```\n", "\n```"
+	budget := max - utf8.RuneCountInString(label) - utf8.RuneCountInString(open) - utf8.RuneCountInString(close)
+	return label + open + escape(breakBackticks(content), budget) + close
+}
+
+// inlineCode shows a short event value as `code`. Backticks inside it become
+// a look-alike, since mrkdwn has no way to escape them.
+func inlineCode(s string, max int) string {
+	return "`" + escapeLine(strings.ReplaceAll(s, "`", "ˋ"), max-2) + "`"
+}
+
+// unescape reverses the entity escaping, for terminal previews.
+func unescape(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
+
+// runes is the length Slack measures.
+func runes(s string) int { return utf8.RuneCountInString(s) }

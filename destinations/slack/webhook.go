@@ -1,0 +1,107 @@
+package slack
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrInvalidWebhookURL reports a webhook URL that must not be used. Its
+	// messages name the problem, never the URL: the URL is a secret.
+	ErrInvalidWebhookURL = errors.New("slack: invalid webhook URL")
+	// ErrInvalidSecret reports a secret value that holds no webhook URL.
+	ErrInvalidSecret = errors.New("slack: invalid webhook secret")
+)
+
+// webhookHosts are the hosts Slack serves incoming webhooks from: the
+// commercial cloud and GovSlack.
+var webhookHosts = map[string]bool{
+	"hooks.slack.com":     true,
+	"hooks.slack-gov.com": true,
+}
+
+// ValidateWebhookURL accepts an incoming-webhook URL: https on
+// hooks.slack.com or hooks.slack-gov.com with a /services/ path, or, for local
+// testing only, http or https on a loopback host. The error names the problem,
+// never the URL.
+func ValidateWebhookURL(raw string) error {
+	if strings.TrimSpace(raw) == "" {
+		return fmt.Errorf("%w: empty", ErrInvalidWebhookURL)
+	}
+	if raw != strings.TrimSpace(raw) {
+		return fmt.Errorf("%w: leading or trailing white space", ErrInvalidWebhookURL)
+	}
+	// url.Parse's error quotes the URL, so it is not wrapped.
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: not a valid URL", ErrInvalidWebhookURL)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: must not carry user credentials", ErrInvalidWebhookURL)
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return fmt.Errorf("%w: no host", ErrInvalidWebhookURL)
+	}
+	if isLoopback(host) {
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return fmt.Errorf("%w: scheme %q, want https (or http on a loopback host)", ErrInvalidWebhookURL, u.Scheme)
+		}
+		return nil
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("%w: scheme %q, want https (http is allowed only on a loopback host)", ErrInvalidWebhookURL, u.Scheme)
+	}
+	if !webhookHosts[host] {
+		return fmt.Errorf("%w: host is not hooks.slack.com or hooks.slack-gov.com", ErrInvalidWebhookURL)
+	}
+	if p := u.Port(); p != "" && p != "443" {
+		return fmt.Errorf("%w: unexpected port %s", ErrInvalidWebhookURL, p)
+	}
+	if !strings.HasPrefix(u.EscapedPath(), "/services/") || len(u.EscapedPath()) == len("/services/") {
+		return fmt.Errorf("%w: path is not an incoming-webhook path (/services/…)", ErrInvalidWebhookURL)
+	}
+	return nil
+}
+
+// isLoopback reports whether host (lower case, without brackets or port) is
+// localhost or a loopback IP address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// WebhookURLFromSecret returns the webhook URL a Secrets Manager secret value
+// holds, either the bare URL or a JSON object {"url": "..."}, and validates
+// it. Errors never contain the value.
+func WebhookURLFromSecret(value string) (string, error) {
+	v := strings.TrimSpace(value)
+	if v == "" {
+		return "", fmt.Errorf("%w: empty value", ErrInvalidSecret)
+	}
+	if strings.HasPrefix(v, "{") {
+		var s struct {
+			URL *string `json:"url"`
+		}
+		// The decoder's error may quote part of the value, so it is not wrapped.
+		if err := json.Unmarshal([]byte(v), &s); err != nil {
+			return "", fmt.Errorf("%w: value starts with { but is not a JSON object", ErrInvalidSecret)
+		}
+		if s.URL == nil {
+			return "", fmt.Errorf("%w: JSON value has no \"url\" member", ErrInvalidSecret)
+		}
+		v = strings.TrimSpace(*s.URL)
+	}
+	if err := ValidateWebhookURL(v); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidSecret, err)
+	}
+	return v, nil
+}
