@@ -1,0 +1,219 @@
+// Package cloudtrailsource provides the CloudTrail source: the Lambda function
+// that a CloudWatch Logs subscription filter on CloudTrail's log group invokes
+// with batches of denied calls, and which publishes each as an activity on the
+// activity bus.
+package cloudtrailsource
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogsdestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/activity-aware/ids/constructs/gofunction"
+	"github.com/activity-aware/ids/constructs/internal/failurequeue"
+	"github.com/activity-aware/ids/constructs/internal/synthcheck"
+)
+
+// The environment the function's main package reads.
+const (
+	EnvEventBusName     = "EVENT_BUS_NAME"
+	EnvDetections       = "DETECTIONS"
+	EnvPutEventsMaxSize = "PUT_EVENTS_MAX_BYTES"
+)
+
+// Defaults.
+const (
+	// ImportPath is the main package of the source function.
+	ImportPath = "github.com/activity-aware/ids/lambdas/cloudtrail-source"
+	// DefaultFilterPattern selects the denied calls: the original system's
+	// pattern, unchanged.
+	DefaultFilterPattern = `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }`
+	// DefaultDetection is the detection preset the source evaluates when
+	// Props.Detections is empty.
+	DefaultDetection = "unauthorized-api-calls"
+	// DefaultPutEventsMaxBytes is EventBridge's PutEvents request size limit.
+	DefaultPutEventsMaxBytes = 262144
+	// DefaultTimeoutSeconds bounds one batch: decoding up to 1 MB of records
+	// and publishing them with retries.
+	DefaultTimeoutSeconds = 60
+	// DefaultMaxEventAgeHours keeps a batch retrying for as long as Lambda allows.
+	DefaultMaxEventAgeHours = 6
+	// RetryAttempts of a failed asynchronous invocation before the batch goes
+	// to the failure queue.
+	RetryAttempts = 2
+)
+
+// Props configures the source. Bus is required.
+type Props struct {
+	// Bus receives the activities.
+	Bus awsevents.IEventBus
+	// LogGroupName is the CloudWatch Logs log group CloudTrail delivers to; a
+	// token (e.g. a CfnParameter's value) works. Nil: no subscription.
+	LogGroupName *string
+	// FilterPattern selects the records sent to the function. Default
+	// DefaultFilterPattern.
+	FilterPattern *string
+	// Condition, when set, gates the subscription filter and its permission,
+	// e.g. on a non-empty log group parameter.
+	Condition awscdk.CfnCondition
+	// Detections are the detection preset ids the source evaluates. Default
+	// [DefaultDetection].
+	Detections *[]*string
+	// PutEventsMaxBytes bounds one PutEvents request. Default 262144.
+	PutEventsMaxBytes *float64
+	// MaxEventAge of a batch waiting for a retry. Default 6 hours.
+	MaxEventAge awscdk.Duration
+	// Function overrides the function's defaults (memory, timeout, log
+	// retention, module dir, import path). Its Environment, OnFailure,
+	// RetryAttempts and MaxEventAge are set by this construct.
+	Function *gofunction.Props
+}
+
+// Source is the CloudTrail source.
+type Source interface {
+	constructs.Construct
+	// Function is the source Lambda function.
+	Function() gofunction.Function
+	// FailureQueue keeps the batches that failed every retry.
+	FailureQueue() awssqs.Queue
+	// SubscriptionFilter on the CloudTrail log group; nil without LogGroupName.
+	SubscriptionFilter() awslogs.SubscriptionFilter
+	// Permission lets CloudWatch Logs invoke the function; nil without
+	// LogGroupName.
+	Permission() awslambda.CfnPermission
+}
+
+type source struct {
+	constructs.Construct
+	fn         gofunction.Function
+	queue      awssqs.Queue
+	filter     awslogs.SubscriptionFilter
+	permission awslambda.CfnPermission
+}
+
+func (s *source) Function() gofunction.Function                  { return s.fn }
+func (s *source) FailureQueue() awssqs.Queue                     { return s.queue }
+func (s *source) SubscriptionFilter() awslogs.SubscriptionFilter { return s.filter }
+func (s *source) Permission() awslambda.CfnPermission            { return s.permission }
+
+// New defines the source function, its failure queue and, given a log group
+// name, the subscription filter and invoke permission.
+func New(scope constructs.Construct, id *string, props *Props) Source {
+	if props == nil || props.Bus == nil {
+		panic("cloudtrailsource: Props.Bus is required")
+	}
+	p := *props
+	if p.FilterPattern == nil {
+		p.FilterPattern = jsii.String(DefaultFilterPattern)
+	}
+	if p.Detections == nil || len(*p.Detections) == 0 {
+		p.Detections = jsii.Strings(DefaultDetection)
+	}
+	if p.PutEventsMaxBytes == nil {
+		p.PutEventsMaxBytes = jsii.Number(DefaultPutEventsMaxBytes)
+	}
+	if p.MaxEventAge == nil {
+		p.MaxEventAge = awscdk.Duration_Hours(jsii.Number(DefaultMaxEventAgeHours))
+	}
+	var fp gofunction.Props
+	if p.Function != nil {
+		fp = *p.Function
+	}
+	if fp.ImportPath == nil {
+		fp.ImportPath = jsii.String(ImportPath)
+	}
+	if fp.Timeout == nil {
+		fp.Timeout = awscdk.Duration_Seconds(jsii.Number(DefaultTimeoutSeconds))
+	}
+	if fp.Description == nil {
+		fp.Description = jsii.String("Activity Aware IDS: CloudTrail records from CloudWatch Logs to activities on the bus")
+	}
+
+	c := constructs.NewConstruct(scope, id)
+	queue := failurequeue.New(c, jsii.String("FailureQueue"),
+		"the CloudTrail batches the source could not publish after every retry")
+	detections := make([]string, 0, len(*p.Detections))
+	for _, d := range *p.Detections {
+		detections = append(detections, *d)
+	}
+	fp.Environment = &map[string]*string{
+		EnvEventBusName:     p.Bus.EventBusName(),
+		EnvDetections:       jsii.String(strings.Join(detections, ",")),
+		EnvPutEventsMaxSize: jsii.String(strconv.FormatFloat(*p.PutEventsMaxBytes, 'f', 0, 64)),
+	}
+	fp.OnFailure = awslambdadestinations.NewSqsDestination(queue)
+	fp.RetryAttempts = jsii.Number(RetryAttempts)
+	fp.MaxEventAge = p.MaxEventAge
+	fn := gofunction.New(c, jsii.String("Function"), &fp)
+	p.Bus.GrantPutEventsTo(fn.Function(), nil)
+
+	s := &source{Construct: c, fn: fn, queue: queue}
+	if p.LogGroupName != nil {
+		s.subscribe(&p)
+	}
+	return s
+}
+
+// subscribe adds the subscription filter on p.LogGroupName and the permission
+// it needs, both gated by p.Condition.
+func (s *source) subscribe(p *Props) {
+	stack := awscdk.Stack_Of(s)
+	fn := s.fn.Function()
+	logGroup := awslogs.LogGroup_FromLogGroupName(s, jsii.String("CloudTrailLogGroup"), p.LogGroupName)
+
+	// CloudWatch Logs calls from its regional principal; SourceArn and
+	// SourceAccount keep any other log group (or account) from invoking.
+	s.permission = awslambda.NewCfnPermission(s, jsii.String("LogsInvokePermission"), &awslambda.CfnPermissionProps{
+		Action:        jsii.String("lambda:InvokeFunction"),
+		FunctionName:  fn.FunctionArn(),
+		Principal:     jsii.String(fmt.Sprintf("logs.%s.%s", *stack.Region(), *stack.UrlSuffix())),
+		SourceArn:     logGroup.LogGroupArn(),
+		SourceAccount: stack.Account(),
+	})
+	s.filter = awslogs.NewSubscriptionFilter(s, jsii.String("SubscriptionFilter"), &awslogs.SubscriptionFilterProps{
+		LogGroup: logGroup,
+		Destination: awslogsdestinations.NewLambdaDestination(fn, &awslogsdestinations.LambdaDestinationOptions{
+			AddPermissions: jsii.Bool(false),
+		}),
+		FilterPattern: awslogs.FilterPattern_Literal(p.FilterPattern),
+	})
+	// CloudWatch Logs test-invokes the destination when the filter is created.
+	s.filter.Node().AddDependency(s.permission)
+	if p.Condition != nil {
+		s.permission.CfnOptions().SetCondition(p.Condition)
+		s.filter.Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(p.Condition)
+	}
+
+	// A source subscribed to its own log group would invoke itself with its
+	// own logs forever.
+	own := s.fn.LogGroup().LogGroupName()
+	name := p.LogGroupName
+	synthcheck.Add(s, func() []string {
+		if resolved(stack, name) == resolved(stack, own) {
+			return []string{"cloudtrailsource: refusing to subscribe the source to its own log group " +
+				resolved(stack, name) + ": it would invoke itself with its own logs"}
+		}
+		return nil
+	})
+}
+
+// resolved renders v as CloudFormation would see it, so a token and the
+// literal or reference it stands for compare equal.
+func resolved(stack awscdk.Stack, v *string) string {
+	b, err := json.Marshal(stack.Resolve(v))
+	if err != nil {
+		return *v
+	}
+	return string(b)
+}

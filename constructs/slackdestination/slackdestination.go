@@ -1,0 +1,251 @@
+// Package slackdestination provides the Slack destination: an EventBridge rule
+// on the activity bus that invokes a Lambda function, which renders each
+// activity as a Slack message and posts it to an incoming webhook whose URL
+// it reads from a Secrets Manager secret under a customer-managed KMS key.
+//
+// Several destinations can share one bus: narrow each one's rule with
+// Props.Detail to route, e.g., critical activities or one account's
+// activities to their own channel.
+package slackdestination
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/activity-aware/ids/constructs/activitybus"
+	"github.com/activity-aware/ids/constructs/gofunction"
+	"github.com/activity-aware/ids/constructs/internal/failurequeue"
+)
+
+// The environment the function's main package reads.
+const (
+	EnvWebhookSecretARN            = "SLACK_WEBHOOK_SECRET_ARN"
+	EnvSecretCacheTTL              = "SECRET_CACHE_TTL"
+	EnvDecodeAuthorizationMessages = "DECODE_AUTHORIZATION_MESSAGES"
+)
+
+// Defaults.
+const (
+	// ImportPath is the main package of the destination function.
+	ImportPath = "github.com/activity-aware/ids/lambdas/slack-destination"
+	// DefaultSecretCacheTTL is how long the function reuses the webhook URL
+	// it read, so a rotated URL takes effect within minutes.
+	DefaultSecretCacheTTL = 5 * time.Minute
+	// DefaultReservedConcurrency keeps bursts queued in Lambda's async queue
+	// instead of tripping Slack's limit of about one message per second.
+	DefaultReservedConcurrency = 2
+	// DefaultTimeoutSeconds covers a webhook post with its retries.
+	DefaultTimeoutSeconds = 30
+	// DefaultMaxEventAgeHours bounds how long an activity may wait, in the
+	// rule's and in the function's retry queue, before it goes to a DLQ.
+	DefaultMaxEventAgeHours = 6
+	// DefaultRuleRetryAttempts of the rule target before the activity goes
+	// to the rule's dead-letter queue.
+	DefaultRuleRetryAttempts = 20
+	// RetryAttempts of a failed asynchronous invocation of the function.
+	RetryAttempts = 2
+)
+
+// Props configures a Slack destination. Bus and exactly one of WebhookURL
+// and WebhookSecret are required.
+type Props struct {
+	// Bus carries the activities.
+	Bus awsevents.IEventBus
+	// WebhookURL is stored in a new secret under a new rotating KMS key, e.g.
+	// awscdk.SecretValue_CfnParameter of a NoEcho parameter.
+	WebhookURL awscdk.SecretValue
+	// WebhookSecret is an existing secret whose string is the webhook URL.
+	WebhookSecret awssecretsmanager.ISecret
+	// Detail narrows the rule to activities whose detail matches, e.g.
+	// {"severity": ["critical", "high"]} or {"account": {"id": ["123456789012"]}}.
+	// Default: every activity.
+	Detail *map[string]any
+	// SecretCacheTTL is how long the function caches the webhook URL.
+	// Default 5 minutes.
+	SecretCacheTTL awscdk.Duration
+	// DecodeAuthorizationMessages lets the function decode the encoded
+	// authorization message of a denied call (sts:DecodeAuthorizationMessage)
+	// and show why it was denied. Default false.
+	DecodeAuthorizationMessages *bool
+	// ReservedConcurrency of the function. Default 2.
+	ReservedConcurrency *float64
+	// MaxEventAge of an activity in the rule's and the function's retries.
+	// Default 6 hours.
+	MaxEventAge awscdk.Duration
+	// RuleRetryAttempts of the rule target. Default 20.
+	RuleRetryAttempts *float64
+	// Function overrides the function's defaults (memory, timeout, log
+	// retention, module dir, import path). Its Environment, OnFailure,
+	// RetryAttempts, MaxEventAge and ReservedConcurrentExecutions are set by
+	// this construct.
+	Function *gofunction.Props
+}
+
+// Destination is a Slack destination.
+type Destination interface {
+	constructs.Construct
+	// Function is the destination Lambda function.
+	Function() gofunction.Function
+	// Secret holds the webhook URL.
+	Secret() awssecretsmanager.ISecret
+	// Key encrypts the secret; nil when an existing secret was passed in.
+	Key() awskms.Key
+	// Rule routes activities from the bus to the function.
+	Rule() awsevents.Rule
+	// DeadLetterQueue keeps the activities the rule could not hand to the
+	// function.
+	DeadLetterQueue() awssqs.Queue
+	// FailureQueue keeps the activities the function failed to deliver after
+	// every retry.
+	FailureQueue() awssqs.Queue
+}
+
+type destination struct {
+	constructs.Construct
+	fn           gofunction.Function
+	secret       awssecretsmanager.ISecret
+	key          awskms.Key
+	rule         awsevents.Rule
+	dlq          awssqs.Queue
+	failureQueue awssqs.Queue
+}
+
+func (d *destination) Function() gofunction.Function     { return d.fn }
+func (d *destination) Secret() awssecretsmanager.ISecret { return d.secret }
+func (d *destination) Key() awskms.Key                   { return d.key }
+func (d *destination) Rule() awsevents.Rule              { return d.rule }
+func (d *destination) DeadLetterQueue() awssqs.Queue     { return d.dlq }
+func (d *destination) FailureQueue() awssqs.Queue        { return d.failureQueue }
+
+// New defines the destination's secret (unless given one), function, rule
+// and queues.
+func New(scope constructs.Construct, id *string, props *Props) Destination {
+	if props == nil || props.Bus == nil {
+		panic("slackdestination: Props.Bus is required")
+	}
+	if (props.WebhookURL == nil) == (props.WebhookSecret == nil) {
+		panic("slackdestination: exactly one of Props.WebhookURL and Props.WebhookSecret is required")
+	}
+	p := *props
+	if p.SecretCacheTTL == nil {
+		p.SecretCacheTTL = awscdk.Duration_Seconds(jsii.Number(DefaultSecretCacheTTL.Seconds()))
+	}
+	if p.DecodeAuthorizationMessages == nil {
+		p.DecodeAuthorizationMessages = jsii.Bool(false)
+	}
+	if p.ReservedConcurrency == nil {
+		p.ReservedConcurrency = jsii.Number(DefaultReservedConcurrency)
+	}
+	if p.MaxEventAge == nil {
+		p.MaxEventAge = awscdk.Duration_Hours(jsii.Number(DefaultMaxEventAgeHours))
+	}
+	if p.RuleRetryAttempts == nil {
+		p.RuleRetryAttempts = jsii.Number(DefaultRuleRetryAttempts)
+	}
+	var fp gofunction.Props
+	if p.Function != nil {
+		fp = *p.Function
+	}
+	if fp.ImportPath == nil {
+		fp.ImportPath = jsii.String(ImportPath)
+	}
+	if fp.Timeout == nil {
+		fp.Timeout = awscdk.Duration_Seconds(jsii.Number(DefaultTimeoutSeconds))
+	}
+	if fp.Description == nil {
+		fp.Description = jsii.String("Activity Aware IDS: activities from the bus to a Slack channel")
+	}
+
+	c := constructs.NewConstruct(scope, id)
+	d := &destination{Construct: c, secret: p.WebhookSecret}
+	if d.secret == nil {
+		d.key, d.secret = newSecret(c, p.WebhookURL)
+	}
+
+	d.failureQueue = failurequeue.New(c, jsii.String("FailureQueue"),
+		"the activities the function failed to deliver to Slack after every retry")
+	ttl := time.Duration(*p.SecretCacheTTL.ToSeconds(nil)) * time.Second
+	fp.Environment = &map[string]*string{
+		EnvWebhookSecretARN:            d.secret.SecretArn(),
+		EnvSecretCacheTTL:              jsii.String(ttl.String()),
+		EnvDecodeAuthorizationMessages: jsii.String(strconv.FormatBool(*p.DecodeAuthorizationMessages)),
+	}
+	fp.OnFailure = awslambdadestinations.NewSqsDestination(d.failureQueue)
+	fp.RetryAttempts = jsii.Number(RetryAttempts)
+	fp.MaxEventAge = p.MaxEventAge
+	fp.ReservedConcurrentExecutions = p.ReservedConcurrency
+	d.fn = gofunction.New(c, jsii.String("Function"), &fp)
+	fn := d.fn.Function()
+	d.secret.GrantRead(fn, nil)
+	if *p.DecodeAuthorizationMessages {
+		grantDecodeAuthorizationMessage(d.fn)
+	}
+
+	pattern := activitybus.ActivityPattern()
+	pattern.Detail = p.Detail
+	d.rule = awsevents.NewRule(c, jsii.String("Rule"), &awsevents.RuleProps{
+		EventBus:     p.Bus,
+		EventPattern: pattern,
+		Description:  jsii.String("Activities to the Slack destination"),
+	})
+	d.dlq = failurequeue.New(c, jsii.String("DeadLetterQueue"),
+		"the activities EventBridge could not hand to the destination function")
+	d.rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: d.dlq,
+		MaxEventAge:     p.MaxEventAge,
+		RetryAttempts:   p.RuleRetryAttempts,
+	}))
+	return d
+}
+
+// newSecret stores url in a secret under a new customer-managed key that
+// rotates yearly. Both go with the stack: the URL is a stack parameter, so
+// nothing is lost that a redeploy does not restore.
+func newSecret(c constructs.Construct, url awscdk.SecretValue) (awskms.Key, awssecretsmanager.ISecret) {
+	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("Activity Aware IDS: encrypts the Slack webhook secret"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+	})
+	secret := awssecretsmanager.NewSecret(c, jsii.String("WebhookSecret"), &awssecretsmanager.SecretProps{
+		Description:       jsii.String("Activity Aware IDS: the Slack incoming webhook URL"),
+		EncryptionKey:     key,
+		SecretStringValue: url,
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SMG4"),
+		Reason: jsii.String("The secret is a Slack incoming webhook URL, which only a Slack admin can " +
+			"reissue (then updated with `dev.sh deploy` or put-secret-value); no rotation Lambda can " +
+			"create one. The KMS key encrypting it rotates yearly."),
+	}}, jsii.Bool(false))
+	return key, secret
+}
+
+// grantDecodeAuthorizationMessage lets fn call sts:DecodeAuthorizationMessage.
+func grantDecodeAuthorizationMessage(fn gofunction.Function) {
+	fn.Function().AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("DecodeAuthorizationMessage"),
+		Actions:   jsii.Strings("sts:DecodeAuthorizationMessage"),
+		Resources: jsii.Strings("*"),
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("sts:DecodeAuthorizationMessage supports no resource-level permissions " +
+			"(the Service Authorization Reference lists no resource type for it), so its only valid " +
+			"resource is *; it decodes the messages of denied calls and reads nothing else."),
+		AppliesTo: &[]any{jsii.String("Resource::*")},
+	}}, jsii.Bool(true))
+}
