@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
+	"github.com/activity-aware/ids/logfile"
+	"github.com/activity-aware/ids/sources/cloudtrail"
+)
+
+const policyUsage = `Usage: aaids policy suggest [--principal ARN] PATH...
+
+Reads CloudTrail data like 'aaids replay', collects the denied calls (of every
+principal, or of the one given) and prints the IAM policy document that would
+have allowed them: the actions each resource was denied, merged, sorted and
+deduplicated; no wildcard is added that AWS did not state.
+
+Denials an Allow cannot fix (explicit denies, guardrails such as SCPs, RCPs,
+permissions boundaries, session and VPC endpoint policies, and denials whose
+reason AWS did not state) are listed on stderr as "not fixable by an allow",
+with a summary.
+
+--principal matches the caller's ARN, its session issuer, or a role's ARN for
+the sessions of that role.
+
+Exit status: 0 when all input was processed, 1 when some input could not be
+read or decoded (the rest is still processed), 2 for usage errors.
+
+Options:
+`
+
+func runPolicy(ctx context.Context, args []string, stdio Stdio) int {
+	if len(args) == 0 {
+		fmt.Fprint(stdio.Err, policyUsage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "suggest":
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdio.Err, policyUsage)
+		return exitOK
+	default:
+		fmt.Fprintf(stdio.Err, "aaids policy: unknown subcommand %q (want suggest)\n", args[0])
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("policy suggest", flag.ContinueOnError)
+	fs.SetOutput(stdio.Err)
+	principal := fs.String("principal", "", "only the denials of this principal `ARN` (user, role or session)")
+	fs.Usage = func() {
+		fmt.Fprint(stdio.Err, policyUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stdio.Err, "aaids policy suggest: no PATH given")
+		fs.Usage()
+		return exitUsage
+	}
+	if *principal != "" && !strings.HasPrefix(*principal, "arn:") {
+		fmt.Fprintf(stdio.Err, "aaids policy suggest: --principal %q is not an ARN\n", *principal)
+		return exitUsage
+	}
+
+	c := &collector{
+		ctx:       ctx,
+		source:    cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{denial.Enricher{}}}),
+		principal: *principal,
+		errOut:    stdio.Err,
+		now:       time.Now().UTC(),
+		actors:    map[*activity.Permission]string{},
+		perActor:  map[string]int{},
+	}
+	st, errs, stop := logfile.Read(fs.Args(), logfile.Options{}, c.visit)
+	for _, err := range errs {
+		c.fail(err)
+	}
+	if stop != nil {
+		c.fail(stop)
+	}
+
+	doc, notFixable := denial.Suggest(c.perms)
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		c.fail(fmt.Errorf("encode policy: %w", err))
+	} else {
+		fmt.Fprintf(stdio.Out, "%s\n", out)
+	}
+	for _, p := range notFixable {
+		fmt.Fprintf(stdio.Err, "aaids policy suggest: not fixable by an allow: %s\n", describe(p, c.actors[p]))
+	}
+	c.summary(st.Files, len(doc.Statement), len(notFixable))
+	if c.errors > 0 {
+		return exitInput
+	}
+	return exitOK
+}
+
+// collector gathers the explained denials of what logfile reads.
+type collector struct {
+	ctx       context.Context
+	source    *cloudtrail.Source
+	principal string
+	errOut    io.Writer
+	now       time.Time
+	perms     []*activity.Permission
+	// actors maps each collected permission to its caller's ARN.
+	actors   map[*activity.Permission]string
+	perActor map[string]int
+	records  int
+	errors   int
+}
+
+func (c *collector) fail(err error) {
+	c.errors++
+	fmt.Fprintf(c.errOut, "aaids policy suggest: %v\n", err)
+}
+
+func (c *collector) visit(it logfile.Item) error {
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	var acts []*activity.Activity
+	switch it.Kind {
+	case logfile.Subscription:
+		var err error
+		acts, err = c.source.FromSubscription(*it.Subscription)
+		if err != nil {
+			c.fail(fmt.Errorf("%s: %w", where(it), err))
+			return nil
+		}
+	case logfile.LogsData:
+		acts = c.source.FromLogsData(it.LogsData)
+	case logfile.Record:
+		acts = []*activity.Activity{c.source.FromRecord(it.Raw, nil, c.now)}
+	}
+	c.records += len(acts)
+	for _, a := range acts {
+		if a.Permission == nil || (c.principal != "" && !principalMatches(a.Actor, c.principal)) {
+			continue
+		}
+		actor := "unknown principal"
+		if a.Actor != nil && a.Actor.ARN != "" {
+			actor = a.Actor.ARN
+		}
+		c.perms = append(c.perms, a.Permission)
+		c.actors[a.Permission] = actor
+		c.perActor[actor]++
+	}
+	return nil
+}
+
+// summary prints the counts, and the principals when several were merged so
+// that the reader can narrow with --principal.
+func (c *collector) summary(files, statements, notFixable int) {
+	fmt.Fprintf(c.errOut, "aaids policy suggest: files %d, records %d, denials %d, principals %d, statements %d, not fixable %d, errors %d\n",
+		files, c.records, len(c.perms), len(c.perActor), statements, notFixable, c.errors)
+	if c.principal != "" || len(c.perActor) < 2 {
+		return
+	}
+	actors := make([]string, 0, len(c.perActor))
+	for a := range c.perActor {
+		actors = append(actors, a)
+	}
+	sort.Strings(actors)
+	fmt.Fprintln(c.errOut, "aaids policy suggest: the document merges the denials of several principals (narrow with --principal):")
+	for _, a := range actors {
+		fmt.Fprintf(c.errOut, "  %s: %d denials\n", a, c.perActor[a])
+	}
+}
+
+// describe is one line about a denial an Allow cannot fix.
+func describe(p *activity.Permission, actor string) string {
+	action := p.Action
+	if action == "" {
+		action = "an unknown action"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s on %s by %s: %s", action, p.Resource, actor, p.ReasonText)
+	if p.Guardrail {
+		b.WriteString(" (a guardrail held)")
+	}
+	return b.String()
+}
+
+// principalMatches reports whether the actor is the principal: its ARN or
+// session issuer, or a session of the role the principal names (a role ARN
+// has a path that its sessions' ARNs omit).
+func principalMatches(actor *activity.Actor, principal string) bool {
+	if actor == nil {
+		return false
+	}
+	if actor.ARN == principal || actor.SessionIssuer == principal {
+		return true
+	}
+	rolePart, roleAccount, ok := arnResource(principal, "iam")
+	if !ok || !strings.HasPrefix(rolePart, "role/") {
+		return false
+	}
+	sessionPart, sessionAccount, ok := arnResource(actor.ARN, "sts")
+	if !ok || !strings.HasPrefix(sessionPart, "assumed-role/") || sessionAccount != roleAccount {
+		return false
+	}
+	roleName := rolePart[strings.LastIndex(rolePart, "/")+1:]
+	sessionRole, _, _ := strings.Cut(strings.TrimPrefix(sessionPart, "assumed-role/"), "/")
+	return roleName == sessionRole
+}
+
+// arnResource splits an ARN of the given service into its resource part and
+// account.
+func arnResource(arn, service string) (resource, account string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != service {
+		return "", "", false
+	}
+	return parts[5], parts[4], true
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/activity-aware/ids/denial"
+)
+
+func runAaids(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(string) string { return "" }})
+	return code, out.String(), errOut.String()
+}
+
+// validPolicy parses a policy document and checks every statement has an
+// Effect, an Action and a Resource.
+func validPolicy(t *testing.T, text string) denial.PolicyDocument {
+	t.Helper()
+	var raw struct {
+		Version   string
+		Statement []map[string]json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(text), &raw); err != nil {
+		t.Fatalf("stdout is not a JSON policy document: %v\n%s", err, text)
+	}
+	if raw.Version != "2012-10-17" {
+		t.Errorf("Version %q", raw.Version)
+	}
+	for i, st := range raw.Statement {
+		for _, k := range []string{"Effect", "Action", "Resource"} {
+			if len(st[k]) == 0 || string(st[k]) == "[]" || string(st[k]) == `""` {
+				t.Errorf("statement %d has no %s: %v", i, k, st)
+			}
+		}
+	}
+	var doc denial.PolicyDocument
+	if err := json.Unmarshal([]byte(text), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestPolicySuggest(t *testing.T) {
+	const file = "testdata/policy-denials.json"
+	tests := []struct {
+		name       string
+		args       []string
+		want       []denial.Statement
+		notFixable int
+	}{
+		{
+			name: "every principal",
+			args: []string{file},
+			want: []denial.Statement{
+				{Effect: "Allow", Action: []string{"lambda:ListFunctions", "organizations:LeaveOrganization"}, Resource: []string{"*"}},
+				{Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: []string{"arn:aws:ec2:ca-south-3r:751353041310:instance/*"}},
+				{Effect: "Allow", Action: []string{"ec2-instance-connect:SendSSHPublicKey"}, Resource: []string{"arn:aws:ec2:us-west-2:111122223333:instance/i-abcdef01234567890"}},
+			},
+			notFixable: 8,
+		},
+		{
+			name: "a role's sessions",
+			args: []string{"--principal", "arn:aws:iam::111122223333:role/SampleRole", file},
+			want: []denial.Statement{
+				{Effect: "Allow", Action: []string{"ec2-instance-connect:SendSSHPublicKey"}, Resource: []string{"arn:aws:ec2:us-west-2:111122223333:instance/i-abcdef01234567890"}},
+			},
+		},
+		{
+			name:       "a user",
+			args:       []string{"--principal", "arn:aws:iam::457448411975:user/christophe", file},
+			want:       []denial.Statement{},
+			notFixable: 1,
+		},
+		{
+			name: "a session",
+			args: []string{"--principal", "arn:aws:sts::307578594326:assumed-role/stratus-red-team-leave-org-role/aws-go-sdk-1722587398902687000", file},
+			want: []denial.Statement{{Effect: "Allow", Action: []string{"organizations:LeaveOrganization"}, Resource: []string{"*"}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runAaids(t, append([]string{"policy", "suggest"}, tt.args...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+			}
+			doc := validPolicy(t, stdout)
+			if !reflect.DeepEqual(doc.Statement, tt.want) {
+				t.Errorf("statements %+v, want %+v", doc.Statement, tt.want)
+			}
+			if got := strings.Count(stderr, "not fixable by an allow: "); got != tt.notFixable {
+				t.Errorf("%d not-fixable lines, want %d:\n%s", got, tt.notFixable, stderr)
+			}
+		})
+	}
+}
+
+func TestPolicySuggestGuardrailLabelled(t *testing.T) {
+	_, _, stderr := runAaids(t, "policy", "suggest", "testdata/policy-denials.json")
+	want := "not fixable by an allow: s3:GetObject on arn:aws:s3:::example-bucket/sensitive-file.txt by unknown principal: a VPC endpoint policy denied it (a guardrail held)"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
+func TestPolicyExitCodes(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"no subcommand", []string{"policy"}, exitUsage},
+		{"unknown subcommand", []string{"policy", "allow"}, exitUsage},
+		{"no path", []string{"policy", "suggest"}, exitUsage},
+		{"principal not an ARN", []string{"policy", "suggest", "--principal", "alice", "testdata/policy-denials.json"}, exitUsage},
+		{"unknown flag", []string{"policy", "suggest", "--format", "json", "testdata/policy-denials.json"}, exitUsage},
+		{"help", []string{"help", "policy"}, exitOK},
+		{"unreadable input, the rest processed", []string{"policy", "suggest", missing, "testdata/policy-denials.json"}, exitInput},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runAaids(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.code, stderr)
+			}
+			if tt.code == exitInput {
+				doc := validPolicy(t, stdout)
+				if len(doc.Statement) != 3 || !strings.Contains(stderr, "missing.json") {
+					t.Errorf("statements %d, stderr:\n%s", len(doc.Statement), stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestPolicySuggestStratus: on the Stratus Red Team detonation logs the
+// command prints a valid IAM policy document.
+func TestPolicySuggestStratus(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(wd, "..", "..", "..", "shared", "fixtures", "cloudtrail", "stratus")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared Stratus fixtures not found at %s (they live beside the repository, in ../shared/fixtures): %v", dir, err)
+	}
+	code, stdout, stderr := runAaids(t, "policy", "suggest", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	doc := validPolicy(t, stdout)
+	if len(doc.Statement) == 0 {
+		t.Fatalf("no statement from the Stratus denials; stderr:\n%s", stderr)
+	}
+	t.Logf("%d statements; %s", len(doc.Statement), lastLine(stderr, "files "))
+}
+
+func lastLine(text, containing string) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], containing) {
+			return lines[i]
+		}
+	}
+	return ""
+}
