@@ -37,7 +37,13 @@ func (e *Entry) Size() int {
 
 // Marshal encodes the activity as JSON without HTML escaping (EventBridge and
 // destinations read it as data, and escaping would inflate hostile text).
+//
+// The common case is encoded without reflection (appendActivity); anything
+// it cannot vouch for goes through encoding/json, with identical output.
 func Marshal(a *Activity) ([]byte, error) {
+	if b, ok := appendActivity(make([]byte, 0, len(a.Detail)+1024), a); ok {
+		return b, nil
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -1,0 +1,144 @@
+package activity
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// stdMarshal is Marshal's reference: encoding/json without HTML escaping.
+func stdMarshal(a *Activity) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(a); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// fill sets every field reachable from v (recursively) to a non-zero value
+// built from text, so a field added to the schema but not to appendActivity
+// makes the identity test fail.
+func fill(v reflect.Value, text string) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(text)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), text)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			v.Set(reflect.ValueOf(time.Date(2024, 2, 29, 23, 59, 58, 123456789, time.UTC)))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), text+"-"+v.Type().Field(i).Name)
+			}
+		}
+	case reflect.Slice:
+		if v.Type() == reflect.TypeOf(json.RawMessage(nil)) {
+			v.SetBytes([]byte(`{"k":"` + strings.ReplaceAll(text, `"`, `'`) + `","n":[1,-2.5e3,true,null]}`))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		fill(s.Index(0), text+"0")
+		fill(s.Index(1), text+"1")
+		v.Set(s)
+	default:
+		panic("fill: unhandled kind " + v.Kind().String())
+	}
+}
+
+func TestMarshalMatchesEncodingJSON(t *testing.T) {
+	hostile := "<b>&amp; \"quoted\" back\\slash\t\n\r\b\f\x01\x1f é 한글 😀 \u2028\u2029 \xff\xfe end"
+	full := func(text string) *Activity {
+		a := &Activity{}
+		fill(reflect.ValueOf(a).Elem(), text)
+		return a
+	}
+	minimal := &Activity{SchemaVersion: "1.0", ID: "x", Source: "s", Subject: "y", Severity: Info, Time: time.Unix(0, 0).UTC()}
+	f := false
+	partial := &Activity{
+		SchemaVersion: "1.0", ID: "id", Source: "cloudtrail", Subject: "s", Severity: Medium,
+		Time:       time.Date(2021, 10, 19, 1, 6, 59, 0, time.FixedZone("x", 3600)),
+		Account:    Account{Name: "only name"},
+		Actor:      &Actor{MFA: &f},
+		Action:     &Action{ReadOnly: &f, Outcome: Denied},
+		Resources:  []Resource{{AccountID: "1"}, {ARN: "arn"}, {}},
+		Origin:     &Origin{SubscriptionFilters: []string{"f"}},
+		Permission: &Permission{Fixable: true, Statement: json.RawMessage(`{"Effect":"Allow"}`)},
+		Detections: []Detection{{ID: "d", Title: "t"}},
+	}
+	emptyOrigin := &Activity{SchemaVersion: "1.0", Origin: &Origin{}, Actor: &Actor{}, Action: &Action{}, Permission: &Permission{}, Tags: []string{}}
+	withDetail := func(d string) *Activity {
+		c := *minimal
+		c.Detail = json.RawMessage(d)
+		return &c
+	}
+	deep := strings.Repeat("[", 400) + strings.Repeat("]", 400)
+	tests := []struct {
+		name string
+		a    *Activity
+	}{
+		{"every field, plain text", full("plain")},
+		{"every field, hostile text", full(hostile)},
+		{"minimal", minimal},
+		{"partial omitempty", partial},
+		{"empty parts", emptyOrigin},
+		{"detail compact", withDetail(`{"a":"b c","d":[1,2,{"e":null}],"f":"\"q\" \\ \u00e9"}`)},
+		{"detail with whitespace", withDetail("{ \"a\" : [1, 2],\n\t\"b\":\"x y\" }")},
+		{"detail string with spaces and escaped quotes", withDetail(`"a \" b \\" `)},
+		{"detail scalar", withDetail(`123`)},
+		{"detail deep", withDetail(deep)},
+		{"detail non-ASCII and separators", withDetail("{\"k\":\"한글 😀 \u2028\"}")},
+		{"year 10000", &Activity{SchemaVersion: "1.0", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{"invalid detail NaN", withDetail(`{"a":NaN}`)},
+		{"invalid detail control char", withDetail("{\"a\":\"x\x01\"}")},
+		{"invalid detail bad escape", withDetail(`{"a":"\x"}`)},
+		{"invalid detail leading zero", withDetail(`{"a":01}`)},
+		{"invalid detail truncated", withDetail(`{"a":"b`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, wantErr := stdMarshal(tt.a)
+			got, gotErr := Marshal(tt.a)
+			if (wantErr != nil) != (gotErr != nil) {
+				t.Fatalf("error mismatch: Marshal %v, encoding/json %v", gotErr, wantErr)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("Marshal differs from encoding/json:\n got %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func FuzzMarshalMatchesEncodingJSON(f *testing.F) {
+	f.Add("alice", `{"a":"b"}`, true)
+	f.Add("<&>\u2028\xff", "{ \"a\" : 1 }", false)
+	f.Add("", `NaN`, true)
+	f.Fuzz(func(t *testing.T, text, detail string, flag bool) {
+		a := &Activity{}
+		fill(reflect.ValueOf(a).Elem(), text)
+		a.Actor.MFA = &flag
+		a.Truncated = flag
+		a.Detail = json.RawMessage(detail)
+		if detail == "" {
+			a.Detail = nil
+		}
+		want, wantErr := stdMarshal(a)
+		got, gotErr := Marshal(a)
+		if (wantErr != nil) != (gotErr != nil) {
+			t.Fatalf("error mismatch: Marshal %v, encoding/json %v", gotErr, wantErr)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("Marshal differs from encoding/json:\n got %s\nwant %s", got, want)
+		}
+	})
+}
