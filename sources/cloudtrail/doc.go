@@ -1,0 +1,47 @@
+// Package cloudtrail is the CloudTrail source: it decodes CloudWatch Logs
+// subscription payloads that carry CloudTrail records and turns every record
+// into one standardized activity.
+//
+// # Input
+//
+// CloudTrail delivers to a CloudWatch Logs log group; a subscription filter
+// invokes the source's Lambda with {"awslogs":{"data": base64(gzip(json))}}.
+// A batch holds up to 10,000 log events and about 1 MB of messages; each
+// message is one CloudTrail record (up to 256 KB, with truncated members
+// marked "omitted": true). CONTROL_MESSAGE batches (CloudWatch Logs health
+// checks) yield no activity and no error. A payload that cannot be decoded is
+// an error wrapping ErrMalformedPayload, so Lambda retries the batch and
+// finally parks it in the on-failure destination.
+//
+// A log event whose message is not a CloudTrail record (not JSON, or JSON
+// without any CloudTrail member) becomes an activity whose subject is
+// "Unrecognized log event in <log group>", severity info, carrying the trimmed
+// raw text: nothing is dropped silently.
+//
+// # Severity
+//
+// The source assigns a first severity; enrichers (detections) may raise it.
+// The most urgent matching row wins:
+//
+//	condition                                                        severity
+//	userIdentity.type Root (any call, any outcome)                   high
+//	cloudtrail StopLogging, DeleteTrail, UpdateTrail, PutEventSelectors high
+//	outcome denied (errorCode AccessDenied*, *AccessDenied,
+//	  *UnauthorizedOperation incl. Client.UnauthorizedOperation)     medium
+//	console sign-in failure (ConsoleLogin with a failure response)   medium
+//	anything else, and unrecognized log events                        info
+//
+// # Outcome
+//
+// denied as above; failed for any other errorCode (except "" and a numeric
+// 2xx/3xx HTTP status, which some exporters write for a success) and for a
+// failed console sign-in; success otherwise.
+//
+// # Performance
+//
+// The subscription path decodes only the members it uses: base64 and gzip
+// (klauspost/compress, readers pooled) into pooled buffers, then the batch
+// and each record with valyala/fastjson (parsers pooled), keeping the record
+// itself as raw bytes in Activity.Detail. See BenchmarkSubscriptionBatch and
+// bench/compare.sh.
+package cloudtrail

@@ -1,0 +1,75 @@
+package cloudtrail
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/activity-aware/ids/activity"
+)
+
+// Publisher delivers activities to the activity bus; eventbus.Publisher
+// implements it. It returns an error unless every activity was delivered.
+type Publisher interface {
+	Publish(ctx context.Context, acts []*activity.Activity) error
+}
+
+// Handler is the CloudTrail source Lambda's handler: it standardizes a
+// subscription batch and publishes all of it.
+type Handler struct {
+	Source    *Source
+	Publisher Publisher
+	// Logger receives one JSON line per batch with counts and ids, never
+	// record contents; slog.Default when nil.
+	Logger *slog.Logger
+}
+
+// Handle decodes the subscription event and publishes one activity per log
+// event. A payload that cannot be decoded is returned as an error with
+// nothing published, so Lambda retries and finally keeps the batch in the
+// on-failure destination; so is a failed publish.
+func (h *Handler) Handle(ctx context.Context, ev events.CloudwatchLogsEvent) error {
+	log := h.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	requestID := ""
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
+	acts, err := h.Source.FromSubscription(ev)
+	if err != nil {
+		log.ErrorContext(ctx, "cloudtrail source: decode failed", "requestId", requestID, "error", err.Error())
+		return err
+	}
+	if len(acts) == 0 {
+		log.InfoContext(ctx, "cloudtrail source: no log events", "requestId", requestID)
+		return nil
+	}
+	var unrecognized, denied int
+	for _, a := range acts {
+		if slices.Contains(a.Tags, TagUnrecognized) {
+			unrecognized++
+		}
+		if a.Action != nil && a.Action.Outcome == activity.Denied {
+			denied++
+		}
+	}
+	attrs := []any{
+		"requestId", requestID,
+		"logGroup", acts[0].Origin.LogGroup,
+		"logEvents", len(acts),
+		"denied", denied,
+		"unrecognized", unrecognized,
+	}
+	if err := h.Publisher.Publish(ctx, acts); err != nil {
+		log.ErrorContext(ctx, "cloudtrail source: publish failed", append(attrs, "error", err.Error())...)
+		return fmt.Errorf("cloudtrail: publish %d activities: %w", len(acts), err)
+	}
+	log.InfoContext(ctx, "cloudtrail source: published", attrs...)
+	return nil
+}

@@ -1,0 +1,126 @@
+package cloudtrail
+
+import (
+	"strings"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/activity-aware/ids/activity"
+)
+
+// actor builds the activity's actor from userIdentity, with a readable name
+// for every identity type CloudTrail documents.
+func (id *identity) actor() *activity.Actor {
+	a := &activity.Actor{
+		Type:        str(id.typ),
+		ARN:         str(id.arn),
+		AccountID:   str(id.accountID),
+		PrincipalID: str(id.principalID),
+		AccessKeyID: str(id.accessKeyID),
+		InvokedBy:   str(id.invokedBy),
+	}
+	var issuer, issuerName string
+	if sc := id.sessionContext; sc != nil && sc.Type() == fastjson.TypeObject {
+		if is := sc.Get("sessionIssuer"); is != nil && is.Type() == fastjson.TypeObject {
+			issuer = str(is.Get("arn"))
+			issuerName = str(is.Get("userName"))
+			if issuer == "" {
+				issuer = issuerName
+			}
+		}
+		a.MFA = boolean(sc.Get("attributes", "mfaAuthenticated"))
+	}
+	a.SessionIssuer = issuer
+	a.Name = id.name(a, issuerName)
+	return a
+}
+
+// name is the readable actor name, e.g. "alice", "root",
+// "role/Admin (session alice@corp)", "ec2.amazonaws.com".
+func (id *identity) name(a *activity.Actor, issuerName string) string {
+	userName := str(id.userName)
+	resource := arnResource(a.ARN)
+	switch a.Type {
+	case "Root":
+		return "root"
+	case "IAMUser":
+		if userName != "" {
+			return userName
+		}
+		if r, ok := strings.CutPrefix(resource, "user/"); ok {
+			return r[strings.LastIndexByte(r, '/')+1:]
+		}
+	case "AssumedRole":
+		role, session := issuerName, ""
+		if r, ok := strings.CutPrefix(resource, "assumed-role/"); ok {
+			role, session, _ = strings.Cut(r, "/")
+		} else if _, s, ok := strings.Cut(a.PrincipalID, ":"); ok {
+			session = s
+		}
+		if role != "" {
+			if session != "" {
+				return "role/" + role + " (session " + session + ")"
+			}
+			return "role/" + role
+		}
+	case "FederatedUser":
+		user := userName
+		if r, ok := strings.CutPrefix(resource, "federated-user/"); ok && user == "" {
+			user = r
+		}
+		if user != "" {
+			if issuerName != "" {
+				return user + " (via user/" + issuerName + ")"
+			}
+			return user
+		}
+	case "AWSService":
+		if a.InvokedBy != "" {
+			return a.InvokedBy
+		}
+	case "AWSAccount":
+		if a.AccountID != "" {
+			return "account " + a.AccountID
+		}
+	case "IdentityCenterUser":
+		if userName != "" {
+			return userName
+		}
+		if u := str(id.onBehalfOf.Get("userId")); u != "" {
+			return u
+		}
+	case "SAMLUser", "WebIdentityUser":
+		if userName != "" {
+			if p := str(id.identityProvider); p != "" {
+				return userName + " (" + p + ")"
+			}
+			return userName
+		}
+	}
+	// Unknown, missing or undocumented types: whatever names the caller.
+	for _, s := range []string{userName, resource, a.PrincipalID, a.InvokedBy} {
+		if s != "" {
+			return s
+		}
+	}
+	if a.AccountID != "" {
+		return "account " + a.AccountID
+	}
+	return "unknown identity"
+}
+
+// arnResource is the resource part of an ARN (after the fifth colon), or "".
+func arnResource(arn string) string {
+	if !strings.HasPrefix(arn, "arn:") {
+		return ""
+	}
+	rest := arn
+	for range 5 {
+		i := strings.IndexByte(rest, ':')
+		if i < 0 {
+			return ""
+		}
+		rest = rest[i+1:]
+	}
+	return rest
+}

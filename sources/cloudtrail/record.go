@@ -1,0 +1,551 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/activity-aware/ids/activity"
+)
+
+// record holds the members of a CloudTrail record the source reads. Members
+// are matched case-insensitively (some exporters lower-case every key); the
+// first occurrence wins.
+type record struct {
+	eventVersion, eventTime, eventSource, eventName, eventID, eventType *fastjson.Value
+	awsRegion, sourceIP, userAgent, errorCode, errorMessage, readOnly   *fastjson.Value
+	recipient, userIdentity, requestParameters, responseElements        *fastjson.Value
+	resources, insightDetails, omitted                                  *fastjson.Value
+}
+
+func (r *record) scan(v *fastjson.Value) {
+	o, err := v.Object()
+	if err != nil {
+		return
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if p := r.slot(k); p != nil && *p == nil {
+			*p = v
+		}
+	})
+}
+
+// slot returns where the member named k belongs, or nil.
+func (r *record) slot(k []byte) **fastjson.Value {
+	var buf [24]byte
+	if len(k) > len(buf) {
+		return nil
+	}
+	switch string(lowerASCII(buf[:0], k)) {
+	case "eventversion":
+		return &r.eventVersion
+	case "eventtime":
+		return &r.eventTime
+	case "eventsource":
+		return &r.eventSource
+	case "eventname":
+		return &r.eventName
+	case "eventid":
+		return &r.eventID
+	case "eventtype":
+		return &r.eventType
+	case "awsregion":
+		return &r.awsRegion
+	case "sourceipaddress":
+		return &r.sourceIP
+	case "useragent":
+		return &r.userAgent
+	case "errorcode":
+		return &r.errorCode
+	case "errormessage":
+		return &r.errorMessage
+	case "readonly":
+		return &r.readOnly
+	case "recipientaccountid":
+		return &r.recipient
+	case "useridentity":
+		return &r.userIdentity
+	case "requestparameters":
+		return &r.requestParameters
+	case "responseelements":
+		return &r.responseElements
+	case "resources":
+		return &r.resources
+	case "insightdetails":
+		return &r.insightDetails
+	case "omitted":
+		return &r.omitted
+	}
+	return nil
+}
+
+func lowerASCII(dst, s []byte) []byte {
+	for _, c := range s {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// recognized reports whether the object looks like a CloudTrail record: it
+// has at least one member every CloudTrail record (management, data, network
+// activity, Insights) carries.
+func (r *record) recognized() bool {
+	return r.eventVersion != nil || r.eventID != nil || r.eventName != nil ||
+		r.eventSource != nil || r.eventType != nil || r.userIdentity != nil
+}
+
+// identity holds the userIdentity members the source reads.
+type identity struct {
+	typ, principalID, arn, accountID, accessKeyID, userName *fastjson.Value
+	invokedBy, sessionContext, identityProvider, onBehalfOf *fastjson.Value
+}
+
+func (id *identity) scan(v *fastjson.Value) {
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return
+	}
+	o, _ := v.Object()
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if p := id.slot(k); p != nil && *p == nil {
+			*p = v
+		}
+	})
+}
+
+func (id *identity) slot(k []byte) **fastjson.Value {
+	var buf [24]byte
+	if len(k) > len(buf) {
+		return nil
+	}
+	switch string(lowerASCII(buf[:0], k)) {
+	case "type":
+		return &id.typ
+	case "principalid":
+		return &id.principalID
+	case "arn":
+		return &id.arn
+	case "accountid":
+		return &id.accountID
+	case "accesskeyid", "acceskeyid": // the misspelling occurs in exported data
+		return &id.accessKeyID
+	case "username":
+		return &id.userName
+	case "invokedby":
+		return &id.invokedBy
+	case "sessioncontext":
+		return &id.sessionContext
+	case "identityprovider":
+		return &id.identityProvider
+	case "onbehalfof":
+		return &id.onBehalfOf
+	}
+	return nil
+}
+
+// str returns a scalar member as text: strings unescaped, numbers and
+// booleans as written, anything else "".
+func str(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return string(b)
+	case fastjson.TypeNumber:
+		return string(v.MarshalTo(nil))
+	case fastjson.TypeTrue:
+		return "true"
+	case fastjson.TypeFalse:
+		return "false"
+	}
+	return ""
+}
+
+// boolean reads true/false or the strings "true"/"false" in any case.
+func boolean(v *fastjson.Value) *bool {
+	if v == nil {
+		return nil
+	}
+	var b bool
+	switch v.Type() {
+	case fastjson.TypeTrue:
+		b = true
+	case fastjson.TypeFalse:
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		switch {
+		case bytes.EqualFold(s, []byte("true")):
+			b = true
+		case bytes.EqualFold(s, []byte("false")):
+		default:
+			return nil
+		}
+	default:
+		return nil
+	}
+	return &b
+}
+
+// compact returns a JSON member as compact text: an object or array as JSON
+// (strings keep their original escaping), a string as its text (some
+// exporters JSON-encode requestParameters into a string), null as "".
+func compact(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeObject, fastjson.TypeArray:
+		return string(v.MarshalTo(nil))
+	case fastjson.TypeNull:
+		return ""
+	}
+	return str(v)
+}
+
+// activity builds the activity of a recognized record.
+func (r *record) activity(origin *activity.Origin, fallback time.Time) *activity.Activity {
+	var ui identity
+	ui.scan(r.userIdentity)
+	actor := ui.actor()
+	actor.SourceIP = str(r.sourceIP)
+	actor.UserAgent = str(r.userAgent)
+
+	act := &activity.Action{
+		Service:      str(r.eventSource),
+		Name:         str(r.eventName),
+		ReadOnly:     boolean(r.readOnly),
+		ErrorCode:    str(r.errorCode),
+		ErrorMessage: str(r.errorMessage),
+	}
+	insight := r.insightDetails != nil && r.insightDetails.Type() == fastjson.TypeObject
+	if insight {
+		// Insights events name the call they measure inside insightDetails.
+		if act.Service == "" {
+			act.Service = str(r.insightDetails.Get("eventSource"))
+		}
+		if act.Name == "" {
+			act.Name = str(r.insightDetails.Get("eventName"))
+		}
+	}
+	consoleFailure := r.consoleSignInFailure(act)
+	act.Outcome = outcome(act.ErrorCode, consoleFailure)
+
+	eventTime := str(r.eventTime)
+	at, ok := parseTime(eventTime)
+	if !ok {
+		at = fallback
+	}
+	region := str(r.awsRegion)
+	accountID := str(r.recipient)
+	if accountID == "" {
+		accountID = actor.AccountID
+	}
+	a := &activity.Activity{
+		SchemaVersion: activity.SchemaVersion,
+		ID:            str(r.eventID),
+		Source:        SourceName,
+		Severity:      severity(actor.Type, act, consoleFailure),
+		Time:          at,
+		Account:       activity.Account{ID: accountID},
+		Region:        region,
+		Actor:         actor,
+		Action:        act,
+		Resources:     r.resourceList(),
+		Origin:        origin,
+	}
+	if a.ID == "" {
+		a.ID = fallbackID(origin, r)
+	}
+	a.Subject = activity.Truncate(subject(actor, act, consoleFailure, insight, str(r.insightDetails.Get("state"))), maxSubjectRunes)
+
+	if r.omitted != nil || hasOmitted(r.requestParameters) || hasOmitted(r.responseElements) {
+		a.Tags = append(a.Tags, TagOmitted)
+	}
+	a.Fields, a.Truncated = r.fields(a, ui, eventTime, ok)
+	if link, ok := eventLink(region, a.ID, actor.ARN, str(r.eventID) != ""); ok {
+		a.Links = []activity.Link{link}
+	}
+	return a
+}
+
+// fallbackID derives a stable id for a record without eventID: from the log
+// event id when the record came through a subscription, else from the members
+// that identify the call.
+func fallbackID(origin *activity.Origin, r *record) string {
+	if origin != nil && origin.LogEventID != "" {
+		return "logevent-" + origin.LogEventID
+	}
+	h := sha256.New()
+	for _, v := range []*fastjson.Value{r.eventTime, r.eventSource, r.eventName, r.userIdentity, r.sourceIP, r.requestParameters} {
+		if v != nil {
+			h.Write(v.MarshalTo(nil))
+		}
+		h.Write([]byte{0})
+	}
+	return "record-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func hasOmitted(v *fastjson.Value) bool {
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return false
+	}
+	return v.Get("omitted") != nil
+}
+
+// consoleSignInFailure reports a failed console sign-in: ConsoleLogin whose
+// responseElements say "Failure" (CloudTrail sets errorMessage, not
+// errorCode, for these).
+func (r *record) consoleSignInFailure(act *activity.Action) bool {
+	if act.Name != "ConsoleLogin" {
+		return false
+	}
+	if r.responseElements != nil {
+		switch r.responseElements.Type() {
+		case fastjson.TypeObject:
+			if str(r.responseElements.Get("ConsoleLogin")) == "Failure" {
+				return true
+			}
+		case fastjson.TypeString:
+			if strings.Contains(str(r.responseElements), `"Failure"`) {
+				return true
+			}
+		}
+	}
+	return act.ErrorMessage != "" || (act.ErrorCode != "" && !successCode(act.ErrorCode))
+}
+
+func (r *record) resourceList() []activity.Resource {
+	if r.resources == nil || r.resources.Type() != fastjson.TypeArray {
+		return nil
+	}
+	items, _ := r.resources.Array()
+	out := make([]activity.Resource, 0, len(items))
+	for _, it := range items {
+		if it.Type() != fastjson.TypeObject {
+			continue
+		}
+		res := activity.Resource{Type: str(it.Get("type")), ARN: str(it.Get("ARN")), AccountID: str(it.Get("accountId"))}
+		if res.ARN == "" {
+			res.ARN = str(it.Get("arn"))
+		}
+		if res != (activity.Resource{}) {
+			out = append(out, res)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// fields builds the display fields in the original system's order, extended;
+// it reports whether a value was cut.
+func (r *record) fields(a *activity.Activity, ui identity, eventTime string, timeOK bool) ([]activity.Field, bool) {
+	fs := make([]activity.Field, 0, 13)
+	cut := false
+	add := func(key, value string) {
+		if value == "" {
+			return
+		}
+		short := activity.Truncate(value, maxFieldRunes)
+		cut = cut || len(short) < len(value)
+		fs = append(fs, activity.Field{Key: key, Value: short})
+	}
+	add("Error Message", a.Action.ErrorMessage)
+	add("Error Code", a.Action.ErrorCode)
+	add("Event", a.Action.Name)
+	add("Source", a.Action.Service)
+	if timeOK {
+		add("Time", a.Time.UTC().Format(time.RFC3339))
+	} else {
+		add("Time", eventTime)
+	}
+	add("Region", a.Region)
+	add("Recipient Account ID", str(r.recipient))
+	add("User Account ID", a.Actor.AccountID)
+	username := str(ui.userName)
+	if username == "" {
+		username = a.Actor.Name
+	}
+	add("Username", username)
+	add("User ARN", a.Actor.ARN)
+	add("Source IP", a.Actor.SourceIP)
+	add("User Agent", a.Actor.UserAgent)
+	add("Request Parameters", compact(r.requestParameters))
+	return fs, cut
+}
+
+// outcome classifies how the call ended.
+func outcome(code string, consoleFailure bool) activity.Outcome {
+	switch {
+	case deniedCode(code):
+		return activity.Denied
+	case consoleFailure, code != "" && !successCode(code):
+		return activity.Failed
+	}
+	return activity.Success
+}
+
+// deniedCode reports an error code that means the call lacked permission:
+// AccessDenied, AccessDeniedException, VpceAccessDenied, UnauthorizedOperation,
+// Client.UnauthorizedOperation.
+func deniedCode(code string) bool {
+	return strings.HasPrefix(code, "AccessDenied") || strings.HasSuffix(code, "AccessDenied") ||
+		strings.HasSuffix(code, "UnauthorizedOperation")
+}
+
+// successCode reports an error code that some exporters write for a success:
+// a numeric HTTP 2xx or 3xx status.
+func successCode(code string) bool {
+	if len(code) != 3 || (code[0] != '2' && code[0] != '3') {
+		return false
+	}
+	return '0' <= code[1] && code[1] <= '9' && '0' <= code[2] && code[2] <= '9'
+}
+
+// trailTampering are the CloudTrail calls that stop or narrow logging.
+var trailTampering = map[string]bool{
+	"StopLogging":       true,
+	"DeleteTrail":       true,
+	"UpdateTrail":       true,
+	"PutEventSelectors": true,
+}
+
+// severity applies the package's severity table.
+func severity(actorType string, act *activity.Action, consoleFailure bool) activity.Severity {
+	sev := activity.Info
+	if act.Outcome == activity.Denied || consoleFailure {
+		sev = activity.Medium
+	}
+	if actorType == "Root" {
+		sev = sev.Max(activity.High)
+	}
+	if trailTampering[act.Name] && (act.Service == "cloudtrail.amazonaws.com" || act.Service == "") {
+		sev = sev.Max(activity.High)
+	}
+	return sev
+}
+
+// shortService is eventSource without its domain: "iam.amazonaws.com" → "iam".
+func shortService(service string) string {
+	if service == "" {
+		return "unknown"
+	}
+	if i := strings.IndexByte(service, '.'); i > 0 {
+		return service[:i]
+	}
+	return service
+}
+
+// subject is the one line a human reads first, e.g.
+// "Access denied: IAMUser alice → iam:GetPolicy".
+func subject(actor *activity.Actor, act *activity.Action, consoleFailure, insight bool, insightState string) string {
+	name := act.Name
+	if name == "" {
+		name = "unknown"
+	}
+	call := shortService(act.Service) + ":" + name
+	who := actor.Name
+	if actor.Type != "" && !strings.EqualFold(actor.Type, actor.Name) {
+		who = actor.Type + " " + actor.Name
+	}
+	switch {
+	case insight:
+		if insightState != "" {
+			return "CloudTrail Insight (" + insightState + "): " + call
+		}
+		return "CloudTrail Insight: " + call
+	case consoleFailure:
+		return "Console sign-in failure: " + who
+	case act.Outcome == activity.Denied:
+		return "Access denied: " + who + " → " + call
+	case act.Outcome == activity.Failed:
+		return act.ErrorCode + ": " + who + " → " + call
+	}
+	return who + " → " + call
+}
+
+// parseTime reads the eventTime formats found in real data: RFC 3339 with
+// any fraction, "2006-01-02 15:04:05" with or without fraction or "Z" (UTC).
+func parseTime(s string) (time.Time, bool) {
+	if len(s) < len("2006-01-02T15:04:05") {
+		return time.Time{}, false
+	}
+	var t time.Time
+	var err error
+	switch {
+	case s[10] == ' ' && strings.HasSuffix(s, "Z"):
+		t, err = time.Parse("2006-01-02 15:04:05Z", s)
+	case s[10] == ' ':
+		t, err = time.Parse("2006-01-02 15:04:05", s)
+	default:
+		t, err = time.Parse(time.RFC3339, s)
+		if err != nil {
+			t, err = time.Parse("2006-01-02T15:04:05", s)
+		}
+	}
+	if err != nil || t.IsZero() {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// eventLink is the CloudTrail console's event-history link for the event, in
+// the event's region, on the console of the partition (from the region, else
+// from the actor's ARN). Without a real event id or a well-formed region
+// there is no link.
+func eventLink(region, id, arn string, hasEventID bool) (activity.Link, bool) {
+	if !hasEventID || !validRegion(region) || id == "" {
+		return activity.Link{}, false
+	}
+	partition := "aws"
+	switch {
+	case strings.HasPrefix(region, "us-gov-"), strings.HasPrefix(arn, "arn:aws-us-gov:"):
+		partition = "aws-us-gov"
+	case strings.HasPrefix(region, "cn-"), strings.HasPrefix(arn, "arn:aws-cn:"):
+		partition = "aws-cn"
+	}
+	q := url.QueryEscape(region)
+	frag := "#/events/" + url.PathEscape(id)
+	var u string
+	switch partition {
+	case "aws-us-gov":
+		u = "https://console.amazonaws-us-gov.com/cloudtrail/home?region=" + q + frag
+	case "aws-cn":
+		u = "https://console.amazonaws.cn/cloudtrail/home?region=" + q + frag
+	default:
+		u = "https://" + region + ".console.aws.amazon.com/cloudtrailv2/home?region=" + q + frag
+	}
+	return activity.Link{Title: "CloudTrail event history", URL: u}, true
+}
+
+// validRegion accepts region names shaped like "us-east-1" or
+// "us-gov-west-1": lower-case words joined by '-', ending in a number.
+func validRegion(r string) bool {
+	parts := strings.Split(r, "-")
+	if len(parts) < 3 || len(r) > 32 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			return false
+		}
+		for j := 0; j < len(p); j++ {
+			c := p[j]
+			last := i == len(parts)-1
+			if last && (c < '0' || c > '9') || !last && (c < 'a' || c > 'z') {
+				return false
+			}
+		}
+	}
+	return true
+}

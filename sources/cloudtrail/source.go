@@ -1,0 +1,155 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/activity-aware/ids/activity"
+)
+
+// SourceName is the activity source name; the EventBridge Source of its
+// entries is "activity-aware-ids.cloudtrail".
+const SourceName = "cloudtrail"
+
+// Enricher adds to an activity after standardization: detections label it and
+// raise its severity, the denial explainer sets Permission. raw is the
+// original CloudTrail record's JSON bytes; an enricher must not modify or keep
+// it.
+type Enricher interface {
+	Enrich(a *activity.Activity, raw []byte)
+}
+
+// Options configure a Source.
+type Options struct {
+	// Enrichers run in order on every activity, recognized or not.
+	Enrichers []Enricher
+	// AccountNames maps an account id to a name for Account.Name. It must
+	// not be modified after New.
+	AccountNames map[string]string
+}
+
+// Source turns CloudTrail records into activities. It is safe for concurrent
+// use.
+type Source struct {
+	enrichers    []Enricher
+	accountNames map[string]string
+	parsers      fastjson.ParserPool
+}
+
+// New returns a Source configured by opts.
+func New(opts Options) *Source {
+	return &Source{
+		enrichers:    append([]Enricher(nil), opts.Enrichers...),
+		accountNames: opts.AccountNames,
+	}
+}
+
+// Limits on what the source copies from a record into display text; the full
+// record stays in Activity.Detail (bounded later by activity.NewEntry).
+const (
+	maxSubjectRunes = 256
+	maxFieldRunes   = 4096
+	// maxUnrecognizedRunes bounds the raw text kept for an unrecognized log
+	// event in its display field; maxUnrecognizedDetail bounds it in Detail.
+	maxUnrecognizedRunes  = 1000
+	maxUnrecognizedDetail = 64 * 1024
+)
+
+// TagUnrecognized labels the activity of a log event that is not a CloudTrail
+// record.
+const TagUnrecognized = "unrecognized"
+
+// TagOmitted labels the activity of a record in which CloudTrail omitted
+// members for size ("omitted": true).
+const TagOmitted = "cloudtrail-omitted"
+
+// FromRecord standardizes one CloudTrail record (its JSON bytes) into one
+// activity. It never returns nil and never panics: input that is not a
+// CloudTrail record becomes an unrecognized-log-event activity. origin may be
+// nil. fallback is the time used when the record has no usable eventTime
+// (time.Now when fallback is zero). FromRecord keeps no reference to raw.
+func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.Time) *activity.Activity {
+	if fallback.IsZero() {
+		fallback = time.Now().UTC()
+	}
+	text := bytes.TrimSpace(raw)
+	// fastjson's parser is lenient (NaN, raw control characters); the strict
+	// validator keeps Detail acceptable to encoding/json and EventBridge.
+	if len(text) == 0 || text[0] != '{' || fastjson.ValidateBytes(text) != nil {
+		return s.unrecognized(raw, origin, fallback)
+	}
+	p := s.parsers.Get()
+	defer s.parsers.Put(p)
+	v, err := p.ParseBytes(text)
+	if err != nil {
+		return s.unrecognized(raw, origin, fallback)
+	}
+	var r record
+	r.scan(v)
+	if !r.recognized() {
+		return s.unrecognized(raw, origin, fallback)
+	}
+	a := r.activity(origin, fallback)
+	a.Detail = bytes.Clone(text)
+	if name, ok := s.accountNames[a.Account.ID]; ok {
+		a.Account.Name = name
+	}
+	s.enrich(a)
+	return a
+}
+
+func (s *Source) enrich(a *activity.Activity) {
+	for _, e := range s.enrichers {
+		e.Enrich(a, a.Detail)
+	}
+}
+
+// unrecognized is the activity of a log event that is not a CloudTrail
+// record. Its id derives from the log event id when known (so a retried batch
+// keeps its ids), else from the text.
+func (s *Source) unrecognized(raw []byte, origin *activity.Origin, at time.Time) *activity.Activity {
+	text := strings.ToValidUTF8(string(raw), "\uFFFD")
+	subject := "Unrecognized log event"
+	var id string
+	fields := make([]activity.Field, 0, 3)
+	if origin != nil {
+		if origin.LogGroup != "" {
+			subject += " in " + origin.LogGroup
+			fields = append(fields, activity.Field{Key: "Log Group", Value: origin.LogGroup})
+		}
+		if origin.LogStream != "" {
+			fields = append(fields, activity.Field{Key: "Log Stream", Value: origin.LogStream})
+		}
+		if origin.LogEventID != "" {
+			id = "unrecognized-" + origin.LogEventID
+		}
+	}
+	if id == "" {
+		sum := sha256.Sum256(raw)
+		id = "unrecognized-" + hex.EncodeToString(sum[:16])
+	}
+	short := activity.Truncate(text, maxUnrecognizedRunes)
+	fields = append(fields, activity.Field{Key: "Message", Value: short})
+	detail, _ := json.Marshal(activity.Truncate(text, maxUnrecognizedDetail))
+	a := &activity.Activity{
+		SchemaVersion: activity.SchemaVersion,
+		ID:            id,
+		Source:        SourceName,
+		Subject:       activity.Truncate(subject, maxSubjectRunes),
+		Severity:      activity.Info,
+		Time:          at,
+		Fields:        fields,
+		Tags:          []string{TagUnrecognized},
+		Origin:        origin,
+		Detail:        detail,
+		Truncated:     len(short) < len(text),
+	}
+	s.enrich(a)
+	return a
+}

@@ -1,0 +1,192 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fastjson"
+
+	"github.com/activity-aware/ids/activity"
+)
+
+// ErrMalformedPayload reports a subscription payload that cannot be decoded:
+// bad base64, bad gzip, bad JSON or a batch of the wrong shape.
+var ErrMalformedPayload = errors.New("cloudtrail: malformed subscription payload")
+
+// ErrPayloadTooLarge reports a payload that inflates beyond maxInflated.
+var ErrPayloadTooLarge = errors.New("cloudtrail: subscription payload too large")
+
+// maxInflated bounds the inflated batch JSON. CloudWatch Logs sends at most
+// about 1 MB of messages; JSON escaping of a message can grow it up to six
+// times (\u00XX), so 16 MB leaves room for any real batch and stops a gzip
+// bomb early.
+const maxInflated = 16 << 20
+
+// Message types of a subscription batch.
+const (
+	dataMessage    = "DATA_MESSAGE"
+	controlMessage = "CONTROL_MESSAGE"
+)
+
+// buffers pools the base64-decoded and inflated bytes of a batch.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// gzipReaders pools inflaters; a *gzip.Reader is large and costly to set up.
+var gzipReaders sync.Pool
+
+// FromSubscription decodes a CloudWatch Logs subscription event and
+// standardizes every log event of the batch. A CONTROL_MESSAGE yields (nil,
+// nil). A payload that is not base64, not gzip or not a batch is an error
+// wrapping ErrMalformedPayload (or ErrPayloadTooLarge); no activity is
+// returned with an error.
+func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent) ([]*activity.Activity, error) {
+	compressed := buffers.Get().(*bytes.Buffer)
+	inflated := buffers.Get().(*bytes.Buffer)
+	defer func() {
+		putBuffer(compressed)
+		putBuffer(inflated)
+	}()
+
+	data := ev.AWSLogs.Data
+	compressed.Reset()
+	compressed.Grow(base64.StdEncoding.DecodedLen(len(data)))
+	raw := compressed.AvailableBuffer()[:base64.StdEncoding.DecodedLen(len(data))]
+	n, err := base64.StdEncoding.Decode(raw, []byte(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: base64: %w", ErrMalformedPayload, err)
+	}
+	if err := inflate(inflated, raw[:n]); err != nil {
+		return nil, err
+	}
+	return s.fromBatch(inflated.Bytes())
+}
+
+// putBuffer returns b to the pool unless a hostile payload made it huge.
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 2*maxInflated {
+		buffers.Put(b)
+	}
+}
+
+// inflate gunzips src into dst (reset first), at most maxInflated bytes.
+func inflate(dst *bytes.Buffer, src []byte) error {
+	br := bytes.NewReader(src)
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(br)
+	} else {
+		err = zr.Reset(br)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: gzip: %w", ErrMalformedPayload, err)
+	}
+	defer gzipReaders.Put(zr)
+	dst.Reset()
+	// About 4:1 for CloudTrail JSON; one growth step at most for most batches.
+	dst.Grow(min(len(src)*5, maxInflated))
+	n, err := dst.ReadFrom(io.LimitReader(zr, maxInflated+1))
+	if err != nil {
+		return fmt.Errorf("%w: gzip: %w", ErrMalformedPayload, err)
+	}
+	if n > maxInflated {
+		return fmt.Errorf("%w: inflates beyond %d bytes", ErrPayloadTooLarge, maxInflated)
+	}
+	return nil
+}
+
+// fromBatch standardizes the batch JSON of a subscription payload.
+func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
+	p := s.parsers.Get()
+	defer s.parsers.Put(p)
+	v, err := p.ParseBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
+	}
+	if v.Type() != fastjson.TypeObject {
+		return nil, fmt.Errorf("%w: batch is a JSON %s, want an object", ErrMalformedPayload, v.Type())
+	}
+	switch mt := string(v.GetStringBytes("messageType")); mt {
+	case dataMessage:
+	case controlMessage:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("%w: messageType %q", ErrMalformedPayload, mt)
+	}
+	logEvents := v.Get("logEvents")
+	if logEvents == nil || logEvents.Type() != fastjson.TypeArray {
+		return nil, fmt.Errorf("%w: logEvents is not an array", ErrMalformedPayload)
+	}
+	items, _ := logEvents.Array()
+	batch := batchOrigin{
+		logGroup:  string(v.GetStringBytes("logGroup")),
+		logStream: string(v.GetStringBytes("logStream")),
+		owner:     string(v.GetStringBytes("owner")),
+	}
+	for _, f := range v.GetArray("subscriptionFilters") {
+		if b, err := f.StringBytes(); err == nil {
+			batch.filters = append(batch.filters, string(b))
+		}
+	}
+	out := make([]*activity.Activity, 0, len(items))
+	for i, it := range items {
+		msg := it.Get("message")
+		if msg == nil || msg.Type() != fastjson.TypeString {
+			return nil, fmt.Errorf("%w: logEvents[%d] has no message string", ErrMalformedPayload, i)
+		}
+		text, _ := msg.StringBytes()
+		id := string(it.GetStringBytes("id"))
+		if id == "" {
+			if n := it.Get("id"); n != nil && n.Type() == fastjson.TypeNumber {
+				id = string(n.MarshalTo(nil))
+			}
+		}
+		out = append(out, s.FromRecord(text, batch.origin(id), logTime(it.GetInt64("timestamp"))))
+	}
+	return out, nil
+}
+
+// FromLogsData standardizes an already decoded subscription batch, one
+// activity per log event. A batch other than DATA_MESSAGE yields none.
+func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity {
+	if d == nil || d.MessageType != dataMessage {
+		return nil
+	}
+	batch := batchOrigin{logGroup: d.LogGroup, logStream: d.LogStream, owner: d.Owner, filters: d.SubscriptionFilters}
+	out := make([]*activity.Activity, 0, len(d.LogEvents))
+	for _, le := range d.LogEvents {
+		out = append(out, s.FromRecord([]byte(le.Message), batch.origin(le.ID), logTime(le.Timestamp)))
+	}
+	return out
+}
+
+type batchOrigin struct {
+	logGroup, logStream, owner string
+	filters                    []string
+}
+
+func (b *batchOrigin) origin(logEventID string) *activity.Origin {
+	return &activity.Origin{
+		LogGroup:            b.logGroup,
+		LogStream:           b.logStream,
+		SubscriptionFilters: b.filters,
+		Owner:               b.owner,
+		LogEventID:          logEventID,
+	}
+}
+
+// logTime is a log event's timestamp (milliseconds since the epoch), or the
+// zero time when absent.
+func logTime(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
