@@ -99,8 +99,21 @@ func runPolicy(ctx context.Context, args []string, stdio Stdio) int {
 	} else {
 		fmt.Fprintf(stdio.Out, "%s\n", out)
 	}
+	// The same denial repeated (a probing loop) is one line with its count.
+	var lines []string
+	repeats := map[string]int{}
 	for _, p := range notFixable {
-		fmt.Fprintf(stdio.Err, "aaids policy suggest: not fixable by an allow: %s\n", describe(p, c.actors[p]))
+		line := describe(p, c.actors[p])
+		if repeats[line] == 0 {
+			lines = append(lines, line)
+		}
+		repeats[line]++
+	}
+	for _, line := range lines {
+		if n := repeats[line]; n > 1 {
+			line = fmt.Sprintf("%s (%d times)", line, n)
+		}
+		fmt.Fprintf(stdio.Err, "aaids policy suggest: not fixable by an allow: %s\n", line)
 	}
 	c.summary(st.Files, len(doc.Statement), len(notFixable))
 	if c.errors > 0 {

@@ -160,6 +160,10 @@ func TestPolicySuggestStratus(t *testing.T) {
 	if len(doc.Statement) == 0 {
 		t.Fatalf("no statement from the Stratus denials; stderr:\n%s", stderr)
 	}
+	repeated := "not fixable by an allow: sts:AssumeRole on arn:aws:iam::457448411975:role/stratus-red-team-ec2-get-password-data-role by arn:aws:iam::457448411975:user/christophe: AWS did not say which policy denied it (2 times)"
+	if !strings.Contains(stderr, repeated) {
+		t.Errorf("stderr lacks the repeated denial once with its count, %q:\n%s", repeated, stderr)
+	}
 	t.Logf("%d statements; %s", len(doc.Statement), lastLine(stderr, "files "))
 }
 
