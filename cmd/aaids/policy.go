@@ -146,19 +146,10 @@ func (c *collector) visit(it logfile.Item) error {
 	if err := c.ctx.Err(); err != nil {
 		return err
 	}
-	var acts []*activity.Activity
-	switch it.Kind {
-	case logfile.Subscription:
-		var err error
-		acts, err = c.source.FromSubscription(*it.Subscription)
-		if err != nil {
-			c.fail(fmt.Errorf("%s: %w", where(it), err))
-			return nil
-		}
-	case logfile.LogsData:
-		acts = c.source.FromLogsData(it.LogsData)
-	case logfile.Record:
-		acts = []*activity.Activity{c.source.FromRecord(it.Raw, nil, c.now)}
+	acts, err := activitiesOf(c.source, it, c.now)
+	if err != nil {
+		c.fail(err)
+		return nil
 	}
 	c.records += len(acts)
 	for _, a := range acts {
@@ -174,6 +165,26 @@ func (c *collector) visit(it logfile.Item) error {
 		c.perActor[actor]++
 	}
 	return nil
+}
+
+// activitiesOf standardizes one item logfile read with the CloudTrail source,
+// as the deployed source Lambda would: a subscription event or batch is every
+// record in it, a record is one activity. now is the time of records without
+// one. An error names the item.
+func activitiesOf(src *cloudtrail.Source, it logfile.Item, now time.Time) ([]*activity.Activity, error) {
+	switch it.Kind {
+	case logfile.Subscription:
+		acts, err := src.FromSubscription(*it.Subscription)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where(it), err)
+		}
+		return acts, nil
+	case logfile.LogsData:
+		return src.FromLogsData(it.LogsData), nil
+	case logfile.Record:
+		return []*activity.Activity{src.FromRecord(it.Raw, nil, now)}, nil
+	}
+	return nil, nil
 }
 
 // summary prints the counts, and the principals when several were merged so
