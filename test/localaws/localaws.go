@@ -176,7 +176,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-r.Context().Done():
 			case <-s.closing:
 			}
-			return
+			// Drop the connection without an answer, as a dead peer would;
+			// net/http recovers this panic and logs nothing.
+			panic(http.ErrAbortHandler)
 		}
 		WriteError(w, f.err)
 		return
