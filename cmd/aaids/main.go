@@ -1,0 +1,100 @@
+// Command aaids runs Activity Aware IDS's code locally: it replays recorded
+// CloudTrail data through the same source and destination code the Lambdas
+// run, tests filter patterns, lists detections and suggests IAM policies.
+//
+// Usage:
+//
+//	aaids replay [--format text|json|slack] [--post URL] PATH...
+//	aaids help [COMMAND]
+//
+// Exit status: 0 when all input was processed, 1 when some input could not be
+// read or decoded (the rest is still processed), 2 for usage errors.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Exit statuses shared by every command.
+const (
+	exitOK    = 0
+	exitInput = 1
+	exitUsage = 2
+)
+
+// Stdio is a command's standard streams and environment lookup, so that tests
+// run commands in-process.
+type Stdio struct {
+	In     io.Reader
+	Out    io.Writer
+	Err    io.Writer
+	Getenv func(string) string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdio Stdio) int
+}
+
+// commands is the command table, in the order help lists them.
+var commands = []command{
+	{"replay", "run CloudTrail data through the source and the Slack destination", runReplay},
+	{"policy", "suggest the IAM policy that would have allowed recorded denials", runPolicy},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdio Stdio) int {
+	if len(args) == 0 {
+		usage(stdio.Err)
+		return exitUsage
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		if len(args) > 1 {
+			if c, ok := lookup(args[1]); ok {
+				return c.run(ctx, []string{"--help"}, stdio)
+			}
+		}
+		usage(stdio.Out)
+		return exitOK
+	}
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stdio.Err, "aaids: unknown command %q\n\n", name)
+		usage(stdio.Err)
+		return exitUsage
+	}
+	return c.run(ctx, args[1:], stdio)
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func usage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString("aaids: Activity Aware IDS for AWS, locally\n\nUsage: aaids COMMAND [ARGS]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-11s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'aaids help COMMAND' for a command's options.\n")
+	fmt.Fprint(w, b.String())
+}

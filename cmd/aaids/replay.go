@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/destinations/slack"
+	"github.com/activity-aware/ids/logfile"
+	"github.com/activity-aware/ids/sources/cloudtrail"
+)
+
+const replayUsage = `Usage: aaids replay [--format text|json|slack] [--post URL] PATH...
+
+Replays CloudTrail data through the same code the deployed system runs: the
+CloudTrail source standardizes every record into an activity, and the Slack
+destination renders it (and, with --post, delivers it).
+
+PATH is a file or a directory (read recursively); files may be gzip-compressed
+and hold CloudWatch Logs subscription events ({"awslogs":{"data":...}}),
+CloudTrail log files ({"Records":[...]}), single CloudTrail records, or one
+such JSON document per line.
+
+Output (stdout), one item per activity:
+  text   a readable preview of the Slack message (default)
+  json   the EventBridge entry the source would publish, one per line
+  slack  the webhook payload the destination would post, one per line
+
+A summary goes to stderr. Exit status: 0 when all input was processed, 1 when
+some input could not be read or decoded or a post failed (the rest is still
+processed), 2 for usage errors.
+
+Options:
+`
+
+// replayStats is the summary replay prints on stderr.
+type replayStats struct {
+	files, records, activities, unrecognized, errors, posted int
+}
+
+func (s replayStats) String() string {
+	return fmt.Sprintf("files %d, records %d, activities %d, unrecognized %d, errors %d, posted %d",
+		s.files, s.records, s.activities, s.unrecognized, s.errors, s.posted)
+}
+
+func runReplay(ctx context.Context, args []string, stdio Stdio) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stdio.Err)
+	format := fs.String("format", "text", "output `format`: text, json or slack")
+	post := fs.String("post", "", "deliver every message to this Slack incoming-webhook `URL` (default $SLACK_WEBHOOK_URL)")
+	maxBytes := fs.Int("max-entry-bytes", activity.DefaultMaxEntrySize, "EventBridge entry size limit, in `bytes`")
+	fs.Usage = func() {
+		fmt.Fprint(stdio.Err, replayUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if !slices.Contains([]string{"text", "json", "slack"}, *format) {
+		fmt.Fprintf(stdio.Err, "aaids replay: unknown --format %q (want text, json or slack)\n", *format)
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stdio.Err, "aaids replay: no PATH given")
+		fs.Usage()
+		return exitUsage
+	}
+	webhook := *post
+	if webhook == "" && stdio.Getenv != nil {
+		webhook = stdio.Getenv("SLACK_WEBHOOK_URL")
+	}
+	var client *slack.Client
+	if webhook != "" {
+		if err := slack.ValidateWebhookURL(webhook); err != nil {
+			fmt.Fprintf(stdio.Err, "aaids replay: --post: %v\n", err)
+			return exitUsage
+		}
+		client = slack.NewClient(&http.Client{Timeout: 10 * time.Second})
+	}
+
+	r := &replayer{
+		ctx:      ctx,
+		source:   cloudtrail.New(cloudtrail.Options{}),
+		format:   *format,
+		maxBytes: *maxBytes,
+		out:      stdio.Out,
+		errOut:   stdio.Err,
+		client:   client,
+		webhook:  webhook,
+		now:      time.Now().UTC(),
+	}
+	st, errs, stop := logfile.Read(fs.Args(), logfile.Options{}, r.visit)
+	r.stats.files = st.Files
+	for _, err := range errs {
+		r.fail(err)
+	}
+	if stop != nil {
+		r.fail(stop)
+	}
+	fmt.Fprintf(stdio.Err, "aaids replay: %s\n", r.stats)
+	if r.stats.errors > 0 {
+		return exitInput
+	}
+	return exitOK
+}
+
+// replayer standardizes, renders and delivers what logfile reads.
+type replayer struct {
+	ctx      context.Context
+	source   *cloudtrail.Source
+	format   string
+	maxBytes int
+	out      io.Writer
+	errOut   io.Writer
+	client   *slack.Client
+	webhook  string
+	now      time.Time
+	stats    replayStats
+}
+
+func (r *replayer) fail(err error) {
+	r.stats.errors++
+	fmt.Fprintf(r.errOut, "aaids replay: %v\n", err)
+}
+
+func (r *replayer) visit(it logfile.Item) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	acts, err := activitiesOf(r.source, it, r.now)
+	if err != nil {
+		r.fail(err)
+		return nil
+	}
+	r.stats.records += len(acts)
+	for _, a := range acts {
+		r.emit(it, a)
+	}
+	return nil
+}
+
+func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
+	r.stats.activities++
+	if slices.Contains(a.Tags, cloudtrail.TagUnrecognized) {
+		r.stats.unrecognized++
+	}
+	var msg *slackapi.WebhookMessage
+	if r.format != "json" || r.client != nil {
+		msg = slack.Render(a)
+	}
+	switch r.format {
+	case "json":
+		e, err := activity.NewEntry(a, r.maxBytes)
+		if err != nil {
+			r.fail(fmt.Errorf("%s: activity %s: %w", where(it), a.ID, err))
+			return
+		}
+		r.writeJSON(struct {
+			Source     string
+			DetailType string
+			Detail     string
+		}{e.Source, e.DetailType, string(e.Detail)})
+	case "slack":
+		r.writeJSON(msg)
+	default:
+		fmt.Fprintln(r.out, slack.Preview(msg))
+	}
+	if r.client != nil {
+		if err := r.client.Post(r.ctx, r.webhook, msg); err != nil {
+			r.fail(fmt.Errorf("%s: post activity %s: %w", where(it), a.ID, err))
+			return
+		}
+		r.stats.posted++
+	}
+}
+
+func (r *replayer) writeJSON(v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		r.fail(fmt.Errorf("encode output: %w", err))
+		return
+	}
+	_, _ = r.out.Write(b.Bytes())
+}
+
+func where(it logfile.Item) string {
+	if it.Line > 0 {
+		return fmt.Sprintf("%s:%d", it.Path, it.Line)
+	}
+	return it.Path
+}
