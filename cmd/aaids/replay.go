@@ -15,6 +15,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/logfile"
 	"github.com/activity-aware/ids/sources/cloudtrail"
@@ -93,7 +94,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 
 	r := &replayer{
 		ctx:      ctx,
-		source:   cloudtrail.New(cloudtrail.Options{}),
+		source:   cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{denial.Enricher{}}}),
 		format:   *format,
 		maxBytes: *maxBytes,
 		out:      stdio.Out,

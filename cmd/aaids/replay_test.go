@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/test/localslack"
+)
+
+// sharedFixtures returns ../shared/fixtures/<sub> beside the repository, or
+// skips the test when it is absent (it is not part of the repository).
+func sharedFixtures(t *testing.T, sub string) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "..", "shared", "fixtures", sub)
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared fixtures not found at %s (they live beside the repository, in ../shared/fixtures): %v", dir, err)
+	}
+	return dir
+}
+
+var summaryRE = regexp.MustCompile(`files (\d+), records (\d+), activities (\d+), unrecognized (\d+), errors (\d+), posted (\d+)`)
+
+// summary parses replay's stderr summary line.
+func summary(t *testing.T, stderr string) (s replayStats) {
+	t.Helper()
+	m := summaryRE.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no summary in stderr:\n%s", stderr)
+	}
+	n := make([]int, 6)
+	for i := range n {
+		n[i], _ = strconv.Atoi(m[i+1])
+	}
+	return replayStats{files: n[0], records: n[1], activities: n[2], unrecognized: n[3], errors: n[4], posted: n[5]}
+}
+
+const denied = `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::123456789012:user/alice","accountId":"123456789012","accessKeyId":"AKIAEXAMPLE","userName":"alice"},"eventTime":"2026-11-20T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetPolicy","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"<!channel> aws-cli/2.15","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/alice is not authorized to perform: iam:GetPolicy on resource: policy arn:aws:iam::aws:policy/AdministratorAccess because no identity-based policy allows the iam:GetPolicy action","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"},"eventID":"5b3c1a52-0000-4000-8000-000000000001","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}`
+
+func writeInput(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestReplayFormats(t *testing.T) {
+	in := writeInput(t, "trail.json", `{"Records":[`+denied+`]}`)
+
+	t.Run("json prints the EventBridge entry the source publishes", func(t *testing.T) {
+		code, out, errOut := runAaids(t, "replay", "--format", "json", in)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var e struct{ Source, DetailType, Detail string }
+		if err := json.Unmarshal([]byte(out), &e); err != nil {
+			t.Fatalf("not one JSON entry: %v\n%s", err, out)
+		}
+		if e.Source != "activity-aware-ids.cloudtrail" || e.DetailType != "Activity" {
+			t.Fatalf("envelope %q %q", e.Source, e.DetailType)
+		}
+		a, err := activity.Parse([]byte(e.Detail))
+		if err != nil {
+			t.Fatalf("detail is not a valid activity: %v", err)
+		}
+		if a.ID != "5b3c1a52-0000-4000-8000-000000000001" || a.Action.Outcome != activity.Denied || a.Severity != activity.Medium {
+			t.Fatalf("activity = %+v", a)
+		}
+		if a.Permission == nil || a.Permission.Action != "iam:GetPolicy" {
+			t.Fatalf("denial not explained: %+v", a.Permission)
+		}
+		if got := summary(t, errOut); got != (replayStats{files: 1, records: 1, activities: 1}) {
+			t.Fatalf("summary %+v", got)
+		}
+	})
+
+	t.Run("slack prints a webhook payload Slack accepts", func(t *testing.T) {
+		code, out, errOut := runAaids(t, "replay", "--format", "slack", in)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if err := localslack.CheckLimits([]byte(out)); err != nil {
+			t.Fatalf("Slack would refuse it: %v", err)
+		}
+		var text strings.Builder
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for _, x := range v {
+					walk(x)
+				}
+			case []any:
+				for _, x := range v {
+					walk(x)
+				}
+			case string:
+				text.WriteString(v + "\n")
+			}
+		}
+		var payload any
+		if err := json.Unmarshal([]byte(out), &payload); err != nil {
+			t.Fatal(err)
+		}
+		walk(payload)
+		if strings.Contains(text.String(), "<!channel>") || !strings.Contains(text.String(), "&lt;!channel&gt;") {
+			t.Fatalf("user agent not escaped:\n%s", text.String())
+		}
+	})
+
+	t.Run("text prints a readable preview", func(t *testing.T) {
+		code, out, errOut := runAaids(t, "replay", in)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for _, want := range []string{"alice", "iam:GetPolicy", "AccessDenied"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("preview lacks %q:\n%s", want, out)
+			}
+		}
+	})
+}
+
+func TestReplayPost(t *testing.T) {
+	in := writeInput(t, "trail.json", `{"Records":[`+denied+`,`+denied+`]}`)
+	srv := localslack.New()
+	defer srv.Close()
+
+	code, _, errOut := runAaids(t, "replay", "--format", "json", "--post", srv.URL(), in)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got := len(srv.Messages()); got != 2 {
+		t.Fatalf("Slack received %d messages, want 2", got)
+	}
+	if got := summary(t, errOut).posted; got != 2 {
+		t.Fatalf("posted %d", got)
+	}
+
+	srv.Fail(localslack.ChannelNotFound(), 10)
+	code, _, errOut = runAaids(t, "replay", "--format", "json", "--post", srv.URL(), in)
+	if code != exitInput || !strings.Contains(errOut, "channel_not_found") {
+		t.Fatalf("exit %d, want %d naming channel_not_found:\n%s", code, exitInput, errOut)
+	}
+	if s := summary(t, errOut); s.errors != 2 || s.posted != 0 {
+		t.Fatalf("summary %+v", s)
+	}
+	if strings.Contains(errOut, srv.URL()) {
+		t.Fatal("the webhook URL (a secret) appears in the output")
+	}
+}
+
+func TestReplayUsage(t *testing.T) {
+	in := writeInput(t, "trail.json", `{"Records":[`+denied+`]}`)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no path", []string{"replay"}, "no PATH"},
+		{"unknown format", []string{"replay", "--format", "xml", in}, `unknown --format "xml"`},
+		{"unknown flag", []string{"replay", "--nope", in}, "flag provided but not defined"},
+		{"plain http webhook", []string{"replay", "--post", "http://hooks.slack.com/services/T0/B0/SECRETTOKEN", in}, "--post"},
+		{"unknown command", []string{"nope"}, `unknown command "nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runAaids(t, tt.args...)
+			if code != exitUsage || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want %d mentioning %q", code, errOut, exitUsage, tt.want)
+			}
+			if strings.Contains(errOut, "SECRETTOKEN") {
+				t.Fatal("the webhook URL appears in the error")
+			}
+		})
+	}
+}
+
+func TestReplayBadInputIsReportedAndTheRestProcessed(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"good.json":    `{"Records":[` + denied + `]}`,
+		"broken.json":  "{\n\"Records\": [\n{\"a\":1}\n{\"b\":2}\n]\n}\n",
+		"corrupt.json": `{"awslogs":{"data":"bm90IGd6aXA="}}`,
+		"lines.ndjson": denied + "\n" + `{"some":"other shape"}` + "\n" + "not json at all\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runAaids(t, "replay", "--format", "json", dir)
+	if code != exitInput {
+		t.Fatalf("exit %d, want %d:\n%s", code, exitInput, errOut)
+	}
+	for _, want := range []string{"broken.json", "corrupt.json", "lines.ndjson:3"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not report %s:\n%s", want, errOut)
+		}
+	}
+	s := summary(t, errOut)
+	// good (1) + lines.ndjson's record and the other-shaped document (2).
+	if s.files != 4 || s.activities != 3 || s.unrecognized != 1 || s.errors != 3 {
+		t.Fatalf("summary %+v", s)
+	}
+	if n := strings.Count(out, "\n"); n != 3 {
+		t.Fatalf("%d entries printed, want 3", n)
+	}
+}
+
+// TestReplaySharedFixtures replays every recorded CloudTrail file: every record
+// yields exactly one valid activity, and nothing errors; the malformed export
+// is reported as unreadable without a crash.
+func TestReplaySharedFixtures(t *testing.T) {
+	dir := sharedFixtures(t, "cloudtrail")
+	wantRecords := 0
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var f struct{ Records []json.RawMessage }
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+		wantRecords += len(f.Records)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errOut := runAaids(t, "replay", "--format", "json", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	s := summary(t, errOut)
+	if s.records != wantRecords || s.activities != wantRecords || s.errors != 0 {
+		t.Fatalf("summary %+v, want %d records and activities, no errors", s, wantRecords)
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e struct{ Detail string }
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := activity.Parse([]byte(e.Detail)); err != nil {
+			t.Fatalf("invalid activity: %v", err)
+		}
+	}
+
+	code, _, errOut = runAaids(t, "replay", sharedFixtures(t, "malformed"))
+	if code != exitInput || !strings.Contains(errOut, "concatenated-objects.json") || !strings.Contains(errOut, "not JSON data") {
+		t.Fatalf("malformed: exit %d, stderr:\n%s", code, errOut)
+	}
+}
