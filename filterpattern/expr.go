@@ -317,18 +317,14 @@ func (t term) write(b *strings.Builder) {
 	quote(b, t.text)
 }
 
-// isBareTerm reports whether a term prints without quotes: alphanumerics and
-// underscores only, as the documentation asks of unquoted terms.
+// isBareTerm reports whether a term reads back the same without quotes: it
+// is not empty, holds no space or quote, and does not start with a character
+// that would make it an operator or another kind of pattern.
 func isBareTerm(s string) bool {
-	if s == "" {
+	if s == "" || strings.IndexByte("?-{[%", s[0]) >= 0 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) && s[i] != '_' {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsAny(s, " \t\n\r\"")
 }
 
 func isAlnum(c byte) bool {

@@ -95,7 +95,7 @@ func (p *parser) parseTerms() (*Pattern, error) {
 				return nil, err
 			}
 			text = s[0]
-		case c == 0 || c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case p.eof() || c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			return nil, p.errAt(p.pos, "expected a term after %q", p.src[p.pos-1])
 		default:
 			start := p.pos

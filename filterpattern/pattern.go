@@ -100,7 +100,8 @@ func (p *Pattern) IsJSON() bool { return p.kind == kindJSON }
 
 // String returns the normalized pattern: Parse(p.String()) is equivalent to p
 // and prints the same. JSON patterns print with single spaces, quoted string
-// values and only the parentheses precedence needs.
+// values and only the parentheses precedence needs, so the normalized form of
+// a compact pattern can be longer than the pattern itself.
 func (p *Pattern) String() string {
 	var b strings.Builder
 	switch p.kind {
