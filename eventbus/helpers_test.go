@@ -13,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/activity-aware/ids/activity"
@@ -41,12 +39,7 @@ func newServer(t *testing.T, maxRequestBytes int) *localeventbridge.Server {
 // newClient is the real SDK client, built by eventbus.NewClient, pointed at
 // srv, with the SDK's backoff shortened so that tests run fast.
 func newClient(srv *localeventbridge.Server) *eventbridge.Client {
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCALTEST", "local-secret", ""),
-	}
-	return eventbus.NewClient(cfg, func(o *eventbridge.Options) {
-		o.BaseEndpoint = aws.String(srv.URL())
+	return eventbus.NewClient(srv.AWSConfig(), func(o *eventbridge.Options) {
 		o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond)
 	})
 }

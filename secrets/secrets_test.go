@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
@@ -26,12 +24,7 @@ const (
 // newClient is a real SDK client pointed at srv, without retries so that the
 // server's call count is the cache's.
 func newClient(srv *localsecrets.Server) *secretsmanager.Client {
-	return secretsmanager.New(secretsmanager.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL()),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDLOCALTEST", "local-secret", ""),
-		RetryMaxAttempts: 1,
-	})
+	return secretsmanager.NewFromConfig(srv.AWSConfig(), func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
 }
 
 func TestCacheCachesWithinTTL(t *testing.T) {

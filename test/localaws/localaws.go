@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/google/uuid"
 )
 
@@ -104,6 +106,25 @@ func NewServer(cfg Config) *Server {
 // URL is the endpoint's base URL, e.g. "http://127.0.0.1:43117", for an SDK
 // client's BaseEndpoint or an AWS_ENDPOINT_URL_* variable.
 func (s *Server) URL() string { return s.http.URL }
+
+// Region, AccessKeyID and SecretAccessKey are what AWSConfig gives SDK
+// clients: any values work, the endpoints check a signature's presence only.
+const (
+	Region          = "us-east-1"
+	AccessKeyID     = "AKIDLOCALENDPOINT"
+	SecretAccessKey = "local-endpoint-secret"
+)
+
+// AWSConfig is an SDK configuration aimed at this server: Region, static
+// dummy credentials and BaseEndpoint set to URL(). Pass it to any service's
+// NewFromConfig (the server answers its own service only).
+func (s *Server) AWSConfig() aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		BaseEndpoint: aws.String(s.URL()),
+	}
+}
 
 // Close releases hanging requests, then shuts the server down.
 func (s *Server) Close() {

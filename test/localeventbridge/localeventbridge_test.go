@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
@@ -23,12 +22,7 @@ const bus = "activity-bus"
 
 // client is a real SDK client without retries, so each call is one request.
 func client(srv *localeventbridge.Server) *eventbridge.Client {
-	return eventbridge.New(eventbridge.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL()),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDLOCALTEST", "local-secret", ""),
-		RetryMaxAttempts: 1,
-	})
+	return eventbridge.NewFromConfig(srv.AWSConfig(), func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
 }
 
 func entry(detail string) types.PutEventsRequestEntry {

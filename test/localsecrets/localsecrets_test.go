@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
@@ -20,12 +19,7 @@ const (
 )
 
 func client(srv *localsecrets.Server) *secretsmanager.Client {
-	return secretsmanager.New(secretsmanager.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL()),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDLOCALTEST", "local-secret", ""),
-		RetryMaxAttempts: 1,
-	})
+	return secretsmanager.NewFromConfig(srv.AWSConfig(), func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
 }
 
 func TestGetSecretValue(t *testing.T) {
