@@ -128,10 +128,16 @@ func (r *renderer) severity() slackapi.Block {
 	if icon == "" {
 		icon = ":white_circle:"
 	}
-	text := fmt.Sprintf("%s *%s*", icon, strings.ToUpper(escapeLine(string(sev), 20)))
+	text := fmt.Sprintf("%s *%s*", icon, escapeLine(strings.ToUpper(string(sev)), 20))
 	if len(r.a.Detections) > 0 {
-		titles := make([]string, 0, len(r.a.Detections))
-		for _, d := range r.a.Detections {
+		label := "  ·  Detection: "
+		if len(r.a.Detections) > 1 {
+			label = "  ·  Detections: "
+		}
+		text += label
+		// Room for the longest "and N more" note.
+		budget := maxText - runes(text) - 20
+		for i, d := range r.a.Detections {
 			title := d.Title
 			if strings.TrimSpace(title) == "" {
 				title = d.ID
@@ -140,31 +146,18 @@ func (r *renderer) severity() slackapi.Block {
 			if d.Severity != "" {
 				t += " (" + escapeLine(string(d.Severity), 20) + ")"
 			}
-			titles = append(titles, t)
+			if i > 0 {
+				t = ", " + t
+			}
+			if runes(t) > budget {
+				text += fmt.Sprintf(" and %d more", len(r.a.Detections)-i)
+				break
+			}
+			text += t
+			budget -= runes(t)
 		}
-		label := "  ·  Detection: "
-		if len(titles) > 1 {
-			label = "  ·  Detections: "
-		}
-		text += label + strings.Join(titles, ", ")
 	}
-	return section(cutMrkdwn(text, maxText))
-}
-
-// cutMrkdwn bounds text the renderer composed from already escaped parts. It
-// cuts only at a separator, so it never splits an entity or a *bold* span.
-func cutMrkdwn(text string, max int) string {
-	if runes(text) <= max {
-		return text
-	}
-	for runes(text) > max-1 {
-		i := strings.LastIndex(text, ", ")
-		if i < 0 {
-			return string([]rune(text)[:max-1]) + ellipsis
-		}
-		text = text[:i]
-	}
-	return text + ellipsis
+	return section(text)
 }
 
 // field is one section field: a bold label and an escaped value, within
@@ -501,7 +494,7 @@ func (r *renderer) fallback() string {
 	if subject == "" {
 		subject = "Activity"
 	}
-	text := "[" + strings.ToUpper(escapeLine(string(a.Severity), 20)) + "] " + escapeLine(subject, maxFallback/2)
+	text := "[" + escapeLine(strings.ToUpper(string(a.Severity)), 20) + "] " + escapeLine(subject, maxFallback/2)
 	if len(a.Detections) > 0 {
 		titles := make([]string, 0, len(a.Detections))
 		for _, d := range a.Detections {

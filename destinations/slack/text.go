@@ -46,7 +46,9 @@ func isBidiControl(r rune) bool {
 
 // escape makes event text safe for Slack and cuts it to at most max runes
 // (counted after escaping, as Slack counts what it receives), ending a cut
-// value with "…". It never cuts inside an entity.
+// value with "…". It never cuts inside an entity, and it separates
+// consecutive backticks with a zero-width space so event text can neither
+// open a code block nor close the fence it is shown in.
 func escape(s string, max int) string { return escapeText(s, max, false) }
 
 // escapeLine is escape for one-line contexts: line breaks and tabs become
@@ -58,58 +60,31 @@ func escapeText(s string, max int, oneLine bool) string {
 		return ""
 	}
 	var b strings.Builder
-	n := 0
-	fits := true
+	n, cut := 0, -1
+	prev := rune(0)
 	for _, r := range s { // invalid UTF-8 decodes as U+FFFD
 		piece := escapedRune(r, oneLine)
-		n += utf8.RuneCountInString(piece)
-		if n > max {
-			fits = false
-			break
+		if r == '`' && prev == '`' {
+			// No run of backticks may open or close a code block.
+			piece = zeroWidthSpace + piece
 		}
-		b.WriteString(piece)
-	}
-	if fits {
-		return b.String()
-	}
-	// Cut again, leaving room for the ellipsis.
-	b.Reset()
-	n = 0
-	for _, r := range s {
-		piece := escapedRune(r, oneLine)
+		prev = r
 		pn := utf8.RuneCountInString(piece)
-		if n+pn > max-1 {
-			break
+		if cut < 0 && n+pn > max-1 {
+			cut = b.Len() // where a cut value ends, leaving room for "…"
+		}
+		if n+pn > max {
+			return b.String()[:cut] + ellipsis
 		}
 		b.WriteString(piece)
 		n += pn
 	}
-	b.WriteString(ellipsis)
 	return b.String()
 }
 
-// zeroWidthSpace separates backticks so that no run of them can close a code
-// fence.
+// zeroWidthSpace separates consecutive backticks, so that no run of them in
+// event text can open or close a code block.
 const zeroWidthSpace = "\u200b"
-
-// breakBackticks puts a zero-width space between consecutive backticks, so
-// text inside a ``` fence can never end it.
-func breakBackticks(s string) string {
-	if !strings.Contains(s, "``") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	prev := rune(0)
-	for _, r := range s {
-		if r == '`' && prev == '`' {
-			b.WriteString(zeroWidthSpace)
-		}
-		b.WriteRune(r)
-		prev = r
-	}
-	return b.String()
-}
 
 // codeBlock is a mrkdwn label followed by event text in a ``` fence, the
 // whole at most max runes. It is "" when the content is empty.
@@ -120,7 +95,7 @@ func codeBlock(label, content string, max int) string {
 	}
 	const open, close = "\n```\n", "\n```"
 	budget := max - utf8.RuneCountInString(label) - utf8.RuneCountInString(open) - utf8.RuneCountInString(close)
-	return label + open + escape(breakBackticks(content), budget) + close
+	return label + open + escape(content, budget) + close
 }
 
 // inlineCode shows a short event value as `code`. Backticks inside it become

@@ -1,0 +1,54 @@
+package slack
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/activity-aware/ids/activity"
+)
+
+// FuzzRender renders activities made of arbitrary strings and checks that
+// every message stays within Slack's limits (as localslack enforces them)
+// and carries no unescaped <, > or & from event data, no live mention or
+// link, and no code fence broken open.
+func FuzzRender(f *testing.F) {
+	h := hostileActivity()
+	f.Add("Access denied: IAMUser alice → iam:GetPolicy", "alice", "aws-cli/2.15.30", "AccessDenied", "User: x is not authorized",
+		`{"policyArn":"arn:aws:iam::123456789012:policy/Admin"}`, "Unauthorized API calls", "Error Code", "https://console.aws.amazon.com/", "arn:aws:iam::123456789012:policy/Admin", `{"Effect":"Allow"}`, 3)
+	f.Add(h.Subject, h.Actor.Name, "<!channel>&<@U123>", "<!here>", "\u202Etxt.exe &amp; &lt;",
+		"```\n<!here>\n```", "<https://evil.example|click>", "<!channel>", "javascript:alert(1)", "<@U999>", "```", 40)
+	f.Add("", "", "", "", "", "", "", "", "", "", "", 0)
+	f.Add(strings.Repeat("🙂", 200), strings.Repeat("&", 3000), strings.Repeat("`", 4000), strings.Repeat("<", 2500), "\x00\x1b[31m\xff",
+		strings.Repeat("``", 2000), strings.Repeat("x, ", 1500), strings.Repeat("k", 500), "https://a/"+strings.Repeat("b", 3000), strings.Repeat(">", 3000), "not json", 200)
+	f.Fuzz(func(t *testing.T, subject, actor, userAgent, errCode, errMsg, params, detection, fieldKey, link, resource, statement string, n int) {
+		n = min(max(n, 0), 200)
+		a := &activity.Activity{
+			SchemaVersion: "1.0", ID: errCode + "-id", Source: fieldKey, Subject: subject, Severity: activity.Severity(errCode),
+			Time:    time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+			Account: activity.Account{ID: resource, Name: actor},
+			Region:  fieldKey,
+			Actor:   &activity.Actor{Type: errCode, Name: actor, ARN: resource, UserAgent: userAgent, SourceIP: errMsg, SessionIssuer: detection, InvokedBy: params},
+			Action:  &activity.Action{Service: fieldKey, Name: subject, ErrorCode: errCode, ErrorMessage: errMsg},
+			Permission: &activity.Permission{
+				Action: detection, Resource: resource, ReasonText: errMsg, Guardrail: n%2 == 0, Fixable: n%3 == 0, Encoded: n%5 == 0,
+			},
+			Origin:    &activity.Origin{LogGroup: userAgent},
+			Truncated: n%2 == 1,
+		}
+		if json.Valid([]byte(statement)) {
+			a.Permission.Statement = json.RawMessage(statement)
+		}
+		for i := range n {
+			a.Fields = append(a.Fields, activity.Field{Key: fieldKey, Value: errMsg + string(rune('a'+i%26))})
+			a.Detections = append(a.Detections, activity.Detection{ID: detection, Title: detection, Severity: activity.Severity(actor)})
+			a.Resources = append(a.Resources, activity.Resource{ARN: resource, Type: detection})
+			a.Links = append(a.Links, activity.Link{Title: detection, URL: link})
+		}
+		a.Fields = append(a.Fields, activity.Field{Key: requestParametersKey, Value: params})
+		msg := Render(a)
+		checkMessage(t, encode(t, msg))
+		_ = Preview(msg)
+	})
+}
