@@ -168,20 +168,22 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 // subscribe adds the subscription filter on p.LogGroupName and the permission
 // it needs, both gated by p.Condition.
 func (s *source) subscribe(p *Props) {
-	stack := awscdk.Stack_Of(s)
+	// jsii knows the embedded construct, not the struct around it.
+	c := s.Construct
+	stack := awscdk.Stack_Of(c)
 	fn := s.fn.Function()
-	logGroup := awslogs.LogGroup_FromLogGroupName(s, jsii.String("CloudTrailLogGroup"), p.LogGroupName)
+	logGroup := awslogs.LogGroup_FromLogGroupName(c, jsii.String("CloudTrailLogGroup"), p.LogGroupName)
 
 	// CloudWatch Logs calls from its regional principal; SourceArn and
 	// SourceAccount keep any other log group (or account) from invoking.
-	s.permission = awslambda.NewCfnPermission(s, jsii.String("LogsInvokePermission"), &awslambda.CfnPermissionProps{
+	s.permission = awslambda.NewCfnPermission(c, jsii.String("LogsInvokePermission"), &awslambda.CfnPermissionProps{
 		Action:        jsii.String("lambda:InvokeFunction"),
 		FunctionName:  fn.FunctionArn(),
 		Principal:     jsii.String(fmt.Sprintf("logs.%s.%s", *stack.Region(), *stack.UrlSuffix())),
 		SourceArn:     logGroup.LogGroupArn(),
 		SourceAccount: stack.Account(),
 	})
-	s.filter = awslogs.NewSubscriptionFilter(s, jsii.String("SubscriptionFilter"), &awslogs.SubscriptionFilterProps{
+	s.filter = awslogs.NewSubscriptionFilter(c, jsii.String("SubscriptionFilter"), &awslogs.SubscriptionFilterProps{
 		LogGroup: logGroup,
 		Destination: awslogsdestinations.NewLambdaDestination(fn, &awslogsdestinations.LambdaDestinationOptions{
 			AddPermissions: jsii.Bool(false),
@@ -199,7 +201,7 @@ func (s *source) subscribe(p *Props) {
 	// own logs forever.
 	own := s.fn.LogGroup().LogGroupName()
 	name := p.LogGroupName
-	synthcheck.Add(s, func() []string {
+	synthcheck.Add(c, func() []string {
 		if resolved(stack, name) == resolved(stack, own) {
 			return []string{"cloudtrailsource: refusing to subscribe the source to its own log group " +
 				resolved(stack, name) + ": it would invoke itself with its own logs"}

@@ -1,0 +1,133 @@
+// Command ids is the CDK app of Activity Aware IDS: it reads its settings from
+// CDK context, defines the stack, checks it with the cdk-nag AwsSolutions
+// pack and synthesizes the cloud assembly. Run it through the CDK CLI
+// (`cdk synth`, `cdk deploy`) or `./dev.sh`.
+//
+// Context keys (`cdk synth -c key=value` or cdk.json):
+//
+//	stackName                    stack name (default Activity-Aware-IDS)
+//	detections                   detection preset ids, a list or "a,b"
+//	decodeAuthorizationMessages  true: the Slack destination decodes denials
+//	organizationId               o-...: the organization may publish activities
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/activity-aware/ids/stack"
+)
+
+// DefaultStackName is the stack name when the stackName context is absent.
+const DefaultStackName = "Activity-Aware-IDS"
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	newApp(app)
+	app.Synth(nil)
+}
+
+// newApp defines the stack in app from its context and adds the cdk-nag
+// checks. It panics, as CDK apps fail, on malformed context.
+func newApp(app awscdk.App) awscdk.Stack {
+	props, name, err := propsFromContext(app.Node().TryGetContext)
+	if err != nil {
+		panic(err)
+	}
+	s := stack.New(app, jsii.String(name), props)
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{
+		Verbose: jsii.Bool(true),
+	}), nil)
+	return s
+}
+
+// propsFromContext reads the stack name and props from CDK context.
+func propsFromContext(ctx func(key *string) any) (*stack.Props, string, error) {
+	name, err := contextString(ctx, "stackName")
+	if err != nil {
+		return nil, "", err
+	}
+	if name == "" {
+		name = DefaultStackName
+	}
+	detections, err := contextList(ctx, "detections")
+	if err != nil {
+		return nil, "", err
+	}
+	decode, err := contextBool(ctx, "decodeAuthorizationMessages")
+	if err != nil {
+		return nil, "", err
+	}
+	org, err := contextString(ctx, "organizationId")
+	if err != nil {
+		return nil, "", err
+	}
+	return &stack.Props{
+		Detections:                  detections,
+		DecodeAuthorizationMessages: decode,
+		OrganizationID:              org,
+	}, name, nil
+}
+
+func contextString(ctx func(key *string) any, key string) (string, error) {
+	switch v := ctx(jsii.String(key)).(type) {
+	case nil:
+		return "", nil
+	case string:
+		return strings.TrimSpace(v), nil
+	default:
+		return "", fmt.Errorf("app: context %s: want a string, got %T", key, v)
+	}
+}
+
+// contextList accepts a JSON list of strings (cdk.json) or a comma-separated
+// string (`-c key=a,b`).
+func contextList(ctx func(key *string) any, key string) ([]string, error) {
+	var items []string
+	switch v := ctx(jsii.String(key)).(type) {
+	case nil:
+		return nil, nil
+	case string:
+		items = strings.Split(v, ",")
+	case []any:
+		for _, item := range v {
+			s, ok := item.(string)
+			if !ok {
+				return nil, fmt.Errorf("app: context %s: want strings, got %T", key, item)
+			}
+			items = append(items, s)
+		}
+	default:
+		return nil, fmt.Errorf("app: context %s: want a list or a comma-separated string, got %T", key, v)
+	}
+	out := items[:0]
+	for _, item := range items {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out, nil
+}
+
+func contextBool(ctx func(key *string) any, key string) (bool, error) {
+	switch v := ctx(jsii.String(key)).(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return v, nil
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return false, fmt.Errorf("app: context %s: %w", key, err)
+		}
+		return b, nil
+	default:
+		return false, fmt.Errorf("app: context %s: want true or false, got %T", key, v)
+	}
+}

@@ -1,0 +1,123 @@
+// Package stack provides the deployable Activity Aware IDS stack: the
+// activity bus, the CloudTrail source subscribed to CloudTrail's log group and
+// a Slack destination, configured by CloudFormation parameters so one
+// template installs in any account.
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/activity-aware/ids/constructs/activitybus"
+	"github.com/activity-aware/ids/constructs/cloudtrailsource"
+	"github.com/activity-aware/ids/constructs/gofunction"
+	"github.com/activity-aware/ids/constructs/slackdestination"
+)
+
+// Parameter names and defaults of the template.
+const (
+	ParamLogGroupName    = "CloudTrailLogGroupName"
+	ParamFilterPattern   = "CloudTrailFilterPattern"
+	ParamWebhookURL      = "SlackWebhookUrl"
+	DefaultLogGroupName  = "CloudTrail/DefaultLogGroup"
+	FilterPatternMaxLen  = 1024
+	WebhookURLPattern    = `^https://[^\s]+$`
+	conditionSubscribeID = "HasCloudTrailLogGroup"
+)
+
+// Props configures the stack. All fields beyond StackProps are optional.
+type Props struct {
+	awscdk.StackProps
+	// Detections are the detection preset ids the CloudTrail source
+	// evaluates. Default: the source's default.
+	Detections []string
+	// DecodeAuthorizationMessages lets the Slack destination decode the
+	// encoded authorization messages of denied calls. Default false.
+	DecodeAuthorizationMessages bool
+	// OrganizationID, when set, lets every account of that AWS Organization
+	// publish activities on the bus.
+	OrganizationID string
+	// ModuleDir is where the Lambda functions are compiled from. Default: the
+	// app's working directory.
+	ModuleDir string
+}
+
+// New defines the stack.
+func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
+	var p Props
+	if props != nil {
+		p = *props
+	}
+	sprops := p.StackProps
+	if sprops.Description == nil {
+		sprops.Description = jsii.String("Activity Aware IDS: denied AWS API calls from CloudTrail to Slack within seconds")
+	}
+	s := awscdk.NewStack(scope, id, &sprops)
+
+	logGroupName := awscdk.NewCfnParameter(s, jsii.String(ParamLogGroupName), &awscdk.CfnParameterProps{
+		Type:    jsii.String("String"),
+		Default: jsii.String(DefaultLogGroupName),
+		Description: jsii.String("CloudWatch Logs log group CloudTrail delivers to. " +
+			"Empty: no subscription (development stacks)."),
+	})
+	filterPattern := awscdk.NewCfnParameter(s, jsii.String(ParamFilterPattern), &awscdk.CfnParameterProps{
+		Type:        jsii.String("String"),
+		Default:     jsii.String(cloudtrailsource.DefaultFilterPattern),
+		MaxLength:   jsii.Number(FilterPatternMaxLen),
+		Description: jsii.String("CloudWatch Logs filter pattern selecting the CloudTrail records to report."),
+	})
+	webhookURL := awscdk.NewCfnParameter(s, jsii.String(ParamWebhookURL), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		NoEcho:                jsii.Bool(true),
+		AllowedPattern:        jsii.String(WebhookURLPattern),
+		ConstraintDescription: jsii.String("must be an https:// URL, e.g. a Slack incoming webhook"),
+		Description:           jsii.String("Slack incoming webhook URL; stored in Secrets Manager, never shown."),
+	})
+	subscribe := awscdk.NewCfnCondition(s, jsii.String(conditionSubscribeID), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(
+			awscdk.Fn_ConditionEquals(logGroupName.ValueAsString(), jsii.String(""))),
+	})
+
+	var fn *gofunction.Props
+	if p.ModuleDir != "" {
+		fn = &gofunction.Props{ModuleDir: jsii.String(p.ModuleDir)}
+	}
+	var org *string
+	if p.OrganizationID != "" {
+		org = jsii.String(p.OrganizationID)
+	}
+	bus := activitybus.New(s, jsii.String("ActivityBus"), &activitybus.Props{OrganizationID: org})
+	var detections *[]*string
+	if len(p.Detections) > 0 {
+		detections = jsii.Strings(p.Detections...)
+	}
+	source := cloudtrailsource.New(s, jsii.String("CloudTrailSource"), &cloudtrailsource.Props{
+		Bus:           bus.EventBus(),
+		LogGroupName:  logGroupName.ValueAsString(),
+		FilterPattern: filterPattern.ValueAsString(),
+		Condition:     subscribe,
+		Detections:    detections,
+		Function:      fn,
+	})
+	slack := slackdestination.New(s, jsii.String("SlackDestination"), &slackdestination.Props{
+		Bus:                         bus.EventBus(),
+		WebhookURL:                  awscdk.SecretValue_CfnParameter(webhookURL),
+		DecodeAuthorizationMessages: jsii.Bool(p.DecodeAuthorizationMessages),
+		Function:                    fn,
+	})
+
+	output := func(id, description string, value *string) {
+		awscdk.NewCfnOutput(s, jsii.String(id), &awscdk.CfnOutputProps{
+			Description: jsii.String(description),
+			Value:       value,
+		})
+	}
+	output("ActivityBusName", "EventBridge bus other producers publish activities on", bus.EventBus().EventBusName())
+	output("ActivityBusArn", "ARN of the activity bus", bus.EventBus().EventBusArn())
+	output("CloudTrailSourceFailureQueueUrl", "Batches the CloudTrail source could not publish", source.FailureQueue().QueueUrl())
+	output("SlackDeadLetterQueueUrl", "Activities EventBridge could not hand to the Slack destination", slack.DeadLetterQueue().QueueUrl())
+	output("SlackFailureQueueUrl", "Activities the Slack destination could not deliver", slack.FailureQueue().QueueUrl())
+	output("SlackWebhookSecretArn", "Secrets Manager secret holding the Slack webhook URL", slack.Secret().SecretArn())
+	return s
+}
