@@ -3,10 +3,12 @@ package eventbus_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
 
 	"github.com/activity-aware/ids/activity"
@@ -358,4 +360,28 @@ func TestPublishSharedFixtures(t *testing.T) {
 		t.Errorf("PutEvents requests = %d, fewer than %d", srv.PutEventsRequests(), min)
 	}
 	t.Logf("%d records, %d PutEvents requests", len(acts), srv.PutEventsRequests())
+}
+
+// TestPublishThroughEnvironmentEndpoint runs the way the Lambda does: the
+// configuration comes from the environment, and AWS_ENDPOINT_URL_EVENTBRIDGE
+// points the client built by NewClient at the local endpoint.
+func TestPublishThroughEnvironmentEndpoint(t *testing.T) {
+	srv := newServer(t, 0)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := eventbus.NewPublisher(eventbus.NewClient(cfg), eventbus.Config{BusName: testBus, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := activities(t, 3)
+	if err := p.Publish(withTimeout(t, 10*time.Second), acts); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	wantPublishedOnce(t, srv, ids(acts))
 }

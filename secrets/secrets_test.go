@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
@@ -141,5 +142,25 @@ func TestCacheHonoursContext(t *testing.T) {
 	}
 	if time.Since(start) > 2*time.Second {
 		t.Errorf("Value returned after %s", time.Since(start))
+	}
+}
+
+// TestCacheThroughEnvironmentEndpoint runs the way the Lambda does: the
+// configuration comes from the environment, AWS_ENDPOINT_URL_SECRETS_MANAGER
+// pointing at the local endpoint.
+func TestCacheThroughEnvironmentEndpoint(t *testing.T) {
+	srv := localsecrets.New(secretARN, webhook)
+	defer srv.Close()
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := secrets.NewCache(secretsmanager.NewFromConfig(cfg), secretARN, time.Minute)
+	if v, err := c.Value(context.Background()); err != nil || v != webhook {
+		t.Fatalf("Value = %q, %v", v, err)
 	}
 }

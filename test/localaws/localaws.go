@@ -18,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,9 @@ type Config struct {
 	// "InternalException" (EventBridge), "InternalServiceError" (Secrets
 	// Manager).
 	InternalErrorType string
+	// EndpointVariable is the SDK's service-specific endpoint variable, e.g.
+	// "AWS_ENDPOINT_URL_EVENTBRIDGE"; see Server.Env.
+	EndpointVariable string
 	// Operations maps an operation name (the part of X-Amz-Target after the
 	// dot) to its handler.
 	Operations map[string]Operation
@@ -123,6 +127,26 @@ func (s *Server) AWSConfig() aws.Config {
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		BaseEndpoint: aws.String(s.URL()),
+	}
+}
+
+// Env is the environment ("KEY=value" pairs) under which a process's SDK
+// configuration (config.LoadDefaultConfig) reaches this server: the service's
+// AWS_ENDPOINT_URL_* variable, Region, the dummy credentials, and no shared
+// config files or instance metadata, so that nothing from the developer's
+// machine leaks in. Append it to a child process's environment, or t.Setenv
+// each pair.
+func (s *Server) Env() []string {
+	return []string{
+		s.cfg.EndpointVariable + "=" + s.URL(),
+		"AWS_REGION=" + Region,
+		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
+		"AWS_SESSION_TOKEN=",
+		"AWS_PROFILE=",
+		"AWS_CONFIG_FILE=" + os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+		"AWS_EC2_METADATA_DISABLED=true",
 	}
 }
 

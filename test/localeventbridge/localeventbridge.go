@@ -110,6 +110,7 @@ func New(opts Options) *Server {
 	s.Server = localaws.NewServer(localaws.Config{
 		TargetPrefix:      "AWSEvents",
 		InternalErrorType: "InternalException",
+		EndpointVariable:  "AWS_ENDPOINT_URL_EVENTBRIDGE",
 		Operations:        map[string]localaws.Operation{"PutEvents": s.putEvents},
 	})
 	return s

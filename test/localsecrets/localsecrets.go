@@ -53,6 +53,7 @@ func New(arn, value string) *Server {
 	s.Server = localaws.NewServer(localaws.Config{
 		TargetPrefix:      "secretsmanager",
 		InternalErrorType: "InternalServiceError",
+		EndpointVariable:  "AWS_ENDPOINT_URL_SECRETS_MANAGER",
 		Operations:        map[string]localaws.Operation{"GetSecretValue": s.getSecretValue},
 	})
 	return s
