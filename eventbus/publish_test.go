@@ -385,3 +385,22 @@ func TestPublishThroughEnvironmentEndpoint(t *testing.T) {
 	}
 	wantPublishedOnce(t, srv, ids(acts))
 }
+
+// BenchmarkPublish publishes every shared fixture record through the real SDK
+// to the local endpoint: entry encoding, batching, signing and the round trips.
+func BenchmarkPublish(b *testing.B) {
+	acts := fixtureActivities(b)
+	srv := localeventbridge.New(localeventbridge.Options{BusName: testBus})
+	defer srv.Close()
+	p, err := eventbus.NewPublisher(eventbus.NewClient(srv.AWSConfig()), eventbus.Config{BusName: testBus, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Publish(context.Background(), acts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(acts)*b.N)/b.Elapsed().Seconds(), "activities/s")
+}
