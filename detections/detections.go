@@ -1,0 +1,182 @@
+// Package detections holds the detection presets: named CloudWatch Logs filter
+// patterns for the CloudTrail activities a team must see (the CIS AWS
+// Foundations Benchmark's CloudWatch alarms with their exact patterns, the
+// original system's denial pattern, and self-protection of this system's own
+// resources), and a Set that labels activities with the presets their records
+// match.
+package detections
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/filterpattern"
+)
+
+// DefaultID is the preset the system evaluates when none is configured: the
+// original system's denial pattern.
+const DefaultID = "unauthorized-api-calls"
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrUnknownPreset reports an id that names no preset.
+	ErrUnknownPreset = errors.New("detections: unknown preset")
+	// ErrPatternTooLong reports presets whose disjunction exceeds the
+	// CloudWatch Logs pattern limit.
+	ErrPatternTooLong = errors.New("detections: subscription filter pattern too long")
+	// ErrNotCombinable reports presets whose patterns cannot be joined into one
+	// (only JSON patterns can).
+	ErrNotCombinable = errors.New("detections: patterns cannot be combined")
+)
+
+// Preset is one detection: a filter pattern with what a reader needs to trust
+// and act on it.
+type Preset struct {
+	// ID is stable and kebab-case, e.g. "root-account-usage".
+	ID    string
+	Title string
+	// Severity is what a matching activity is raised to.
+	Severity  activity.Severity
+	Rationale string
+	// References name the sources of the pattern, e.g. a CIS control.
+	References []string
+	// Pattern is the CloudWatch Logs filter pattern, verbatim.
+	Pattern string
+
+	compiled *filterpattern.Pattern
+}
+
+// Compiled returns the parsed pattern.
+func (p *Preset) Compiled() *filterpattern.Pattern { return p.compiled }
+
+// Detection is the preset as an activity carries it.
+func (p *Preset) Detection() activity.Detection {
+	return activity.Detection{ID: p.ID, Title: p.Title, Severity: p.Severity}
+}
+
+// All returns every preset, in a stable order: the denial presets, the CIS
+// alarms in benchmark order, then self-protection. The self-protection
+// presets recognize this system's resources by DefaultNaming; use AllFor for
+// a deployment named otherwise.
+func All() []*Preset { return slices.Clone(defaultPresets) }
+
+var defaultPresets = mustBuild(DefaultNaming)
+
+// AllFor returns every preset, with the self-protection presets matching the
+// resources of a deployment named as n says.
+func AllFor(n Naming) ([]*Preset, error) {
+	if err := n.validate(); err != nil {
+		return nil, err
+	}
+	return build(n)
+}
+
+// Lookup returns the presets with the given ids, in the order given. An
+// unknown id is an error that names it and lists the known ids.
+func Lookup(ids ...string) ([]*Preset, error) { return lookupIn(defaultPresets, ids) }
+
+// LookupFor is Lookup among the presets of AllFor(n).
+func LookupFor(n Naming, ids ...string) ([]*Preset, error) {
+	all, err := AllFor(n)
+	if err != nil {
+		return nil, err
+	}
+	return lookupIn(all, ids)
+}
+
+func lookupIn(all []*Preset, ids []string) ([]*Preset, error) {
+	out := make([]*Preset, 0, len(ids))
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		i := slices.IndexFunc(all, func(p *Preset) bool { return p.ID == id })
+		if i < 0 {
+			known := make([]string, len(all))
+			for j, p := range all {
+				known[j] = p.ID
+			}
+			return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownPreset, id, strings.Join(known, ", "))
+		}
+		if !slices.Contains(out, all[i]) {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
+}
+
+// FilterPattern returns the subscription filter pattern that delivers every
+// record any of the presets matches: a single preset's pattern verbatim, or
+// the disjunction of several JSON patterns. It fails when the result exceeds
+// CloudWatch Logs' 1024 characters, suggesting a broader pattern.
+func FilterPattern(presets []*Preset) (string, error) {
+	switch len(presets) {
+	case 0:
+		return "", fmt.Errorf("detections: no presets to derive a filter pattern from")
+	case 1:
+		return presets[0].Pattern, nil
+	}
+	parts := make([]string, len(presets))
+	ids := make([]string, len(presets))
+	for i, p := range presets {
+		if !p.compiled.IsJSON() {
+			return "", fmt.Errorf("%w: preset %q is not a JSON pattern", ErrNotCombinable, p.ID)
+		}
+		norm := p.compiled.String()
+		parts[i] = "(" + strings.TrimSuffix(strings.TrimPrefix(norm, "{ "), " }") + ")"
+		ids[i] = p.ID
+	}
+	combined := "{ " + strings.Join(parts, " || ") + " }"
+	if n := utf8.RuneCountInString(combined); n > filterpattern.MaxLength {
+		return "", fmt.Errorf("%w: the disjunction of %s is %d characters, CloudWatch Logs allows %d; "+
+			"use a broader subscription filter pattern (for example \"\" to deliver every record, or %s) "+
+			"and let the presets label what it delivers", ErrPatternTooLong, strings.Join(ids, ", "), n, filterpattern.MaxLength,
+			`{ $.eventSource = * }`)
+	}
+	if _, err := filterpattern.Parse(combined); err != nil {
+		return "", fmt.Errorf("detections: combined pattern: %w", err)
+	}
+	return combined, nil
+}
+
+// Set evaluates presets on raw CloudTrail records, parsing each record once.
+// It is safe for concurrent use.
+type Set struct {
+	presets []*Preset
+	events  filterpattern.EventPool
+}
+
+// NewSet returns a Set evaluating the presets, in the order given.
+func NewSet(presets []*Preset) *Set { return &Set{presets: slices.Clone(presets)} }
+
+// Presets returns the presets the set evaluates.
+func (s *Set) Presets() []*Preset { return slices.Clone(s.presets) }
+
+// Match returns the presets whose pattern matches the raw record, in the
+// set's order, or nil.
+func (s *Set) Match(raw []byte) []*Preset {
+	e := s.events.Get(raw)
+	defer s.events.Put(e)
+	var out []*Preset
+	for _, p := range s.presets {
+		if p.compiled.MatchEvent(e) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Enrich labels the activity with the presets its raw record matches (id,
+// title, severity, in the set's order) and raises its severity to the highest
+// of them; a record that matches none leaves the activity as it is. It is the
+// CloudTrail source's Enricher.
+func (s *Set) Enrich(a *activity.Activity, raw []byte) {
+	for _, p := range s.Match(raw) {
+		if !slices.ContainsFunc(a.Detections, func(d activity.Detection) bool { return d.ID == p.ID }) {
+			a.Detections = append(a.Detections, p.Detection())
+		}
+		a.Severity = a.Severity.Max(p.Severity)
+	}
+}
