@@ -367,10 +367,7 @@ func TestPublishSharedFixtures(t *testing.T) {
 // points the client built by NewClient at the local endpoint.
 func TestPublishThroughEnvironmentEndpoint(t *testing.T) {
 	srv := newServer(t, 0)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.Setenv(t)
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -151,10 +151,7 @@ func TestCacheHonoursContext(t *testing.T) {
 func TestCacheThroughEnvironmentEndpoint(t *testing.T) {
 	srv := localsecrets.New(secretARN, webhook)
 	defer srv.Close()
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.Setenv(t)
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -150,6 +150,15 @@ func (s *Server) Env() []string {
 	}
 }
 
+// Setenv sets Env in the current process for the rest of a test, through
+// t.Setenv (a *testing.T or *testing.B).
+func (s *Server) Setenv(t interface{ Setenv(key, value string) }) {
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
 // Close releases hanging requests, then shuts the server down.
 func (s *Server) Close() {
 	s.once.Do(func() { close(s.closing) })
