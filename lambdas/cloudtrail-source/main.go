@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
@@ -62,7 +61,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	pub, err := eventbus.NewPublisher(eventbridge.NewFromConfig(cfg), eventbus.Config{BusName: busName, MaxRequestBytes: maxBytes})
+	pub, err := eventbus.NewPublisher(eventbus.NewClient(cfg), eventbus.Config{BusName: busName, MaxRequestBytes: maxBytes})
 	if err != nil {
 		return nil, err
 	}
