@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -242,7 +243,9 @@ func scalarText(v *fastjson.Value, t fastjson.Type) string {
 	switch t {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
-		return string(b)
+		// The bytes belong to the parse and are never modified while the
+		// string is in use: comparing them needs no copy.
+		return unsafe.String(unsafe.SliceData(b), len(b))
 	case fastjson.TypeTrue:
 		return "true"
 	case fastjson.TypeFalse:

@@ -1,0 +1,76 @@
+package detections
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sharedRecords returns every record of the shared CloudTrail recordings
+// (../shared/fixtures/cloudtrail from the repository root), skipping the test
+// when they are absent.
+func sharedRecords(tb testing.TB) []json.RawMessage {
+	tb.Helper()
+	dir := filepath.Join(sharedDir(tb), "fixtures", "cloudtrail")
+	if _, err := os.Stat(dir); err != nil {
+		tb.Skipf("shared fixtures absent (%v): they live at ../shared/fixtures from the repository root", err)
+	}
+	var recs []json.RawMessage
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var file struct {
+			Records []json.RawMessage `json:"Records"`
+		}
+		if err := json.Unmarshal(b, &file); err != nil {
+			tb.Logf("%s: not a CloudTrail log file: %v", path, err)
+			return nil
+		}
+		recs = append(recs, file.Records...)
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return recs
+}
+
+// TestSharedFixtureCounts reports how many of the shared recordings each
+// preset flags, and checks every preset whose own fixtures include a recorded
+// (not reshaped) match flags at least that many in the whole set.
+func TestSharedFixtureCounts(t *testing.T) {
+	recs := sharedRecords(t)
+	set := NewSet(All())
+	counts := map[string]int{}
+	flagged := 0
+	for _, r := range recs {
+		m := set.Match(r)
+		if len(m) > 0 {
+			flagged++
+		}
+		for _, p := range m {
+			counts[p.ID]++
+		}
+	}
+	t.Logf("%d records, %d flagged by at least one preset", len(recs), flagged)
+	for _, p := range All() {
+		recorded := 0
+		for _, c := range loadFixture(t, p.ID).Match {
+			if !strings.HasPrefix(c.From, "synthesized") {
+				recorded++
+			}
+		}
+		t.Logf("%-34s %4d", p.ID, counts[p.ID])
+		if counts[p.ID] < recorded {
+			t.Errorf("%s flags %d shared records, fewer than the %d recorded matches in its own fixtures", p.ID, counts[p.ID], recorded)
+		}
+	}
+}
