@@ -25,6 +25,16 @@ func testMessage(t *testing.T) *slackapi.WebhookMessage {
 	return Render(loadActivity(t, "testdata/iam-user-denial.activity.json"))
 }
 
+// faultyServer is a local Slack that answers every post with fault, and its
+// webhook URL.
+func faultyServer(t *testing.T, fault localslack.Fault) (*localslack.Server, string) {
+	t.Helper()
+	s := localslack.New()
+	t.Cleanup(s.Close)
+	s.Fail(fault, 100)
+	return s, s.URLFor(secretToken)
+}
+
 func assertNoURL(t *testing.T, err error, webhookURL string) {
 	t.Helper()
 	if err != nil && (strings.Contains(err.Error(), secretToken) || strings.Contains(err.Error(), webhookURL)) {
@@ -99,10 +109,7 @@ func TestPostPermanentErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
-			s := localslack.New()
-			defer s.Close()
-			s.Fail(tt.fault, 100)
-			url := s.URLFor(secretToken)
+			s, url := faultyServer(t, tt.fault)
 			start := time.Now()
 			err := testClient().Post(t.Context(), url, testMessage(t))
 			var de *Error
@@ -138,10 +145,7 @@ func TestPostGivesUp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := localslack.New()
-			defer s.Close()
-			s.Fail(tt.fault, 100)
-			url := s.URLFor(secretToken)
+			s, url := faultyServer(t, tt.fault)
 			ctx, cancel := context.WithTimeout(t.Context(), tt.timeout)
 			defer cancel()
 			deadline, _ := ctx.Deadline()

@@ -378,6 +378,9 @@ func (r *renderer) statement() slackapi.Block {
 // prettyJSON indents a JSON value when the result fits in max runes, and
 // otherwise returns it as it is.
 func prettyJSON(raw []byte, max int) string {
+	if len(raw) > max {
+		return string(raw)
+	}
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, raw, "", "  "); err == nil && runes(buf.String()) <= max {
 		return buf.String()

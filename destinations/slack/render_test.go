@@ -88,7 +88,7 @@ func manyFieldsActivity() *activity.Activity {
 	return a
 }
 
-func loadActivity(t *testing.T, path string) *activity.Activity {
+func loadActivity(t testing.TB, path string) *activity.Activity {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

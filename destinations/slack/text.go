@@ -59,27 +59,65 @@ func escapeText(s string, max int, oneLine bool) string {
 	if max <= 0 || s == "" {
 		return ""
 	}
+	if len(s) <= max && plainText(s, oneLine) {
+		return s
+	}
 	var b strings.Builder
+	b.Grow(min(len(s), 4*max) + 8)
 	n, cut := 0, -1
 	prev := rune(0)
 	for _, r := range s { // invalid UTF-8 decodes as U+FFFD
-		piece := escapedRune(r, oneLine)
+		var piece string
+		pn := 1
+		if !plainRune(r, oneLine) {
+			piece = escapedRune(r, oneLine)
+			pn = utf8.RuneCountInString(piece)
+		}
 		if r == '`' && prev == '`' {
 			// No run of backticks may open or close a code block.
-			piece = zeroWidthSpace + piece
+			piece, pn = zeroWidthSpace+"`", 2
 		}
 		prev = r
-		pn := utf8.RuneCountInString(piece)
 		if cut < 0 && n+pn > max-1 {
 			cut = b.Len() // where a cut value ends, leaving room for "…"
 		}
 		if n+pn > max {
 			return b.String()[:cut] + ellipsis
 		}
-		b.WriteString(piece)
+		if piece == "" && pn == 1 {
+			b.WriteRune(r)
+		} else {
+			b.WriteString(piece)
+		}
 		n += pn
 	}
 	return b.String()
+}
+
+// plainRune reports whether r appears in Slack text as itself.
+func plainRune(r rune, oneLine bool) bool {
+	switch {
+	case r == '&' || r == '<' || r == '>' || r == utf8.RuneError:
+		return false
+	case r == '\n' || r == '\t':
+		return !oneLine
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+		return false
+	}
+	return !isBidiControl(r)
+}
+
+// plainText reports whether every rune of s appears as itself and no two
+// backticks meet, so s needs no escaping.
+func plainText(s string, oneLine bool) bool {
+	prev := rune(0)
+	for _, r := range s {
+		if !plainRune(r, oneLine) || (r == '`' && prev == '`') {
+			return false
+		}
+		prev = r
+	}
+	return true
 }
 
 // zeroWidthSpace separates consecutive backticks, so that no run of them in
