@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/eventbus"
 )
 
@@ -86,9 +86,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 	return nil
 }
 
-// encodedMarker precedes the encoded message in an EC2 error message.
-const encodedMarker = "Encoded authorization failure message:"
-
 // decodedAuthorization is the part of a decoded authorization message the
 // renderer uses.
 type decodedAuthorization struct {
@@ -107,9 +104,8 @@ func (h *Handler) decodePermission(ctx context.Context, a *activity.Activity, lo
 	if a.Action == nil {
 		return
 	}
-	_, encoded, ok := strings.Cut(a.Action.ErrorMessage, encodedMarker)
-	encoded = strings.TrimSpace(encoded)
-	if !ok || encoded == "" {
+	encoded, ok := denial.EncodedMessage(a.Action.ErrorMessage)
+	if !ok {
 		return
 	}
 	doc, err := h.Decoder.DecodeAuthorizationMessage(ctx, encoded)

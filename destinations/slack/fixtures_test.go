@@ -1,0 +1,90 @@
+package slack
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
+	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/sources/cloudtrail"
+)
+
+// sharedFixtures is ../shared/fixtures from the repository root, or "" (and
+// the test skipped) when it is absent.
+func sharedFixtures(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..") // destinations/slack → repository root
+	dir := filepath.Join(root, "..", "shared", "fixtures", "cloudtrail")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared CloudTrail fixtures not found at %s (they live beside the repository, in ../shared/fixtures)", dir)
+	}
+	return dir
+}
+
+// TestRenderEveryFixtureRecord runs every recorded CloudTrail record through
+// the real source (with the detection presets and the denial explainer), the
+// bus encoding and the renderer, and checks each message as Slack would.
+func TestRenderEveryFixtureRecord(t *testing.T) {
+	dir := sharedFixtures(t)
+	set := detections.NewSet(detections.All())
+	src := cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{set, denial.Enricher{}}})
+	fallback := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var records, withDetections, withPermission, guardrails int
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var file struct {
+			Records []json.RawMessage `json:"Records"`
+		}
+		if err := json.Unmarshal(data, &file); err != nil {
+			t.Errorf("%s: %v", path, err)
+			return nil
+		}
+		for i, raw := range file.Records {
+			a := src.FromRecord(raw, &activity.Origin{LogGroup: "CloudTrail/DefaultLogGroup"}, fallback)
+			entry, err := activity.NewEntry(a, 0)
+			if err != nil {
+				t.Errorf("%s[%d]: %v", path, i, err)
+				continue
+			}
+			delivered, err := activity.Parse(entry.Detail)
+			if err != nil {
+				t.Errorf("%s[%d]: %v", path, i, err)
+				continue
+			}
+			msg := Render(delivered)
+			checkMessage(t, encode(t, msg))
+			records++
+			if len(delivered.Detections) > 0 {
+				withDetections++
+			}
+			if p := delivered.Permission; p != nil {
+				withPermission++
+				if p.Guardrail {
+					guardrails++
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if records < 1400 {
+		t.Fatalf("rendered %d records, want all of the 1,433 recorded", records)
+	}
+	t.Logf("%d records rendered within Slack's limits, no live markup: %d with detections, %d with a permission line (%d guardrail)", records, withDetections, withPermission, guardrails)
+}
