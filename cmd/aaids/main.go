@@ -47,6 +47,8 @@ type command struct {
 var commands = []command{
 	{"replay", "run CloudTrail data through the source and the Slack destination", runReplay},
 	{"policy", "suggest the IAM policy that would have allowed recorded denials", runPolicy},
+	{"filter", "check a CloudWatch Logs filter pattern, or test it on recorded log events", runFilter},
+	{"detections", "list the detection presets", runDetections},
 }
 
 func main() {
