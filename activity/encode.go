@@ -2,6 +2,7 @@ package activity
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
@@ -308,12 +309,11 @@ func appendString(b []byte, s string) []byte {
 // encoding/json checks it) with no whitespace outside strings, so that
 // encoding/json's compaction would copy it unchanged.
 func compactJSON(raw json.RawMessage) bool {
-	// Raw tabs and line breaks cannot occur inside valid strings, so any of
-	// them is whitespace to compact away.
-	if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 || bytes.IndexByte(raw, '\t') >= 0 {
-		return false
-	}
-	if fastjson.ValidateBytes(raw) != nil {
+	// Compact valid JSON holds no byte below 0x20: raw control characters
+	// are invalid inside strings and whitespace outside them. (fastjson's
+	// validator misses a control character that precedes an escape in a
+	// string, so this check must come first.)
+	if hasControlByte(raw) || fastjson.ValidateBytes(raw) != nil {
 		return false
 	}
 	// Spaces are fine inside strings only.
@@ -353,4 +353,23 @@ func stringEnd(s []byte) int {
 		}
 		off = i + 1
 	}
+}
+
+// hasControlByte reports whether b holds a byte below 0x20, eight bytes at a
+// time (the SWAR "has less than" test).
+func hasControlByte(b []byte) bool {
+	const lo, hi = 0x2020202020202020, 0x8080808080808080
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if (x-lo)&^x&hi != 0 {
+			return true
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }

@@ -101,6 +101,7 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 		{"year 10000", &Activity{SchemaVersion: "1.0", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{"invalid detail NaN", withDetail(`{"a":NaN}`)},
 		{"invalid detail control char", withDetail("{\"a\":\"x\x01\"}")},
+		{"invalid detail control char before escape", withDetail("{\"a\":\"\x01\\n\"}")},
 		{"invalid detail bad escape", withDetail(`{"a":"\x"}`)},
 		{"invalid detail leading zero", withDetail(`{"a":01}`)},
 		{"invalid detail truncated", withDetail(`{"a":"b`)},

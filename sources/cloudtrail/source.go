@@ -79,15 +79,15 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 		fallback = time.Now().UTC()
 	}
 	text := bytes.TrimSpace(raw)
-	// fastjson's parser is lenient (NaN, raw control characters); the strict
-	// validator keeps Detail acceptable to encoding/json and EventBridge.
-	if len(text) == 0 || text[0] != '{' || fastjson.ValidateBytes(text) != nil {
+	if len(text) == 0 || text[0] != '{' {
 		return s.unrecognized(raw, origin, fallback)
 	}
 	p := s.parsers.Get()
 	defer s.parsers.Put(p)
 	v, err := p.ParseBytes(text)
-	if err != nil {
+	// fastjson's parser is lenient (NaN, raw control characters); the strict
+	// check keeps Detail acceptable to encoding/json and EventBridge.
+	if err != nil || !strictAfterParse(text, v) {
 		return s.unrecognized(raw, origin, fallback)
 	}
 	var r record
