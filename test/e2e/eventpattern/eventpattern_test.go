@@ -1,0 +1,118 @@
+package eventpattern
+
+import (
+	"errors"
+	"testing"
+)
+
+// activityEvent is an EventBridge envelope as the activity bus delivers it.
+const activityEvent = `{
+  "version": "0",
+  "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+  "detail-type": "Activity",
+  "source": "activity-aware-ids.cloudtrail",
+  "account": "111122223333",
+  "time": "2017-06-12T22:42:41Z",
+  "region": "us-east-1",
+  "resources": [],
+  "detail": {
+    "schemaVersion": "1.0",
+    "severity": "medium",
+    "account": {"id": "111122223333"},
+    "action": {"service": "iam.amazonaws.com", "name": "GetPolicy", "outcome": "denied", "readOnly": true},
+    "tags": ["unrecognized", "cloudtrail-omitted"],
+    "count": 3,
+    "note": null
+  }
+}`
+
+func TestMatch(t *testing.T) {
+	tests := []struct {
+		name    string
+		pattern string
+		want    bool
+	}{
+		{"the project's default rule", `{"source":[{"prefix":"activity-aware-ids."}],"detail-type":["Activity"]}`, true},
+		{"another source prefix", `{"source":[{"prefix":"aws."}],"detail-type":["Activity"]}`, false},
+		{"another detail-type", `{"source":[{"prefix":"activity-aware-ids."}],"detail-type":["Finding"]}`, false},
+		{"prefix is case-sensitive", `{"source":[{"prefix":"Activity-Aware-IDS."}]}`, false},
+		{"prefix ignoring case", `{"source":[{"prefix":{"equals-ignore-case":"ACTIVITY-AWARE-IDS."}}]}`, true},
+		{"exact source", `{"source":["activity-aware-ids.cloudtrail"]}`, true},
+		{"exact is not a prefix", `{"source":["activity-aware-ids"]}`, false},
+		{"list: any value matches", `{"detail":{"severity":["high","critical","medium"]}}`, true},
+		{"list: none matches", `{"detail":{"severity":["high","critical"]}}`, false},
+		{"nested detail keys", `{"detail":{"account":{"id":["111122223333"]},"action":{"outcome":["denied"]}}}`, true},
+		{"nested key on a missing object", `{"detail":{"actor":{"type":["Root"]}}}`, false},
+		{"nested pattern on a scalar", `{"detail":{"severity":{"x":["medium"]}}}`, false},
+		{"missing field", `{"detail":{"region":["us-east-1"]}}`, false},
+		{"boolean", `{"detail":{"action":{"readOnly":[true]}}}`, true},
+		{"boolean is not a string", `{"detail":{"action":{"readOnly":["true"]}}}`, false},
+		{"number by value", `{"detail":{"count":[3.0]}}`, true},
+		{"number is not a string", `{"detail":{"count":["3"]}}`, false},
+		{"null", `{"detail":{"note":[null]}}`, true},
+		{"array value: any element", `{"detail":{"tags":["cloudtrail-omitted"]}}`, true},
+		{"array value: no element", `{"detail":{"tags":["other"]}}`, false},
+		{"suffix", `{"detail":{"action":{"service":[{"suffix":".amazonaws.com"}]}}}`, true},
+		{"equals-ignore-case", `{"detail":{"action":{"name":[{"equals-ignore-case":"getpolicy"}]}}}`, true},
+		{"exists true", `{"detail":{"severity":[{"exists":true}]}}`, true},
+		{"exists false on a present field", `{"detail":{"severity":[{"exists":false}]}}`, false},
+		{"exists false on a missing field", `{"detail":{"permission":[{"exists":false}]}}`, true},
+		{"anything-but a value", `{"detail":{"severity":[{"anything-but":"info"}]}}`, true},
+		{"anything-but the value", `{"detail":{"severity":[{"anything-but":"medium"}]}}`, false},
+		{"anything-but a list", `{"detail":{"severity":[{"anything-but":["info","low"]}]}}`, true},
+		{"anything-but a prefix", `{"source":[{"anything-but":{"prefix":"activity-aware-ids."}}]}`, false},
+		{"anything-but on a missing field", `{"detail":{"region":[{"anything-but":"eu-west-1"}]}}`, false},
+		{"every key must match", `{"source":[{"prefix":"activity-aware-ids."}],"detail":{"severity":["high"]}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Compile([]byte(tt.pattern))
+			if err != nil {
+				t.Fatalf("Compile(%s) = %v", tt.pattern, err)
+			}
+			got, err := p.Match([]byte(activityEvent))
+			if err != nil {
+				t.Fatalf("Match = %v", err)
+			}
+			if got != tt.want {
+				t.Fatalf("Match(%s) = %v, want %v", tt.pattern, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompileRefuses(t *testing.T) {
+	tests := []struct {
+		name    string
+		pattern string
+		want    error
+	}{
+		{"not an object", `["Activity"]`, ErrInvalid},
+		{"not JSON", `{"source":`, ErrInvalid},
+		{"leaf is a bare string", `{"source":"activity-aware-ids.cloudtrail"}`, ErrInvalid},
+		{"empty list", `{"source":[]}`, ErrInvalid},
+		{"list of objects that are not filters", `{"source":[{"prefix":"a","suffix":"b"}]}`, ErrInvalid},
+		{"prefix of a number", `{"source":[{"prefix":1}]}`, ErrInvalid},
+		{"numeric", `{"detail":{"count":[{"numeric":[">",1]}]}}`, ErrUnsupported},
+		{"cidr", `{"detail":{"sourceIp":[{"cidr":"10.0.0.0/8"}]}}`, ErrUnsupported},
+		{"wildcard", `{"source":[{"wildcard":"activity-*"}]}`, ErrUnsupported},
+		{"$or", `{"$or":[{"source":["a"]},{"source":["b"]}]}`, ErrUnsupported},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Compile([]byte(tt.pattern)); !errors.Is(err, tt.want) {
+				t.Fatalf("Compile(%s) = %v, want %v", tt.pattern, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMatchRefusesNonObjectEvent(t *testing.T) {
+	p, err := Compile([]byte(`{"source":["a"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Match([]byte(`[1]`)); err == nil {
+		t.Fatal("Match(array) = nil error")
+	}
+}
