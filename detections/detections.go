@@ -180,3 +180,16 @@ func (s *Set) Enrich(a *activity.Activity, raw []byte) {
 		a.Severity = a.Severity.Max(p.Severity)
 	}
 }
+
+// ParseList looks up the presets of a comma-separated list of ids, as the
+// DETECTIONS environment variable and the command line give them. Blank items
+// are skipped; an empty list is no presets.
+func ParseList(list string) ([]*Preset, error) {
+	var ids []string
+	for _, id := range strings.Split(list, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return Lookup(ids...)
+}

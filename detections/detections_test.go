@@ -245,3 +245,19 @@ func sharedDir(t testing.TB) string {
 	root := filepath.Dir(filepath.Dir(file))
 	return filepath.Join(root, "..", "shared")
 }
+
+func TestParseList(t *testing.T) {
+	got, err := ParseList(" unauthorized-api-calls, ,root-account-usage,unauthorized-api-calls ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != DefaultID || got[1].ID != "root-account-usage" {
+		t.Fatalf("ParseList = %v", got)
+	}
+	if got, err := ParseList(""); err != nil || len(got) != 0 {
+		t.Fatalf("ParseList(\"\") = %v, %v; want none", got, err)
+	}
+	if _, err := ParseList("unauthorized-api-calls,nope"); !errors.Is(err, ErrUnknownPreset) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("ParseList(nope) = %v", err)
+	}
+}
