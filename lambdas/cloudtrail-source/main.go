@@ -23,6 +23,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
+	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
@@ -75,5 +76,9 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 // enrichers builds what the source adds to every activity: the denial
 // explanation, and the labels of the detection presets listed in ids.
 func enrichers(ids string) ([]cloudtrail.Enricher, error) {
-	return []cloudtrail.Enricher{denial.Enricher{}}, nil
+	presets, err := detections.ParseList(ids)
+	if err != nil {
+		return nil, fmt.Errorf("DETECTIONS: %w", err)
+	}
+	return []cloudtrail.Enricher{detections.NewSet(presets), denial.Enricher{}}, nil
 }
