@@ -198,16 +198,27 @@ func (s *source) subscribe(p *Props) {
 	}
 
 	// A source subscribed to its own log group would invoke itself with its
-	// own logs forever.
-	own := s.fn.LogGroup().LogGroupName()
+	// own logs forever: refuse it at synthesis, or, when the name is only
+	// known at deployment, with a template rule CloudFormation checks first.
+	ownRef := s.fn.LogGroup().LogGroupName()
+	ownName := s.fn.LogGroup().Node().DefaultChild().(awslogs.CfnLogGroup).LogGroupName()
 	name := p.LogGroupName
 	synthcheck.Add(c, func() []string {
-		if resolved(stack, name) == resolved(stack, own) {
+		given := resolved(stack, name)
+		if given == resolved(stack, ownRef) || (ownName != nil && given == resolved(stack, ownName)) {
 			return []string{"cloudtrailsource: refusing to subscribe the source to its own log group " +
-				resolved(stack, name) + ": it would invoke itself with its own logs"}
+				given + ": it would invoke itself with its own logs"}
 		}
 		return nil
 	})
+	if ownName != nil && *awscdk.Token_IsUnresolved(name) && !*awscdk.Token_IsUnresolved(ownName) {
+		awscdk.NewCfnRule(c, jsii.String("NotOwnLogGroup"), &awscdk.CfnRuleProps{
+			Assertions: &[]*awscdk.CfnRuleAssertion{{
+				Assert:            awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(name, ownName)),
+				AssertDescription: jsii.String("The CloudTrail source cannot subscribe to its own log group " + *ownName),
+			}},
+		})
+	}
 }
 
 // resolved renders v as CloudFormation would see it, so a token and the

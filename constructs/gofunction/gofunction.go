@@ -58,6 +58,9 @@ type Props struct {
 	Architecture awslambda.Architecture
 	// ApplicationLogLevel filters the function's own JSON logs. Default INFO.
 	ApplicationLogLevel awslambda.ApplicationLogLevel
+	// LogGroupName names the function's log group. Default: a name
+	// CloudFormation generates.
+	LogGroupName *string
 	// LogRetention of the function's log group. Default one year.
 	LogRetention awslogs.RetentionDays
 	// LogRemovalPolicy of the function's log group. Default RETAIN: an audit
@@ -130,6 +133,7 @@ func New(scope constructs.Construct, id *string, props *Props) Function {
 
 	c := constructs.NewConstruct(scope, id)
 	logGroup := awslogs.NewLogGroup(c, jsii.String("LogGroup"), &awslogs.LogGroupProps{
+		LogGroupName:  p.LogGroupName,
 		Retention:     p.LogRetention,
 		RemovalPolicy: p.LogRemovalPolicy,
 	})
