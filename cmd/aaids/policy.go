@@ -9,12 +9,10 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/logfile"
-	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
 const policyUsage = `Usage: aaids policy suggest [--principal ARN] PATH...
@@ -75,12 +73,17 @@ func runPolicy(ctx context.Context, args []string, stdio Stdio) int {
 		return exitUsage
 	}
 
+	// Every denial counts, whatever filter or preset would report it.
+	pipe, err := newPipeline("", "")
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "aaids policy suggest: %v\n", err)
+		return exitUsage
+	}
 	c := &collector{
 		ctx:       ctx,
-		source:    cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{denial.Enricher{}}}),
+		pipeline:  pipe,
 		principal: *principal,
 		errOut:    stdio.Err,
-		now:       time.Now().UTC(),
 		actors:    map[*activity.Permission]string{},
 		perActor:  map[string]int{},
 	}
@@ -125,10 +128,9 @@ func runPolicy(ctx context.Context, args []string, stdio Stdio) int {
 // collector gathers the explained denials of what logfile reads.
 type collector struct {
 	ctx       context.Context
-	source    *cloudtrail.Source
+	pipeline  *pipeline
 	principal string
 	errOut    io.Writer
-	now       time.Time
 	perms     []*activity.Permission
 	// actors maps each collected permission to its caller's ARN.
 	actors   map[*activity.Permission]string
@@ -146,7 +148,7 @@ func (c *collector) visit(it logfile.Item) error {
 	if err := c.ctx.Err(); err != nil {
 		return err
 	}
-	acts, err := activitiesOf(c.source, it, c.now)
+	acts, _, err := c.pipeline.activities(it)
 	if err != nil {
 		c.fail(err)
 		return nil
@@ -165,26 +167,6 @@ func (c *collector) visit(it logfile.Item) error {
 		c.perActor[actor]++
 	}
 	return nil
-}
-
-// activitiesOf standardizes one item logfile read with the CloudTrail source,
-// as the deployed source Lambda would: a subscription event or batch is every
-// record in it, a record is one activity. now is the time of records without
-// one. An error names the item.
-func activitiesOf(src *cloudtrail.Source, it logfile.Item, now time.Time) ([]*activity.Activity, error) {
-	switch it.Kind {
-	case logfile.Subscription:
-		acts, err := src.FromSubscription(*it.Subscription)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where(it), err)
-		}
-		return acts, nil
-	case logfile.LogsData:
-		return src.FromLogsData(it.LogsData), nil
-	case logfile.Record:
-		return []*activity.Activity{src.FromRecord(it.Raw, nil, now)}, nil
-	}
-	return nil, nil
 }
 
 // summary prints the counts, and the principals when several were merged so

@@ -15,8 +15,8 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/destinations/slack"
+	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/logfile"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
@@ -60,6 +60,8 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	format := fs.String("format", "text", "output `format`: text, json or slack")
 	post := fs.String("post", "", "deliver every message to this Slack incoming-webhook `URL` (default $SLACK_WEBHOOK_URL)")
 	maxBytes := fs.Int("max-entry-bytes", activity.DefaultMaxEntrySize, "EventBridge entry size limit, in `bytes`")
+	presets := fs.String("detections", detections.DefaultID, "comma-separated detection preset `ids` to evaluate, as the deployed source's DETECTIONS (see 'aaids detections list')")
+	pattern := fs.String("filter-pattern", "", "select log events with this CloudWatch Logs filter `pattern`, as the deployed subscription filter does (default: every event)")
 	fs.Usage = func() {
 		fmt.Fprint(stdio.Err, replayUsage)
 		fs.PrintDefaults()
@@ -92,16 +94,20 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		client = slack.NewClient(&http.Client{Timeout: 10 * time.Second})
 	}
 
+	pipe, err := newPipeline(*presets, *pattern)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "aaids replay: %v\n", err)
+		return exitUsage
+	}
 	r := &replayer{
 		ctx:      ctx,
-		source:   cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{denial.Enricher{}}}),
+		pipeline: pipe,
 		format:   *format,
 		maxBytes: *maxBytes,
 		out:      stdio.Out,
 		errOut:   stdio.Err,
 		client:   client,
 		webhook:  webhook,
-		now:      time.Now().UTC(),
 	}
 	st, errs, stop := logfile.Read(fs.Args(), logfile.Options{}, r.visit)
 	r.stats.files = st.Files
@@ -121,14 +127,13 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 // replayer standardizes, renders and delivers what logfile reads.
 type replayer struct {
 	ctx      context.Context
-	source   *cloudtrail.Source
+	pipeline *pipeline
 	format   string
 	maxBytes int
 	out      io.Writer
 	errOut   io.Writer
 	client   *slack.Client
 	webhook  string
-	now      time.Time
 	stats    replayStats
 }
 
@@ -141,12 +146,12 @@ func (r *replayer) visit(it logfile.Item) error {
 	if err := r.ctx.Err(); err != nil {
 		return err
 	}
-	acts, err := activitiesOf(r.source, it, r.now)
+	acts, read, err := r.pipeline.activities(it)
 	if err != nil {
 		r.fail(err)
 		return nil
 	}
-	r.stats.records += len(acts)
+	r.stats.records += read
 	for _, a := range acts {
 		r.emit(it, a)
 	}

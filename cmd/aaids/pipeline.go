@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
+	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/filterpattern"
+	"github.com/activity-aware/ids/logfile"
+	"github.com/activity-aware/ids/sources/cloudtrail"
+)
+
+// pipeline standardizes what logfile reads as the deployed system would: the
+// subscription filter pattern selects log events, the CloudTrail source turns
+// each into an activity, explains denials and labels the activity with the
+// detection presets it matches.
+type pipeline struct {
+	source *cloudtrail.Source
+	// filter selects log events; nil selects every one.
+	filter *filterpattern.Pattern
+	// now is the time of records that carry none.
+	now time.Time
+}
+
+// newPipeline builds a pipeline evaluating the comma-separated detection
+// preset ids, and, when filterPattern is not empty, filtering with it.
+func newPipeline(detectionIDs, filterPattern string) (*pipeline, error) {
+	presets, err := detections.ParseList(detectionIDs)
+	if err != nil {
+		return nil, fmt.Errorf("--detections: %w", err)
+	}
+	p := &pipeline{
+		source: cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{detections.NewSet(presets), denial.Enricher{}}}),
+		now:    time.Now().UTC(),
+	}
+	if filterPattern != "" {
+		if p.filter, err = filterpattern.Parse(filterPattern); err != nil {
+			return nil, fmt.Errorf("--filter-pattern: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// activities standardizes one item: a subscription event or batch is every
+// record in it the filter selects, a record is one activity if selected. It
+// returns the activities and how many log events were read. An error names
+// the item.
+func (p *pipeline) activities(it logfile.Item) (acts []*activity.Activity, read int, err error) {
+	switch it.Kind {
+	case logfile.Subscription:
+		if p.filter == nil {
+			acts, err := p.source.FromSubscription(*it.Subscription)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s: %w", where(it), err)
+			}
+			return acts, len(acts), nil
+		}
+		data, err := it.Subscription.AWSLogs.Parse()
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: decode subscription payload: %w", where(it), err)
+		}
+		return p.fromLogsData(&data)
+	case logfile.LogsData:
+		return p.fromLogsData(it.LogsData)
+	case logfile.Record:
+		if p.filter != nil && !p.filter.Match(it.Raw) {
+			return nil, 1, nil
+		}
+		return []*activity.Activity{p.source.FromRecord(it.Raw, nil, p.now)}, 1, nil
+	}
+	return nil, 0, nil
+}
+
+func (p *pipeline) fromLogsData(d *events.CloudwatchLogsData) ([]*activity.Activity, int, error) {
+	read := len(d.LogEvents)
+	if d.MessageType != "DATA_MESSAGE" {
+		return nil, 0, nil
+	}
+	if p.filter != nil {
+		kept := *d
+		kept.LogEvents = nil
+		for _, le := range d.LogEvents {
+			if p.filter.Match([]byte(le.Message)) {
+				kept.LogEvents = append(kept.LogEvents, le)
+			}
+		}
+		d = &kept
+	}
+	return p.source.FromLogsData(d), read, nil
+}
