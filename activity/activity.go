@@ -118,7 +118,7 @@ type Activity struct {
 	Resources     []Resource `json:"resources,omitempty"`
 	// Fields are the display fields, in display order. Values are plain text
 	// taken from the event: destinations must escape them.
-	Fields []Field `json:"fields,omitempty"`
+	Fields []Field  `json:"fields,omitempty"`
 	Tags   []string `json:"tags,omitempty"`
 	Links  []Link   `json:"links,omitempty"`
 	// Detections are the detection presets the underlying event matched.
