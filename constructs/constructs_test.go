@@ -26,16 +26,6 @@ import (
 	"github.com/activity-aware/ids/constructs/slackdestination"
 )
 
-// TestMain runs jsii on the project's pinned Node.js when it is installed.
-func TestMain(m *testing.M) {
-	if node, err := filepath.Abs("../node_modules/.bin/node"); err == nil {
-		if _, err := os.Stat(node); err == nil && os.Getenv("JSII_NODE") == "" {
-			os.Setenv("JSII_NODE", node)
-		}
-	}
-	os.Exit(m.Run())
-}
-
 // newStack returns a stack in a new app that skips bundling, so the tests
 // assert the template without compiling the Lambda mains.
 func newStack() awscdk.Stack {
