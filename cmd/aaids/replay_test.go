@@ -266,3 +266,37 @@ func TestReplaySharedFixtures(t *testing.T) {
 		t.Fatalf("malformed: exit %d, stderr:\n%s", code, errOut)
 	}
 }
+
+func TestReplayFilterPatternAndDetections(t *testing.T) {
+	success := strings.NewReplacer(`"errorCode":"AccessDenied",`, ``, `"eventID":"5b3c1a52-0000-4000-8000-000000000001"`, `"eventID":"5b3c1a52-0000-4000-8000-000000000002"`).Replace(denied)
+	in := writeInput(t, "trail.json", `{"Records":[`+denied+`,`+success+`]}`)
+	const pattern = `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }`
+
+	code, out, errOut := runAaids(t, "replay", "--format", "json", "--filter-pattern", pattern, in)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if s := summary(t, errOut); s.records != 2 || s.activities != 1 {
+		t.Fatalf("summary %+v, want 2 records read and 1 selected", s)
+	}
+	var e struct{ Detail string }
+	if err := json.Unmarshal([]byte(out), &e); err != nil {
+		t.Fatal(err)
+	}
+	a, err := activity.Parse([]byte(e.Detail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID != "5b3c1a52-0000-4000-8000-000000000001" || len(a.Detections) != 1 || a.Detections[0].ID != "unauthorized-api-calls" {
+		t.Fatalf("selected %s with detections %+v", a.ID, a.Detections)
+	}
+
+	code, _, errOut = runAaids(t, "replay", "--filter-pattern", `{ $.errorCode = }`, in)
+	if code != exitUsage || !strings.Contains(errOut, "column") {
+		t.Fatalf("malformed pattern: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = runAaids(t, "replay", "--detections", "no-such-preset", in)
+	if code != exitUsage || !strings.Contains(errOut, "no-such-preset") {
+		t.Fatalf("unknown preset: exit %d, stderr %q", code, errOut)
+	}
+}
