@@ -1,0 +1,451 @@
+// Package lambdaemu runs compiled Lambda functions under the AWS Lambda
+// Runtime Interface Emulator (aws-lambda-rie, pinned as a tool in go.mod) and
+// invokes them over its HTTP invoke API, for the end-to-end suite.
+//
+// Each Function is one emulator process on its own free loopback ports: the
+// invoke API (--runtime-interface-emulator-address) and the internal Runtime
+// API the function polls (--runtime-api-address, which otherwise defaults to
+// the fixed 127.0.0.1:9001, so two emulators would collide). The emulator
+// hands its whole environment to the function, so a Function starts it with
+// a clean environment: the function's variables, the Lambda variables the
+// service would set, dummy credentials, and nothing from the test process.
+//
+// The emulator answers every invocation with HTTP 200. A function error is
+// the body {"errorMessage": ..., "errorType": ...}; a timeout is the body
+// "Task timed out after N.00 seconds". Invoke turns both into a Result.
+//
+// The emulator's REPORT line always says "Max Memory Used" equals the memory
+// size and its "Init Duration" only times the hand-off to the init phase, so
+// a Function reads the INIT duration from the emulator's "INIT REPORT" log
+// and the peak memory from the runtime process's VmHWM in /proc.
+package lambdaemu
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// EmulatorPackage is the import path of the emulator's command.
+const EmulatorPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+
+// InvokePath is the emulator's invoke endpoint.
+const InvokePath = "/2015-03-31/functions/function/invocations"
+
+// fixedRuntimeAPI is the emulator's default internal Runtime API address; no
+// emulator started here may use it.
+const fixedRuntimeAPI = "127.0.0.1:9001"
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrStart reports an emulator that did not come up.
+	ErrStart = errors.New("lambdaemu: emulator did not start")
+	// ErrInvoke reports an invocation the emulator did not run (not a
+	// function error: those are in Result).
+	ErrInvoke = errors.New("lambdaemu: invoke failed")
+)
+
+// BuildEmulator compiles the emulator into dir and returns its path. It runs
+// in moduleDir, whose go.mod pins the emulator's version.
+func BuildEmulator(ctx context.Context, moduleDir, dir string) (string, error) {
+	out := filepath.Join(dir, "aws-lambda-rie")
+	if err := goBuild(ctx, moduleDir, out, nil, EmulatorPackage); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// BuildFunction compiles the Lambda main package pkg (an import path or a
+// ./relative path in moduleDir) for the local machine into dir/bootstrap, as
+// the custom runtime expects, and returns its path.
+func BuildFunction(ctx context.Context, moduleDir, pkg, dir string) (string, error) {
+	out := filepath.Join(dir, "bootstrap")
+	if err := goBuild(ctx, moduleDir, out, []string{"-tags", "lambda.norpc", "-trimpath"}, pkg); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+func goBuild(ctx context.Context, moduleDir, out string, flags []string, pkg string) error {
+	args := append([]string{"build", "-o", out}, flags...)
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("lambdaemu: go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// Config describes one function to run.
+type Config struct {
+	// Emulator is the path of the aws-lambda-rie binary.
+	Emulator string
+	// Bootstrap is the path of the function's compiled bootstrap.
+	Bootstrap string
+	// Name is the function name (AWS_LAMBDA_FUNCTION_NAME).
+	Name string
+	// Env is the function's environment, as the template gives it.
+	Env map[string]string
+	// Timeout is the function timeout, in whole seconds as Lambda's.
+	Timeout time.Duration
+	// MemoryMB is the function's memory size.
+	MemoryMB int
+	// LogFormat and LogLevel are the function's logging configuration
+	// (AWS_LAMBDA_LOG_FORMAT, AWS_LAMBDA_LOG_LEVEL), e.g. "JSON", "INFO".
+	LogFormat, LogLevel string
+	// Region and the dummy credentials the function's SDK uses.
+	Region, AccessKeyID, SecretAccessKey string
+	// Log, when set, also receives everything the emulator and the function
+	// write.
+	Log io.Writer
+}
+
+// Function is a running emulator with its function.
+type Function struct {
+	cfg     Config
+	cmd     *exec.Cmd
+	invoke  string
+	client  *http.Client
+	done    chan struct{}
+	waitErr error
+
+	mu   sync.Mutex
+	logs bytes.Buffer
+}
+
+// Start starts the emulator for cfg and waits until its invoke API listens.
+// The function itself initializes on the first invocation, as in Lambda.
+func Start(ctx context.Context, cfg Config) (*Function, error) {
+	if cfg.Timeout < time.Second || cfg.Timeout%time.Second != 0 {
+		return nil, fmt.Errorf("%w: timeout %s is not a whole number of seconds", ErrStart, cfg.Timeout)
+	}
+	invokeAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	runtimeAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	f := &Function{
+		cfg:    cfg,
+		invoke: "http://" + invokeAddr + InvokePath,
+		// No client timeout: the function's own timeout bounds an
+		// invocation, and the caller's context bounds the wait.
+		client: &http.Client{},
+		done:   make(chan struct{}),
+	}
+	cmd := exec.Command(cfg.Emulator,
+		"--runtime-api-address", runtimeAddr,
+		"--runtime-interface-emulator-address", invokeAddr,
+		cfg.Bootstrap)
+	cmd.Dir = filepath.Dir(cfg.Bootstrap)
+	cmd.Env = f.environ()
+	// Its own process group, so Close ends the emulator and the runtime
+	// together and nothing else.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out io.Writer = (*logWriter)(f)
+	if cfg.Log != nil {
+		out = io.MultiWriter(out, cfg.Log)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStart, err)
+	}
+	f.cmd = cmd
+	go func() {
+		f.waitErr = cmd.Wait()
+		close(f.done)
+	}()
+	if err := f.waitListening(ctx, invokeAddr); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// environ is the emulator's (and so the function's) whole environment.
+func (f *Function) environ() []string {
+	c := f.cfg
+	home := filepath.Dir(c.Bootstrap)
+	env := map[string]string{
+		"PATH": "/usr/local/bin:/usr/bin:/bin",
+		"HOME": home,
+		"TZ":   ":UTC",
+		// Keep the SDK off the test machine's shared files and instance
+		// metadata: the dummy static credentials are all it gets.
+		"AWS_CONFIG_FILE":             filepath.Join(home, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "no-aws-credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_REGION":                  c.Region,
+		"AWS_DEFAULT_REGION":          c.Region,
+		"AWS_ACCESS_KEY_ID":           c.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":       c.SecretAccessKey,
+		// What Lambda sets for the function from its configuration.
+		"AWS_LAMBDA_FUNCTION_NAME":        c.Name,
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":     strconv.Itoa(int(c.Timeout / time.Second)),
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(c.MemoryMB),
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + c.Name,
+		"AWS_LAMBDA_LOG_FORMAT":           c.LogFormat,
+		"AWS_LAMBDA_LOG_LEVEL":            c.LogLevel,
+		"LOG_LEVEL":                       "info",
+	}
+	for k, v := range c.Env {
+		env[k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		if v != "" {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago,
+// never the emulator's fixed Runtime API address.
+func freeAddr() (string, error) {
+	for range 5 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("%w: no free port: %v", ErrStart, err)
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		if addr != fixedRuntimeAPI {
+			return addr, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no free port other than %s", ErrStart, fixedRuntimeAPI)
+}
+
+func (f *Function) waitListening(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-f.done:
+			return fmt.Errorf("%w: it exited (%v):\n%s", ErrStart, f.waitErr, f.Logs())
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", ErrStart, ctx.Err())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			_ = c.Close()
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("%w: %s did not listen within 10s:\n%s", ErrStart, addr, f.Logs())
+}
+
+// FunctionError is the error a function returned, as the emulator reports it.
+type FunctionError struct {
+	Message string `json:"errorMessage"`
+	Type    string `json:"errorType"`
+}
+
+// Error implements error.
+func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
+
+// Result is the outcome of one invocation.
+type Result struct {
+	// Payload is the body the emulator answered.
+	Payload []byte
+	// Err is the function's error, nil when it succeeded.
+	Err *FunctionError
+	// TimedOut is set when the function ran past its timeout.
+	TimedOut bool
+	// Duration is the invocation's wall time as the caller saw it.
+	Duration time.Duration
+}
+
+// Failed reports whether the invocation failed (an error or a timeout), so
+// Lambda would retry it and finally send it to the on-failure destination.
+func (r *Result) Failed() bool { return r.Err != nil || r.TimedOut }
+
+var timedOut = regexp.MustCompile(`^Task timed out after [0-9.]+ seconds$`)
+
+// Invoke invokes the function with payload and waits for its answer. The
+// emulator runs one invocation at a time.
+func (f *Function) Invoke(ctx context.Context, payload []byte) (*Result, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.invoke, bytes.NewReader(payload))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvoke, err)
+	}
+	start := time.Now()
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvoke, f.cfg.Name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: reading the answer: %v", ErrInvoke, f.cfg.Name, err)
+	}
+	res := &Result{Payload: body, Duration: time.Since(start)}
+	if resp.StatusCode != http.StatusOK {
+		return res, fmt.Errorf("%w: %s: emulator answered %d: %s", ErrInvoke, f.cfg.Name, resp.StatusCode, body)
+	}
+	if timedOut.Match(body) {
+		res.TimedOut = true
+		return res, nil
+	}
+	var fe FunctionError
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) && json.Unmarshal(body, &fe) == nil && fe.Type != "" && fe.Message != "" {
+		res.Err = &fe
+	}
+	return res, nil
+}
+
+// Logs returns everything the emulator and the function wrote so far.
+func (f *Function) Logs() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.logs.String()
+}
+
+type logWriter Function
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.logs.Write(p)
+}
+
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+// InitDurations returns the INIT durations the emulator reported, one per
+// initialization of the function (a timeout makes it initialize again).
+func (f *Function) InitDurations() []time.Duration {
+	var out []time.Duration
+	for _, m := range initReport.FindAllStringSubmatch(f.Logs(), -1) {
+		ms, err := strconv.ParseFloat(m[1], 64)
+		if err == nil {
+			out = append(out, time.Duration(ms*float64(time.Millisecond)))
+		}
+	}
+	return out
+}
+
+// LogRecord is one JSON log line of the function.
+type LogRecord map[string]any
+
+// FunctionLogs returns the function's JSON log lines (AWS_LAMBDA_LOG_FORMAT
+// JSON), in order; other lines are skipped.
+func (f *Function) FunctionLogs() []LogRecord {
+	var out []LogRecord
+	sc := bufio.NewScanner(strings.NewReader(f.Logs()))
+	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var r LogRecord
+		if json.Unmarshal(line, &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// PeakRSS returns the peak resident set size (VmHWM) of the function's
+// runtime process, the emulator's child. It is only known while the process
+// runs.
+func (f *Function) PeakRSS() (int64, error) {
+	pid, err := childOf(f.cmd.Process.Pid)
+	if err != nil {
+		return 0, err
+	}
+	return vmHWM(pid)
+}
+
+// EmulatorPeakRSS returns the peak resident set size of the emulator itself.
+func (f *Function) EmulatorPeakRSS() (int64, error) { return vmHWM(f.cmd.Process.Pid) }
+
+// childOf returns the pid of the first process whose parent is ppid.
+func childOf(ppid int) (int, error) {
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", ppid, ppid))
+	if err == nil {
+		if fields := strings.Fields(string(children)); len(fields) > 0 {
+			return strconv.Atoi(fields[0])
+		}
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("lambdaemu: list processes: %w", err)
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The fields after the parenthesized command name: state, ppid, ...
+		i := bytes.LastIndexByte(stat, ')')
+		fields := strings.Fields(string(stat[i+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(ppid) {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("lambdaemu: no runtime process under emulator %d (not initialized yet?)", ppid)
+}
+
+// vmHWM reads a process's peak resident set size from /proc.
+func vmHWM(pid int) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("lambdaemu: read status of %d: %w", pid, err)
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("lambdaemu: parse VmHWM %q: %w", rest, err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("lambdaemu: process %d has no VmHWM", pid)
+}
+
+// Close stops the emulator and its function (SIGTERM, then SIGKILL after two
+// seconds) and waits for the emulator to exit.
+func (f *Function) Close() {
+	if f.cmd == nil || f.cmd.Process == nil {
+		return
+	}
+	pid := f.cmd.Process.Pid
+	// The emulator starts the runtime in a process group of its own and ends
+	// it on SIGTERM; note it first, to end it too if the emulator cannot.
+	runtimePID, runtimeErr := childOf(pid)
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-f.done:
+	case <-time.After(2 * time.Second):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-f.done
+	}
+	if runtimeErr == nil {
+		_ = syscall.Kill(-runtimePID, syscall.SIGKILL)
+	}
+}

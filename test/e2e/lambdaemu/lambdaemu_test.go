@@ -1,0 +1,117 @@
+package lambdaemu
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// moduleDir is the repository root, where go.mod pins the emulator.
+func moduleDir(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+func startFn(t *testing.T, emulator, bootstrap string, timeout time.Duration) *Function {
+	t.Helper()
+	f, err := Start(context.Background(), Config{
+		Emulator: emulator, Bootstrap: bootstrap, Name: "fn",
+		Env:     map[string]string{"GREETING": "hello"},
+		Timeout: timeout, MemoryMB: 128, LogFormat: "JSON", LogLevel: "INFO",
+		Region: "us-east-1", AccessKeyID: "AKIDTEST", SecretAccessKey: "secret",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
+func TestFunctionUnderEmulator(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	emulator, err := BuildEmulator(ctx, moduleDir(t), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bootstrap, err := BuildFunction(ctx, moduleDir(t), "./test/e2e/lambdaemu/testdata/fn", filepath.Join(dir, "fn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two emulators at once: each has its own Runtime API port.
+	a := startFn(t, emulator, bootstrap, 3*time.Second)
+	b := startFn(t, emulator, bootstrap, 1*time.Second)
+
+	tests := []struct {
+		name      string
+		fn        *Function
+		payload   string
+		wantBody  map[string]string
+		wantErr   string
+		wantTimed bool
+	}{
+		{name: "environment and deadline reach the function", fn: a, payload: `{"env":"GREETING"}`, wantBody: map[string]string{"env": "hello", "deadline": "3s"}},
+		{name: "test process environment does not", fn: a, payload: `{"env":"GOPATH"}`, wantBody: map[string]string{"env": "", "deadline": "3s"}},
+		{name: "the other emulator runs too", fn: b, payload: `{"env":"AWS_LAMBDA_FUNCTION_TIMEOUT"}`, wantBody: map[string]string{"env": "1", "deadline": "1s"}},
+		{name: "function error", fn: a, payload: `{"fail":"boom: the batch is malformed"}`, wantErr: "boom: the batch is malformed"},
+		{name: "timeout", fn: b, payload: `{"sleep":"3s"}`, wantTimed: true},
+		{name: "after a timeout the function initializes again", fn: b, payload: `{"env":"GREETING"}`, wantBody: map[string]string{"env": "hello", "deadline": "1s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := tt.fn.Invoke(ctx, []byte(tt.payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.TimedOut != tt.wantTimed {
+				t.Fatalf("TimedOut = %v, want %v (body %s)", res.TimedOut, tt.wantTimed, res.Payload)
+			}
+			if tt.wantErr != "" {
+				if res.Err == nil || res.Err.Message != tt.wantErr || !res.Failed() {
+					t.Fatalf("Err = %v, want message %q", res.Err, tt.wantErr)
+				}
+				return
+			}
+			if tt.wantTimed {
+				return
+			}
+			if res.Failed() {
+				t.Fatalf("failed: %v %s", res.Err, res.Payload)
+			}
+			var got map[string]string
+			if err := json.Unmarshal(res.Payload, &got); err != nil {
+				t.Fatalf("body %s: %v", res.Payload, err)
+			}
+			for k, v := range tt.wantBody {
+				if got[k] != v {
+					t.Fatalf("%s = %q, want %q (body %s)", k, got[k], v, res.Payload)
+				}
+			}
+		})
+	}
+
+	if inits := a.InitDurations(); len(inits) != 1 || inits[0] <= 0 {
+		t.Fatalf("a: INIT durations %v, want one", inits)
+	}
+	if inits := b.InitDurations(); len(inits) != 2 {
+		t.Fatalf("b: INIT durations %v, want two (the timeout reinitializes)", inits)
+	}
+	rss, err := a.PeakRSS()
+	if err != nil || rss < 1<<20 || rss > 512<<20 {
+		t.Fatalf("PeakRSS = %d, %v", rss, err)
+	}
+	if !strings.Contains(a.Logs(), "START RequestId:") {
+		t.Fatalf("emulator logs lack START lines:\n%s", a.Logs())
+	}
+}
+
+func TestStartRefusesFractionalTimeout(t *testing.T) {
+	if _, err := Start(context.Background(), Config{Timeout: 1500 * time.Millisecond}); err == nil {
+		t.Fatal("Start(1.5s timeout) = nil error")
+	}
+}
