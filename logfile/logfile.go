@@ -33,6 +33,19 @@ var ErrUnreadable = errors.New("logfile: not JSON data")
 // MaxFileSize bounds how much of one (decompressed) file is read.
 const MaxFileSize = 512 << 20
 
+// DataExtensions are the file name endings read when walking a directory.
+var DataExtensions = []string{".json", ".jsonl", ".ndjson", ".log", ".txt", ".gz"}
+
+func isDataFile(name string) bool {
+	name = strings.ToLower(name)
+	for _, ext := range DataExtensions {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
 // Kind says what an Item holds.
 type Kind int
 
@@ -253,7 +266,7 @@ func expand(root string) ([]string, error) {
 			}
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), ".") || !d.Type().IsRegular() {
+		if strings.HasPrefix(d.Name(), ".") || !d.Type().IsRegular() || !isDataFile(d.Name()) {
 			return nil
 		}
 		files = append(files, path)

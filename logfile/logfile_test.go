@@ -51,6 +51,8 @@ func TestRead(t *testing.T) {
 		"g-broken-ndjson.ndjson": []byte(record + "\nnot json\n" + record + "\n"),
 		"h-concatenated.json":    []byte("{\n  \"Records\": [\n    {\"a\": 1}\n    {\"b\": 2}\n  ]\n}\n"),
 		"i-empty.json":           nil,
+		"README.md":              []byte("# not data"),
+		"tool.go":                []byte("package tool"),
 	}
 	dir := t.TempDir()
 	for name, data := range files {
