@@ -9,6 +9,9 @@
 //	detections                   detection preset ids, a list or "a,b"
 //	decodeAuthorizationMessages  true: the Slack destination decodes denials
 //	organizationId               o-...: the organization may publish activities
+//	packageBucket                S3 bucket the template's assets are published to
+//	                             (`./dev.sh package`), so any account can install it
+//	packagePrefix                key prefix in packageBucket (default activity-aware-ids/)
 package main
 
 import (
@@ -23,8 +26,13 @@ import (
 	"github.com/activity-aware/ids/stack"
 )
 
-// DefaultStackName is the stack name when the stackName context is absent.
-const DefaultStackName = "Activity-Aware-IDS"
+// Context defaults.
+const (
+	// DefaultStackName is the stack name when the stackName context is absent.
+	DefaultStackName = "Activity-Aware-IDS"
+	// DefaultPackagePrefix is the key prefix of packaged assets.
+	DefaultPackagePrefix = "activity-aware-ids/"
+)
 
 func main() {
 	defer jsii.Close()
@@ -68,7 +76,29 @@ func propsFromContext(ctx func(key *string) any) (*stack.Props, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	bucket, err := contextString(ctx, "packageBucket")
+	if err != nil {
+		return nil, "", err
+	}
+	prefix, err := contextString(ctx, "packagePrefix")
+	if err != nil {
+		return nil, "", err
+	}
+	var sprops awscdk.StackProps
+	if bucket != "" {
+		if prefix == "" {
+			prefix = DefaultPackagePrefix
+		}
+		// A packaged template names its asset bucket instead of the
+		// deploying account's CDK bootstrap bucket, so it installs anywhere
+		// that bucket is readable, with no CDK bootstrap.
+		sprops.Synthesizer = awscdk.NewCliCredentialsStackSynthesizer(&awscdk.CliCredentialsStackSynthesizerProps{
+			FileAssetsBucketName: jsii.String(bucket),
+			BucketPrefix:         jsii.String(prefix),
+		})
+	}
 	return &stack.Props{
+		StackProps:                  sprops,
 		Detections:                  detections,
 		DecodeAuthorizationMessages: decode,
 		OrganizationID:              org,

@@ -303,6 +303,8 @@ func TestContextToProps(t *testing.T) {
 		wantName string
 		want     stack.Props
 		wantErr  bool
+		// wantSynthesizer: a packaged template names its asset bucket.
+		wantSynthesizer bool
 	}{
 		{name: "defaults", wantName: "Activity-Aware-IDS"},
 		{
@@ -317,6 +319,12 @@ func TestContextToProps(t *testing.T) {
 			wantName: "Activity-Aware-IDS",
 			want:     stack.Props{Detections: []string{"unauthorized-api-calls"}, OrganizationID: "o-a1b2c3d4e5"},
 		},
+		{
+			name:            "package",
+			context:         map[string]any{"packageBucket": "aaids-releases"},
+			wantName:        "Activity-Aware-IDS",
+			wantSynthesizer: true,
+		},
 		{name: "bad list", context: map[string]any{"detections": 3.0}, wantErr: true},
 		{name: "bad bool", context: map[string]any{"decodeAuthorizationMessages": "sometimes"}, wantErr: true},
 	}
@@ -329,6 +337,10 @@ func TestContextToProps(t *testing.T) {
 			if tt.wantErr {
 				return
 			}
+			if tt.wantSynthesizer != (props.Synthesizer != nil) {
+				t.Errorf("synthesizer set = %v, want %v", props.Synthesizer != nil, tt.wantSynthesizer)
+			}
+			props.Synthesizer = nil
 			if name != tt.wantName || !reflect.DeepEqual(*props, tt.want) {
 				t.Errorf("got %q %+v, want %q %+v", name, *props, tt.wantName, tt.want)
 			}
