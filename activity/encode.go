@@ -15,19 +15,15 @@ import (
 // reports false when it cannot vouch for identical output (a time outside
 // years 0-9999, or a raw JSON member that is not already compact and strictly
 // valid); the caller then falls back to encoding/json, which compacts or
-// rejects it.
+// rejects it. A Detail marked by SetCheckedDetail is not checked again.
 //
 // It must follow the struct tags of Activity and its parts: the identity test
 // in encode_test.go fails when a field is added here but not there.
 func appendActivity(b []byte, a *Activity) ([]byte, bool) {
-	if len(a.Detail) > 0 && !compactJSON(a.Detail) {
+	if len(a.Detail) > 0 && !a.detailChecked() && !compactJSON(a.Detail) {
 		return b, false
 	}
 	if a.Permission != nil && len(a.Permission.Statement) > 0 && !compactJSON(a.Permission.Statement) {
-		return b, false
-	}
-	t, err := a.Time.MarshalJSON()
-	if err != nil {
 		return b, false
 	}
 	b = append(b, `{"schemaVersion":`...)
@@ -40,8 +36,14 @@ func appendActivity(b []byte, a *Activity) ([]byte, bool) {
 	b = appendString(b, a.Subject)
 	b = append(b, `,"severity":`...)
 	b = appendString(b, string(a.Severity))
-	b = append(b, `,"time":`...)
-	b = append(b, t...)
+	b = append(b, `,"time":"`...)
+	// AppendText is MarshalJSON without the quotes and the allocation; both
+	// reject a year outside 0-9999.
+	b, err := a.Time.AppendText(b)
+	if err != nil {
+		return nil, false
+	}
+	b = append(b, '"')
 	b = append(b, `,"account":{`...)
 	b = appendFields(b, true, "id", a.Account.ID, "name", a.Account.Name)
 	b = append(b, '}')

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -41,7 +42,7 @@ func (e *Entry) Size() int {
 // The common case is encoded without reflection (appendActivity); anything
 // it cannot vouch for goes through encoding/json, with identical output.
 func Marshal(a *Activity) ([]byte, error) {
-	if b, ok := appendActivity(make([]byte, 0, len(a.Detail)+1024), a); ok {
+	if b, ok := appendActivity(make([]byte, 0, sizeHint(a)), a); ok {
 		return b, nil
 	}
 	var buf bytes.Buffer
@@ -51,6 +52,49 @@ func Marshal(a *Activity) ([]byte, error) {
 		return nil, fmt.Errorf("activity: encode: %w", err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// sizeHint estimates the encoded size of a, so that Marshal allocates its
+// output once: the raw members, every string with an eighth more for
+// escaping, and a fixed allowance per member for keys and punctuation.
+func sizeHint(a *Activity) int {
+	n, members := len(a.Detail)+64, 16
+	add := func(ss ...string) {
+		for _, s := range ss {
+			n += len(s)
+		}
+		members += len(ss)
+	}
+	add(a.SchemaVersion, a.ID, a.Source, a.Subject, string(a.Severity), a.Account.ID, a.Account.Name, a.Region)
+	if ac := a.Actor; ac != nil {
+		add(ac.Type, ac.ARN, ac.Name, ac.AccountID, ac.PrincipalID, ac.AccessKeyID, ac.SessionIssuer, ac.SourceIP, ac.UserAgent, ac.InvokedBy)
+	}
+	if ac := a.Action; ac != nil {
+		add(ac.Service, ac.Name, ac.ErrorCode, ac.ErrorMessage, string(ac.Outcome))
+	}
+	for _, r := range a.Resources {
+		add(r.Type, r.ARN, r.AccountID)
+	}
+	for _, f := range a.Fields {
+		add(f.Key, f.Value)
+	}
+	add(a.Tags...)
+	for _, l := range a.Links {
+		add(l.Title, l.URL)
+	}
+	for _, d := range a.Detections {
+		add(d.ID, d.Title, string(d.Severity))
+	}
+	if p := a.Permission; p != nil {
+		add(p.Action, p.Resource, p.Reason, p.ReasonText)
+		n += len(p.Statement)
+	}
+	if o := a.Origin; o != nil {
+		add(o.LogGroup, o.LogStream, o.Owner, o.LogEventID)
+		add(o.SubscriptionFilters...)
+	}
+	strs := n - len(a.Detail) - 64
+	return n + strs/8 + members*16
 }
 
 // NewEntry validates the activity and encodes it as an EventBridge entry of at
@@ -63,7 +107,7 @@ func NewEntry(a *Activity, maxSize int) (Entry, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxEntrySize
 	}
-	e := Entry{Source: a.EventBridgeSource(), DetailType: DetailType}
+	e := Entry{Source: entrySource(a.Source), DetailType: DetailType}
 	overhead := e.Size()
 	detail, err := Bound(a, maxSize-overhead)
 	if err != nil {
@@ -71,6 +115,21 @@ func NewEntry(a *Activity, maxSize int) (Entry, error) {
 	}
 	e.Detail = detail
 	return e, nil
+}
+
+// lastSource caches the EventBridge Source of the last source name seen: a
+// process publishes for one source, and the concatenation would otherwise
+// allocate once per entry.
+var lastSource atomic.Pointer[[2]string]
+
+// entrySource is SourcePrefix + name, from lastSource when it matches.
+func entrySource(name string) string {
+	if p := lastSource.Load(); p != nil && p[0] == name {
+		return p[1]
+	}
+	full := SourcePrefix + name
+	lastSource.Store(&[2]string{name, full})
+	return full
 }
 
 // Bound encodes the activity in at most maxBytes bytes. When the plain encoding
