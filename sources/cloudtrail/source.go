@@ -85,9 +85,13 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 	p := s.parsers.Get()
 	defer s.parsers.Put(p)
 	v, err := p.ParseBytes(text)
+	if err != nil {
+		return s.unrecognized(raw, origin, fallback)
+	}
 	// fastjson's parser is lenient (NaN, raw control characters); the strict
 	// check keeps Detail acceptable to encoding/json and EventBridge.
-	if err != nil || !strictAfterParse(text, v) {
+	valid, compact := strictAfterParse(text, v)
+	if !valid {
 		return s.unrecognized(raw, origin, fallback)
 	}
 	var r record
@@ -96,7 +100,12 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 		return s.unrecognized(raw, origin, fallback)
 	}
 	a := r.activity(origin, fallback)
-	a.Detail = bytes.Clone(text)
+	if compact {
+		// Checked here, so the encoder need not check it again.
+		a.SetCheckedDetail(bytes.Clone(text))
+	} else {
+		a.Detail = bytes.Clone(text)
+	}
 	if name, ok := s.accountNames[a.Account.ID]; ok {
 		a.Account.Name = name
 	}

@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 func FuzzStrictAfterParse(f *testing.F) {
 	for _, s := range []string{
 		`{"a":1}`, `{"a":NaN}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":+1}`, `{"a":1e}`, `{"a":1e+5}`, `{"a":-0.5E-3}`,
-		`{"a":"\x"}`, `{"a":"\u12G4"}`, `{"a":"\u00e9\n\\"}`, "{\"a\":\"\x01\"}", "{\"a\":\t1}", `{"a":[inf,2]}`, `{"a\u0000":true}`,
+		`{"a":"\x"}`, `{"a":"\u12G4"}`, `{"a":"\u00e9\n\\"}`, "{\"a\":\"\x01\"}", "{\"a\":\t1}", `{"a":[inf,2]}`, `{"a\u0000":true}`, `{ "a" : "b c" }`, `{"a":"b \" c"}`, `[1, 2]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -22,8 +23,19 @@ func FuzzStrictAfterParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if got, want := strictAfterParse(text, v), json.Valid(text); got != want {
-			t.Fatalf("strictAfterParse(%q) = %v, encoding/json says %v", text, got, want)
+		valid, compact := strictAfterParse(text, v)
+		if want := json.Valid(text); valid != want {
+			t.Fatalf("strictAfterParse(%q) valid = %v, encoding/json says %v", text, valid, want)
+		}
+		if !valid {
+			return
+		}
+		var c bytes.Buffer
+		if err := json.Compact(&c, text); err != nil {
+			t.Fatal(err)
+		}
+		if want := bytes.Equal(c.Bytes(), text); compact != want {
+			t.Fatalf("strictAfterParse(%q) compact = %v, json.Compact changes it: %v", text, compact, !want)
 		}
 	})
 }
