@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/activity-aware/ids/constructs/cfntemplate"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/stack"
@@ -32,6 +33,12 @@ type synthesized struct {
 	stack awscdk.Stack
 	tpl   map[string]any
 }
+
+var (
+	get       = cfntemplate.Get
+	resources = cfntemplate.Resources
+	ref       = cfntemplate.Ref
+)
 
 var synthCache = map[string]*synthesized{}
 
@@ -61,35 +68,6 @@ func synthApp(t *testing.T, context map[string]any) *synthesized {
 	synthCache[key] = s
 	return s
 }
-
-func get(v any, keys ...any) any {
-	for _, k := range keys {
-		switch k := k.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
-
-func resources(tpl map[string]any, typ string) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	for id, r := range tpl["Resources"].(map[string]any) {
-		if res := r.(map[string]any); res["Type"] == typ {
-			out[id] = res
-		}
-	}
-	return out
-}
-
-func ref(id string) map[string]any { return map[string]any{"Ref": id} }
 
 func TestStackParameters(t *testing.T) {
 	// GIVEN the app with its default context

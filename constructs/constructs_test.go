@@ -21,6 +21,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/activity-aware/ids/constructs/activitybus"
+	"github.com/activity-aware/ids/constructs/cfntemplate"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/slackdestination"
@@ -55,18 +56,6 @@ func check(t *testing.T, assert func()) {
 	assert()
 }
 
-// resources returns the resources of type typ, by logical id.
-func resources(tpl map[string]any, typ string) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	for id, r := range tpl["Resources"].(map[string]any) {
-		res := r.(map[string]any)
-		if res["Type"] == typ {
-			out[id] = res
-		}
-	}
-	return out
-}
-
 // only returns the single resource of type typ, failing otherwise.
 func only(t *testing.T, tpl map[string]any, typ string) map[string]any {
 	t.Helper()
@@ -78,24 +67,6 @@ func only(t *testing.T, tpl map[string]any, typ string) map[string]any {
 		return r
 	}
 	return nil
-}
-
-// get walks a template value along keys (map keys or list indexes).
-func get(v any, keys ...any) any {
-	for _, k := range keys {
-		switch k := k.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
 }
 
 // statements returns every IAM policy statement of the template's
@@ -131,10 +102,12 @@ func statementFor(t *testing.T, tpl map[string]any, action string) map[string]an
 	return nil
 }
 
-func ref(id string) map[string]any { return map[string]any{"Ref": id} }
-func getAtt(id, attr string) map[string]any {
-	return map[string]any{"Fn::GetAtt": []any{id, attr}}
-}
+var (
+	get       = cfntemplate.Get
+	resources = cfntemplate.Resources
+	ref       = cfntemplate.Ref
+	getAtt    = cfntemplate.GetAtt
+)
 
 // logicalID returns the logical id of the single resource of type typ.
 func logicalID(t *testing.T, tpl map[string]any, typ string) string {

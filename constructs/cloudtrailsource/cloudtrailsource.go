@@ -126,19 +126,11 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	if p.MaxEventAge == nil {
 		p.MaxEventAge = awscdk.Duration_Hours(jsii.Number(DefaultMaxEventAgeHours))
 	}
-	var fp gofunction.Props
-	if p.Function != nil {
-		fp = *p.Function
-	}
-	if fp.ImportPath == nil {
-		fp.ImportPath = jsii.String(ImportPath)
-	}
-	if fp.Timeout == nil {
-		fp.Timeout = awscdk.Duration_Seconds(jsii.Number(DefaultTimeoutSeconds))
-	}
-	if fp.Description == nil {
-		fp.Description = jsii.String("Activity Aware IDS: CloudTrail records from CloudWatch Logs to activities on the bus")
-	}
+	fp := gofunction.WithDefaults(p.Function, gofunction.Props{
+		ImportPath:  jsii.String(ImportPath),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(DefaultTimeoutSeconds)),
+		Description: jsii.String("Activity Aware IDS: CloudTrail records from CloudWatch Logs to activities on the bus"),
+	})
 
 	c := constructs.NewConstruct(scope, id)
 	queue := failurequeue.New(c, jsii.String("FailureQueue"),

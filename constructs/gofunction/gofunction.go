@@ -76,6 +76,26 @@ type Props struct {
 	MaxEventAge awscdk.Duration
 }
 
+// WithDefaults returns a copy of p (nil: empty Props) in which ImportPath,
+// Timeout and Description that p leaves unset take their values from
+// defaults: how a construct lets its users override its function.
+func WithDefaults(p *Props, defaults Props) Props {
+	var out Props
+	if p != nil {
+		out = *p
+	}
+	if out.ImportPath == nil {
+		out.ImportPath = defaults.ImportPath
+	}
+	if out.Timeout == nil {
+		out.Timeout = defaults.Timeout
+	}
+	if out.Description == nil {
+		out.Description = defaults.Description
+	}
+	return out
+}
+
 // Function is a compiled Go Lambda function with its log group and role.
 type Function interface {
 	constructs.Construct

@@ -154,19 +154,11 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 	if p.RuleRetryAttempts == nil {
 		p.RuleRetryAttempts = jsii.Number(DefaultRuleRetryAttempts)
 	}
-	var fp gofunction.Props
-	if p.Function != nil {
-		fp = *p.Function
-	}
-	if fp.ImportPath == nil {
-		fp.ImportPath = jsii.String(ImportPath)
-	}
-	if fp.Timeout == nil {
-		fp.Timeout = awscdk.Duration_Seconds(jsii.Number(DefaultTimeoutSeconds))
-	}
-	if fp.Description == nil {
-		fp.Description = jsii.String("Activity Aware IDS: activities from the bus to a Slack channel")
-	}
+	fp := gofunction.WithDefaults(p.Function, gofunction.Props{
+		ImportPath:  jsii.String(ImportPath),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(DefaultTimeoutSeconds)),
+		Description: jsii.String("Activity Aware IDS: activities from the bus to a Slack channel"),
+	})
 
 	c := constructs.NewConstruct(scope, id)
 	d := &destination{Construct: c, secret: p.WebhookSecret}
