@@ -3,6 +3,7 @@
 // {"awslogs":{"data":...}} per line, as make-batches.py writes them): decode,
 // standardize every record, encode every activity's EventBridge entry. It is
 // the Go side of bench/compare.sh and prints "records N batches B bytes E".
+// It runs with the source Lambda's GC settings for 128 MB (cloudtrail.TuneGC).
 package main
 
 import (
@@ -29,6 +30,9 @@ func main() {
 }
 
 func run(files []string) error {
+	// The same collector settings as the Lambda of the smallest size it is
+	// deployed with (128 MB), so the comparison measures what runs there.
+	cloudtrail.TuneGC(128)
 	src := cloudtrail.New(cloudtrail.Options{})
 	var records, batches, entryBytes int
 	for _, name := range files {

@@ -29,6 +29,10 @@ import (
 )
 
 func main() {
+	// Size the collector for the function's memory (see cloudtrail.TuneGC);
+	// GOGC or GOMEMLIMIT in the environment override it.
+	memoryMB, _ := strconv.Atoi(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
+	cloudtrail.TuneGC(memoryMB)
 	logger := lambdacontext.NewLogger()
 	handler, err := setup(context.Background(), logger)
 	if err != nil {
