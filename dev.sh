@@ -231,7 +231,7 @@ cmd_demo() {
 	need_node
 	need_go
 	log "cdk synth"
-	cdk synth -q
+	cdk synth -q --strict
 	local template="cdk.out/Activity-Aware-IDS.template.json"
 	echo "Template: $ROOT/$template (cdk-nag AwsSolutions: no unsuppressed findings)"
 	summary "$ROOT/$template"
