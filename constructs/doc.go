@@ -6,5 +6,10 @@
 //   - slackdestination: the webhook secret, the Slack Lambda, its rule and DLQs
 //   - gofunction: a Go main package compiled into a provided.al2023 Lambda
 //
+// Each New returns an interface embedding constructs.Construct, with getters
+// for the resources inside. Pass those getters (or X.Node()) to CDK APIs such
+// as awscdk.Stack_Of or awscdk.Tags_Of: jsii knows the construct embedded in
+// the returned value, not the Go struct around it.
+//
 // This package itself holds only their tests, which share one CDK runtime.
 package constructs
