@@ -90,7 +90,7 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 	}
 	// fastjson's parser is lenient (NaN, raw control characters); the strict
 	// check keeps Detail acceptable to encoding/json and EventBridge.
-	valid, compact := strictAfterParse(text, v)
+	valid, compact := strictAfterParse(text)
 	if !valid {
 		return s.unrecognized(raw, origin, fallback)
 	}

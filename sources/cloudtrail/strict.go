@@ -1,111 +1,139 @@
 package cloudtrail
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
-
-	"github.com/valyala/fastjson"
 )
 
 // strictAfterParse reports whether text, which fastjson's (lenient) parser
-// accepted as v, is also strictly valid JSON, and whether it is compact (no
+// accepted, is also strictly valid JSON, and whether it is compact (no
 // whitespace outside strings, so encoding/json would copy it unchanged),
-// without a second full parse. The parser already enforces the structure and
-// literals; it is lenient only about control characters and escapes in
-// strings and about number syntax, so only those are checked. A text with any
-// control byte (whitespace or worse; CloudTrail writes compact JSON) gets
-// encoding/json's validator: fastjson's misses a control character that
-// precedes an escape.
-func strictAfterParse(text []byte, v *fastjson.Value) (valid, compact bool) {
+// without a second parse. The parser already enforces the structure (braces,
+// brackets, commas, colons); it is lenient about control characters and
+// escapes in strings and about scalars (NaN, Inf, 01, 1.), so one scan checks
+// those. A text with any control byte (whitespace or worse; CloudTrail writes
+// compact JSON) gets encoding/json's validator: fastjson's misses a control
+// character that precedes an escape.
+func strictAfterParse(text []byte) (valid, compact bool) {
 	valid, compact, control := scanText(text)
 	if control {
 		return json.Valid(text), false
 	}
-	return valid && validNumbers(v, 0), compact
+	return valid, compact
 }
 
-// Byte classes for scanText.
+// SWAR constants: a byte-wise "has a byte equal to / less than" test on eight
+// bytes at a time.
 const (
-	plain   = iota
-	control // below 0x20
-	quote
-	backslash
-	space
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
 )
 
-var byteClass = func() (t [256]uint8) {
-	for c := range 0x20 {
-		t[c] = control
-	}
-	t['"'], t['\\'], t[' '] = quote, backslash, space
-	return t
-}()
-
-// scanText checks, in one pass over text the parser accepted, that every
-// backslash escape is valid, whether a space occurs outside strings, and
-// whether any control byte occurs (then the other answers are moot).
-func scanText(b []byte) (validEscapes, compact, hasControl bool) {
-	validEscapes, compact = true, true
-	inString := false
-	for i := 0; i < len(b); i++ {
-		switch byteClass[b[i]] {
-		case plain:
-		case control:
-			return false, false, true
-		case quote:
-			inString = !inString
-		case space:
-			if !inString {
-				compact = false
-			}
-		case backslash:
-			// Backslashes occur only inside strings in text the parser
-			// accepted.
-			if i+1 >= len(b) {
-				return false, compact, false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i++
-			case 'u':
-				if i+6 > len(b) {
-					return false, compact, false
-				}
-				for _, c := range b[i+2 : i+6] {
-					if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-						return false, compact, false
-					}
-				}
-				i += 5
-			default:
-				return false, compact, false
-			}
-		}
-	}
-	return validEscapes, compact, false
+// stringSpecial reports whether any of the eight bytes in x is a quote, a
+// backslash or a control byte: the only bytes that end a plain run inside a
+// JSON string.
+func stringSpecial(x uint64) bool {
+	q := x ^ ('"' * ones)
+	bs := x ^ ('\\' * ones)
+	return ((q-ones)&^q|(bs-ones)&^bs|(x-0x20*ones)&^x)&highs != 0
 }
 
-// validNumbers checks every number in v against the JSON grammar.
-func validNumbers(v *fastjson.Value, depth int) bool {
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		var buf [32]byte
-		return strictNumber(v.MarshalTo(buf[:0]))
-	case fastjson.TypeObject:
-		ok := true
-		o, _ := v.Object()
-		o.Visit(func(_ []byte, m *fastjson.Value) {
-			ok = ok && validNumbers(m, depth+1)
-		})
-		return ok
-	case fastjson.TypeArray:
-		items, _ := v.Array()
-		for _, it := range items {
-			if !validNumbers(it, depth+1) {
-				return false
+// scanText checks, in one pass over text the parser accepted, every string
+// (escapes valid), every scalar outside strings (true, false, null or a
+// number of the JSON grammar) and whether a space occurs outside strings; it
+// stops at the first control byte (then the other answers are moot).
+func scanText(b []byte) (valid, compact, hasControl bool) {
+	compact = true
+	for i := 0; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			end, ok, ctl := scanString(b, i+1)
+			if ctl {
+				return false, false, true
+			}
+			if !ok {
+				return false, compact, false
+			}
+			i = end
+		case c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ':':
+			i++
+		case c == ' ':
+			compact = false
+			i++
+		case c < 0x20:
+			return false, false, true
+		default:
+			j := i + 1
+			for j < len(b) && !delimiter(b[j]) {
+				j++
+			}
+			if !scalar(b[i:j]) {
+				return false, compact, false
+			}
+			i = j
+		}
+	}
+	return true, compact, false
+}
+
+// scanString checks the string whose contents start at b[i] and returns the
+// offset just past its closing quote; ok is false for an invalid escape or a
+// missing quote, ctl true for a control byte.
+func scanString(b []byte, i int) (end int, ok, ctl bool) {
+	for {
+		for i+8 <= len(b) && !stringSpecial(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			return 0, false, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true, false
+		case c < 0x20:
+			return 0, false, true
+		case c != '\\':
+			i++
+		case i+1 >= len(b):
+			return 0, false, false
+		default:
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return 0, false, false
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return 0, false, false
+					}
+				}
+				i += 6
+			default:
+				return 0, false, false
 			}
 		}
 	}
-	return true
+}
+
+// delimiter reports a byte that ends a scalar outside strings.
+func delimiter(c byte) bool {
+	return c <= ' ' || c == ',' || c == ']' || c == '}' || c == ':' || c == '"' || c == '{' || c == '['
+}
+
+// scalar reports whether tok is a JSON literal or number.
+func scalar(tok []byte) bool {
+	switch tok[0] {
+	case 't':
+		return bytes.Equal(tok, []byte("true"))
+	case 'f':
+		return bytes.Equal(tok, []byte("false"))
+	case 'n':
+		return bytes.Equal(tok, []byte("null"))
+	}
+	return strictNumber(tok)
 }
 
 // strictNumber matches -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
