@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/activity-aware/ids/constructs/cfntemplate"
+	"github.com/activity-aware/ids/constructs/templatejson"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/stack"
@@ -35,9 +35,9 @@ type synthesized struct {
 }
 
 var (
-	get       = cfntemplate.Get
-	resources = cfntemplate.Resources
-	ref       = cfntemplate.Ref
+	get       = templatejson.Get
+	resources = templatejson.Resources
+	ref       = templatejson.Ref
 )
 
 var synthCache = map[string]*synthesized{}

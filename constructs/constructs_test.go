@@ -21,7 +21,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/activity-aware/ids/constructs/activitybus"
-	"github.com/activity-aware/ids/constructs/cfntemplate"
+	"github.com/activity-aware/ids/constructs/templatejson"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/slackdestination"
@@ -103,10 +103,10 @@ func statementFor(t *testing.T, tpl map[string]any, action string) map[string]an
 }
 
 var (
-	get       = cfntemplate.Get
-	resources = cfntemplate.Resources
-	ref       = cfntemplate.Ref
-	getAtt    = cfntemplate.GetAtt
+	get       = templatejson.Get
+	resources = templatejson.Resources
+	ref       = templatejson.Ref
+	getAtt    = templatejson.GetAtt
 )
 
 // logicalID returns the logical id of the single resource of type typ.

@@ -1,7 +1,7 @@
-// Package cfntemplate reads a synthesized CloudFormation template as the JSON
+// Package templatejson reads a synthesized CloudFormation template as the JSON
 // values it is (assertions.Template.ToJSON, or a decoded template file), for
 // tests that compare whole properties, references and logical ids.
-package cfntemplate
+package templatejson
 
 // Get walks v along keys: a string indexes an object, an int a list. It
 // returns nil where the path does not exist.
