@@ -19,9 +19,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/activity-aware/ids/constructs/templatejson"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/slackdestination"
+	"github.com/activity-aware/ids/constructs/templatejson"
 	"github.com/activity-aware/ids/stack"
 )
 
@@ -354,9 +354,17 @@ func TestEnvironmentContract(t *testing.T) {
 
 var envName = regexp.MustCompile(`^[A-Z][A-Z0-9_]+$`)
 
+// lambdaRuntimeEnv are the variables the Lambda runtime itself sets
+// ("Defined runtime environment variables" in the Lambda developer guide):
+// a main may read them, a stack must not set them.
+var lambdaRuntimeEnv = regexp.MustCompile(`^(_HANDLER|_X_AMZN_TRACE_ID|AWS_DEFAULT_REGION|AWS_REGION|` +
+	`AWS_EXECUTION_ENV|AWS_LAMBDA_[A-Z0-9_]+|AWS_ACCESS_KEY|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|` +
+	`AWS_SESSION_TOKEN|AWS_XRAY_[A-Z0-9_]+|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR|TZ)$`)
+
 // envRead returns the environment variable names the package in dir reads:
 // every constant string of the form NAME passed to a call (os.Getenv,
-// os.LookupEnv or a helper such as mustEnv).
+// os.LookupEnv or a helper such as mustEnv), except those the Lambda runtime
+// sets itself.
 func envRead(t *testing.T, dir string) []string {
 	t.Helper()
 	fset := token.NewFileSet()
@@ -408,7 +416,7 @@ func envRead(t *testing.T, dir string) []string {
 			case *ast.Ident:
 				v = consts[a.Name]
 			}
-			if envName.MatchString(v) {
+			if envName.MatchString(v) && !lambdaRuntimeEnv.MatchString(v) {
 				seen[v] = true
 			}
 			return true

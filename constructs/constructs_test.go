@@ -21,10 +21,10 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/activity-aware/ids/constructs/activitybus"
-	"github.com/activity-aware/ids/constructs/templatejson"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/slackdestination"
+	"github.com/activity-aware/ids/constructs/templatejson"
 )
 
 // newStack returns a stack in a new app that skips bundling, so the tests
