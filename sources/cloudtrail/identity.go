@@ -10,25 +10,26 @@ import (
 
 // actor builds the activity's actor from userIdentity, with a readable name
 // for every identity type CloudTrail documents.
-func (id *identity) actor() *activity.Actor {
-	a := &activity.Actor{
-		Type:        str(id.typ),
-		ARN:         str(id.arn),
-		AccountID:   str(id.accountID),
-		PrincipalID: str(id.principalID),
-		AccessKeyID: str(id.accessKeyID),
-		InvokedBy:   str(id.invokedBy),
+// The actor is built in a, and MFA, when known, in mfa.
+func (id *identity) actor(a *activity.Actor, mfa *bool) *activity.Actor {
+	*a = activity.Actor{
+		Type:        id.sc.str(id.typ),
+		ARN:         id.sc.str(id.arn),
+		AccountID:   id.sc.str(id.accountID),
+		PrincipalID: id.sc.str(id.principalID),
+		AccessKeyID: id.sc.str(id.accessKeyID),
+		InvokedBy:   id.sc.str(id.invokedBy),
 	}
 	var issuer, issuerName string
 	if sc := id.sessionContext; sc != nil && sc.Type() == fastjson.TypeObject {
 		if is := sc.Get("sessionIssuer"); is != nil && is.Type() == fastjson.TypeObject {
-			issuer = str(is.Get("arn"))
-			issuerName = str(is.Get("userName"))
+			issuer = id.sc.str(is.Get("arn"))
+			issuerName = id.sc.str(is.Get("userName"))
 			if issuer == "" {
 				issuer = issuerName
 			}
 		}
-		a.MFA = boolean(sc.Get("attributes", "mfaAuthenticated"))
+		a.MFA = boolean(sc.Get("attributes", "mfaAuthenticated"), mfa)
 	}
 	a.SessionIssuer = issuer
 	a.Name = id.name(a, issuerName)
@@ -38,7 +39,7 @@ func (id *identity) actor() *activity.Actor {
 // name is the readable actor name, e.g. "alice", "root",
 // "role/Admin (session alice@corp)", "ec2.amazonaws.com".
 func (id *identity) name(a *activity.Actor, issuerName string) string {
-	userName := str(id.userName)
+	userName := id.sc.str(id.userName)
 	resource := arnResource(a.ARN)
 	switch a.Type {
 	case "Root":
@@ -86,12 +87,12 @@ func (id *identity) name(a *activity.Actor, issuerName string) string {
 		if userName != "" {
 			return userName
 		}
-		if u := str(id.onBehalfOf.Get("userId")); u != "" {
+		if u := id.sc.str(id.onBehalfOf.Get("userId")); u != "" {
 			return u
 		}
 	case "SAMLUser", "WebIdentityUser":
 		if userName != "" {
-			if p := str(id.identityProvider); p != "" {
+			if p := id.sc.str(id.identityProvider); p != "" {
 				return userName + " (" + p + ")"
 			}
 			return userName

@@ -21,6 +21,8 @@ type record struct {
 	awsRegion, sourceIP, userAgent, errorCode, errorMessage, readOnly   *fastjson.Value
 	recipient, userIdentity, requestParameters, responseElements        *fastjson.Value
 	resources, insightDetails, omitted                                  *fastjson.Value
+
+	sc *scratch
 }
 
 func (r *record) scan(v *fastjson.Value) {
@@ -106,6 +108,8 @@ func (r *record) recognized() bool {
 type identity struct {
 	typ, principalID, arn, accountID, accessKeyID, userName *fastjson.Value
 	invokedBy, sessionContext, identityProvider, onBehalfOf *fastjson.Value
+
+	sc *scratch
 }
 
 func (id *identity) scan(v *fastjson.Value) {
@@ -150,9 +154,10 @@ func (id *identity) slot(k []byte) **fastjson.Value {
 	return nil
 }
 
-// str returns a scalar member as text: strings unescaped, numbers and
-// booleans as written, anything else "".
-func str(v *fastjson.Value) string {
+// plainStr returns a scalar member as text, not interned (for values unique
+// to a record, such as eventID): strings unescaped, numbers and booleans as
+// written, anything else "".
+func plainStr(v *fastjson.Value) string {
 	if v == nil {
 		return ""
 	}
@@ -170,88 +175,77 @@ func str(v *fastjson.Value) string {
 	return ""
 }
 
-// boolean reads true/false or the strings "true"/"false" in any case.
-func boolean(v *fastjson.Value) *bool {
+// boolean reads true/false or the strings "true"/"false" in any case into
+// *dst and returns dst, or nil when v is neither.
+func boolean(v *fastjson.Value, dst *bool) *bool {
 	if v == nil {
 		return nil
 	}
-	var b bool
 	switch v.Type() {
 	case fastjson.TypeTrue:
-		b = true
+		*dst = true
 	case fastjson.TypeFalse:
+		*dst = false
 	case fastjson.TypeString:
 		s, _ := v.StringBytes()
 		switch {
 		case bytes.EqualFold(s, []byte("true")):
-			b = true
+			*dst = true
 		case bytes.EqualFold(s, []byte("false")):
+			*dst = false
 		default:
 			return nil
 		}
 	default:
 		return nil
 	}
-	return &b
-}
-
-// compact returns a JSON member as compact text: an object or array as JSON
-// (strings keep their original escaping), a string as its text (some
-// exporters JSON-encode requestParameters into a string), null as "".
-func compact(v *fastjson.Value) string {
-	if v == nil {
-		return ""
-	}
-	switch v.Type() {
-	case fastjson.TypeObject, fastjson.TypeArray:
-		return string(v.MarshalTo(nil))
-	case fastjson.TypeNull:
-		return ""
-	}
-	return str(v)
+	return dst
 }
 
 // activity builds the activity of a recognized record.
 func (r *record) activity(origin *activity.Origin, fallback time.Time) *activity.Activity {
-	var ui identity
+	blk := new(recordActivity)
+	ui := identity{sc: r.sc}
 	ui.scan(r.userIdentity)
-	actor := ui.actor()
-	actor.SourceIP = str(r.sourceIP)
-	actor.UserAgent = str(r.userAgent)
+	actor := ui.actor(&blk.actor, &blk.mfa)
+	actor.SourceIP = r.sc.str(r.sourceIP)
+	actor.UserAgent = r.sc.str(r.userAgent)
 
-	act := &activity.Action{
-		Service:      str(r.eventSource),
-		Name:         str(r.eventName),
-		ReadOnly:     boolean(r.readOnly),
-		ErrorCode:    str(r.errorCode),
-		ErrorMessage: str(r.errorMessage),
+	act := &blk.action
+	*act = activity.Action{
+		Service:      r.sc.str(r.eventSource),
+		Name:         r.sc.str(r.eventName),
+		ReadOnly:     boolean(r.readOnly, &blk.readOnly),
+		ErrorCode:    r.sc.str(r.errorCode),
+		ErrorMessage: r.sc.str(r.errorMessage),
 	}
 	insight := r.insightDetails != nil && r.insightDetails.Type() == fastjson.TypeObject
 	if insight {
 		// Insights events name the call they measure inside insightDetails.
 		if act.Service == "" {
-			act.Service = str(r.insightDetails.Get("eventSource"))
+			act.Service = r.sc.str(r.insightDetails.Get("eventSource"))
 		}
 		if act.Name == "" {
-			act.Name = str(r.insightDetails.Get("eventName"))
+			act.Name = r.sc.str(r.insightDetails.Get("eventName"))
 		}
 	}
 	consoleFailure := r.consoleSignInFailure(act)
 	act.Outcome = outcome(act.ErrorCode, consoleFailure)
 
-	eventTime := str(r.eventTime)
+	eventID, eventTime := plainStr(r.eventID), plainStr(r.eventTime)
 	at, ok := parseTime(eventTime)
 	if !ok {
 		at = fallback
 	}
-	region := str(r.awsRegion)
-	accountID := str(r.recipient)
+	region := r.sc.str(r.awsRegion)
+	accountID := r.sc.str(r.recipient)
 	if accountID == "" {
 		accountID = actor.AccountID
 	}
-	a := &activity.Activity{
+	a := &blk.activity
+	*a = activity.Activity{
 		SchemaVersion: activity.SchemaVersion,
-		ID:            str(r.eventID),
+		ID:            eventID,
 		Source:        SourceName,
 		Severity:      severity(actor.Type, act, consoleFailure),
 		Time:          at,
@@ -265,14 +259,15 @@ func (r *record) activity(origin *activity.Origin, fallback time.Time) *activity
 	if a.ID == "" {
 		a.ID = fallbackID(origin, r)
 	}
-	a.Subject = activity.Truncate(subject(actor, act, consoleFailure, insight, str(r.insightDetails.Get("state"))), maxSubjectRunes)
+	a.Subject = activity.Truncate(subject(actor, act, consoleFailure, insight, r.sc.str(r.insightDetails.Get("state"))), maxSubjectRunes)
 
 	if r.omitted != nil || hasOmitted(r.requestParameters) || hasOmitted(r.responseElements) {
 		a.Tags = append(a.Tags, TagOmitted)
 	}
-	a.Fields, a.Truncated = r.fields(a, ui, eventTime, ok)
-	if link, ok := eventLink(region, a.ID, actor.ARN, str(r.eventID) != ""); ok {
-		a.Links = []activity.Link{link}
+	a.Fields, a.Truncated = r.fields(blk.fields[:0], a, ui, eventTime, ok)
+	if link, ok := eventLink(region, a.ID, actor.ARN, eventID != ""); ok {
+		blk.links[0] = link
+		a.Links = blk.links[:]
 	}
 	return a
 }
@@ -311,11 +306,11 @@ func (r *record) consoleSignInFailure(act *activity.Action) bool {
 	if r.responseElements != nil {
 		switch r.responseElements.Type() {
 		case fastjson.TypeObject:
-			if str(r.responseElements.Get("ConsoleLogin")) == "Failure" {
+			if r.sc.str(r.responseElements.Get("ConsoleLogin")) == "Failure" {
 				return true
 			}
 		case fastjson.TypeString:
-			if strings.Contains(str(r.responseElements), `"Failure"`) {
+			if strings.Contains(r.sc.str(r.responseElements), `"Failure"`) {
 				return true
 			}
 		}
@@ -333,9 +328,9 @@ func (r *record) resourceList() []activity.Resource {
 		if it.Type() != fastjson.TypeObject {
 			continue
 		}
-		res := activity.Resource{Type: str(it.Get("type")), ARN: str(it.Get("ARN")), AccountID: str(it.Get("accountId"))}
+		res := activity.Resource{Type: r.sc.str(it.Get("type")), ARN: r.sc.str(it.Get("ARN")), AccountID: r.sc.str(it.Get("accountId"))}
 		if res.ARN == "" {
-			res.ARN = str(it.Get("arn"))
+			res.ARN = r.sc.str(it.Get("arn"))
 		}
 		if res != (activity.Resource{}) {
 			out = append(out, res)
@@ -349,8 +344,7 @@ func (r *record) resourceList() []activity.Resource {
 
 // fields builds the display fields in the original system's order, extended;
 // it reports whether a value was cut.
-func (r *record) fields(a *activity.Activity, ui identity, eventTime string, timeOK bool) ([]activity.Field, bool) {
-	fs := make([]activity.Field, 0, 13)
+func (r *record) fields(fs []activity.Field, a *activity.Activity, ui identity, eventTime string, timeOK bool) ([]activity.Field, bool) {
 	cut := false
 	add := func(key, value string) {
 		if value == "" {
@@ -370,9 +364,9 @@ func (r *record) fields(a *activity.Activity, ui identity, eventTime string, tim
 		add("Time", eventTime)
 	}
 	add("Region", a.Region)
-	add("Recipient Account ID", str(r.recipient))
+	add("Recipient Account ID", r.sc.str(r.recipient))
 	add("User Account ID", a.Actor.AccountID)
-	username := str(ui.userName)
+	username := r.sc.str(ui.userName)
 	if username == "" {
 		username = a.Actor.Name
 	}
@@ -380,7 +374,7 @@ func (r *record) fields(a *activity.Activity, ui identity, eventTime string, tim
 	add("User ARN", a.Actor.ARN)
 	add("Source IP", a.Actor.SourceIP)
 	add("User Agent", a.Actor.UserAgent)
-	add("Request Parameters", compact(r.requestParameters))
+	add("Request Parameters", r.sc.compact(r.requestParameters))
 	return fs, cut
 }
 
@@ -531,21 +525,30 @@ func eventLink(region, id, arn string, hasEventID bool) (activity.Link, bool) {
 // validRegion accepts region names shaped like "us-east-1" or
 // "us-gov-west-1": lower-case words joined by '-', ending in a number.
 func validRegion(r string) bool {
-	parts := strings.Split(r, "-")
-	if len(parts) < 3 || len(r) > 32 {
+	if len(r) > 32 {
 		return false
 	}
-	for i, p := range parts {
+	parts := 0
+	for len(r) > 0 {
+		p, rest, more := strings.Cut(r, "-")
 		if p == "" {
 			return false
 		}
+		last := !more
 		for j := 0; j < len(p); j++ {
 			c := p[j]
-			last := i == len(parts)-1
 			if last && (c < '0' || c > '9') || !last && (c < 'a' || c > 'z') {
 				return false
 			}
 		}
+		parts++
+		if !more {
+			break
+		}
+		if rest == "" {
+			return false
+		}
+		r = rest
 	}
-	return true
+	return parts >= 3
 }

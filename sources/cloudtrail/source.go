@@ -6,9 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
-
-	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/activity"
 )
@@ -39,7 +38,7 @@ type Options struct {
 type Source struct {
 	enrichers    []Enricher
 	accountNames map[string]string
-	parsers      fastjson.ParserPool
+	scratch      sync.Pool // of *scratch
 }
 
 // New returns a Source configured by opts.
@@ -82,9 +81,9 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 	if len(text) == 0 || text[0] != '{' {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	p := s.parsers.Get()
-	defer s.parsers.Put(p)
-	v, err := p.ParseBytes(text)
+	sc := s.getScratch()
+	defer s.scratch.Put(sc)
+	v, err := sc.parser.ParseBytes(text)
 	if err != nil {
 		return s.unrecognized(raw, origin, fallback)
 	}
@@ -94,7 +93,7 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 	if !valid {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	var r record
+	r := record{sc: sc}
 	r.scan(v)
 	if !r.recognized() {
 		return s.unrecognized(raw, origin, fallback)
@@ -111,6 +110,13 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 	}
 	s.enrich(a)
 	return a
+}
+
+func (s *Source) getScratch() *scratch {
+	if sc, ok := s.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return newScratch()
 }
 
 func (s *Source) enrich(a *activity.Activity) {

@@ -104,9 +104,9 @@ func inflate(dst *bytes.Buffer, src []byte) error {
 
 // fromBatch standardizes the batch JSON of a subscription payload.
 func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
-	p := s.parsers.Get()
-	defer s.parsers.Put(p)
-	v, err := p.ParseBytes(data)
+	sc := s.getScratch()
+	defer s.scratch.Put(sc)
+	v, err := sc.parser.ParseBytes(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
 	}

@@ -1,0 +1,101 @@
+package cloudtrail
+
+import (
+	"github.com/valyala/fastjson"
+
+	"github.com/activity-aware/ids/activity"
+)
+
+// scratch is the working state of one standardization at a time: a parser,
+// a string interner and a buffer. A Source pools them, so a warm Lambda
+// reuses them batch after batch.
+type scratch struct {
+	parser fastjson.Parser
+	// interned maps text to one string holding it. CloudTrail records of one
+	// account repeat most values (event sources, regions, account ids, role
+	// ARNs, user agents, error codes); sharing one string per value saves an
+	// allocation per member and per record.
+	interned map[string]string
+	buf      []byte
+}
+
+// Interning limits: values longer than maxInternLen are rarely repeated, and
+// the table is emptied when it reaches maxInterned entries, which bounds its
+// memory whatever the input.
+const (
+	maxInternLen = 256
+	maxInterned  = 8192
+)
+
+func newScratch() *scratch {
+	return &scratch{interned: make(map[string]string, 512)}
+}
+
+// intern returns b as a string, shared with earlier equal values.
+func (sc *scratch) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > maxInternLen {
+		return string(b)
+	}
+	if s, ok := sc.interned[string(b)]; ok {
+		return s
+	}
+	if len(sc.interned) >= maxInterned {
+		clear(sc.interned)
+	}
+	s := string(b)
+	sc.interned[s] = s
+	return s
+}
+
+// str returns a scalar member as text, interned: strings unescaped, numbers
+// and booleans as written, anything else "".
+func (sc *scratch) str(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return sc.intern(b)
+	case fastjson.TypeNumber:
+		sc.buf = v.MarshalTo(sc.buf[:0])
+		return sc.intern(sc.buf)
+	case fastjson.TypeTrue:
+		return "true"
+	case fastjson.TypeFalse:
+		return "false"
+	}
+	return ""
+}
+
+// compact returns a JSON member as compact text: an object or array as JSON
+// (strings keep their original escaping), a string as its text (some
+// exporters JSON-encode requestParameters into a string), null as "".
+func (sc *scratch) compact(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeObject, fastjson.TypeArray:
+		sc.buf = v.MarshalTo(sc.buf[:0])
+		return string(sc.buf)
+	case fastjson.TypeNull:
+		return ""
+	}
+	return sc.str(v)
+}
+
+// recordActivity holds an activity of a recognized record and the parts it
+// points to, so that they take one allocation instead of six.
+type recordActivity struct {
+	activity activity.Activity
+	actor    activity.Actor
+	action   activity.Action
+	fields   [13]activity.Field
+	links    [1]activity.Link
+	mfa      bool
+	readOnly bool
+}
