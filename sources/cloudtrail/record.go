@@ -359,7 +359,7 @@ func (r *record) fields(fs []activity.Field, a *activity.Activity, ui identity, 
 	add("Event", a.Action.Name)
 	add("Source", a.Action.Service)
 	if timeOK {
-		add("Time", a.Time.UTC().Format(time.RFC3339))
+		add("Time", formatTime(a.Time, eventTime))
 	} else {
 		add("Time", eventTime)
 	}
@@ -447,25 +447,38 @@ func subject(actor *activity.Actor, act *activity.Action, consoleFailure, insigh
 	if name == "" {
 		name = "unknown"
 	}
-	call := shortService(act.Service) + ":" + name
-	who := actor.Name
-	if actor.Type != "" && !strings.EqualFold(actor.Type, actor.Name) {
-		who = actor.Type + " " + actor.Name
+	service := shortService(act.Service)
+	// "who" is the actor's type and name, or the name alone; each subject
+	// below is one concatenation, so one allocation.
+	typ, sep := actor.Type, " "
+	if typ == "" || strings.EqualFold(actor.Type, actor.Name) {
+		typ, sep = "", ""
 	}
 	switch {
 	case insight:
 		if insightState != "" {
-			return "CloudTrail Insight (" + insightState + "): " + call
+			return "CloudTrail Insight (" + insightState + "): " + service + ":" + name
 		}
-		return "CloudTrail Insight: " + call
+		return "CloudTrail Insight: " + service + ":" + name
 	case consoleFailure:
-		return "Console sign-in failure: " + who
+		return "Console sign-in failure: " + typ + sep + actor.Name
 	case act.Outcome == activity.Denied:
-		return "Access denied: " + who + " → " + call
+		return "Access denied: " + typ + sep + actor.Name + " → " + service + ":" + name
 	case act.Outcome == activity.Failed:
-		return act.ErrorCode + ": " + who + " → " + call
+		return act.ErrorCode + ": " + typ + sep + actor.Name + " → " + service + ":" + name
 	}
-	return who + " → " + call
+	return typ + sep + actor.Name + " → " + service + ":" + name
+}
+
+// formatTime is t in RFC 3339 (UTC, whole seconds): eventTime itself when it
+// is already written so, as CloudTrail writes it, else a new string.
+func formatTime(t time.Time, eventTime string) string {
+	var buf [len(time.RFC3339) + 8]byte
+	b := t.UTC().AppendFormat(buf[:0], time.RFC3339)
+	if string(b) == eventTime {
+		return eventTime
+	}
+	return string(b)
 }
 
 // parseTime reads the eventTime formats found in real data: RFC 3339 with
@@ -508,16 +521,16 @@ func eventLink(region, id, arn string, hasEventID bool) (activity.Link, bool) {
 	case strings.HasPrefix(region, "cn-"), strings.HasPrefix(arn, "arn:aws-cn:"):
 		partition = "aws-cn"
 	}
-	q := url.QueryEscape(region)
-	frag := "#/events/" + url.PathEscape(id)
+	// A valid region needs no query escaping; the id may need path escaping.
+	frag := url.PathEscape(id)
 	var u string
 	switch partition {
 	case "aws-us-gov":
-		u = "https://console.amazonaws-us-gov.com/cloudtrail/home?region=" + q + frag
+		u = "https://console.amazonaws-us-gov.com/cloudtrail/home?region=" + region + "#/events/" + frag
 	case "aws-cn":
-		u = "https://console.amazonaws.cn/cloudtrail/home?region=" + q + frag
+		u = "https://console.amazonaws.cn/cloudtrail/home?region=" + region + "#/events/" + frag
 	default:
-		u = "https://" + region + ".console.aws.amazon.com/cloudtrailv2/home?region=" + q + frag
+		u = "https://" + region + ".console.aws.amazon.com/cloudtrailv2/home?region=" + region + "#/events/" + frag
 	}
 	return activity.Link{Title: "CloudTrail event history", URL: u}, true
 }

@@ -6,11 +6,13 @@ import (
 	"github.com/activity-aware/ids/activity"
 )
 
-// scratch is the working state of one standardization at a time: a parser,
-// a string interner and a buffer. A Source pools them, so a warm Lambda
-// reuses them batch after batch.
+// scratch is the working state of one standardization at a time: parsers, a
+// string interner and a buffer. A Source pools them, so a warm Lambda reuses
+// them batch after batch.
 type scratch struct {
-	parser fastjson.Parser
+	// batch parses a subscription batch, record each record in it (the
+	// batch's values must stay valid while its records are parsed).
+	batch, record fastjson.Parser
 	// interned maps text to one string holding it. CloudTrail records of one
 	// account repeat most values (event sources, regions, account ids, role
 	// ARNs, user agents, error codes); sharing one string per value saves an

@@ -74,6 +74,12 @@ const TagOmitted = "cloudtrail-omitted"
 // nil. fallback is the time used when the record has no usable eventTime
 // (time.Now when fallback is zero). FromRecord keeps no reference to raw.
 func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.Time) *activity.Activity {
+	sc := s.getScratch()
+	defer s.scratch.Put(sc)
+	return s.fromRecord(sc, raw, origin, fallback)
+}
+
+func (s *Source) fromRecord(sc *scratch, raw []byte, origin *activity.Origin, fallback time.Time) *activity.Activity {
 	if fallback.IsZero() {
 		fallback = time.Now().UTC()
 	}
@@ -81,9 +87,7 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 	if len(text) == 0 || text[0] != '{' {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	sc := s.getScratch()
-	defer s.scratch.Put(sc)
-	v, err := sc.parser.ParseBytes(text)
+	v, err := sc.record.ParseBytes(text)
 	if err != nil {
 		return s.unrecognized(raw, origin, fallback)
 	}

@@ -106,7 +106,7 @@ func inflate(dst *bytes.Buffer, src []byte) error {
 func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 	sc := s.getScratch()
 	defer s.scratch.Put(sc)
-	v, err := sc.parser.ParseBytes(data)
+	v, err := sc.batch.ParseBytes(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
 	}
@@ -136,6 +136,7 @@ func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 		}
 	}
 	out := make([]*activity.Activity, 0, len(items))
+	origins := make([]activity.Origin, len(items))
 	for i, it := range items {
 		msg := it.Get("message")
 		if msg == nil || msg.Type() != fastjson.TypeString {
@@ -148,7 +149,8 @@ func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 				id = string(n.MarshalTo(nil))
 			}
 		}
-		out = append(out, s.FromRecord(text, batch.origin(id), logTime(it.GetInt64("timestamp"))))
+		origins[i] = batch.origin(id)
+		out = append(out, s.fromRecord(sc, text, &origins[i], logTime(it.GetInt64("timestamp"))))
 	}
 	return out, nil
 }
@@ -161,8 +163,12 @@ func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity
 	}
 	batch := batchOrigin{logGroup: d.LogGroup, logStream: d.LogStream, owner: d.Owner, filters: d.SubscriptionFilters}
 	out := make([]*activity.Activity, 0, len(d.LogEvents))
-	for _, le := range d.LogEvents {
-		out = append(out, s.FromRecord([]byte(le.Message), batch.origin(le.ID), logTime(le.Timestamp)))
+	origins := make([]activity.Origin, len(d.LogEvents))
+	sc := s.getScratch()
+	defer s.scratch.Put(sc)
+	for i, le := range d.LogEvents {
+		origins[i] = batch.origin(le.ID)
+		out = append(out, s.fromRecord(sc, []byte(le.Message), &origins[i], logTime(le.Timestamp)))
 	}
 	return out
 }
@@ -172,8 +178,8 @@ type batchOrigin struct {
 	filters                    []string
 }
 
-func (b *batchOrigin) origin(logEventID string) *activity.Origin {
-	return &activity.Origin{
+func (b *batchOrigin) origin(logEventID string) activity.Origin {
+	return activity.Origin{
 		LogGroup:            b.logGroup,
 		LogStream:           b.logStream,
 		SubscriptionFilters: b.filters,
