@@ -147,6 +147,22 @@ func TestStackParameters(t *testing.T) {
 // TestStackLogicalIDs pins the logical ids of the stateful resources: a change
 // would make CloudFormation replace them (a new bus name, a new secret, lost
 // queued messages).
+func TestStackFilterPatternFollowsDetections(t *testing.T) {
+	// GIVEN detections configured through context
+	s := synthApp(t, map[string]any{"detections": "unauthorized-api-calls,root-account-usage"})
+	// THEN the filter pattern parameter defaults to what those presets match
+	want, err := cloudtrailsource.FilterPatternFor([]string{"unauthorized-api-calls", "root-account-usage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := get(s.tpl, "Parameters", "CloudTrailFilterPattern", "Default"); got != want {
+		t.Fatalf("CloudTrailFilterPattern default = %v, want %v", got, want)
+	}
+	if !strings.Contains(want, `$.userIdentity.type = "Root"`) || !strings.Contains(want, "AccessDenied*") {
+		t.Fatalf("derived pattern %q lacks a preset", want)
+	}
+}
+
 func TestStackLogicalIDs(t *testing.T) {
 	s := synthApp(t, nil)
 	want := map[string]string{

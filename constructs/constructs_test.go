@@ -24,6 +24,7 @@ import (
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/slackdestination"
+	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/constructs/templatejson"
 )
 
@@ -333,12 +334,12 @@ func TestCloudTrailSource(t *testing.T) {
 					LogGroupName:  name.ValueAsString(),
 					Condition:     cond,
 					FilterPattern: jsii.String(`{ $.errorCode = "AccessDenied" }`),
-					Detections:    jsii.Strings("unauthorized-api-calls", "root-activity"),
+					Detections:    jsii.Strings("unauthorized-api-calls", "root-account-usage"),
 				}
 			},
 			wantSubscribed: true,
 			wantPattern:    `{ $.errorCode = "AccessDenied" }`,
-			wantDetections: "unauthorized-api-calls,root-activity",
+			wantDetections: "unauthorized-api-calls,root-account-usage",
 			wantCondition:  true,
 		},
 		{
@@ -841,5 +842,75 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func TestCloudTrailSourceFilterPatternFromDetections(t *testing.T) {
+	all := make([]string, 0, len(detections.All()))
+	for _, p := range detections.All() {
+		all = append(all, p.ID)
+	}
+	pair := []string{"unauthorized-api-calls", "root-account-usage"}
+	pairPattern, err := cloudtrailsource.FilterPatternFor(pair)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def, err := cloudtrailsource.FilterPatternFor([]string{cloudtrailsource.DefaultDetection}); err != nil || def != cloudtrailsource.DefaultFilterPattern {
+		t.Fatalf("default detection's pattern = %q, %v; want the original system's pattern", def, err)
+	}
+	tests := []struct {
+		name        string
+		props       cloudtrailsource.Props
+		wantPattern string
+		wantError   string
+	}{
+		{
+			name:        "derived from two presets",
+			props:       cloudtrailsource.Props{Detections: jsii.Strings(pair...)},
+			wantPattern: pairPattern,
+		},
+		{
+			name:      "malformed literal pattern",
+			props:     cloudtrailsource.Props{FilterPattern: jsii.String(`{ $.errorCode = }`)},
+			wantError: `FilterPattern "{ $.errorCode = }": column`,
+		},
+		{
+			name:      "unknown preset",
+			props:     cloudtrailsource.Props{Detections: jsii.Strings("unauthorized-api-calls", "no-such-preset")},
+			wantError: `"no-such-preset"`,
+		},
+		{
+			name:      "every preset does not fit 1024 characters",
+			props:     cloudtrailsource.Props{Detections: jsii.Strings(all...)},
+			wantError: "broader",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN
+			stack := newStack()
+			bus := activitybus.New(stack, jsii.String("ActivityBus"), nil)
+			props := tt.props
+			props.Bus = bus.EventBus()
+			props.LogGroupName = jsii.String("CloudTrail/DefaultLogGroup")
+			// WHEN
+			cloudtrailsource.New(stack, jsii.String("Source"), &props)
+			// THEN
+			if tt.wantError != "" {
+				var got any
+				func() {
+					defer func() { got = recover() }()
+					assertions.Template_FromStack(stack, nil)
+				}()
+				if got == nil || !strings.Contains(fmt.Sprint(got), tt.wantError) {
+					t.Fatalf("synthesis error = %v, want one mentioning %q", got, tt.wantError)
+				}
+				return
+			}
+			_, raw := synth(t, stack)
+			if got := get(only(t, raw, "AWS::Logs::SubscriptionFilter"), "Properties", "FilterPattern"); got != tt.wantPattern {
+				t.Fatalf("filter pattern = %v, want %v", got, tt.wantPattern)
+			}
+		})
 	}
 }

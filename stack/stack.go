@@ -5,6 +5,8 @@
 package stack
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -61,9 +63,18 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Description: jsii.String("CloudWatch Logs log group CloudTrail delivers to. " +
 			"Empty: no subscription (development stacks)."),
 	})
+	// The pattern's default selects what the configured detections match.
+	detectionIDs := p.Detections
+	if len(detectionIDs) == 0 {
+		detectionIDs = []string{cloudtrailsource.DefaultDetection}
+	}
+	defaultPattern, err := cloudtrailsource.FilterPatternFor(detectionIDs)
+	if err != nil {
+		panic(fmt.Sprintf("stack: %v", err))
+	}
 	filterPattern := awscdk.NewCfnParameter(s, jsii.String(ParamFilterPattern), &awscdk.CfnParameterProps{
 		Type:        jsii.String("String"),
-		Default:     jsii.String(cloudtrailsource.DefaultFilterPattern),
+		Default:     jsii.String(defaultPattern),
 		MaxLength:   jsii.Number(FilterPatternMaxLen),
 		Description: jsii.String("CloudWatch Logs filter pattern selecting the CloudTrail records to report."),
 	})

@@ -23,6 +23,8 @@ import (
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/internal/failurequeue"
 	"github.com/activity-aware/ids/constructs/internal/synthcheck"
+	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/filterpattern"
 )
 
 // The environment the function's main package reads.
@@ -37,11 +39,11 @@ const (
 	// ImportPath is the main package of the source function.
 	ImportPath = "github.com/activity-aware/ids/lambdas/cloudtrail-source"
 	// DefaultFilterPattern selects the denied calls: the original system's
-	// pattern, unchanged.
+	// pattern, unchanged, which is the pattern of DefaultDetection.
 	DefaultFilterPattern = `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }`
 	// DefaultDetection is the detection preset the source evaluates when
 	// Props.Detections is empty.
-	DefaultDetection = "unauthorized-api-calls"
+	DefaultDetection = detections.DefaultID
 	// DefaultPutEventsMaxBytes is EventBridge's PutEvents request size limit.
 	DefaultPutEventsMaxBytes = 262144
 	// DefaultTimeoutSeconds bounds one batch: decoding up to 1 MB of records
@@ -61,8 +63,10 @@ type Props struct {
 	// LogGroupName is the CloudWatch Logs log group CloudTrail delivers to; a
 	// token (e.g. a CfnParameter's value) works. Nil: no subscription.
 	LogGroupName *string
-	// FilterPattern selects the records sent to the function. Default
-	// DefaultFilterPattern.
+	// FilterPattern selects the records sent to the function. A literal
+	// pattern is checked at synthesis with the filter-pattern engine. Default:
+	// the pattern derived from Detections (FilterPatternFor), which for the
+	// default detections is DefaultFilterPattern.
 	FilterPattern *string
 	// Condition, when set, gates the subscription filter and its permission,
 	// e.g. on a non-empty log group parameter.
@@ -114,11 +118,29 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 		panic("cloudtrailsource: Props.Bus is required")
 	}
 	p := *props
-	if p.FilterPattern == nil {
-		p.FilterPattern = jsii.String(DefaultFilterPattern)
-	}
 	if p.Detections == nil || len(*p.Detections) == 0 {
 		p.Detections = jsii.Strings(DefaultDetection)
+	}
+	var problems []string
+	ids := make([]string, 0, len(*p.Detections))
+	for _, d := range *p.Detections {
+		ids = append(ids, *d)
+	}
+	if _, err := detections.Lookup(ids...); err != nil {
+		problems = append(problems, fmt.Sprintf("cloudtrailsource: Detections: %v", err))
+	}
+	switch {
+	case p.FilterPattern == nil:
+		pattern, err := FilterPatternFor(ids)
+		if err != nil {
+			problems = append(problems, err.Error())
+			pattern = DefaultFilterPattern
+		}
+		p.FilterPattern = jsii.String(pattern)
+	case !*awscdk.Token_IsUnresolved(p.FilterPattern):
+		if _, err := filterpattern.Parse(*p.FilterPattern); err != nil {
+			problems = append(problems, fmt.Sprintf("cloudtrailsource: FilterPattern %q: %v", *p.FilterPattern, err))
+		}
 	}
 	if p.PutEventsMaxBytes == nil {
 		p.PutEventsMaxBytes = jsii.Number(DefaultPutEventsMaxBytes)
@@ -133,15 +155,14 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	})
 
 	c := constructs.NewConstruct(scope, id)
+	if len(problems) > 0 {
+		synthcheck.Add(c, func() []string { return problems })
+	}
 	queue := failurequeue.New(c, jsii.String("FailureQueue"),
 		"the CloudTrail batches the source could not publish after every retry")
-	detections := make([]string, 0, len(*p.Detections))
-	for _, d := range *p.Detections {
-		detections = append(detections, *d)
-	}
 	fp.Environment = &map[string]*string{
 		EnvEventBusName:     p.Bus.EventBusName(),
-		EnvDetections:       jsii.String(strings.Join(detections, ",")),
+		EnvDetections:       jsii.String(strings.Join(ids, ",")),
 		EnvPutEventsMaxSize: jsii.String(strconv.FormatFloat(*p.PutEventsMaxBytes, 'f', 0, 64)),
 	}
 	fp.OnFailure = awslambdadestinations.NewSqsDestination(queue)
@@ -155,6 +176,22 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 		s.subscribe(&p)
 	}
 	return s
+}
+
+// FilterPatternFor returns the subscription filter pattern that selects what
+// the detection presets ids match: a single preset's pattern as it is, several
+// joined by ||. It is an error when an id is unknown or the result exceeds
+// CloudWatch Logs' 1024 characters (choose a broader pattern then).
+func FilterPatternFor(ids []string) (string, error) {
+	presets, err := detections.Lookup(ids...)
+	if err != nil {
+		return "", fmt.Errorf("cloudtrailsource: Detections: %w", err)
+	}
+	pattern, err := detections.FilterPattern(presets)
+	if err != nil {
+		return "", fmt.Errorf("cloudtrailsource: filter pattern for detections %s: %w", strings.Join(ids, ","), err)
+	}
+	return pattern, nil
 }
 
 // subscribe adds the subscription filter on p.LogGroupName and the permission
