@@ -236,8 +236,9 @@ cmd_demo() {
 	echo "Template: $ROOT/$template (cdk-nag AwsSolutions: no unsuppressed findings)"
 	summary "$ROOT/$template"
 	echo
-	log "replay sample-events/ through the CloudTrail source and the Slack destination"
-	go run ./cmd/aaids replay --format text sample-events/
+	# The payloads only: sample-events/decoded/ holds the same batches, readable.
+	log "replay sample-events/*.json through the CloudTrail source and the Slack destination"
+	go run ./cmd/aaids replay --format text sample-events/*.json
 }
 
 usage() {
