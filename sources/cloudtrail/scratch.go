@@ -19,6 +19,9 @@ type scratch struct {
 	// allocation per member and per record.
 	interned map[string]string
 	buf      []byte
+	// msgs, ids and events hold a batch read by scanBatch.
+	msgs, ids []byte
+	events    []scannedEvent
 }
 
 // Interning limits: values longer than maxInternLen are rarely repeated, and

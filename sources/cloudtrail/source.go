@@ -5,8 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/activity-aware/ids/activity"
@@ -38,7 +38,10 @@ type Options struct {
 type Source struct {
 	enrichers    []Enricher
 	accountNames map[string]string
-	scratch      sync.Pool // of *scratch
+	// scratch holds idle working states. Unlike a sync.Pool it survives
+	// garbage collections, which a busy source runs every few batches, so
+	// the interned strings and the batch buffers are kept.
+	scratch chan *scratch
 }
 
 // New returns a Source configured by opts.
@@ -46,6 +49,7 @@ func New(opts Options) *Source {
 	return &Source{
 		enrichers:    append([]Enricher(nil), opts.Enrichers...),
 		accountNames: opts.AccountNames,
+		scratch:      make(chan *scratch, max(runtime.GOMAXPROCS(0), 2)),
 	}
 }
 
@@ -75,7 +79,7 @@ const TagOmitted = "cloudtrail-omitted"
 // (time.Now when fallback is zero). FromRecord keeps no reference to raw.
 func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.Time) *activity.Activity {
 	sc := s.getScratch()
-	defer s.scratch.Put(sc)
+	defer s.putScratch(sc)
 	return s.fromRecord(sc, raw, origin, fallback)
 }
 
@@ -117,10 +121,24 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, origin *activity.Origin, fa
 }
 
 func (s *Source) getScratch() *scratch {
-	if sc, ok := s.scratch.Get().(*scratch); ok {
+	select {
+	case sc := <-s.scratch:
 		return sc
+	default:
+		return newScratch()
 	}
-	return newScratch()
+}
+
+// putScratch keeps sc for the next call, unless enough are kept or a hostile
+// batch made its buffers huge.
+func (s *Source) putScratch(sc *scratch) {
+	if cap(sc.msgs) > maxInflated || cap(sc.ids) > maxInflated || cap(sc.buf) > maxInflated {
+		return
+	}
+	select {
+	case s.scratch <- sc:
+	default:
+	}
 }
 
 func (s *Source) enrich(a *activity.Activity) {

@@ -102,10 +102,32 @@ func inflate(dst *bytes.Buffer, src []byte) error {
 	return nil
 }
 
-// fromBatch standardizes the batch JSON of a subscription payload.
+// fromBatch standardizes the batch JSON of a subscription payload: in one
+// pass when it has the shape CloudWatch Logs writes (scanBatch), else with
+// the general parser, which also reports what is wrong with it.
 func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 	sc := s.getScratch()
-	defer s.scratch.Put(sc)
+	defer s.putScratch(sc)
+	if b, ok := sc.scanBatch(data); ok {
+		return s.fromScanned(sc, &b), nil
+	}
+	return s.fromParsedBatch(sc, data)
+}
+
+// fromScanned standardizes the log events scanBatch read into sc.
+func (s *Source) fromScanned(sc *scratch, b *scannedBatch) []*activity.Activity {
+	ids := string(sc.ids) // one allocation for every log event id
+	out := make([]*activity.Activity, 0, len(sc.events))
+	origins := make([]activity.Origin, len(sc.events))
+	for i, ev := range sc.events {
+		origins[i] = b.origin.origin(ids[ev.idStart:ev.idEnd])
+		out = append(out, s.fromRecord(sc, sc.msgs[ev.msgStart:ev.msgEnd], &origins[i], logTime(ev.timestamp)))
+	}
+	return out
+}
+
+// fromParsedBatch standardizes batch JSON with the general parser.
+func (s *Source) fromParsedBatch(sc *scratch, data []byte) ([]*activity.Activity, error) {
 	v, err := sc.batch.ParseBytes(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
@@ -165,7 +187,7 @@ func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity
 	out := make([]*activity.Activity, 0, len(d.LogEvents))
 	origins := make([]activity.Origin, len(d.LogEvents))
 	sc := s.getScratch()
-	defer s.scratch.Put(sc)
+	defer s.putScratch(sc)
 	for i, le := range d.LogEvents {
 		origins[i] = batch.origin(le.ID)
 		out = append(out, s.fromRecord(sc, []byte(le.Message), &origins[i], logTime(le.Timestamp)))
