@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 
@@ -259,9 +260,14 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip eight plain ASCII bytes at a time: most text needs no escape.
-		for i+8 <= len(s) && !needsEscape(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+		// Skip plain ASCII eight bytes at a time: most text needs no escape.
+		for i+8 <= len(s) {
+			m := escapeMask(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56)
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
 		if i >= len(s) {
@@ -315,14 +321,15 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// needsEscape reports whether any of the eight bytes in x is a quote, a
-// backslash, a control byte or not ASCII (which appendString must look at
-// rune by rune), with the SWAR "has zero byte" and "has less than" tests.
-func needsEscape(x uint64) bool {
+// escapeMask marks, in the high bit of each byte, the bytes of x (eight
+// bytes of text, little-endian) that appendString must look at: a quote, a
+// backslash, a control byte or a byte that is not ASCII. Only the lowest mark
+// is exact (borrows may mark bytes above it), which is all appendString uses.
+func escapeMask(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	q := x ^ ('"' * ones)
 	bs := x ^ ('\\' * ones)
-	return ((q-ones)&^q|(bs-ones)&^bs|(x-0x20*ones)&^x|x)&highs != 0
+	return ((q-ones)&^q | (bs-ones)&^bs | (x-0x20*ones)&^x | x) & highs
 }
 
 // compactJSON reports whether raw is strictly valid JSON (RFC 8259, as

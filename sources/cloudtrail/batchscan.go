@@ -321,9 +321,7 @@ func (p *batchScanner) appendString(dst []byte) ([]byte, bool) {
 	b, i := p.b, p.i+1
 	for {
 		start := i
-		for i < len(b) && plainStringByte[b[i]] {
-			i++
-		}
+		i = plainRun(b, i)
 		dst = append(dst, b[start:i]...)
 		if i >= len(b) {
 			return dst, false

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 )
 
 // strictAfterParse reports whether text, which fastjson's (lenient) parser
@@ -30,13 +31,30 @@ const (
 	highs = 0x8080808080808080
 )
 
-// stringSpecial reports whether any of the eight bytes in x is a quote, a
-// backslash or a control byte: the only bytes that end a plain run inside a
-// JSON string.
-func stringSpecial(x uint64) bool {
+// stringSpecial marks, in the high bit of each byte, the bytes of x (eight
+// bytes of text, little-endian) that are a quote, a backslash or a control
+// byte: the only bytes that end a plain run inside a JSON string. Above the
+// first marked byte the marks may be false positives (borrows), so only the
+// lowest mark is exact, which is all the callers use.
+func stringSpecial(x uint64) uint64 {
 	q := x ^ ('"' * ones)
 	bs := x ^ ('\\' * ones)
-	return ((q-ones)&^q|(bs-ones)&^bs|(x-0x20*ones)&^x)&highs != 0
+	return ((q-ones)&^q | (bs-ones)&^bs | (x-0x20*ones)&^x) & highs
+}
+
+// plainRun returns the offset of the first quote, backslash or control byte
+// in b at or after i, or len(b), eight bytes at a time.
+func plainRun(b []byte, i int) int {
+	for i+8 <= len(b) {
+		if m := stringSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && plainStringByte[b[i]] {
+		i++
+	}
+	return i
 }
 
 // scanText checks, in one pass over text the parser accepted, every string
@@ -82,10 +100,7 @@ func scanText(b []byte) (valid, compact, hasControl bool) {
 // missing quote, ctl true for a control byte.
 func scanString(b []byte, i int) (end int, ok, ctl bool) {
 	for {
-		for i+8 <= len(b) && !stringSpecial(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		if i >= len(b) {
+		if i = plainRun(b, i); i >= len(b) {
 			return 0, false, false
 		}
 		switch c := b[i]; {
@@ -93,8 +108,6 @@ func scanString(b []byte, i int) (end int, ok, ctl bool) {
 			return i + 1, true, false
 		case c < 0x20:
 			return 0, false, true
-		case c != '\\':
-			i++
 		case i+1 >= len(b):
 			return 0, false, false
 		default:
