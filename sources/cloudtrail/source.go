@@ -109,9 +109,9 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, origin *activity.Origin, fa
 	a := r.activity(origin, fallback)
 	if compact {
 		// Checked here, so the encoder need not check it again.
-		a.SetCheckedDetail(bytes.Clone(text))
+		a.SetCheckedDetail(sc.detail(text))
 	} else {
-		a.Detail = bytes.Clone(text)
+		a.Detail = sc.detail(text)
 	}
 	if name, ok := s.accountNames[a.Account.ID]; ok {
 		a.Account.Name = name

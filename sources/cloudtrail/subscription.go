@@ -119,6 +119,9 @@ func (s *Source) fromScanned(sc *scratch, b *scannedBatch) []*activity.Activity 
 	ids := string(sc.ids) // one allocation for every log event id
 	out := make([]*activity.Activity, 0, len(sc.events))
 	origins := make([]activity.Origin, len(sc.events))
+	// The records' Details fit in the messages' size; one allocation.
+	sc.details = make([]byte, 0, len(sc.msgs))
+	defer func() { sc.details = nil }()
 	for i, ev := range sc.events {
 		origins[i] = b.origin.origin(ids[ev.idStart:ev.idEnd])
 		out = append(out, s.fromRecord(sc, sc.msgs[ev.msgStart:ev.msgEnd], &origins[i], logTime(ev.timestamp)))
