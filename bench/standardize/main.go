@@ -3,6 +3,7 @@
 // {"awslogs":{"data":...}} per line, as make-batches.py writes them): decode,
 // standardize every record, encode every activity's EventBridge entry. It is
 // the Go side of bench/compare.sh and prints "records N batches B bytes E".
+// Each line is decoded as the Lambda runtime delivers it (see decode).
 // It runs with the source Lambda's GC settings for 128 MB (cloudtrail.TuneGC).
 package main
 
@@ -29,6 +30,25 @@ func main() {
 	}
 }
 
+// decode standardizes one line, a subscription event as the Lambda runtime
+// delivers it, the way the CloudTrail source Lambda does: with
+// cloudtrail.Handler.Invoke (FromPayload) when the Lambda main passes the
+// Handler to lambda.Start, else (STANDARDIZE_ENVELOPE=encoding/json) as
+// lambda.Start(handler.Handle) does, encoding/json into
+// events.CloudwatchLogsEvent, then FromSubscription.
+func decode(src *cloudtrail.Source, line []byte) ([]*activity.Activity, error) {
+	if envelopeJSON {
+		var ev events.CloudwatchLogsEvent
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return nil, err
+		}
+		return src.FromSubscription(ev)
+	}
+	return src.FromPayload(line)
+}
+
+var envelopeJSON = os.Getenv("STANDARDIZE_ENVELOPE") == "encoding/json"
+
 func run(files []string) error {
 	// The same collector settings as the Lambda of the smallest size it is
 	// deployed with (128 MB), so the comparison measures what runs there.
@@ -46,12 +66,7 @@ func run(files []string) error {
 			if len(sc.Bytes()) == 0 {
 				continue
 			}
-			var ev events.CloudwatchLogsEvent
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				f.Close()
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			acts, err := src.FromSubscription(ev)
+			acts, err := decode(src, sc.Bytes())
 			if err != nil {
 				f.Close()
 				return fmt.Errorf("%s: %w", name, err)

@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"runtime"
@@ -41,6 +42,35 @@ func BenchmarkSubscriptionBatch(b *testing.B) {
 	records := 0
 	for b.Loop() {
 		records = standardizeBatch(b, s, ev)
+	}
+	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkSubscriptionPayload is BenchmarkSubscriptionBatch from the
+// invocation payload as the Lambda runtime delivers it (Handler.Invoke's
+// path, FromPayload), envelope decoding included.
+func BenchmarkSubscriptionPayload(b *testing.B) {
+	recs := loadFixtureRecords(b)
+	batch, msgBytes, _ := packBatch(b, recs, 0)
+	payload, err := json.Marshal(subscriptionEvent(b, batch))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := New(Options{})
+	b.SetBytes(int64(msgBytes))
+	b.ReportAllocs()
+	records := 0
+	for b.Loop() {
+		acts, err := s.FromPayload(payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, a := range acts {
+			if _, err := activity.NewEntry(a, 0); err != nil {
+				b.Fatalf("entry %s: %v", a.ID, err)
+			}
+		}
+		records = len(acts)
 	}
 	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

@@ -33,6 +33,21 @@ type Handler struct {
 // nothing published, so Lambda retries and finally keeps the batch in the
 // on-failure destination; so is a failed publish.
 func (h *Handler) Handle(ctx context.Context, ev events.CloudwatchLogsEvent) error {
+	acts, err := h.Source.FromSubscription(ev)
+	return h.publish(ctx, acts, err)
+}
+
+// Invoke is Handle on the invocation payload as the Lambda runtime delivers
+// it (lambda.Handler): passing the Handler itself to lambda.Start skips
+// decoding the megabyte of base64 with encoding/json (see
+// Source.FromPayload). Its response is JSON null, as Handle's is.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	acts, err := h.Source.FromPayload(payload)
+	return []byte("null"), h.publish(ctx, acts, err)
+}
+
+// publish logs and publishes the activities of one batch, or logs decodeErr.
+func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decodeErr error) error {
 	log := h.Logger
 	if log == nil {
 		log = slog.Default()
@@ -41,10 +56,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudwatchLogsEvent) err
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		requestID = lc.AwsRequestID
 	}
-	acts, err := h.Source.FromSubscription(ev)
-	if err != nil {
-		log.ErrorContext(ctx, "cloudtrail source: decode failed", "requestId", requestID, "error", err.Error())
-		return err
+	if decodeErr != nil {
+		log.ErrorContext(ctx, "cloudtrail source: decode failed", "requestId", requestID, "error", decodeErr.Error())
+		return decodeErr
 	}
 	if len(acts) == 0 {
 		log.InfoContext(ctx, "cloudtrail source: no log events", "requestId", requestID)

@@ -3,6 +3,7 @@ package cloudtrail
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,12 @@ var gzipReaders sync.Pool
 // wrapping ErrMalformedPayload (or ErrPayloadTooLarge); no activity is
 // returned with an error.
 func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent) ([]*activity.Activity, error) {
+	return s.fromData([]byte(ev.AWSLogs.Data))
+}
+
+// fromData decodes and standardizes awslogs.data: base64 of the gzipped
+// batch JSON.
+func (s *Source) fromData(data []byte) ([]*activity.Activity, error) {
 	compressed := buffers.Get().(*bytes.Buffer)
 	inflated := buffers.Get().(*bytes.Buffer)
 	defer func() {
@@ -54,11 +61,10 @@ func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent) ([]*activity.Ac
 		putBuffer(inflated)
 	}()
 
-	data := ev.AWSLogs.Data
 	compressed.Reset()
 	compressed.Grow(base64.StdEncoding.DecodedLen(len(data)))
 	raw := compressed.AvailableBuffer()[:base64.StdEncoding.DecodedLen(len(data))]
-	n, err := base64.StdEncoding.Decode(raw, []byte(data))
+	n, err := base64.StdEncoding.Decode(raw, data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: base64: %w", ErrMalformedPayload, err)
 	}
@@ -66,6 +72,74 @@ func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent) ([]*activity.Ac
 		return nil, err
 	}
 	return s.fromBatch(inflated.Bytes())
+}
+
+// FromPayload standardizes a CloudWatch Logs subscription event as the Lambda
+// runtime delivers it, the JSON bytes {"awslogs":{"data":"..."}}, exactly as
+// FromSubscription does after decoding it into events.CloudwatchLogsEvent
+// with encoding/json, but without that decoder's passes over the megabyte of
+// base64. A payload that is not such an event is an error wrapping
+// ErrMalformedPayload.
+func (s *Source) FromPayload(payload []byte) ([]*activity.Activity, error) {
+	sc := s.getScratch()
+	data, ok := sc.payloadData(payload)
+	if ok {
+		// data points into the scratch's parser; decode before returning it.
+		acts, err := s.fromData(data)
+		s.putScratch(sc)
+		return acts, err
+	}
+	s.putScratch(sc)
+	var ev events.CloudwatchLogsEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, fmt.Errorf("%w: event JSON: %w", ErrMalformedPayload, err)
+	}
+	return s.FromSubscription(ev)
+}
+
+// payloadData returns awslogs.data of a payload in the plain shape the
+// Lambda service sends: strictly valid JSON whose only member spelled like
+// "awslogs" (in any case, as encoding/json matches) is exactly "awslogs", an
+// object whose only member spelled like "data" is exactly "data", a string.
+// Anything else is left to encoding/json (ok false).
+func (sc *scratch) payloadData(payload []byte) (data []byte, ok bool) {
+	v, err := sc.batch.ParseBytes(payload)
+	if err != nil || v.Type() != fastjson.TypeObject {
+		return nil, false
+	}
+	if valid, _ := strictAfterParse(payload); !valid {
+		return nil, false
+	}
+	logs := onlyMember(v, "awslogs")
+	if logs == nil || logs.Type() != fastjson.TypeObject {
+		return nil, false
+	}
+	d := onlyMember(logs, "data")
+	if d == nil || d.Type() != fastjson.TypeString {
+		return nil, false
+	}
+	b, _ := d.StringBytes()
+	return b, true
+}
+
+// onlyMember returns the member of object v named name, when it is the only
+// member whose name matches name case-insensitively.
+func onlyMember(v *fastjson.Value, name string) *fastjson.Value {
+	o, _ := v.Object()
+	var found *fastjson.Value
+	n := 0
+	o.Visit(func(k []byte, m *fastjson.Value) {
+		if bytes.EqualFold(k, []byte(name)) {
+			n++
+			if string(k) == name {
+				found = m
+			}
+		}
+	})
+	if n != 1 {
+		return nil
+	}
+	return found
 }
 
 // putBuffer returns b to the pool unless a hostile payload made it huge.
