@@ -1,8 +1,6 @@
 package cloudtrail
 
 import (
-	"bytes"
-
 	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/activity"
@@ -24,21 +22,6 @@ type scratch struct {
 	// msgs, ids and events hold a batch read by scanBatch.
 	msgs, ids []byte
 	events    []scannedEvent
-	// details, when not nil, is where the records of the batch being
-	// standardized keep their Detail: one allocation for the batch, owned by
-	// its activities (never reused by the scratch).
-	details []byte
-}
-
-// detail returns a copy of text for an activity's Detail, in sc.details
-// when it has room.
-func (sc *scratch) detail(text []byte) []byte {
-	n, end := len(sc.details), len(sc.details)+len(text)
-	if end > cap(sc.details) {
-		return bytes.Clone(text)
-	}
-	sc.details = append(sc.details, text...)
-	return sc.details[n:end:end] // capped: an append by its owner copies
 }
 
 // Interning limits: values longer than maxInternLen are rarely repeated, and

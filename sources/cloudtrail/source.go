@@ -80,10 +80,12 @@ const TagOmitted = "cloudtrail-omitted"
 func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.Time) *activity.Activity {
 	sc := s.getScratch()
 	defer s.putScratch(sc)
-	return s.fromRecord(sc, raw, origin, fallback)
+	return s.fromRecord(sc, raw, false, origin, fallback)
 }
 
-func (s *Source) fromRecord(sc *scratch, raw []byte, origin *activity.Origin, fallback time.Time) *activity.Activity {
+// fromRecord is FromRecord with the caller's scratch. When owned is set, raw
+// is the caller's to give: the activity's Detail may be a slice of it.
+func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activity.Origin, fallback time.Time) *activity.Activity {
 	if fallback.IsZero() {
 		fallback = time.Now().UTC()
 	}
@@ -107,11 +109,15 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, origin *activity.Origin, fa
 		return s.unrecognized(raw, origin, fallback)
 	}
 	a := r.activity(origin, fallback)
+	detail := text[:len(text):len(text)] // capped: an append by its owner copies
+	if !owned {
+		detail = bytes.Clone(text)
+	}
 	if compact {
 		// Checked here, so the encoder need not check it again.
-		a.SetCheckedDetail(sc.detail(text))
+		a.SetCheckedDetail(detail)
 	} else {
-		a.Detail = sc.detail(text)
+		a.Detail = detail
 	}
 	if name, ok := s.accountNames[a.Account.ID]; ok {
 		a.Account.Name = name

@@ -193,12 +193,12 @@ func (s *Source) fromScanned(sc *scratch, b *scannedBatch) []*activity.Activity 
 	ids := string(sc.ids) // one allocation for every log event id
 	out := make([]*activity.Activity, 0, len(sc.events))
 	origins := make([]activity.Origin, len(sc.events))
-	// The records' Details fit in the messages' size; one allocation.
-	sc.details = make([]byte, 0, len(sc.msgs))
-	defer func() { sc.details = nil }()
+	// The activities' Details are slices of one copy of the messages (one
+	// allocation and one copy per batch, instead of one per record).
+	msgs := bytes.Clone(sc.msgs)
 	for i, ev := range sc.events {
 		origins[i] = b.origin.origin(ids[ev.idStart:ev.idEnd])
-		out = append(out, s.fromRecord(sc, sc.msgs[ev.msgStart:ev.msgEnd], &origins[i], logTime(ev.timestamp)))
+		out = append(out, s.fromRecord(sc, msgs[ev.msgStart:ev.msgEnd:ev.msgEnd], true, &origins[i], logTime(ev.timestamp)))
 	}
 	return out
 }
@@ -249,7 +249,7 @@ func (s *Source) fromParsedBatch(sc *scratch, data []byte) ([]*activity.Activity
 			}
 		}
 		origins[i] = batch.origin(id)
-		out = append(out, s.fromRecord(sc, text, &origins[i], logTime(it.GetInt64("timestamp"))))
+		out = append(out, s.fromRecord(sc, text, false, &origins[i], logTime(it.GetInt64("timestamp"))))
 	}
 	return out, nil
 }
@@ -267,7 +267,7 @@ func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity
 	defer s.putScratch(sc)
 	for i, le := range d.LogEvents {
 		origins[i] = batch.origin(le.ID)
-		out = append(out, s.fromRecord(sc, []byte(le.Message), &origins[i], logTime(le.Timestamp)))
+		out = append(out, s.fromRecord(sc, []byte(le.Message), true, &origins[i], logTime(le.Timestamp)))
 	}
 	return out
 }
