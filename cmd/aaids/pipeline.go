@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -91,4 +93,41 @@ func (p *pipeline) fromLogsData(d *events.CloudwatchLogsData) ([]*activity.Activ
 		d = &kept
 	}
 	return p.source.FromLogsData(d), read, nil
+}
+
+// runStats counts what a pipeline run read.
+type runStats struct {
+	files, records, errors int
+}
+
+// run reads paths with logfile and hands each item's activities to each. Input
+// that cannot be read or decoded is reported on errOut, prefixed by name, and
+// counted; the rest is still processed. Cancelling ctx stops the run.
+func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut io.Writer, each func(it logfile.Item, acts []*activity.Activity)) runStats {
+	var st runStats
+	fail := func(err error) {
+		st.errors++
+		fmt.Fprintf(errOut, "%s: %v\n", name, err)
+	}
+	read, errs, stop := logfile.Read(paths, logfile.Options{}, func(it logfile.Item) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		acts, n, err := p.activities(it)
+		st.records += n
+		if err != nil {
+			fail(err)
+			return nil
+		}
+		each(it, acts)
+		return nil
+	})
+	st.files = read.Files
+	for _, err := range errs {
+		fail(err)
+	}
+	if stop != nil {
+		fail(stop)
+	}
+	return st
 }

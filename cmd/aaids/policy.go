@@ -80,25 +80,17 @@ func runPolicy(ctx context.Context, args []string, stdio Stdio) int {
 		return exitUsage
 	}
 	c := &collector{
-		ctx:       ctx,
-		pipeline:  pipe,
 		principal: *principal,
-		errOut:    stdio.Err,
 		actors:    map[*activity.Permission]string{},
 		perActor:  map[string]int{},
 	}
-	st, errs, stop := logfile.Read(fs.Args(), logfile.Options{}, c.visit)
-	for _, err := range errs {
-		c.fail(err)
-	}
-	if stop != nil {
-		c.fail(stop)
-	}
+	st := pipe.run(ctx, fs.Args(), "aaids policy suggest", stdio.Err, c.collect)
 
 	doc, notFixable := denial.Suggest(c.perms)
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		c.fail(fmt.Errorf("encode policy: %w", err))
+		st.errors++
+		fmt.Fprintf(stdio.Err, "aaids policy suggest: encode policy: %v\n", err)
 	} else {
 		fmt.Fprintf(stdio.Out, "%s\n", out)
 	}
@@ -118,8 +110,8 @@ func runPolicy(ctx context.Context, args []string, stdio Stdio) int {
 		}
 		fmt.Fprintf(stdio.Err, "aaids policy suggest: not fixable by an allow: %s\n", line)
 	}
-	c.summary(st.Files, len(doc.Statement), len(notFixable))
-	if c.errors > 0 {
+	c.summary(stdio.Err, st, len(doc.Statement), len(notFixable))
+	if st.errors > 0 {
 		return exitInput
 	}
 	return exitOK
@@ -127,33 +119,15 @@ func runPolicy(ctx context.Context, args []string, stdio Stdio) int {
 
 // collector gathers the explained denials of what logfile reads.
 type collector struct {
-	ctx       context.Context
-	pipeline  *pipeline
 	principal string
-	errOut    io.Writer
 	perms     []*activity.Permission
 	// actors maps each collected permission to its caller's ARN.
 	actors   map[*activity.Permission]string
 	perActor map[string]int
-	records  int
-	errors   int
 }
 
-func (c *collector) fail(err error) {
-	c.errors++
-	fmt.Fprintf(c.errOut, "aaids policy suggest: %v\n", err)
-}
-
-func (c *collector) visit(it logfile.Item) error {
-	if err := c.ctx.Err(); err != nil {
-		return err
-	}
-	acts, _, err := c.pipeline.activities(it)
-	if err != nil {
-		c.fail(err)
-		return nil
-	}
-	c.records += len(acts)
+// collect keeps the explained denials among acts.
+func (c *collector) collect(_ logfile.Item, acts []*activity.Activity) {
 	for _, a := range acts {
 		if a.Permission == nil || (c.principal != "" && !principalMatches(a.Actor, c.principal)) {
 			continue
@@ -166,14 +140,13 @@ func (c *collector) visit(it logfile.Item) error {
 		c.actors[a.Permission] = actor
 		c.perActor[actor]++
 	}
-	return nil
 }
 
 // summary prints the counts, and the principals when several were merged so
 // that the reader can narrow with --principal.
-func (c *collector) summary(files, statements, notFixable int) {
-	fmt.Fprintf(c.errOut, "aaids policy suggest: files %d, records %d, denials %d, principals %d, statements %d, not fixable %d, errors %d\n",
-		files, c.records, len(c.perms), len(c.perActor), statements, notFixable, c.errors)
+func (c *collector) summary(w io.Writer, st runStats, statements, notFixable int) {
+	fmt.Fprintf(w, "aaids policy suggest: files %d, records %d, denials %d, principals %d, statements %d, not fixable %d, errors %d\n",
+		st.files, st.records, len(c.perms), len(c.perActor), statements, notFixable, st.errors)
 	if c.principal != "" || len(c.perActor) < 2 {
 		return
 	}
@@ -182,9 +155,9 @@ func (c *collector) summary(files, statements, notFixable int) {
 		actors = append(actors, a)
 	}
 	sort.Strings(actors)
-	fmt.Fprintln(c.errOut, "aaids policy suggest: the document merges the denials of several principals (narrow with --principal):")
+	fmt.Fprintln(w, "aaids policy suggest: the document merges the denials of several principals (narrow with --principal):")
 	for _, a := range actors {
-		fmt.Fprintf(c.errOut, "  %s: %d denials\n", a, c.perActor[a])
+		fmt.Fprintf(w, "  %s: %d denials\n", a, c.perActor[a])
 	}
 }
 

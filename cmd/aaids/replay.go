@@ -101,7 +101,6 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	}
 	r := &replayer{
 		ctx:      ctx,
-		pipeline: pipe,
 		format:   *format,
 		maxBytes: *maxBytes,
 		out:      stdio.Out,
@@ -109,14 +108,13 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		client:   client,
 		webhook:  webhook,
 	}
-	st, errs, stop := logfile.Read(fs.Args(), logfile.Options{}, r.visit)
-	r.stats.files = st.Files
-	for _, err := range errs {
-		r.fail(err)
-	}
-	if stop != nil {
-		r.fail(stop)
-	}
+	st := pipe.run(ctx, fs.Args(), "aaids replay", stdio.Err, func(it logfile.Item, acts []*activity.Activity) {
+		for _, a := range acts {
+			r.emit(it, a)
+		}
+	})
+	r.stats.files, r.stats.records = st.files, st.records
+	r.stats.errors += st.errors
 	fmt.Fprintf(stdio.Err, "aaids replay: %s\n", r.stats)
 	if r.stats.errors > 0 {
 		return exitInput
@@ -127,7 +125,6 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 // replayer standardizes, renders and delivers what logfile reads.
 type replayer struct {
 	ctx      context.Context
-	pipeline *pipeline
 	format   string
 	maxBytes int
 	out      io.Writer
@@ -140,22 +137,6 @@ type replayer struct {
 func (r *replayer) fail(err error) {
 	r.stats.errors++
 	fmt.Fprintf(r.errOut, "aaids replay: %v\n", err)
-}
-
-func (r *replayer) visit(it logfile.Item) error {
-	if err := r.ctx.Err(); err != nil {
-		return err
-	}
-	acts, read, err := r.pipeline.activities(it)
-	if err != nil {
-		r.fail(err)
-		return nil
-	}
-	r.stats.records += read
-	for _, a := range acts {
-		r.emit(it, a)
-	}
-	return nil
 }
 
 func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
