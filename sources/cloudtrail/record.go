@@ -43,7 +43,7 @@ func (r *record) slot(k []byte) **fastjson.Value {
 	if len(k) > len(buf) {
 		return nil
 	}
-	switch string(lowerASCII(buf[:0], k)) {
+	switch string(lowerASCII(buf[:], k)) {
 	case "eventversion":
 		return &r.eventVersion
 	case "eventtime":
@@ -86,12 +86,15 @@ func (r *record) slot(k []byte) **fastjson.Value {
 	return nil
 }
 
+// lowerASCII writes s lower-cased (ASCII letters only) into dst, which must
+// be as long as s, and returns it.
 func lowerASCII(dst, s []byte) []byte {
-	for _, c := range s {
-		if 'A' <= c && c <= 'Z' {
+	dst = dst[:len(s)]
+	for i, c := range s {
+		if c-'A' < 26 {
 			c += 'a' - 'A'
 		}
-		dst = append(dst, c)
+		dst[i] = c
 	}
 	return dst
 }
@@ -129,7 +132,7 @@ func (id *identity) slot(k []byte) **fastjson.Value {
 	if len(k) > len(buf) {
 		return nil
 	}
-	switch string(lowerASCII(buf[:0], k)) {
+	switch string(lowerASCII(buf[:], k)) {
 	case "type":
 		return &id.typ
 	case "principalid":
@@ -204,7 +207,7 @@ func boolean(v *fastjson.Value, dst *bool) *bool {
 
 // activity builds the activity of a recognized record.
 func (r *record) activity(origin *activity.Origin, fallback time.Time) *activity.Activity {
-	blk := new(recordActivity)
+	blk := r.sc.newBlock()
 	ui := identity{sc: r.sc}
 	ui.scan(r.userIdentity)
 	actor := ui.actor(&blk.actor, &blk.mfa)

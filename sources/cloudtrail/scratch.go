@@ -22,6 +22,19 @@ type scratch struct {
 	// msgs, ids and events hold a batch read by scanBatch.
 	msgs, ids []byte
 	events    []scannedEvent
+	// blocks, when not nil, holds the activities of the batch being
+	// standardized: one allocation for the batch, owned by its activities
+	// (never reused by the scratch).
+	blocks []recordActivity
+}
+
+// newBlock returns a zero recordActivity, from sc.blocks while it has room.
+func (sc *scratch) newBlock() *recordActivity {
+	if len(sc.blocks) < cap(sc.blocks) {
+		sc.blocks = sc.blocks[:len(sc.blocks)+1]
+		return &sc.blocks[len(sc.blocks)-1]
+	}
+	return new(recordActivity)
 }
 
 // Interning limits: values longer than maxInternLen are rarely repeated, and

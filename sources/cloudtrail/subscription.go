@@ -196,6 +196,8 @@ func (s *Source) fromScanned(sc *scratch, b *scannedBatch) []*activity.Activity 
 	// The activities' Details are slices of one copy of the messages (one
 	// allocation and one copy per batch, instead of one per record).
 	msgs := bytes.Clone(sc.msgs)
+	sc.blocks = make([]recordActivity, 0, len(sc.events))
+	defer func() { sc.blocks = nil }()
 	for i, ev := range sc.events {
 		origins[i] = b.origin.origin(ids[ev.idStart:ev.idEnd])
 		out = append(out, s.fromRecord(sc, msgs[ev.msgStart:ev.msgEnd:ev.msgEnd], true, &origins[i], logTime(ev.timestamp)))
