@@ -262,8 +262,9 @@ func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// Skip plain ASCII eight bytes at a time: most text needs no escape.
 		for i+8 <= len(s) {
-			m := escapeMask(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56)
+			w := s[i : i+8] // one bounds check; the compiler merges the loads
+			m := escapeMask(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56)
 			if m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
