@@ -28,7 +28,8 @@ type batchScanner struct {
 // scanBatch reads a DATA_MESSAGE batch in the shape CloudWatch Logs writes it
 // ({"messageType","owner","logGroup","logStream","subscriptionFilters",
 // "policyLevel","logEvents":[{"id","timestamp","message"}]}, in any order) in
-// one pass, unescaping every message into sc.msgs and every id into sc.ids,
+// one pass, unescaping every message into a new sc.msgs and every id into
+// sc.ids,
 // and the events into sc.events. The batch JSON is about 1 MB of escaped
 // record text, so this pass, instead of a general parse followed by one
 // unescape per message, is a large part of the source's speed.
@@ -40,11 +41,11 @@ type batchScanner struct {
 // general parser, which decides what it is. So for every document scanBatch
 // accepts, the general path would produce the same activities.
 func (sc *scratch) scanBatch(data []byte) (scannedBatch, bool) {
-	// Unescaping only shrinks: the messages fit in len(data).
-	if cap(sc.msgs) < len(data) {
-		sc.msgs = make([]byte, 0, len(data))
-	}
-	sc.msgs, sc.ids, sc.events = sc.msgs[:0], sc.ids[:0], sc.events[:0]
+	// The messages are unescaped into a new buffer each time: the batch's
+	// activities keep their records (Detail) in it. Unescaping only shrinks,
+	// so they fit in len(data).
+	sc.msgs = make([]byte, 0, len(data))
+	sc.ids, sc.events = sc.ids[:0], sc.events[:0]
 	p := batchScanner{b: data, sc: sc}
 	var out scannedBatch
 	var seen [7]bool // messageType, owner, logGroup, logStream, subscriptionFilters, policyLevel, logEvents

@@ -19,7 +19,8 @@ type scratch struct {
 	// allocation per member and per record.
 	interned map[string]string
 	buf      []byte
-	// msgs, ids and events hold a batch read by scanBatch.
+	// msgs, ids and events hold a batch read by scanBatch; msgs passes to
+	// the batch's activities.
 	msgs, ids []byte
 	events    []scannedEvent
 	// blocks, when not nil, holds the activities of the batch being

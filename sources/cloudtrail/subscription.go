@@ -193,9 +193,10 @@ func (s *Source) fromScanned(sc *scratch, b *scannedBatch) []*activity.Activity 
 	ids := string(sc.ids) // one allocation for every log event id
 	out := make([]*activity.Activity, 0, len(sc.events))
 	origins := make([]activity.Origin, len(sc.events))
-	// The activities' Details are slices of one copy of the messages (one
-	// allocation and one copy per batch, instead of one per record).
-	msgs := bytes.Clone(sc.msgs)
+	// The activities' Details are slices of the messages, which they now own
+	// (one allocation per batch, no copy).
+	msgs := sc.msgs
+	sc.msgs = nil
 	sc.blocks = make([]recordActivity, 0, len(sc.events))
 	defer func() { sc.blocks = nil }()
 	for i, ev := range sc.events {
