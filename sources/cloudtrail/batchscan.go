@@ -48,7 +48,17 @@ func (sc *scratch) scanBatch(data []byte) (scannedBatch, bool) {
 	sc.ids, sc.events = sc.ids[:0], sc.events[:0]
 	p := batchScanner{b: data, sc: sc}
 	var out scannedBatch
-	var seen [7]bool // messageType, owner, logGroup, logStream, subscriptionFilters, policyLevel, logEvents
+	var messageType, policyLevel string
+	// The batch's string members, and whether each member was seen.
+	strs := [...]struct {
+		name string
+		dst  *string
+	}{
+		{"messageType", &messageType}, {"owner", &out.origin.owner}, {"logGroup", &out.origin.logGroup},
+		{"logStream", &out.origin.logStream}, {"policyLevel", &policyLevel},
+	}
+	var seenStr [len(strs)]bool
+	var seenFilters, seenEvents bool
 	if !p.ws('{') {
 		return out, false
 	}
@@ -60,51 +70,33 @@ func (sc *scratch) scanBatch(data []byte) (scannedBatch, bool) {
 		if !ok {
 			return out, false
 		}
-		var slot int
 		switch string(key) {
-		case "messageType":
-			slot = 0
-			v, ok := p.smallString()
-			if !ok || v != dataMessage {
-				return out, false
-			}
-		case "owner":
-			slot = 1
-			if out.origin.owner, ok = p.smallString(); !ok {
-				return out, false
-			}
-		case "logGroup":
-			slot = 2
-			if out.origin.logGroup, ok = p.smallString(); !ok {
-				return out, false
-			}
-		case "logStream":
-			slot = 3
-			if out.origin.logStream, ok = p.smallString(); !ok {
-				return out, false
-			}
 		case "subscriptionFilters":
-			slot = 4
+			if seenFilters {
+				return out, false
+			}
+			seenFilters = true
 			if out.origin.filters, ok = p.stringArray(); !ok {
 				return out, false
 			}
-		case "policyLevel":
-			slot = 5
-			if _, ok = p.smallString(); !ok {
-				return out, false
-			}
 		case "logEvents":
-			slot = 6
-			if !p.logEvents() {
+			if seenEvents || !p.logEvents() {
 				return out, false
 			}
+			seenEvents = true
 		default:
-			return out, false
+			i := 0
+			for i < len(strs) && strs[i].name != string(key) {
+				i++
+			}
+			if i == len(strs) || seenStr[i] {
+				return out, false
+			}
+			seenStr[i] = true
+			if *strs[i].dst, ok = p.smallString(); !ok {
+				return out, false
+			}
 		}
-		if seen[slot] {
-			return out, false
-		}
-		seen[slot] = true
 		if p.peek() == ',' {
 			p.i++
 			continue
@@ -115,7 +107,7 @@ func (sc *scratch) scanBatch(data []byte) (scannedBatch, bool) {
 		break
 	}
 	p.skipWS()
-	return out, p.i == len(p.b) && seen[0] && seen[6]
+	return out, p.i == len(p.b) && messageType == dataMessage && seenEvents
 }
 
 func (p *batchScanner) skipWS() {

@@ -14,10 +14,10 @@ import (
 	"github.com/activity-aware/ids/activity"
 )
 
-// standardizeBatch is the source's whole job for one batch: decode,
-// standardize, encode every activity's EventBridge entry.
-func standardizeBatch(tb testing.TB, s *Source, ev events.CloudwatchLogsEvent) int {
-	acts, err := s.FromSubscription(ev)
+// standardize is the source's whole job for one batch: decode (by calling
+// decode), standardize, encode every activity's EventBridge entry.
+func standardize(tb testing.TB, decode func() ([]*activity.Activity, error)) int {
+	acts, err := decode()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -29,30 +29,19 @@ func standardizeBatch(tb testing.TB, s *Source, ev events.CloudwatchLogsEvent) i
 	return len(acts)
 }
 
-// BenchmarkSubscriptionBatch standardizes one maximum-size subscription batch
-// of real records end to end; SetBytes is the decoded record bytes, so MB/s
+// standardizeBatch is standardize of a decoded subscription event.
+func standardizeBatch(tb testing.TB, s *Source, ev events.CloudwatchLogsEvent) int {
+	return standardize(tb, func() ([]*activity.Activity, error) { return s.FromSubscription(ev) })
+}
+
+// benchmarkBatch reports standardize of one maximum-size subscription batch
+// of real records, end to end; SetBytes is the decoded record bytes, so MB/s
 // compares with the Node baseline's records.
-func BenchmarkSubscriptionBatch(b *testing.B) {
+func benchmarkBatch(b *testing.B, decode func(s *Source, ev events.CloudwatchLogsEvent, payload []byte) ([]*activity.Activity, error)) {
 	recs := loadFixtureRecords(b)
 	batch, msgBytes, _ := packBatch(b, recs, 0)
 	ev := subscriptionEvent(b, batch)
-	s := New(Options{})
-	b.SetBytes(int64(msgBytes))
-	b.ReportAllocs()
-	records := 0
-	for b.Loop() {
-		records = standardizeBatch(b, s, ev)
-	}
-	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-}
-
-// BenchmarkSubscriptionPayload is BenchmarkSubscriptionBatch from the
-// invocation payload as the Lambda runtime delivers it (Handler.Invoke's
-// path, FromPayload), envelope decoding included.
-func BenchmarkSubscriptionPayload(b *testing.B) {
-	recs := loadFixtureRecords(b)
-	batch, msgBytes, _ := packBatch(b, recs, 0)
-	payload, err := json.Marshal(subscriptionEvent(b, batch))
+	payload, err := json.Marshal(ev)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,18 +50,26 @@ func BenchmarkSubscriptionPayload(b *testing.B) {
 	b.ReportAllocs()
 	records := 0
 	for b.Loop() {
-		acts, err := s.FromPayload(payload)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, a := range acts {
-			if _, err := activity.NewEntry(a, 0); err != nil {
-				b.Fatalf("entry %s: %v", a.ID, err)
-			}
-		}
-		records = len(acts)
+		records = standardize(b, func() ([]*activity.Activity, error) { return decode(s, ev, payload) })
 	}
 	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkSubscriptionBatch starts from the decoded subscription event
+// (Handler.Handle's path, FromSubscription).
+func BenchmarkSubscriptionBatch(b *testing.B) {
+	benchmarkBatch(b, func(s *Source, ev events.CloudwatchLogsEvent, _ []byte) ([]*activity.Activity, error) {
+		return s.FromSubscription(ev)
+	})
+}
+
+// BenchmarkSubscriptionPayload starts from the invocation payload as the
+// Lambda runtime delivers it (Handler.Invoke's path, FromPayload), envelope
+// decoding included.
+func BenchmarkSubscriptionPayload(b *testing.B) {
+	benchmarkBatch(b, func(s *Source, _ events.CloudwatchLogsEvent, payload []byte) ([]*activity.Activity, error) {
+		return s.FromPayload(payload)
+	})
 }
 
 // TestMaxBatchPeakHeap standardizes a maximum-size batch while sampling the

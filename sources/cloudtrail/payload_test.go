@@ -39,19 +39,7 @@ func samePayloadResult(t *testing.T, s *Source, payload []byte) {
 		}
 		return
 	}
-	if len(got) != len(want) {
-		t.Fatalf("FromPayload gave %d activities, FromSubscription %d", len(got), len(want))
-	}
-	for i := range got {
-		if d := got[i].Time.Sub(want[i].Time); d > -time1s && d < time1s {
-			got[i].Time = want[i].Time
-		}
-		g, err1 := activity.Marshal(got[i])
-		w, err2 := activity.Marshal(want[i])
-		if err1 != nil || err2 != nil || !bytes.Equal(g, w) {
-			t.Fatalf("activity %d differs:\nFromPayload      %s\nFromSubscription %s", i, g, w)
-		}
-	}
+	sameJSON(t, got, want)
 }
 
 func TestFromPayload(t *testing.T) {
