@@ -292,7 +292,7 @@ func slackHangsScenario(t *testing.T, r *row) {
 	}
 	r.tally = p.tally()
 	want(t, r.tally, 1, 0, "0")
-	r.outcome = fmt.Sprintf("invocation failed after %.1f s of a %s timeout: “%s”", inv.res.Duration.Seconds(), timeout, activity.Truncate(inv.res.Err.Message, 140))
+	r.outcome = fmt.Sprintf("invocation failed after %.1f s of a %.0f s timeout: “%s”", inv.res.Duration.Seconds(), timeout.Seconds(), activity.Truncate(inv.res.Err.Message, 140))
 }
 
 // hostileRecord is a recorded denial whose attacker-controlled strings try to
@@ -402,8 +402,9 @@ func largeRecordScenario(t *testing.T, r *row) {
 	if err := json.Unmarshal([]byte(repoDenials(t)[1]), &rec); err != nil {
 		t.Fatal(err)
 	}
+	rec["requestParameters"] = map[string]any{"policyDocument": ""}
 	base, _ := json.Marshal(rec)
-	rec["requestParameters"] = map[string]any{"policyDocument": strings.Repeat("x", 250*1024-len(base)-64)}
+	rec["requestParameters"] = map[string]any{"policyDocument": strings.Repeat("x", 250*1024-len(base))}
 	big, _ := json.Marshal(rec)
 	p := newPipeline(t, options{})
 	requireOK(t, "source", p.invokeSource(subscription([]string{string(big)}), 1))
