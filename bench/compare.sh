@@ -8,6 +8,11 @@
 #
 # Needs ../shared/bench and ../shared/fixtures beside the repository, node,
 # python3, gzip; uses hyperfine when installed, else repeated runs (median).
+# The Go runner (bench/standardize) runs as the CloudTrail source Lambda does:
+# with its GC settings for 128 MB (cloudtrail.TuneGC: GOGC 400, GOMEMLIMIT
+# 70% of 128 MB) and decoding each line as Handler.Invoke does
+# (STANDARDIZE_ENVELOPE=encoding/json in the environment measures the
+# encoding/json decoding of lambda.Start(handler.Handle) instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target_mb=${1:-100}
