@@ -211,8 +211,8 @@ func render(rows []*row, tp throughput, stats *processStats) []byte {
 	w("## INIT duration and peak memory\n\n")
 	w("INIT is the emulator's `INIT REPORT` for each start of the function (every scenario and the\n")
 	w("throughput run start fresh emulators). Peak memory is the runtime process's VmHWM, read from\n")
-	w("/proc before it stops (the emulator's REPORT line repeats the memory size instead); the\n")
-	w("largest is the throughput run's. The template gives each function 128 MB.\n\n")
+	w("/proc before it stops (the emulator's REPORT line repeats the memory size instead), the\n")
+	w("largest over all starts. The template gives each function 128 MB.\n\n")
 	w("| function | starts | INIT median | INIT max | peak memory |\n| --- | ---: | ---: | ---: | ---: |\n")
 	for _, name := range []string{"CloudTrailSource", "SlackDestination"} {
 		inits := slices.Clone(stats.inits[name])

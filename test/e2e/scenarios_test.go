@@ -32,7 +32,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{1, "original sample event", "sample-events/original-sample.json (1 record)", sampleEventScenario},
 	{2, "CONTROL_MESSAGE", "sample-events/control-message.json", controlMessageScenario},
-	{3, "1,000 recorded records", "1,000 distinct records of ../shared/fixtures/cloudtrail, 2 payloads", recordedBatchScenario},
+	{3, "1,000 recorded records", "the first 1,000 records of ../shared/fixtures/cloudtrail", recordedBatchScenario},
 	{4, "corrupt payloads", "corrupt base64, corrupt gzip, truncated JSON (3 payloads)", corruptPayloadScenario},
 	{5, "lines that are not CloudTrail", "5 recorded denials + 2 other lines, 1 payload", unrecognizedLinesScenario},
 	{6, "PutEvents partial failure", "10 recorded denials; entries 2, 5, 8 fail once (ThrottlingException)", partialFailureScenario},
@@ -114,7 +114,7 @@ func recordedBatchScenario(t *testing.T, r *row) {
 	requireOK(t, "destination", p.deliver(0)...)
 	r.tally = p.tally()
 	want(t, r.tally, 1000, 1000, "0")
-	r.inputs = fmt.Sprintf("1,000 distinct records of ../shared/fixtures/cloudtrail, %d payloads", len(payloads))
+	r.inputs = fmt.Sprintf("the first 1,000 records of ../shared/fixtures/cloudtrail (repeated eventIDs made unique), %d payloads", len(payloads))
 	r.outcome = "success; every message accepted within Slack's limits, no live markup"
 }
 
