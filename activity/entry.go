@@ -56,14 +56,17 @@ func Marshal(a *Activity) ([]byte, error) {
 
 // sizeHint estimates the encoded size of a, so that Marshal allocates its
 // output once: the raw members, every string with an eighth more for
-// escaping, and a fixed allowance per member for keys and punctuation.
+// escaping, and a fixed allowance per present member for its key and
+// punctuation.
 func sizeHint(a *Activity) int {
 	n, members := len(a.Detail)+64, 16
 	add := func(ss ...string) {
 		for _, s := range ss {
-			n += len(s)
+			if s != "" { // empty members are omitted
+				n += len(s)
+				members++
+			}
 		}
-		members += len(ss)
 	}
 	add(a.SchemaVersion, a.ID, a.Source, a.Subject, string(a.Severity), a.Account.ID, a.Account.Name, a.Region)
 	if ac := a.Actor; ac != nil {
@@ -94,7 +97,7 @@ func sizeHint(a *Activity) int {
 		add(o.SubscriptionFilters...)
 	}
 	strs := n - len(a.Detail) - 64
-	return n + strs/8 + members*16
+	return n + strs/8 + members*12
 }
 
 // NewEntry validates the activity and encodes it as an EventBridge entry of at
