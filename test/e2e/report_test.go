@@ -189,7 +189,7 @@ func render(rows []*row, tp throughput, stats *processStats) []byte {
 	w("  requests the SDK retried, Slack posts retried, and invocations repeated as Lambda's retry.\n")
 	w("- Two template values are changed for a scenario, each for a stated reason: scenario 11 runs the\n")
 	w("  destination with a 3 s timeout instead of 30 s (to keep CI fast; the behaviour does not depend\n")
-	w("  on it), scenario 13 caches the secret for 1 s instead of 5 minutes (to watch the rotation land).\n\n")
+	w("  on it), scenario 13 caches the secret for 2 s instead of 5 minutes (to watch the rotation land).\n\n")
 
 	w("## Throughput and latency\n\n")
 	sorted := slices.Clone(tp.latencies)
