@@ -66,7 +66,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	pub, err := eventbus.NewPublisher(eventbus.NewClient(cfg), eventbus.Config{BusName: busName, MaxRequestBytes: maxBytes})
+	pub, err := eventbus.NewPublisher(eventbus.NewClient(cfg), eventbus.Config{BusName: busName, MaxRequestBytes: maxBytes, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
