@@ -262,14 +262,24 @@ func (r *record) activity(origin *activity.Origin, fallback time.Time) *activity
 	if a.ID == "" {
 		a.ID = fallbackID(origin, r)
 	}
-	a.Subject = activity.Truncate(subject(actor, act, consoleFailure, insight, r.sc.str(r.insightDetails.Get("state"))), maxSubjectRunes)
+	// The subject, the console link and the request parameters' text are
+	// built in one buffer and take one allocation together.
+	state := r.sc.str(r.insightDetails.Get("state"))
+	text := appendSubject(r.sc.text[:0], actor, act, consoleFailure, insight, state)
+	subjectEnd := len(text)
+	text, hasLink := appendEventLink(text, region, a.ID, actor.ARN, eventID != "")
+	linkEnd := len(text)
+	text = r.sc.appendCompact(text, r.requestParameters)
+	r.sc.text = text
+	all := string(text)
+	a.Subject = activity.Truncate(all[:subjectEnd], maxSubjectRunes)
 
 	if r.omitted != nil || hasOmitted(r.requestParameters) || hasOmitted(r.responseElements) {
 		a.Tags = append(a.Tags, TagOmitted)
 	}
-	a.Fields, a.Truncated = r.fields(blk.fields[:0], a, ui, eventTime, ok)
-	if link, ok := eventLink(region, a.ID, actor.ARN, eventID != ""); ok {
-		blk.links[0] = link
+	a.Fields, a.Truncated = r.fields(blk.fields[:0], a, ui, eventTime, ok, all[linkEnd:])
+	if hasLink {
+		blk.links[0] = activity.Link{Title: "CloudTrail event history", URL: all[subjectEnd:linkEnd]}
 		a.Links = blk.links[:]
 	}
 	return a
@@ -347,7 +357,7 @@ func (r *record) resourceList() []activity.Resource {
 
 // fields builds the display fields in the original system's order, extended;
 // it reports whether a value was cut.
-func (r *record) fields(fs []activity.Field, a *activity.Activity, ui identity, eventTime string, timeOK bool) ([]activity.Field, bool) {
+func (r *record) fields(fs []activity.Field, a *activity.Activity, ui identity, eventTime string, timeOK bool, requestParameters string) ([]activity.Field, bool) {
 	cut := false
 	add := func(key, value string) {
 		if value == "" {
@@ -377,7 +387,7 @@ func (r *record) fields(fs []activity.Field, a *activity.Activity, ui identity, 
 	add("User ARN", a.Actor.ARN)
 	add("Source IP", a.Actor.SourceIP)
 	add("User Agent", a.Actor.UserAgent)
-	add("Request Parameters", r.sc.compact(r.requestParameters))
+	add("Request Parameters", requestParameters)
 	return fs, cut
 }
 
@@ -443,16 +453,15 @@ func shortService(service string) string {
 	return service
 }
 
-// subject is the one line a human reads first, e.g.
+// appendSubject appends the one line a human reads first, e.g.
 // "Access denied: IAMUser alice → iam:GetPolicy".
-func subject(actor *activity.Actor, act *activity.Action, consoleFailure, insight bool, insightState string) string {
+func appendSubject(b []byte, actor *activity.Actor, act *activity.Action, consoleFailure, insight bool, insightState string) []byte {
 	name := act.Name
 	if name == "" {
 		name = "unknown"
 	}
 	service := shortService(act.Service)
-	// "who" is the actor's type and name, or the name alone; each subject
-	// below is one concatenation, so one allocation.
+	// "who" is the actor's type and name, or the name alone.
 	typ, sep := actor.Type, " "
 	if typ == "" || strings.EqualFold(actor.Type, actor.Name) {
 		typ, sep = "", ""
@@ -460,17 +469,25 @@ func subject(actor *activity.Actor, act *activity.Action, consoleFailure, insigh
 	switch {
 	case insight:
 		if insightState != "" {
-			return "CloudTrail Insight (" + insightState + "): " + service + ":" + name
+			return appendAll(b, "CloudTrail Insight (", insightState, "): ", service, ":", name)
 		}
-		return "CloudTrail Insight: " + service + ":" + name
+		return appendAll(b, "CloudTrail Insight: ", service, ":", name)
 	case consoleFailure:
-		return "Console sign-in failure: " + typ + sep + actor.Name
+		return appendAll(b, "Console sign-in failure: ", typ, sep, actor.Name)
 	case act.Outcome == activity.Denied:
-		return "Access denied: " + typ + sep + actor.Name + " → " + service + ":" + name
+		return appendAll(b, "Access denied: ", typ, sep, actor.Name, " → ", service, ":", name)
 	case act.Outcome == activity.Failed:
-		return act.ErrorCode + ": " + typ + sep + actor.Name + " → " + service + ":" + name
+		return appendAll(b, act.ErrorCode, ": ", typ, sep, actor.Name, " → ", service, ":", name)
 	}
-	return typ + sep + actor.Name + " → " + service + ":" + name
+	return appendAll(b, typ, sep, actor.Name, " → ", service, ":", name)
+}
+
+// appendAll appends the strings to b.
+func appendAll(b []byte, parts ...string) []byte {
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
 }
 
 // formatTime is t in RFC 3339 (UTC, whole seconds): eventTime itself when it
@@ -544,13 +561,13 @@ func parseCloudTrailTime(s string) (time.Time, bool) {
 	return t, true
 }
 
-// eventLink is the CloudTrail console's event-history link for the event, in
-// the event's region, on the console of the partition (from the region, else
-// from the actor's ARN). Without a real event id or a well-formed region
-// there is no link.
-func eventLink(region, id, arn string, hasEventID bool) (activity.Link, bool) {
+// appendEventLink appends the URL of the CloudTrail console's event-history
+// link for the event, in the event's region, on the console of the partition
+// (from the region, else from the actor's ARN), and reports whether there is
+// one: without a real event id or a well-formed region there is none.
+func appendEventLink(b []byte, region, id, arn string, hasEventID bool) ([]byte, bool) {
 	if !hasEventID || !validRegion(region) || id == "" {
-		return activity.Link{}, false
+		return b, false
 	}
 	partition := "aws"
 	switch {
@@ -561,16 +578,13 @@ func eventLink(region, id, arn string, hasEventID bool) (activity.Link, bool) {
 	}
 	// A valid region needs no query escaping; the id may need path escaping.
 	frag := url.PathEscape(id)
-	var u string
 	switch partition {
 	case "aws-us-gov":
-		u = "https://console.amazonaws-us-gov.com/cloudtrail/home?region=" + region + "#/events/" + frag
+		return appendAll(b, "https://console.amazonaws-us-gov.com/cloudtrail/home?region=", region, "#/events/", frag), true
 	case "aws-cn":
-		u = "https://console.amazonaws.cn/cloudtrail/home?region=" + region + "#/events/" + frag
-	default:
-		u = "https://" + region + ".console.aws.amazon.com/cloudtrailv2/home?region=" + region + "#/events/" + frag
+		return appendAll(b, "https://console.amazonaws.cn/cloudtrail/home?region=", region, "#/events/", frag), true
 	}
-	return activity.Link{Title: "CloudTrail event history", URL: u}, true
+	return appendAll(b, "https://", region, ".console.aws.amazon.com/cloudtrailv2/home?region=", region, "#/events/", frag), true
 }
 
 // validRegion accepts region names shaped like "us-east-1" or

@@ -19,6 +19,8 @@ type scratch struct {
 	// allocation per member and per record.
 	interned map[string]string
 	buf      []byte
+	// text builds the strings of one activity that share an allocation.
+	text []byte
 	// msgs, ids and events hold a batch read by scanBatch; msgs passes to
 	// the batch's activities.
 	msgs, ids []byte
@@ -90,21 +92,26 @@ func (sc *scratch) str(v *fastjson.Value) string {
 	return ""
 }
 
-// compact returns a JSON member as compact text: an object or array as JSON
-// (strings keep their original escaping), a string as its text (some
-// exporters JSON-encode requestParameters into a string), null as "".
-func (sc *scratch) compact(v *fastjson.Value) string {
+// appendCompact appends a JSON member as compact text: an object or array as
+// JSON (strings keep their original escaping), a string as its text (some
+// exporters JSON-encode requestParameters into a string), a number or
+// boolean as written, null or nothing as nothing.
+func (sc *scratch) appendCompact(b []byte, v *fastjson.Value) []byte {
 	if v == nil {
-		return ""
+		return b
 	}
 	switch v.Type() {
-	case fastjson.TypeObject, fastjson.TypeArray:
-		sc.buf = v.MarshalTo(sc.buf[:0])
-		return string(sc.buf)
-	case fastjson.TypeNull:
-		return ""
+	case fastjson.TypeObject, fastjson.TypeArray, fastjson.TypeNumber:
+		return v.MarshalTo(b)
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		return append(b, s...)
+	case fastjson.TypeTrue:
+		return append(b, "true"...)
+	case fastjson.TypeFalse:
+		return append(b, "false"...)
 	}
-	return sc.str(v)
+	return b
 }
 
 // recordActivity holds an activity of a recognized record and the parts it

@@ -138,7 +138,7 @@ func (s *Source) getScratch() *scratch {
 // putScratch keeps sc for the next call, unless enough are kept or a hostile
 // batch made its buffers huge.
 func (s *Source) putScratch(sc *scratch) {
-	if cap(sc.msgs) > maxInflated || cap(sc.ids) > maxInflated || cap(sc.buf) > maxInflated {
+	if cap(sc.msgs) > maxInflated || cap(sc.ids) > maxInflated || cap(sc.buf) > maxInflated || cap(sc.text) > maxInflated {
 		return
 	}
 	select {
