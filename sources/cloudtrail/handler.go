@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/activity-aware/ids/activity"
 )
@@ -52,16 +51,12 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 	if log == nil {
 		log = slog.Default()
 	}
-	requestID := ""
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		requestID = lc.AwsRequestID
-	}
 	if decodeErr != nil {
-		log.ErrorContext(ctx, "cloudtrail source: decode failed", "requestId", requestID, "error", decodeErr.Error())
+		log.ErrorContext(ctx, "cloudtrail source: decode failed", "error", decodeErr.Error())
 		return decodeErr
 	}
 	if len(acts) == 0 {
-		log.InfoContext(ctx, "cloudtrail source: no log events", "requestId", requestID)
+		log.InfoContext(ctx, "cloudtrail source: no log events")
 		return nil
 	}
 	var unrecognized, denied int
@@ -73,8 +68,8 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 			denied++
 		}
 	}
+	// The function's logger (lambdacontext.NewLogger) adds the request id.
 	attrs := []any{
-		"requestId", requestID,
 		"logGroup", acts[0].Origin.LogGroup,
 		"logEvents", len(acts),
 		"denied", denied,

@@ -184,7 +184,7 @@ func TestHandler(t *testing.T) {
 		published  int
 		logHas     []string
 	}{
-		{"publishes the whole batch", good, nil, nil, 2, []string{`"requestId":"req-123"`, `"logEvents":2`, `"denied":1`, `"unrecognized":1`}},
+		{"publishes the whole batch", good, nil, nil, 2, []string{`"logEvents":2`, `"denied":1`, `"unrecognized":1`}},
 		{"control message", control, nil, nil, 0, []string{"no log events"}},
 		{"decode error publishes nothing", bad, nil, ErrMalformedPayload, 0, []string{"decode failed"}},
 		{"publish error is returned", good, publishErr, publishErr, 2, []string{"publish failed"}},
