@@ -63,3 +63,8 @@ tool (
 	github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 	golang.org/x/perf/cmd/benchstat
 )
+
+ignore (
+	./cdk.out
+	./node_modules
+)
