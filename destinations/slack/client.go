@@ -228,9 +228,9 @@ func (c *Client) deliver(ctx context.Context, webhookURL string, msg *slackapi.W
 			e.Reason = fmt.Sprintf("next attempt in %s would pass the deadline", wait.Round(time.Millisecond))
 			return attempt, e
 		}
-		log.Warn("slack: retrying webhook post",
+		log.WarnContext(ctx, "slack: retrying webhook post",
 			slog.Int("attempt", attempt), slog.Int("status", ans.status), slog.String("code", ans.code),
-			slog.Int64("wait_ms", wait.Milliseconds()))
+			slog.Int64("waitMs", wait.Milliseconds()))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -55,10 +55,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 	}
 	a, err := eventbus.Decode(ev)
 	if err != nil {
-		log.Error("slack: rejected event", slog.String("event_id", ev.ID), slog.String("error", err.Error()))
+		log.ErrorContext(ctx, "slack: rejected event", slog.String("eventId", ev.ID), slog.String("error", err.Error()))
 		return fmt.Errorf("slack: handle event %s: %w", ev.ID, err)
 	}
-	log = log.With(slog.String("event_id", ev.ID), slog.String("activity_id", a.ID))
+	log = log.With(slog.String("eventId", ev.ID), slog.String("activityId", a.ID))
 	if h.Decoder != nil {
 		h.decodePermission(ctx, a, log)
 	}
@@ -79,10 +79,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		if errors.As(err, &de) {
 			attrs = append(attrs, slog.Int("status", de.StatusCode), slog.String("code", de.Code), slog.Bool("permanent", de.Permanent))
 		}
-		log.Error("slack: delivery failed", attrs...)
+		log.ErrorContext(ctx, "slack: delivery failed", attrs...)
 		return fmt.Errorf("slack: activity %s: %w", a.ID, err)
 	}
-	log.Info("slack: delivered", slog.Int("attempts", attempts), slog.Int("blocks", len(msg.Blocks.BlockSet)))
+	log.InfoContext(ctx, "slack: delivered", slog.Int("attempts", attempts), slog.Int("blocks", len(msg.Blocks.BlockSet)))
 	return nil
 }
 
@@ -110,12 +110,12 @@ func (h *Handler) decodePermission(ctx context.Context, a *activity.Activity, lo
 	}
 	doc, err := h.Decoder.DecodeAuthorizationMessage(ctx, encoded)
 	if err != nil {
-		log.Warn("slack: decode authorization message failed", slog.String("error", err.Error()))
+		log.WarnContext(ctx, "slack: decode authorization message failed", slog.String("error", err.Error()))
 		return
 	}
 	var d decodedAuthorization
 	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		log.Warn("slack: decoded authorization message is not JSON")
+		log.WarnContext(ctx, "slack: decoded authorization message is not JSON")
 		return
 	}
 	p := activity.Permission{}

@@ -135,7 +135,7 @@ func TestHandle(t *testing.T) {
 			if strings.Contains(logs.String(), secretToken) {
 				t.Fatalf("logs reveal the webhook URL: %s", logs.String())
 			}
-			if tt.messages == 1 && !strings.Contains(logs.String(), `"activity_id":"3f9e8c1a-5b2d-4c6e-9f0a-1b2c3d4e5f60"`) {
+			if tt.messages == 1 && !strings.Contains(logs.String(), `"activityId":"3f9e8c1a-5b2d-4c6e-9f0a-1b2c3d4e5f60"`) {
 				t.Errorf("delivery log lacks the activity id: %s", logs.String())
 			}
 		})
