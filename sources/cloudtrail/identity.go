@@ -3,43 +3,35 @@ package cloudtrail
 import (
 	"strings"
 
-	"github.com/valyala/fastjson"
-
 	"github.com/activity-aware/ids/activity"
 )
 
 // actor builds the activity's actor from userIdentity, with a readable name
 // for every identity type CloudTrail documents.
 // The actor is built in a, and MFA, when known, in mfa.
-func (id *identity) actor(a *activity.Actor, mfa *bool) *activity.Actor {
+func (m *members) actor(sc *scratch, a *activity.Actor, mfa *bool) *activity.Actor {
 	*a = activity.Actor{
-		Type:        id.sc.str(id.typ),
-		ARN:         id.sc.str(id.arn),
-		AccountID:   id.sc.str(id.accountID),
-		PrincipalID: id.sc.str(id.principalID),
-		AccessKeyID: id.sc.str(id.accessKeyID),
-		InvokedBy:   id.sc.str(id.invokedBy),
+		Type:        sc.str(&m.id[iType]),
+		ARN:         sc.str(&m.id[iARN]),
+		AccountID:   sc.str(&m.id[iAccountID]),
+		PrincipalID: sc.str(&m.id[iPrincipalID]),
+		AccessKeyID: sc.str(&m.id[iAccessKeyID]),
+		InvokedBy:   sc.str(&m.id[iInvokedBy]),
 	}
-	var issuer, issuerName string
-	if sc := id.sessionContext; sc != nil && sc.Type() == fastjson.TypeObject {
-		if is := sc.Get("sessionIssuer"); is != nil && is.Type() == fastjson.TypeObject {
-			issuer = id.sc.str(is.Get("arn"))
-			issuerName = id.sc.str(is.Get("userName"))
-			if issuer == "" {
-				issuer = issuerName
-			}
-		}
-		a.MFA = boolean(sc.Get("attributes", "mfaAuthenticated"), mfa)
+	issuer, issuerName := sc.str(&m.issuer[0]), sc.str(&m.issuer[1])
+	if issuer == "" {
+		issuer = issuerName
 	}
+	a.MFA = boolean(&m.attributes[0], mfa)
 	a.SessionIssuer = issuer
-	a.Name = id.name(a, issuerName)
+	a.Name = m.name(sc, a, issuerName)
 	return a
 }
 
 // name is the readable actor name, e.g. "alice", "root",
 // "role/Admin (session alice@corp)", "ec2.amazonaws.com".
-func (id *identity) name(a *activity.Actor, issuerName string) string {
-	userName := id.sc.str(id.userName)
+func (m *members) name(sc *scratch, a *activity.Actor, issuerName string) string {
+	userName := sc.str(&m.id[iUserName])
 	resource := arnResource(a.ARN)
 	switch a.Type {
 	case "Root":
@@ -87,12 +79,12 @@ func (id *identity) name(a *activity.Actor, issuerName string) string {
 		if userName != "" {
 			return userName
 		}
-		if u := id.sc.str(id.onBehalfOf.Get("userId")); u != "" {
+		if u := sc.str(&m.onBehalfOf[0]); u != "" {
 			return u
 		}
 	case "SAMLUser", "WebIdentityUser":
 		if userName != "" {
-			if p := id.sc.str(id.identityProvider); p != "" {
+			if p := sc.str(&m.id[iIdentityProvider]); p != "" {
 				return userName + " (" + p + ")"
 			}
 			return userName

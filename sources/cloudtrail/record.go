@@ -2,89 +2,12 @@ package cloudtrail
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/valyala/fastjson"
-
 	"github.com/activity-aware/ids/activity"
 )
-
-// record holds the members of a CloudTrail record the source reads. Members
-// are matched case-insensitively (some exporters lower-case every key); the
-// first occurrence wins.
-type record struct {
-	eventVersion, eventTime, eventSource, eventName, eventID, eventType *fastjson.Value
-	awsRegion, sourceIP, userAgent, errorCode, errorMessage, readOnly   *fastjson.Value
-	recipient, userIdentity, requestParameters, responseElements        *fastjson.Value
-	resources, insightDetails, omitted                                  *fastjson.Value
-
-	sc *scratch
-}
-
-func (r *record) scan(v *fastjson.Value) {
-	o, err := v.Object()
-	if err != nil {
-		return
-	}
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		if p := r.slot(k); p != nil && *p == nil {
-			*p = v
-		}
-	})
-}
-
-// slot returns where the member named k belongs, or nil.
-func (r *record) slot(k []byte) **fastjson.Value {
-	var buf [24]byte
-	if len(k) > len(buf) {
-		return nil
-	}
-	switch string(lowerASCII(buf[:], k)) {
-	case "eventversion":
-		return &r.eventVersion
-	case "eventtime":
-		return &r.eventTime
-	case "eventsource":
-		return &r.eventSource
-	case "eventname":
-		return &r.eventName
-	case "eventid":
-		return &r.eventID
-	case "eventtype":
-		return &r.eventType
-	case "awsregion":
-		return &r.awsRegion
-	case "sourceipaddress":
-		return &r.sourceIP
-	case "useragent":
-		return &r.userAgent
-	case "errorcode":
-		return &r.errorCode
-	case "errormessage":
-		return &r.errorMessage
-	case "readonly":
-		return &r.readOnly
-	case "recipientaccountid":
-		return &r.recipient
-	case "useridentity":
-		return &r.userIdentity
-	case "requestparameters":
-		return &r.requestParameters
-	case "responseelements":
-		return &r.responseElements
-	case "resources":
-		return &r.resources
-	case "insightdetails":
-		return &r.insightDetails
-	case "omitted":
-		return &r.omitted
-	}
-	return nil
-}
 
 // lowerASCII writes s lower-cased (ASCII letters only) into dst, which must
 // be as long as s, and returns it.
@@ -99,149 +22,41 @@ func lowerASCII(dst, s []byte) []byte {
 	return dst
 }
 
-// recognized reports whether the object looks like a CloudTrail record: it
-// has at least one member every CloudTrail record (management, data, network
-// activity, Insights) carries.
-func (r *record) recognized() bool {
-	return r.eventVersion != nil || r.eventID != nil || r.eventName != nil ||
-		r.eventSource != nil || r.eventType != nil || r.userIdentity != nil
-}
-
-// identity holds the userIdentity members the source reads.
-type identity struct {
-	typ, principalID, arn, accountID, accessKeyID, userName *fastjson.Value
-	invokedBy, sessionContext, identityProvider, onBehalfOf *fastjson.Value
-
-	sc *scratch
-}
-
-func (id *identity) scan(v *fastjson.Value) {
-	if v == nil || v.Type() != fastjson.TypeObject {
-		return
-	}
-	o, _ := v.Object()
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		if p := id.slot(k); p != nil && *p == nil {
-			*p = v
-		}
-	})
-}
-
-func (id *identity) slot(k []byte) **fastjson.Value {
-	var buf [24]byte
-	if len(k) > len(buf) {
-		return nil
-	}
-	switch string(lowerASCII(buf[:], k)) {
-	case "type":
-		return &id.typ
-	case "principalid":
-		return &id.principalID
-	case "arn":
-		return &id.arn
-	case "accountid":
-		return &id.accountID
-	case "accesskeyid", "acceskeyid": // the misspelling occurs in exported data
-		return &id.accessKeyID
-	case "username":
-		return &id.userName
-	case "invokedby":
-		return &id.invokedBy
-	case "sessioncontext":
-		return &id.sessionContext
-	case "identityprovider":
-		return &id.identityProvider
-	case "onbehalfof":
-		return &id.onBehalfOf
-	}
-	return nil
-}
-
-// plainStr returns a scalar member as text, not interned (for values unique
-// to a record, such as eventID): strings unescaped, numbers and booleans as
-// written, anything else "".
-func plainStr(v *fastjson.Value) string {
-	if v == nil {
-		return ""
-	}
-	switch v.Type() {
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		return string(b)
-	case fastjson.TypeNumber:
-		return string(v.MarshalTo(nil))
-	case fastjson.TypeTrue:
-		return "true"
-	case fastjson.TypeFalse:
-		return "false"
-	}
-	return ""
-}
-
-// boolean reads true/false or the strings "true"/"false" in any case into
-// *dst and returns dst, or nil when v is neither.
-func boolean(v *fastjson.Value, dst *bool) *bool {
-	if v == nil {
-		return nil
-	}
-	switch v.Type() {
-	case fastjson.TypeTrue:
-		*dst = true
-	case fastjson.TypeFalse:
-		*dst = false
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		switch {
-		case bytes.EqualFold(s, []byte("true")):
-			*dst = true
-		case bytes.EqualFold(s, []byte("false")):
-			*dst = false
-		default:
-			return nil
-		}
-	default:
-		return nil
-	}
-	return dst
-}
-
-// activity builds the activity of a recognized record.
-func (r *record) activity(origin *activity.Origin, fallback time.Time) *activity.Activity {
-	blk := r.sc.newBlock()
-	ui := identity{sc: r.sc}
-	ui.scan(r.userIdentity)
-	actor := ui.actor(&blk.actor, &blk.mfa)
-	actor.SourceIP = r.sc.str(r.sourceIP)
-	actor.UserAgent = r.sc.str(r.userAgent)
+// activity builds the activity of a recognized record from its members.
+func (m *members) activity(sc *scratch, origin *activity.Origin, fallback time.Time) *activity.Activity {
+	blk := sc.newBlock()
+	actor := m.actor(sc, &blk.actor, &blk.mfa)
+	actor.SourceIP = sc.str(&m.rec[mSourceIP])
+	actor.UserAgent = sc.str(&m.rec[mUserAgent])
 
 	act := &blk.action
 	*act = activity.Action{
-		Service:      r.sc.str(r.eventSource),
-		Name:         r.sc.str(r.eventName),
-		ReadOnly:     boolean(r.readOnly, &blk.readOnly),
-		ErrorCode:    r.sc.str(r.errorCode),
-		ErrorMessage: r.sc.str(r.errorMessage),
+		Service:      sc.str(&m.rec[mEventSource]),
+		Name:         sc.str(&m.rec[mEventName]),
+		ReadOnly:     boolean(&m.rec[mReadOnly], &blk.readOnly),
+		ErrorCode:    sc.str(&m.rec[mErrorCode]),
+		ErrorMessage: sc.str(&m.rec[mErrorMessage]),
 	}
-	insight := r.insightDetails != nil && r.insightDetails.Type() == fastjson.TypeObject
+	insight := m.rec[mInsightDetails].kind == kindObject
 	if insight {
 		// Insights events name the call they measure inside insightDetails.
 		if act.Service == "" {
-			act.Service = r.sc.str(r.insightDetails.Get("eventSource"))
+			act.Service = sc.str(&m.insight[0])
 		}
 		if act.Name == "" {
-			act.Name = r.sc.str(r.insightDetails.Get("eventName"))
+			act.Name = sc.str(&m.insight[1])
 		}
 	}
-	consoleFailure := r.consoleSignInFailure(act)
+	consoleFailure := m.consoleSignInFailure(sc, act)
 	act.Outcome = outcome(act.ErrorCode, consoleFailure)
 
-	eventID, eventTime := plainStr(r.eventID), plainStr(r.eventTime)
+	eventID, eventTime := plainStr(&m.rec[mEventID]), plainStr(&m.rec[mEventTime])
 	at, ok := parseTime(eventTime)
 	if !ok {
 		at = fallback
 	}
-	region := r.sc.str(r.awsRegion)
-	accountID := r.sc.str(r.recipient)
+	region := sc.str(&m.rec[mAWSRegion])
+	accountID := sc.str(&m.rec[mRecipient])
 	if accountID == "" {
 		accountID = actor.AccountID
 	}
@@ -256,28 +71,33 @@ func (r *record) activity(origin *activity.Origin, fallback time.Time) *activity
 		Region:        region,
 		Actor:         actor,
 		Action:        act,
-		Resources:     r.resourceList(),
+		Resources:     m.resourceList(sc),
 		Origin:        origin,
 	}
 	if a.ID == "" {
-		a.ID = fallbackID(origin, r)
+		// Derived from the log event id when the record came through a
+		// subscription, so a retried batch keeps its ids.
+		a.ID = m.hashID
+		if origin != nil && origin.LogEventID != "" {
+			a.ID = "logevent-" + origin.LogEventID
+		}
 	}
 	// The subject, the console link and the request parameters' text are
 	// built in one buffer and take one allocation together.
-	state := r.sc.str(r.insightDetails.Get("state"))
-	text := appendSubject(r.sc.text[:0], actor, act, consoleFailure, insight, state)
+	state := sc.str(&m.insight[2])
+	text := appendSubject(sc.text[:0], actor, act, consoleFailure, insight, state)
 	subjectEnd := len(text)
 	text, hasLink := appendEventLink(text, region, a.ID, actor.ARN, eventID != "")
 	linkEnd := len(text)
-	text = r.sc.appendCompact(text, r.requestParameters)
-	r.sc.text = text
+	text = append(text, m.rec[mRequestParameters].text...)
+	sc.text = text
 	all := string(text)
 	a.Subject = activity.Truncate(all[:subjectEnd], maxSubjectRunes)
 
-	if r.omitted != nil || hasOmitted(r.requestParameters) || hasOmitted(r.responseElements) {
+	if m.rec[mOmitted].kind != kindAbsent || m.request[0].kind != kindAbsent || m.response[1].kind != kindAbsent {
 		a.Tags = append(a.Tags, TagOmitted)
 	}
-	a.Fields, a.Truncated = r.fields(blk.fields[:0], a, ui, eventTime, ok, all[linkEnd:])
+	a.Fields, a.Truncated = m.fields(sc, blk.fields[:0], a, eventTime, ok, all[linkEnd:])
 	if hasLink {
 		blk.links[0] = activity.Link{Title: "CloudTrail event history", URL: all[subjectEnd:linkEnd]}
 		a.Links = blk.links[:]
@@ -285,65 +105,36 @@ func (r *record) activity(origin *activity.Origin, fallback time.Time) *activity
 	return a
 }
 
-// fallbackID derives a stable id for a record without eventID: from the log
-// event id when the record came through a subscription, else from the members
-// that identify the call.
-func fallbackID(origin *activity.Origin, r *record) string {
-	if origin != nil && origin.LogEventID != "" {
-		return "logevent-" + origin.LogEventID
-	}
-	h := sha256.New()
-	for _, v := range []*fastjson.Value{r.eventTime, r.eventSource, r.eventName, r.userIdentity, r.sourceIP, r.requestParameters} {
-		if v != nil {
-			h.Write(v.MarshalTo(nil))
-		}
-		h.Write([]byte{0})
-	}
-	return "record-" + hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-func hasOmitted(v *fastjson.Value) bool {
-	if v == nil || v.Type() != fastjson.TypeObject {
-		return false
-	}
-	return v.Get("omitted") != nil
-}
-
 // consoleSignInFailure reports a failed console sign-in: ConsoleLogin whose
 // responseElements say "Failure" (CloudTrail sets errorMessage, not
 // errorCode, for these).
-func (r *record) consoleSignInFailure(act *activity.Action) bool {
+func (m *members) consoleSignInFailure(sc *scratch, act *activity.Action) bool {
 	if act.Name != "ConsoleLogin" {
 		return false
 	}
-	if r.responseElements != nil {
-		switch r.responseElements.Type() {
-		case fastjson.TypeObject:
-			if r.sc.str(r.responseElements.Get("ConsoleLogin")) == "Failure" {
-				return true
-			}
-		case fastjson.TypeString:
-			if strings.Contains(r.sc.str(r.responseElements), `"Failure"`) {
-				return true
-			}
+	switch m.rec[mResponseElements].kind {
+	case kindObject:
+		if sc.str(&m.response[0]) == "Failure" {
+			return true
+		}
+	case kindString:
+		if bytes.Contains(m.rec[mResponseElements].text, []byte(`"Failure"`)) {
+			return true
 		}
 	}
 	return act.ErrorMessage != "" || (act.ErrorCode != "" && !successCode(act.ErrorCode))
 }
 
-func (r *record) resourceList() []activity.Resource {
-	if r.resources == nil || r.resources.Type() != fastjson.TypeArray {
+func (m *members) resourceList(sc *scratch) []activity.Resource {
+	if len(m.resources) == 0 {
 		return nil
 	}
-	items, _ := r.resources.Array()
-	out := make([]activity.Resource, 0, len(items))
-	for _, it := range items {
-		if it.Type() != fastjson.TypeObject {
-			continue
-		}
-		res := activity.Resource{Type: r.sc.str(it.Get("type")), ARN: r.sc.str(it.Get("ARN")), AccountID: r.sc.str(it.Get("accountId"))}
+	out := make([]activity.Resource, 0, len(m.resources))
+	for i := range m.resources {
+		it := &m.resources[i]
+		res := activity.Resource{Type: sc.str(&it[0]), ARN: sc.str(&it[1]), AccountID: sc.str(&it[2])}
 		if res.ARN == "" {
-			res.ARN = r.sc.str(it.Get("arn"))
+			res.ARN = sc.str(&it[3])
 		}
 		if res != (activity.Resource{}) {
 			out = append(out, res)
@@ -357,7 +148,7 @@ func (r *record) resourceList() []activity.Resource {
 
 // fields builds the display fields in the original system's order, extended;
 // it reports whether a value was cut.
-func (r *record) fields(fs []activity.Field, a *activity.Activity, ui identity, eventTime string, timeOK bool, requestParameters string) ([]activity.Field, bool) {
+func (m *members) fields(sc *scratch, fs []activity.Field, a *activity.Activity, eventTime string, timeOK bool, requestParameters string) ([]activity.Field, bool) {
 	cut := false
 	add := func(key, value string) {
 		if value == "" {
@@ -377,9 +168,9 @@ func (r *record) fields(fs []activity.Field, a *activity.Activity, ui identity, 
 		add("Time", eventTime)
 	}
 	add("Region", a.Region)
-	add("Recipient Account ID", r.sc.str(r.recipient))
+	add("Recipient Account ID", sc.str(&m.rec[mRecipient]))
 	add("User Account ID", a.Actor.AccountID)
-	username := r.sc.str(ui.userName)
+	username := sc.str(&m.id[iUserName])
 	if username == "" {
 		username = a.Actor.Name
 	}

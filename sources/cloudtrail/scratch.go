@@ -18,7 +18,11 @@ type scratch struct {
 	// ARNs, user agents, error codes); sharing one string per value saves an
 	// allocation per member and per record.
 	interned map[string]string
-	buf      []byte
+	// vals holds the unescaped strings and numbers of the record being
+	// read that do not point into the record itself.
+	vals []byte
+	// members is what the source reads from the record being read.
+	members members
 	// text builds the strings of one activity that share an allocation.
 	text []byte
 	// msgs, ids and events hold a batch read by scanBatch; msgs passes to
@@ -69,27 +73,6 @@ func (sc *scratch) intern(b []byte) string {
 	s := string(b)
 	sc.interned[s] = s
 	return s
-}
-
-// str returns a scalar member as text, interned: strings unescaped, numbers
-// and booleans as written, anything else "".
-func (sc *scratch) str(v *fastjson.Value) string {
-	if v == nil {
-		return ""
-	}
-	switch v.Type() {
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		return sc.intern(b)
-	case fastjson.TypeNumber:
-		sc.buf = v.MarshalTo(sc.buf[:0])
-		return sc.intern(sc.buf)
-	case fastjson.TypeTrue:
-		return "true"
-	case fastjson.TypeFalse:
-		return "false"
-	}
-	return ""
 }
 
 // appendCompact appends a JSON member as compact text: an object or array as

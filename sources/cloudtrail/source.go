@@ -93,22 +93,33 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	if len(text) == 0 || text[0] != '{' {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	v, err := sc.record.ParseBytes(text)
-	if err != nil {
+	m := &sc.members
+	m.reset()
+	sc.vals = sc.vals[:0]
+	compact := sc.readRecord(text, m, origin)
+	if !compact {
+		// Anything the one-pass reader does not take (whitespace, escaped
+		// member names, deep nesting, invalid JSON) goes through the general
+		// parser. fastjson's parser is lenient (NaN, raw control
+		// characters); the strict check keeps Detail acceptable to
+		// encoding/json and EventBridge.
+		m.reset()
+		sc.vals = sc.vals[:0]
+		v, err := sc.record.ParseBytes(text)
+		if err != nil {
+			return s.unrecognized(raw, origin, fallback)
+		}
+		var valid bool
+		if valid, compact = strictAfterParse(text); !valid {
+			return s.unrecognized(raw, origin, fallback)
+		}
+		r := record{sc: sc}
+		r.read(m, v, origin)
+	}
+	if !m.recognized() {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	// fastjson's parser is lenient (NaN, raw control characters); the strict
-	// check keeps Detail acceptable to encoding/json and EventBridge.
-	valid, compact := strictAfterParse(text)
-	if !valid {
-		return s.unrecognized(raw, origin, fallback)
-	}
-	r := record{sc: sc}
-	r.scan(v)
-	if !r.recognized() {
-		return s.unrecognized(raw, origin, fallback)
-	}
-	a := r.activity(origin, fallback)
+	a := m.activity(sc, origin, fallback)
 	detail := text[:len(text):len(text)] // capped: an append by its owner copies
 	if !owned {
 		detail = bytes.Clone(text)
@@ -138,7 +149,7 @@ func (s *Source) getScratch() *scratch {
 // putScratch keeps sc for the next call, unless enough are kept or a hostile
 // batch made its buffers huge.
 func (s *Source) putScratch(sc *scratch) {
-	if cap(sc.msgs) > maxInflated || cap(sc.ids) > maxInflated || cap(sc.buf) > maxInflated || cap(sc.text) > maxInflated {
+	if cap(sc.msgs) > maxInflated || cap(sc.ids) > maxInflated || cap(sc.vals) > maxInflated || cap(sc.text) > maxInflated {
 		return
 	}
 	select {
