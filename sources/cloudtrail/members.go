@@ -232,6 +232,17 @@ func plainStr(m *member) string {
 	return ""
 }
 
+// hasText reports whether plainStr(m) would not be "".
+func hasText(m *member) bool {
+	switch m.kind {
+	case kindString, kindNumber:
+		return len(m.text) > 0
+	case kindTrue, kindFalse:
+		return true
+	}
+	return false
+}
+
 // boolean reads true/false or the strings "true"/"false" in any case into
 // *dst and returns dst, or nil when m is neither.
 func boolean(m *member, dst *bool) *bool {
@@ -298,7 +309,7 @@ func (r *record) read(m *members, v *fastjson.Value, origin *activity.Origin) {
 			}
 		}
 	}
-	if plainStr(&m.rec[mEventID]) == "" && (origin == nil || origin.LogEventID == "") {
+	if !hasText(&m.rec[mEventID]) && (origin == nil || origin.LogEventID == "") {
 		m.hashID = r.hashID()
 	}
 	if v := r.vals[mRequestParameters]; v != nil {

@@ -35,7 +35,7 @@ func (sc *scratch) readRecord(text []byte, m *members, origin *activity.Origin) 
 	if !p.record(m) || p.i != len(p.b) {
 		return false
 	}
-	return plainStr(&m.rec[mEventID]) != "" || origin != nil && origin.LogEventID != ""
+	return hasText(&m.rec[mEventID]) || origin != nil && origin.LogEventID != ""
 }
 
 // peek returns the next byte, or 0 at the end.

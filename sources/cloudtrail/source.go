@@ -98,23 +98,10 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	sc.vals = sc.vals[:0]
 	compact := sc.readRecord(text, m, origin)
 	if !compact {
-		// Anything the one-pass reader does not take (whitespace, escaped
-		// member names, deep nesting, invalid JSON) goes through the general
-		// parser. fastjson's parser is lenient (NaN, raw control
-		// characters); the strict check keeps Detail acceptable to
-		// encoding/json and EventBridge.
-		m.reset()
-		sc.vals = sc.vals[:0]
-		v, err := sc.record.ParseBytes(text)
-		if err != nil {
-			return s.unrecognized(raw, origin, fallback)
-		}
 		var valid bool
-		if valid, compact = strictAfterParse(text); !valid {
+		if valid, compact = sc.readGeneral(text, m, origin); !valid {
 			return s.unrecognized(raw, origin, fallback)
 		}
-		r := record{sc: sc}
-		r.read(m, v, origin)
 	}
 	if !m.recognized() {
 		return s.unrecognized(raw, origin, fallback)
@@ -135,6 +122,27 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	}
 	s.enrich(a)
 	return a
+}
+
+// readGeneral reads text into m with the general parser: anything the
+// one-pass reader does not take (whitespace, escaped member names, deep
+// nesting, invalid JSON). It reports whether text is strictly valid JSON and
+// whether it is compact; m is filled only when it is valid. fastjson's parser
+// is lenient (NaN, raw control characters); the strict check keeps Detail
+// acceptable to encoding/json and EventBridge.
+func (sc *scratch) readGeneral(text []byte, m *members, origin *activity.Origin) (valid, compact bool) {
+	m.reset()
+	sc.vals = sc.vals[:0]
+	v, err := sc.record.ParseBytes(text)
+	if err != nil {
+		return false, false
+	}
+	if valid, compact = strictAfterParse(text); !valid {
+		return false, false
+	}
+	r := record{sc: sc}
+	r.read(m, v, origin)
+	return true, compact
 }
 
 func (s *Source) getScratch() *scratch {
