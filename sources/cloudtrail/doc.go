@@ -41,7 +41,10 @@
 //
 // The subscription path decodes only the members it uses: base64 and gzip
 // (klauspost/compress, readers pooled) into pooled buffers, then the batch
-// and each record with valyala/fastjson (parsers pooled), keeping the record
-// itself as raw bytes in Activity.Detail. See BenchmarkSubscriptionBatch and
-// bench/compare.sh.
+// in one pass, then each record in one pass that checks it is strictly
+// valid, compact JSON and extracts the members the source reads; anything
+// else (whitespace, escaped member names, deep nesting, invalid JSON) goes to
+// valyala/fastjson and a strict check, which yield the same activities
+// (differential tests and fuzz targets). The record itself stays raw bytes in
+// Activity.Detail. See BenchmarkSubscriptionBatch and bench/compare.sh.
 package cloudtrail
