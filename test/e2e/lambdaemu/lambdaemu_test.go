@@ -95,10 +95,11 @@ func TestFunctionUnderEmulator(t *testing.T) {
 		})
 	}
 
-	if inits := a.InitDurations(); len(inits) != 1 || inits[0] <= 0 {
+	// The emulator writes its reports asynchronously: give them a moment.
+	if inits := initDurations(a, 1); len(inits) != 1 || inits[0] <= 0 {
 		t.Fatalf("a: INIT durations %v, want one", inits)
 	}
-	if inits := b.InitDurations(); len(inits) != 2 {
+	if inits := initDurations(b, 2); len(inits) != 2 {
 		t.Fatalf("b: INIT durations %v, want two (the timeout reinitializes)", inits)
 	}
 	rss, err := a.PeakRSS()
@@ -113,5 +114,18 @@ func TestFunctionUnderEmulator(t *testing.T) {
 func TestStartRefusesFractionalTimeout(t *testing.T) {
 	if _, err := Start(context.Background(), Config{Timeout: 1500 * time.Millisecond}); err == nil {
 		t.Fatal("Start(1.5s timeout) = nil error")
+	}
+}
+
+// initDurations returns f's INIT durations once it has reported want of them,
+// or what it has after a few seconds.
+func initDurations(f *Function, want int) []time.Duration {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		inits := f.InitDurations()
+		if len(inits) >= want || time.Now().After(deadline) {
+			return inits
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
