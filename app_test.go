@@ -22,6 +22,7 @@ import (
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/constructs/templatejson"
+	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/stack"
 )
 
@@ -444,4 +445,42 @@ func envRead(t *testing.T, dir string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestStackNamesMatchSelfProtection checks that the resources an attacker
+// would disable carry the stack name, so the self-protection detections
+// recognize changes to them.
+func TestStackNamesMatchSelfProtection(t *testing.T) {
+	s := synthApp(t, nil)
+	name := func(typ, prop string) string {
+		for _, r := range get(s.tpl, "Resources").(map[string]any) {
+			if get(r, "Type") == typ {
+				v, _ := get(r, "Properties", prop).(string)
+				return v
+			}
+		}
+		return ""
+	}
+	bus := name("AWS::Events::EventBus", "Name")
+	secret := name("AWS::SecretsManager::Secret", "Name")
+	alias := name("AWS::KMS::Alias", "AliasName")
+	if bus != "Activity-Aware-IDS-ActivityBus" || secret != "Activity-Aware-IDS/slack-webhook" || alias != "alias/Activity-Aware-IDS/slack-webhook" {
+		t.Fatalf("bus %q, secret %q, key alias %q: want them named after the stack", bus, secret, alias)
+	}
+	records := []struct {
+		preset, record string
+	}{
+		{"self-bus-changed", `{"eventSource":"events.amazonaws.com","eventName":"DeleteEventBus","requestParameters":{"name":"` + bus + `"}}`},
+		{"self-secret-or-key-changed", `{"eventSource":"secretsmanager.amazonaws.com","eventName":"PutSecretValue","requestParameters":{"secretId":"arn:aws:secretsmanager:us-east-1:111122223333:secret:` + secret + `-AbCdEf"}}`},
+		{"self-secret-or-key-changed", `{"eventSource":"kms.amazonaws.com","eventName":"DeleteAlias","requestParameters":{"aliasName":"` + alias + `"}}`},
+	}
+	for _, r := range records {
+		presets, err := detections.Lookup(r.preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := detections.NewSet(presets).Match([]byte(r.record)); len(got) != 1 {
+			t.Errorf("%s does not match %s", r.preset, r.record)
+		}
+	}
 }

@@ -98,7 +98,12 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	if p.OrganizationID != "" {
 		org = jsii.String(p.OrganizationID)
 	}
-	bus := activitybus.New(s, jsii.String("ActivityBus"), &activitybus.Props{OrganizationID: org})
+	bus := activitybus.New(s, jsii.String("ActivityBus"), &activitybus.Props{
+		// Named after the stack, as its other resources are, so the
+		// self-protection detections recognize changes to it.
+		EventBusName:   jsii.String(*s.StackName() + "-ActivityBus"),
+		OrganizationID: org,
+	})
 	var detections *[]*string
 	if len(p.Detections) > 0 {
 		detections = jsii.Strings(p.Detections...)
@@ -114,6 +119,8 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	slack := slackdestination.New(s, jsii.String("SlackDestination"), &slackdestination.Props{
 		Bus:                         bus.EventBus(),
 		WebhookURL:                  awscdk.SecretValue_CfnParameter(webhookURL),
+		SecretName:                  jsii.String(*s.StackName() + "/slack-webhook"),
+		KeyAlias:                    jsii.String("alias/" + *s.StackName() + "/slack-webhook"),
 		DecodeAuthorizationMessages: jsii.Bool(p.DecodeAuthorizationMessages),
 		Function:                    fn,
 	})

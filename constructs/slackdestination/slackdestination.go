@@ -68,6 +68,13 @@ type Props struct {
 	WebhookURL awscdk.SecretValue
 	// WebhookSecret is an existing secret whose string is the webhook URL.
 	WebhookSecret awssecretsmanager.ISecret
+	// SecretName names the new secret (with WebhookURL). Default: a name
+	// CloudFormation generates. Naming it after the stack lets the
+	// self-protection detections recognize changes to it.
+	SecretName *string
+	// KeyAlias is an alias ("alias/...") for the new secret's KMS key (with
+	// WebhookURL). Default: none.
+	KeyAlias *string
 	// Detail narrows the rule to activities whose detail matches, e.g.
 	// {"severity": ["critical", "high"]} or {"account": {"id": ["123456789012"]}}.
 	// Default: every activity.
@@ -163,7 +170,7 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 	c := constructs.NewConstruct(scope, id)
 	d := &destination{Construct: c, secret: p.WebhookSecret}
 	if d.secret == nil {
-		d.key, d.secret = newSecret(c, p.WebhookURL)
+		d.key, d.secret = newSecret(c, p.WebhookURL, p.SecretName, p.KeyAlias)
 	}
 
 	d.failureQueue = failurequeue.New(c, jsii.String("FailureQueue"),
@@ -205,13 +212,17 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 // newSecret stores url in a secret under a new customer-managed key that
 // rotates yearly. Both go with the stack: the URL is a stack parameter, so
 // nothing is lost that a redeploy does not restore.
-func newSecret(c constructs.Construct, url awscdk.SecretValue) (awskms.Key, awssecretsmanager.ISecret) {
+func newSecret(c constructs.Construct, url awscdk.SecretValue, name, alias *string) (awskms.Key, awssecretsmanager.ISecret) {
 	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
 		Description:       jsii.String("Activity Aware IDS: encrypts the Slack webhook secret"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
 	})
+	if alias != nil {
+		key.AddAlias(alias)
+	}
 	secret := awssecretsmanager.NewSecret(c, jsii.String("WebhookSecret"), &awssecretsmanager.SecretProps{
+		SecretName:        name,
 		Description:       jsii.String("Activity Aware IDS: the Slack incoming webhook URL"),
 		EncryptionKey:     key,
 		SecretStringValue: url,
