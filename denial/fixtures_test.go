@@ -1,8 +1,6 @@
 package denial_test
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -13,23 +11,8 @@ import (
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/logfile"
 	"github.com/activity-aware/ids/sources/cloudtrail"
+	"github.com/activity-aware/ids/test/sharedfixtures"
 )
-
-// sharedFixtures returns the shared CloudTrail fixtures directory,
-// ../shared/fixtures/cloudtrail from the repository root, skipping the test
-// when it is absent.
-func sharedFixtures(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(filepath.Dir(wd), "..", "shared", "fixtures", "cloudtrail")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared CloudTrail fixtures not found at %s (they live beside the repository, in ../shared/fixtures): %v", dir, err)
-	}
-	return dir
-}
 
 // statedAction is AWS's "not authorized to perform: svc:Action" wording.
 var statedAction = regexp.MustCompile(`(?i)not authorized to perform:?\s+([a-z0-9-]+):([a-z0-9*]+)`)
@@ -39,7 +22,7 @@ var statedAction = regexp.MustCompile(`(?i)not authorized to perform:?\s+([a-z0-
 // the action AWS states is the one reported, every denial of a known event
 // has an action. It logs the counts per reason class.
 func TestRecordedDenials(t *testing.T) {
-	dir := sharedFixtures(t)
+	dir := sharedfixtures.CloudTrail(t)
 	src := cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{denial.Enricher{}}})
 	now := time.Now().UTC()
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/filterpattern"
+	"github.com/activity-aware/ids/test/sharedfixtures"
 )
 
 // fixture is one preset's testdata: records it must match and near misses it
@@ -95,9 +95,9 @@ func TestPresetsAreWellFormed(t *testing.T) {
 // patterns (Security Hub's CloudWatch.x controls pass only with them), against
 // the shared reference when it is present.
 func TestCISPatternsVerbatim(t *testing.T) {
-	ref, err := os.ReadFile(filepath.Join(sharedDir(t), "reference", "cis-cloudwatch-patterns.md"))
+	ref, err := os.ReadFile(filepath.Join(sharedfixtures.Dir(t, "reference"), "cis-cloudwatch-patterns.md"))
 	if err != nil {
-		t.Skipf("shared reference absent (%v): it lives at ../shared/reference from the repository root", err)
+		t.Fatal(err)
 	}
 	var published []string
 	for _, line := range strings.Split(string(ref), "\n") {
@@ -233,17 +233,6 @@ func ids(ps []*Preset) []string {
 		out[i] = p.ID
 	}
 	return out
-}
-
-// sharedDir is ../shared from the repository root.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test file")
-	}
-	root := filepath.Dir(filepath.Dir(file))
-	return filepath.Join(root, "..", "shared")
 }
 
 func TestParseList(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/activity-aware/ids/test/sharedfixtures"
 )
 
 // sharedRecords returns every record of the shared CloudTrail recordings
@@ -14,10 +16,7 @@ import (
 // when they are absent.
 func sharedRecords(tb testing.TB) []json.RawMessage {
 	tb.Helper()
-	dir := filepath.Join(sharedDir(tb), "fixtures", "cloudtrail")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("shared fixtures absent (%v): they live at ../shared/fixtures from the repository root", err)
-	}
+	dir := sharedfixtures.CloudTrail(tb)
 	var recs []json.RawMessage
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {

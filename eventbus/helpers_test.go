@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/test/localeventbridge"
+	"github.com/activity-aware/ids/test/sharedfixtures"
 )
 
 const testBus = "activity-bus"
@@ -167,21 +167,10 @@ func large(t testing.TB, n, size int) []*activity.Activity {
 	return out
 }
 
-// sharedFixtures is ../shared/fixtures from the repository root.
-func sharedFixtures(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "shared", "fixtures")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared CloudTrail fixtures not found at %s (they live beside the repository, in ../shared/fixtures): %v", dir, err)
-	}
-	return dir
-}
-
 // fixtureActivities is every record of ../shared/fixtures/cloudtrail as an
 // activity, ids made unique (some records share an eventID).
 func fixtureActivities(t testing.TB) []*activity.Activity {
-	root := filepath.Join(sharedFixtures(t), "cloudtrail")
+	root := sharedfixtures.CloudTrail(t)
 	var out []*activity.Activity
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/activity-aware/ids/test/sharedfixtures"
 )
 
 const record = `{"eventVersion":"1.08","eventName":"GetPolicy","eventSource":"iam.amazonaws.com","errorCode":"AccessDenied"}`
@@ -127,10 +129,7 @@ func TestReadStopsOnVisitError(t *testing.T) {
 }
 
 func TestSharedMalformedFixture(t *testing.T) {
-	p := filepath.Join("..", "..", "shared", "fixtures", "malformed", "concatenated-objects.json")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared fixtures not found at %s (they sit beside the repository): %v", p, err)
-	}
+	p := filepath.Join(sharedfixtures.Dir(t, "fixtures", "malformed"), "concatenated-objects.json")
 	var s seen
 	_, errs, _ := Read([]string{p}, Options{}, s.visit)
 	if len(errs) != 1 || !errors.Is(errs[0], ErrUnreadable) || len(s.kinds) != 0 {

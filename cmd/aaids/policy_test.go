@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/activity-aware/ids/denial"
+	"github.com/activity-aware/ids/test/sharedfixtures"
 )
 
 func runAaids(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -144,14 +144,7 @@ func TestPolicyExitCodes(t *testing.T) {
 // TestPolicySuggestStratus: on the Stratus Red Team detonation logs the
 // command prints a valid IAM policy document.
 func TestPolicySuggestStratus(t *testing.T) {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(wd, "..", "..", "..", "shared", "fixtures", "cloudtrail", "stratus")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared Stratus fixtures not found at %s (they live beside the repository, in ../shared/fixtures): %v", dir, err)
-	}
+	dir := sharedfixtures.Dir(t, "fixtures", "cloudtrail", "stratus")
 	code, stdout, stderr := runAaids(t, "policy", "suggest", dir)
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)

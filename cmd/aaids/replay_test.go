@@ -12,18 +12,8 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/test/localslack"
+	"github.com/activity-aware/ids/test/sharedfixtures"
 )
-
-// sharedFixtures returns ../shared/fixtures/<sub> beside the repository, or
-// skips the test when it is absent (it is not part of the repository).
-func sharedFixtures(t *testing.T, sub string) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "fixtures", sub)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared fixtures not found at %s (they live beside the repository, in ../shared/fixtures): %v", dir, err)
-	}
-	return dir
-}
 
 var summaryRE = regexp.MustCompile(`files (\d+), records (\d+), activities (\d+), unrecognized (\d+), errors (\d+), posted (\d+)`)
 
@@ -220,7 +210,7 @@ func TestReplayBadInputIsReportedAndTheRestProcessed(t *testing.T) {
 // yields exactly one valid activity, and nothing errors; the malformed export
 // is reported as unreadable without a crash.
 func TestReplaySharedFixtures(t *testing.T) {
-	dir := sharedFixtures(t, "cloudtrail")
+	dir := sharedfixtures.CloudTrail(t)
 	wantRecords := 0
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -261,7 +251,7 @@ func TestReplaySharedFixtures(t *testing.T) {
 		}
 	}
 
-	code, _, errOut = runAaids(t, "replay", sharedFixtures(t, "malformed"))
+	code, _, errOut = runAaids(t, "replay", sharedfixtures.Dir(t, "fixtures", "malformed"))
 	if code != exitInput || !strings.Contains(errOut, "concatenated-objects.json") || !strings.Contains(errOut, "not JSON data") {
 		t.Fatalf("malformed: exit %d, stderr:\n%s", code, errOut)
 	}

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,26 +13,14 @@ import (
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/sources/cloudtrail"
+	"github.com/activity-aware/ids/test/sharedfixtures"
 )
-
-// sharedFixtures is ../shared/fixtures from the repository root, or "" (and
-// the test skipped) when it is absent.
-func sharedFixtures(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..") // destinations/slack → repository root
-	dir := filepath.Join(root, "..", "shared", "fixtures", "cloudtrail")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared CloudTrail fixtures not found at %s (they live beside the repository, in ../shared/fixtures)", dir)
-	}
-	return dir
-}
 
 // TestRenderEveryFixtureRecord runs every recorded CloudTrail record through
 // the real source (with the detection presets and the denial explainer), the
 // bus encoding and the renderer, and checks each message as Slack would.
 func TestRenderEveryFixtureRecord(t *testing.T) {
-	dir := sharedFixtures(t)
+	dir := sharedfixtures.CloudTrail(t)
 	set := detections.NewSet(detections.All())
 	src := cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{set, denial.Enricher{}}})
 	fallback := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

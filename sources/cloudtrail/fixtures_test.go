@@ -12,34 +12,10 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/activity-aware/ids/test/sharedfixtures"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/valyala/fastjson"
 )
-
-// sharedFixtures returns ../shared/fixtures relative to the repository root,
-// skipping the test when it is absent (it is not part of the repository).
-func sharedFixtures(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	fx := filepath.Join(dir, "..", "shared", "fixtures")
-	if _, err := os.Stat(filepath.Join(fx, "cloudtrail")); err != nil {
-		tb.Skipf("shared CloudTrail fixtures not found at %s (they live beside the repository, not in it)", fx)
-	}
-	return fx
-}
 
 // fixtureRecord is one record of a shared fixture file.
 type fixtureRecord struct {
@@ -52,7 +28,7 @@ type fixtureRecord struct {
 // ../shared/fixtures/cloudtrail, in a stable order.
 func loadFixtureRecords(tb testing.TB) []fixtureRecord {
 	tb.Helper()
-	root := filepath.Join(sharedFixtures(tb), "cloudtrail")
+	root := sharedfixtures.CloudTrail(tb)
 	var files []string
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && filepath.Ext(path) == ".json" {

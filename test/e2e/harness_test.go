@@ -30,6 +30,7 @@ import (
 	"github.com/activity-aware/ids/test/localeventbridge"
 	"github.com/activity-aware/ids/test/localsecrets"
 	"github.com/activity-aware/ids/test/localslack"
+	"github.com/activity-aware/ids/test/sharedfixtures"
 )
 
 // The local values the template's references resolve to.
@@ -79,9 +80,6 @@ func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
-
-// sharedFixtures is ../shared/fixtures from the repository root.
-func sharedFixtures() string { return filepath.Join(repoRoot(), "..", "shared", "fixtures") }
 
 func prepare(ctx context.Context, tmp string) (*deployment, error) {
 	d := &deployment{repo: repoRoot()}
@@ -599,10 +597,7 @@ func repoDenials(t testing.TB) []string {
 // shared fixtures are absent.
 func fixtureRecords(t testing.TB) []string {
 	t.Helper()
-	dir := filepath.Join(sharedFixtures(), "cloudtrail")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared fixtures absent (%s): this scenario needs the recorded CloudTrail data at ../shared/fixtures from the repository root", dir)
-	}
+	dir := sharedfixtures.CloudTrail(t)
 	var paths []string
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".json") {
