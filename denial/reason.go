@@ -57,6 +57,12 @@ const (
 	// ReasonEncoded: the reason is only in an encoded authorization failure
 	// message (EC2 and a few others); sts:DecodeAuthorizationMessage reveals it.
 	ReasonEncoded = "encoded"
+	// ReasonDecodedExplicitDeny: the decoded authorization message reports an
+	// explicit deny (it does not say in which kind of policy).
+	ReasonDecodedExplicitDeny = "explicit-deny"
+	// ReasonDecodedNoAllow: the decoded authorization message reports that no
+	// policy allows the action.
+	ReasonDecodedNoAllow = "no-allow"
 	// ReasonUnknown: the message does not say which policy denied the call.
 	ReasonUnknown = "unknown"
 )
@@ -91,6 +97,8 @@ var reasonClasses = map[string]reasonClass{
 	ReasonVPCEndpointPolicy:               {text: "a VPC endpoint policy denied it", guardrail: true},
 	ReasonS3BlockPublicAccess:             {text: "S3 Block Public Access prevents it", guardrail: true},
 	ReasonEncoded:                         {text: "the reason is in the encoded authorization failure message (sts:DecodeAuthorizationMessage decodes it)"},
+	ReasonDecodedExplicitDeny:             {text: "a policy explicitly denies it (decoded authorization message)"},
+	ReasonDecodedNoAllow:                  {text: "no policy allows it (decoded authorization message)", fixable: true},
 	ReasonUnknown:                         {text: "AWS did not say which policy denied it"},
 }
 
@@ -103,7 +111,7 @@ func Reasons() []string {
 		ReasonExplicitDenyPermissionsBoundary, ReasonNoPermissionsBoundary,
 		ReasonExplicitDenySessionPolicy, ReasonNoSessionPolicy,
 		ReasonExplicitDenyVPCEndpointPolicy, ReasonNoVPCEndpointPolicy, ReasonVPCEndpointPolicy,
-		ReasonS3BlockPublicAccess, ReasonEncoded, ReasonUnknown,
+		ReasonS3BlockPublicAccess, ReasonEncoded, ReasonDecodedExplicitDeny, ReasonDecodedNoAllow, ReasonUnknown,
 	}
 }
 

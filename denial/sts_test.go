@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/activity-aware/ids/activity"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -104,6 +105,70 @@ func TestSTSDecoder(t *testing.T) {
 				if err != nil || got != tt.want {
 					t.Errorf("got %q, %v; want %q", got, err, tt.want)
 				}
+			}
+		})
+	}
+}
+
+func TestApplyDecoded(t *testing.T) {
+	encoded := &activity.Permission{Action: "ec2:RunInstances", Resource: AnyResource, Reason: ReasonEncoded, ReasonText: ReasonText(ReasonEncoded), Encoded: true}
+	tests := []struct {
+		name          string
+		in            *activity.Permission
+		decoded       string
+		wantReason    string
+		wantResource  string
+		wantFixable   bool
+		wantStatement string
+		wantErr       bool
+	}{
+		{
+			name:          "no allow: fixable, with the evaluated resource",
+			in:            encoded,
+			decoded:       `{"allowed":false,"explicitDeny":false,"matchedStatements":{"items":[]},"context":{"principal":{"arn":"arn:aws:sts::111122223333:assumed-role/Dev/x"},"action":"ec2:RunInstances","resource":"arn:aws:ec2:us-east-1:111122223333:instance/*"}}`,
+			wantReason:    ReasonDecodedNoAllow,
+			wantResource:  "arn:aws:ec2:us-east-1:111122223333:instance/*",
+			wantFixable:   true,
+			wantStatement: `{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"arn:aws:ec2:us-east-1:111122223333:instance/*"}`,
+		},
+		{
+			name:         "explicit deny: not fixable by an allow",
+			in:           encoded,
+			decoded:      `{"allowed":false,"explicitDeny":true,"context":{"action":"ec2:TerminateInstances","resource":"arn:aws:ec2:us-east-1:111122223333:instance/i-0abc"}}`,
+			wantReason:   ReasonDecodedExplicitDeny,
+			wantResource: "arn:aws:ec2:us-east-1:111122223333:instance/i-0abc",
+		},
+		{
+			name:          "no permission known before",
+			in:            nil,
+			decoded:       `{"allowed":false,"explicitDeny":false,"context":{"action":"ec2:CreateVolume"}}`,
+			wantReason:    ReasonDecodedNoAllow,
+			wantResource:  AnyResource,
+			wantFixable:   true,
+			wantStatement: `{"Effect":"Allow","Action":"ec2:CreateVolume","Resource":"*"}`,
+		},
+		{name: "not JSON", in: encoded, decoded: `<html>`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ApplyDecoded(tt.in, tt.decoded)
+			if tt.wantErr {
+				if !errors.Is(err, ErrInvalidMessage) {
+					t.Fatalf("err = %v, want ErrInvalidMessage", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Reason != tt.wantReason || got.Resource != tt.wantResource || got.Fixable != tt.wantFixable || got.Encoded || got.ReasonText == "" {
+				t.Fatalf("got %+v", got)
+			}
+			if string(got.Statement) != tt.wantStatement {
+				t.Fatalf("statement %s, want %s", got.Statement, tt.wantStatement)
+			}
+			if tt.in != nil && tt.in.Reason != ReasonEncoded {
+				t.Fatal("ApplyDecoded modified its input")
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,17 +85,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 	return nil
 }
 
-// decodedAuthorization is the part of a decoded authorization message the
-// renderer uses.
-type decodedAuthorization struct {
-	Allowed      bool `json:"allowed"`
-	ExplicitDeny bool `json:"explicitDeny"`
-	Context      struct {
-		Action   string `json:"action"`
-		Resource string `json:"resource"`
-	} `json:"context"`
-}
-
 // decodePermission fills the activity's permission from the encoded
 // authorization message its error carries. Decoding is best effort: a
 // failure is logged and the message goes out with what the source knew.
@@ -113,26 +101,10 @@ func (h *Handler) decodePermission(ctx context.Context, a *activity.Activity, lo
 		log.WarnContext(ctx, "slack: decode authorization message failed", slog.String("error", err.Error()))
 		return
 	}
-	var d decodedAuthorization
-	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		log.WarnContext(ctx, "slack: decoded authorization message is not JSON")
+	p, err := denial.ApplyDecoded(a.Permission, doc)
+	if err != nil {
+		log.WarnContext(ctx, "slack: decoded authorization message not understood", slog.String("error", err.Error()))
 		return
 	}
-	p := activity.Permission{}
-	if a.Permission != nil {
-		p = *a.Permission
-	}
-	if d.Context.Action != "" {
-		p.Action = d.Context.Action
-	}
-	if d.Context.Resource != "" {
-		p.Resource = d.Context.Resource
-	}
-	p.Encoded = false
-	if d.ExplicitDeny {
-		p.Reason, p.ReasonText, p.Fixable = "explicit-deny", "an explicit deny in a policy refused it (decoded authorization message)", false
-	} else if !d.Allowed {
-		p.Reason, p.ReasonText, p.Fixable = "no-allow", "no policy allows it (decoded authorization message)", true
-	}
-	a.Permission = &p
+	a.Permission = p
 }
