@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,6 +112,31 @@ func prepare(ctx context.Context, tmp string) (*deployment, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// statInputs stats every file the suite's subprocesses read (the Go sources,
+// the module and lock files): go test records what a running test opens or
+// stats, so a cached result is reused only while none of them has changed.
+// The builds and the synthesis (in TestMain) run in other processes, which go
+// test does not see.
+func statInputs(repo string) error {
+	return filepath.WalkDir(repo, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "node_modules", "cdk.out", "dist", "testdata":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch name := d.Name(); {
+		case strings.HasSuffix(name, ".go"), name == "go.mod", name == "go.sum", name == "cdk.json", name == "package-lock.json":
+			_, err = os.Stat(path)
+		}
+		return err
+	})
 }
 
 // synthesize runs the CDK app (app.go) as `cdk synth` would, with Lambda
@@ -268,6 +294,9 @@ type invocation struct {
 
 func newPipeline(t testing.TB, opts options) *pipeline {
 	t.Helper()
+	if err := statInputs(dep.repo); err != nil {
+		t.Fatal(err)
+	}
 	p := &pipeline{t: t}
 	p.eb = localeventbridge.New(localeventbridge.Options{
 		BusName:        localBusName,
