@@ -2,9 +2,6 @@ package detections
 
 import (
 	"encoding/json"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,28 +13,9 @@ import (
 // when they are absent.
 func sharedRecords(tb testing.TB) []json.RawMessage {
 	tb.Helper()
-	dir := sharedfixtures.CloudTrail(tb)
 	var recs []json.RawMessage
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		var file struct {
-			Records []json.RawMessage `json:"Records"`
-		}
-		if err := json.Unmarshal(b, &file); err != nil {
-			tb.Logf("%s: not a CloudTrail log file: %v", path, err)
-			return nil
-		}
-		recs = append(recs, file.Records...)
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
+	for _, r := range sharedfixtures.CloudTrailRecords(tb) {
+		recs = append(recs, r.Raw)
 	}
 	return recs
 }

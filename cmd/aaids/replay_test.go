@@ -211,25 +211,7 @@ func TestReplayBadInputIsReportedAndTheRestProcessed(t *testing.T) {
 // is reported as unreadable without a crash.
 func TestReplaySharedFixtures(t *testing.T) {
 	dir := sharedfixtures.CloudTrail(t)
-	wantRecords := 0
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		var f struct{ Records []json.RawMessage }
-		if err := json.Unmarshal(data, &f); err != nil {
-			t.Errorf("%s: %v", path, err)
-		}
-		wantRecords += len(f.Records)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantRecords := len(sharedfixtures.CloudTrailRecords(t))
 
 	code, out, errOut := runAaids(t, "replay", "--format", "json", dir)
 	if code != exitOK {

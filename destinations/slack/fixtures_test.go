@@ -1,11 +1,6 @@
 package slack
 
 import (
-	"encoding/json"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,55 +15,34 @@ import (
 // the real source (with the detection presets and the denial explainer), the
 // bus encoding and the renderer, and checks each message as Slack would.
 func TestRenderEveryFixtureRecord(t *testing.T) {
-	dir := sharedfixtures.CloudTrail(t)
 	set := detections.NewSet(detections.All())
 	src := cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{set, denial.Enricher{}}})
 	fallback := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	var records, withDetections, withPermission, guardrails int
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
-			return err
-		}
-		data, err := os.ReadFile(path)
+	for _, rec := range sharedfixtures.CloudTrailRecords(t) {
+		a := src.FromRecord(rec.Raw, &activity.Origin{LogGroup: "CloudTrail/DefaultLogGroup"}, fallback)
+		entry, err := activity.NewEntry(a, 0)
 		if err != nil {
-			return err
+			t.Errorf("%s: %v", rec.Path, err)
+			continue
 		}
-		var file struct {
-			Records []json.RawMessage `json:"Records"`
+		delivered, err := activity.Parse(entry.Detail)
+		if err != nil {
+			t.Errorf("%s: %v", rec.Path, err)
+			continue
 		}
-		if err := json.Unmarshal(data, &file); err != nil {
-			t.Errorf("%s: %v", path, err)
-			return nil
+		msg := Render(delivered)
+		checkMessage(t, encode(t, msg))
+		records++
+		if len(delivered.Detections) > 0 {
+			withDetections++
 		}
-		for i, raw := range file.Records {
-			a := src.FromRecord(raw, &activity.Origin{LogGroup: "CloudTrail/DefaultLogGroup"}, fallback)
-			entry, err := activity.NewEntry(a, 0)
-			if err != nil {
-				t.Errorf("%s[%d]: %v", path, i, err)
-				continue
-			}
-			delivered, err := activity.Parse(entry.Detail)
-			if err != nil {
-				t.Errorf("%s[%d]: %v", path, i, err)
-				continue
-			}
-			msg := Render(delivered)
-			checkMessage(t, encode(t, msg))
-			records++
-			if len(delivered.Detections) > 0 {
-				withDetections++
-			}
-			if p := delivered.Permission; p != nil {
-				withPermission++
-				if p.Guardrail {
-					guardrails++
-				}
+		if p := delivered.Permission; p != nil {
+			withPermission++
+			if p.Guardrail {
+				guardrails++
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if records < 1400 {
 		t.Fatalf("rendered %d records, want all of the 1,433 recorded", records)
