@@ -326,40 +326,30 @@ func (p *batchScanner) appendString(dst []byte) ([]byte, bool) {
 		if b[i] != '\\' || i+1 >= len(b) {
 			return dst, false
 		}
-		switch e := b[i+1]; e {
-		case '"', '\\', '/':
-			dst = append(dst, e)
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(b, i+2)
-			if !ok {
-				return dst, false
-			}
-			if utf16.IsSurrogate(r) {
-				lo, ok := hex4(b, i+8)
-				if !ok || b[i+6] != '\\' || b[i+7] != 'u' {
-					return dst, false
-				}
-				if r = utf16.DecodeRune(r, lo); r == utf8.RuneError {
-					return dst, false
-				}
-				i += 6
-			}
-			dst = utf8.AppendRune(dst, r)
-			i += 4
-		default:
+		if c, ok := simpleEscape(b[i+1]); ok {
+			dst = append(dst, c)
+			i += 2
+			continue
+		}
+		if b[i+1] != 'u' {
 			return dst, false
 		}
-		i += 2
+		r, ok := hex4(b, i+2)
+		if !ok {
+			return dst, false
+		}
+		if utf16.IsSurrogate(r) {
+			lo, ok := hex4(b, i+8)
+			if !ok || b[i+6] != '\\' || b[i+7] != 'u' {
+				return dst, false
+			}
+			if r = utf16.DecodeRune(r, lo); r == utf8.RuneError {
+				return dst, false
+			}
+			i += 6
+		}
+		dst = utf8.AppendRune(dst, r)
+		i += 6
 	}
 }
 

@@ -1,8 +1,6 @@
 package cloudtrail
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -103,16 +101,7 @@ func (p *recordReader) str() (raw []byte, escaped, ok bool) {
 	start := p.i + 1
 	i := start
 	for {
-		for i+8 <= len(b) {
-			if m := stringSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
-		for i < len(b) && plainStringByte[b[i]] {
-			i++
-		}
+		i = plainRun(b, i)
 		switch {
 		case i >= len(b) || b[i] < 0x20:
 			return nil, false, false
@@ -480,36 +469,25 @@ func (sc *scratch) unescape(raw []byte) []byte {
 			i = j
 			continue
 		}
-		switch e := raw[i+1]; e {
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r, _ := hex4(raw, i+2)
-			i += 6
-			if !utf16.IsSurrogate(r) {
-				b = utf8.AppendRune(b, r)
-				continue
-			}
-			lo, ok := hex4(raw, i+2)
-			if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' || !ok {
-				b = append(b, raw[i-6:i]...)
-				continue
-			}
-			b = utf8.AppendRune(b, utf16.DecodeRune(r, lo))
-			i += 6
+		if c, ok := simpleEscape(raw[i+1]); ok {
+			b = append(b, c)
+			i += 2
 			continue
-		default: // '"', '\\', '/'
-			b = append(b, e)
 		}
-		i += 2
+		// The text was checked, so what remains is \uXXXX.
+		r, _ := hex4(raw, i+2)
+		i += 6
+		if !utf16.IsSurrogate(r) {
+			b = utf8.AppendRune(b, r)
+			continue
+		}
+		lo, ok := hex4(raw, i+2)
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' || !ok {
+			b = append(b, raw[i-6:i]...)
+			continue
+		}
+		b = utf8.AppendRune(b, utf16.DecodeRune(r, lo))
+		i += 6
 	}
 	sc.vals = b
 	return b[start:]

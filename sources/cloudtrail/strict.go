@@ -57,6 +57,26 @@ func plainRun(b []byte, i int) int {
 	return i
 }
 
+// simpleEscape is the byte a one-character JSON escape (after the backslash)
+// stands for; ok is false for 'u' and for anything JSON does not allow.
+func simpleEscape(e byte) (c byte, ok bool) {
+	switch e {
+	case '"', '\\', '/':
+		return e, true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return 0, false
+}
+
 // Classes of the bytes outside strings, for scanText.
 const (
 	outScalar     = iota // the start of a literal or a number
@@ -93,16 +113,7 @@ func scanText(b []byte) (valid, compact, hasControl bool) {
 			i++
 		str:
 			for {
-				for i+8 <= len(b) {
-					if m := stringSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-						i += bits.TrailingZeros64(m) >> 3
-						break
-					}
-					i += 8
-				}
-				for i < len(b) && plainStringByte[b[i]] {
-					i++
-				}
+				i = plainRun(b, i)
 				switch {
 				case i >= len(b):
 					return false, compact, false
