@@ -21,8 +21,8 @@ import (
 
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/slackdestination"
-	"github.com/activity-aware/ids/constructs/templatejson"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/internal/templatejson"
 	"github.com/activity-aware/ids/stack"
 )
 

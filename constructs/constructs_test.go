@@ -24,8 +24,8 @@ import (
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/slackdestination"
-	"github.com/activity-aware/ids/constructs/templatejson"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/internal/templatejson"
 )
 
 // newStack returns a stack in a new app that skips bundling, so the tests

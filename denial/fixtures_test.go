@@ -9,9 +9,8 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
-	"github.com/activity-aware/ids/logfile"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 	"github.com/activity-aware/ids/sources/cloudtrail"
-	"github.com/activity-aware/ids/test/sharedfixtures"
 )
 
 // statedAction is AWS's "not authorized to perform: svc:Action" wording.
@@ -22,7 +21,6 @@ var statedAction = regexp.MustCompile(`(?i)not authorized to perform:?\s+([a-z0-
 // the action AWS states is the one reported, every denial of a known event
 // has an action. It logs the counts per reason class.
 func TestRecordedDenials(t *testing.T) {
-	dir := sharedfixtures.CloudTrail(t)
 	src := cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{denial.Enricher{}}})
 	now := time.Now().UTC()
 
@@ -60,28 +58,15 @@ func TestRecordedDenials(t *testing.T) {
 			guardrail++
 		}
 	}
-	stats, errs, stop := logfile.Read([]string{dir}, logfile.Options{}, func(it logfile.Item) error {
-		switch it.Kind {
-		case logfile.Record:
-			check(it.Path, src.FromRecord(it.Raw, nil, now))
-		case logfile.LogsData:
-			for _, a := range src.FromLogsData(it.LogsData) {
-				check(it.Path, a)
-			}
-		}
-		return nil
-	})
-	if stop != nil {
-		t.Fatal(stop)
-	}
-	for _, err := range errs {
-		t.Errorf("read fixtures: %v", err)
+	records := sharedfixtures.CloudTrailRecords(t)
+	for _, r := range records {
+		check(r.Path, src.FromRecord(r.Raw, nil, now))
 	}
 	if denied == 0 {
-		t.Fatalf("no denied record among %d items of %d files", stats.Items, stats.Files)
+		t.Fatalf("no denied record among %d records", len(records))
 	}
-	t.Logf("%d items in %d files: %d denied; %d with an action (%d stated in the message), %d with a resource other than %q; %d fixable by an allow, %d refused by a guardrail",
-		stats.Items, stats.Files, denied, withAction, stated, withResource, denial.AnyResource, fixable, guardrail)
+	t.Logf("%d records: %d denied; %d with an action (%d stated in the message), %d with a resource other than %q; %d fixable by an allow, %d refused by a guardrail",
+		len(records), denied, withAction, stated, withResource, denial.AnyResource, fixable, guardrail)
 	names := make([]string, 0, len(reasons))
 	for r := range reasons {
 		names = append(names, r)

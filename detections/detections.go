@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/filterpattern"
+	"github.com/activity-aware/ids/detections/filterpattern"
 )
 
 // DefaultID is the preset the system evaluates when none is configured: the

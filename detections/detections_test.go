@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/filterpattern"
-	"github.com/activity-aware/ids/test/sharedfixtures"
+	"github.com/activity-aware/ids/detections/filterpattern"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
 // fixture is one preset's testdata: records it must match and near misses it

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/filterpattern"
+	"github.com/activity-aware/ids/detections/filterpattern"
 )
 
 // Naming tells the self-protection presets how this system's own resources

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/activity-aware/ids/test/sharedfixtures"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
 // sharedRecords returns every record of the shared CloudTrail recordings

@@ -17,8 +17,8 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/test/localeventbridge"
-	"github.com/activity-aware/ids/test/sharedfixtures"
+	"github.com/activity-aware/ids/internal/localeventbridge"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
 const testBus = "activity-bus"

@@ -13,7 +13,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/test/localeventbridge"
+	"github.com/activity-aware/ids/internal/localeventbridge"
 )
 
 func TestPublishBatching(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/activity-aware/ids/filterpattern"
-	"github.com/activity-aware/ids/logfile"
+	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
+	"github.com/activity-aware/ids/detections/filterpattern"
 )
 
 const filterUsage = `Usage: aaids filter check PATTERN

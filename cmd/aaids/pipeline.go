@@ -9,10 +9,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
-	"github.com/activity-aware/ids/filterpattern"
-	"github.com/activity-aware/ids/logfile"
+	"github.com/activity-aware/ids/detections/filterpattern"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 

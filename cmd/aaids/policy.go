@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
 	"github.com/activity-aware/ids/denial"
-	"github.com/activity-aware/ids/logfile"
 )
 
 const policyUsage = `Usage: aaids policy suggest [--principal ARN] PATH...

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/activity-aware/ids/denial"
-	"github.com/activity-aware/ids/test/sharedfixtures"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
 func runAaids(t *testing.T, args ...string) (code int, stdout, stderr string) {

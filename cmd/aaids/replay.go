@@ -15,9 +15,9 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/detections"
-	"github.com/activity-aware/ids/logfile"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 

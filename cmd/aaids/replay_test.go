@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/test/localslack"
-	"github.com/activity-aware/ids/test/sharedfixtures"
+	"github.com/activity-aware/ids/internal/localslack"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
 var summaryRE = regexp.MustCompile(`files (\d+), records (\d+), activities (\d+), unrecognized (\d+), errors (\d+), posted (\d+)`)

@@ -24,7 +24,7 @@ import (
 	"github.com/activity-aware/ids/constructs/internal/failurequeue"
 	"github.com/activity-aware/ids/constructs/internal/synthcheck"
 	"github.com/activity-aware/ids/detections"
-	"github.com/activity-aware/ids/filterpattern"
+	"github.com/activity-aware/ids/detections/filterpattern"
 )
 
 // The environment the function's main package reads.

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/test/localslack"
+	"github.com/activity-aware/ids/internal/localslack"
 )
 
 func BenchmarkRender(b *testing.B) {

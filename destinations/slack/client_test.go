@@ -11,7 +11,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
-	"github.com/activity-aware/ids/test/localslack"
+	"github.com/activity-aware/ids/internal/localslack"
 )
 
 // secretToken is the webhook path's secret part; no error may show it.

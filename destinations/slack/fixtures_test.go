@@ -7,8 +7,8 @@ import (
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 	"github.com/activity-aware/ids/sources/cloudtrail"
-	"github.com/activity-aware/ids/test/sharedfixtures"
 )
 
 // TestRenderEveryFixtureRecord runs every recorded CloudTrail record through

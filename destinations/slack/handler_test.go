@@ -15,7 +15,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/test/localslack"
+	"github.com/activity-aware/ids/internal/localslack"
 )
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -14,7 +14,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/test/localslack"
+	"github.com/activity-aware/ids/internal/localslack"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

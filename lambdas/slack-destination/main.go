@@ -26,8 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/activity-aware/ids/denial"
+	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/destinations/slack"
-	"github.com/activity-aware/ids/secrets"
 )
 
 // slackTimeout bounds one webhook request; the handler retries within the

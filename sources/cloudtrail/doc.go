@@ -46,5 +46,5 @@
 // else (whitespace, escaped member names, deep nesting, invalid JSON) goes to
 // valyala/fastjson and a strict check, which yield the same activities
 // (differential tests and fuzz targets). The record itself stays raw bytes in
-// Activity.Detail. See BenchmarkSubscriptionBatch and bench/compare.sh.
+// Activity.Detail. See BenchmarkSubscriptionBatch and tools/bench/compare.sh.
 package cloudtrail

@@ -12,7 +12,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/activity-aware/ids/test/sharedfixtures"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/valyala/fastjson"
 )

@@ -21,7 +21,7 @@ const (
 // TuneGC applies GCPercent and a soft memory limit of MemoryLimitShare of
 // memoryMB (the Lambda function's memory size) to the running process,
 // unless the GOGC or GOMEMLIMIT environment variables choose their own. The
-// CloudTrail source Lambda calls it once at start, and bench/standardize
+// CloudTrail source Lambda calls it once at start, and tools/bench/standardize
 // calls it with 128 so that the benchmark runs as a 128 MB function does.
 func TuneGC(memoryMB int) {
 	if _, set := os.LookupEnv("GOGC"); !set {

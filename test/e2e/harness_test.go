@@ -24,14 +24,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/test/e2e/cfntemplate"
-	"github.com/activity-aware/ids/test/e2e/eventpattern"
-	"github.com/activity-aware/ids/test/e2e/lambdaemu"
-	"github.com/activity-aware/ids/test/localaws"
-	"github.com/activity-aware/ids/test/localeventbridge"
-	"github.com/activity-aware/ids/test/localsecrets"
-	"github.com/activity-aware/ids/test/localslack"
-	"github.com/activity-aware/ids/test/sharedfixtures"
+	"github.com/activity-aware/ids/internal/cfntemplate"
+	"github.com/activity-aware/ids/internal/eventpattern"
+	"github.com/activity-aware/ids/internal/lambdaemu"
+	"github.com/activity-aware/ids/internal/localaws"
+	"github.com/activity-aware/ids/internal/localeventbridge"
+	"github.com/activity-aware/ids/internal/localsecrets"
+	"github.com/activity-aware/ids/internal/localslack"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
 // The local values the template's references resolve to.

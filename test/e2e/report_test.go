@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/activity-aware/ids/test/e2e/lambdaemu"
+	"github.com/activity-aware/ids/internal/lambdaemu"
 )
 
 // reportCommand regenerates docs/RELIABILITY.md.

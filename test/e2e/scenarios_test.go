@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/test/localslack"
+	"github.com/activity-aware/ids/internal/localslack"
 )
 
 // row is a scenario's line in docs/RELIABILITY.md.

@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/activity-aware/ids/test/localaws"
+	"github.com/activity-aware/ids/internal/localaws"
 )
 
 // DefaultMaxRequestBytes is the PutEvents request size limit the API reference

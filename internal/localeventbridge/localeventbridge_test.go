@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/activity-aware/ids/test/localeventbridge"
+	"github.com/activity-aware/ids/internal/localeventbridge"
 )
 
 const bus = "activity-bus"

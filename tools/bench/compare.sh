@@ -4,17 +4,17 @@
 # per-record work in Node and with the gzip -dc floor, on the same
 # maximum-size subscription batches of real records.
 #
-#   bench/compare.sh [TARGET_MB] [RUNS]      (defaults: 100 MB, 7 runs)
+#   tools/bench/compare.sh [TARGET_MB] [RUNS]      (defaults: 100 MB, 7 runs)
 #
 # Needs ../shared/bench and ../shared/fixtures beside the repository, node,
 # python3, gzip; uses hyperfine when installed, else repeated runs (median).
-# The Go runner (bench/standardize) runs as the CloudTrail source Lambda does:
+# The Go runner (tools/bench/standardize) runs as the CloudTrail source Lambda does:
 # with its GC settings for 128 MB (cloudtrail.TuneGC: GOGC 400, GOMEMLIMIT
 # 70% of 128 MB) and decoding each line as Handler.Invoke does
 # (STANDARDIZE_ENVELOPE=encoding/json in the environment measures the
 # encoding/json decoding of lambda.Start(handler.Handle) instead).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 target_mb=${1:-100}
 runs=${2:-7}
 shared=../shared
@@ -35,7 +35,7 @@ with open(sys.argv[1]) as src, open(sys.argv[2], "wb") as out:
         if line.strip():
             out.write(base64.b64decode(json.loads(line)["awslogs"]["data"]))
 PY
-go build -o "$work/standardize" ./bench/standardize
+go build -o "$work/standardize" ./tools/bench/standardize
 
 cmds=(
   "node $shared/bench/seed-baseline.js $ndjson"

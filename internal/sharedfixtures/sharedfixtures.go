@@ -17,7 +17,7 @@ import (
 // Root is ../shared from the repository root.
 func Root() string {
 	_, file, _, _ := runtime.Caller(0)
-	// test/sharedfixtures → the repository root → its parent.
+	// internal/sharedfixtures → the repository root → its parent.
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared")
 }
 

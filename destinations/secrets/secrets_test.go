@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
-	"github.com/activity-aware/ids/secrets"
-	"github.com/activity-aware/ids/test/localsecrets"
+	"github.com/activity-aware/ids/destinations/secrets"
+	"github.com/activity-aware/ids/internal/localsecrets"
 )
 
 const (

@@ -1,5 +1,5 @@
 // Package localaws is the plumbing shared by the project's local AWS endpoints
-// (test/localeventbridge, test/localsecrets): an HTTP server speaking the AWS
+// (internal/localeventbridge, internal/localsecrets): an HTTP server speaking the AWS
 // JSON 1.1 protocol, which checks what the real service checks before an
 // operation runs (method, content type, X-Amz-Target, a SigV4 signature),
 // dispatches by target, writes errors the way AWS writes them, and injects

@@ -2,7 +2,7 @@
 // NDJSON files of CloudWatch Logs subscription events (one
 // {"awslogs":{"data":...}} per line, as make-batches.py writes them): decode,
 // standardize every record, encode every activity's EventBridge entry. It is
-// the Go side of bench/compare.sh and prints "records N batches B bytes E".
+// the Go side of tools/bench/compare.sh and prints "records N batches B bytes E".
 // Each line is decoded as the Lambda runtime delivers it (see decode).
 // It runs with the source Lambda's GC settings for 128 MB (cloudtrail.TuneGC).
 package main

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/activity-aware/ids/test/localaws"
+	"github.com/activity-aware/ids/internal/localaws"
 )
 
 // Version stages Secrets Manager attaches to a secret's versions.

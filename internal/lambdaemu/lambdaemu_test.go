@@ -14,7 +14,7 @@ import (
 func moduleDir(t *testing.T) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 func startFn(t *testing.T, emulator, bootstrap string, timeout time.Duration) *Function {
@@ -39,7 +39,7 @@ func TestFunctionUnderEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bootstrap, err := BuildFunction(ctx, moduleDir(t), "./test/e2e/lambdaemu/testdata/fn", filepath.Join(dir, "fn"))
+	bootstrap, err := BuildFunction(ctx, moduleDir(t), "./internal/lambdaemu/testdata/fn", filepath.Join(dir, "fn"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/activity-aware/ids/test/localaws"
+	"github.com/activity-aware/ids/internal/localaws"
 )
 
 func TestCheckSigV4(t *testing.T) {

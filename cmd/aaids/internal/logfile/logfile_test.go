@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/activity-aware/ids/test/sharedfixtures"
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
 const record = `{"eventVersion":"1.08","eventName":"GetPolicy","eventSource":"iam.amazonaws.com","errorCode":"AccessDenied"}`
