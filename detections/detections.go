@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/activity-aware/ids/activity"
@@ -46,16 +47,39 @@ type Preset struct {
 	References []string
 	// Pattern is the CloudWatch Logs filter pattern, verbatim.
 	Pattern string
+	// Threshold, when set, makes the preset a threshold detection: one
+	// matching record is normal, so it is labelled with the preset at info
+	// severity and not raised; Threshold.Count matching activities by one
+	// principal within Threshold.Window make a derived activity of the
+	// preset's Severity (package correlation evaluates it).
+	Threshold *Threshold
 
 	compiled *filterpattern.Pattern
+}
+
+// Threshold is how many matching activities of one principal, within how
+// long, make a threshold detection fire.
+type Threshold struct {
+	Count  int
+	Window time.Duration
 }
 
 // Compiled returns the parsed pattern.
 func (p *Preset) Compiled() *filterpattern.Pattern { return p.compiled }
 
-// Detection is the preset as an activity carries it.
+// Detection is the preset as an activity carries it. A threshold preset
+// labels a single record at info severity: only the threshold raises.
 func (p *Preset) Detection() activity.Detection {
-	return activity.Detection{ID: p.ID, Title: p.Title, Severity: p.Severity}
+	return activity.Detection{ID: p.ID, Title: p.Title, Severity: p.RecordSeverity()}
+}
+
+// RecordSeverity is the severity one matching record is raised to: the
+// preset's Severity, or info for a threshold preset.
+func (p *Preset) RecordSeverity() activity.Severity {
+	if p.Threshold != nil {
+		return activity.Info
+	}
+	return p.Severity
 }
 
 // All returns every preset, in a stable order: the denial presets, the CIS
@@ -177,7 +201,7 @@ func (s *Set) Enrich(a *activity.Activity, raw []byte) {
 		if !slices.ContainsFunc(a.Detections, func(d activity.Detection) bool { return d.ID == p.ID }) {
 			a.Detections = append(a.Detections, p.Detection())
 		}
-		a.Severity = a.Severity.Max(p.Severity)
+		a.Severity = a.Severity.Max(p.RecordSeverity())
 	}
 }
 

@@ -250,3 +250,16 @@ func TestParseList(t *testing.T) {
 		t.Fatalf("ParseList(nope) = %v", err)
 	}
 }
+
+// TestThresholdPresetLabelsAtInfo: one record of a threshold preset is
+// normal, so its label does not raise the activity; only the threshold does.
+func TestThresholdPresetLabelsAtInfo(t *testing.T) {
+	plain := Preset{ID: "p", Severity: activity.High}
+	thr := Preset{ID: "t", Severity: activity.High, Threshold: &Threshold{Count: 10, Window: 5 * time.Minute}}
+	if got := plain.Detection().Severity; got != activity.High {
+		t.Errorf("plain preset labels at %s, want high", got)
+	}
+	if got := thr.Detection().Severity; got != activity.Info {
+		t.Errorf("threshold preset labels at %s, want info", got)
+	}
+}
