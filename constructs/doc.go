@@ -11,5 +11,5 @@
 // as awscdk.Stack_Of or awscdk.Tags_Of: jsii knows the construct embedded in
 // the returned value, not the Go struct around it.
 //
-// This package itself holds only their tests, which share one CDK runtime.
+// Each package's tests sit beside it and assert the synthesized template.
 package constructs

@@ -1,0 +1,288 @@
+package stack_test
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/activity-aware/ids/constructs/cloudtrailsource"
+	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/internal/cdktest"
+	"github.com/activity-aware/ids/stack"
+)
+
+var (
+	get       = cdktest.Get
+	resources = cdktest.Resources
+	ref       = cdktest.Ref
+)
+
+// synthesized is one stack synthesized with bundling skipped, shared by the
+// tests that read it.
+type synthesized struct {
+	stack awscdk.Stack
+	tpl   map[string]any
+}
+
+var synthCache = map[string]*synthesized{}
+
+// synthStack synthesizes the stack, named as the app names it by default,
+// once per distinct props.
+func synthStack(t *testing.T, props *stack.Props) *synthesized {
+	t.Helper()
+	key := fmt.Sprintf("%+v", props)
+	if s, ok := synthCache[key]; ok {
+		return s
+	}
+	s := &synthesized{}
+	cdktest.Check(t, func() {
+		s.stack = stack.New(cdktest.NewApp(nil), jsii.String("Activity-Aware-IDS"), props)
+		s.tpl = *assertions.Template_FromStack(s.stack, nil).ToJSON()
+	})
+	synthCache[key] = s
+	return s
+}
+
+func TestStackParameters(t *testing.T) {
+	// GIVEN the stack with its defaults
+	s := synthStack(t, nil)
+	// THEN the template takes the quick-install parameters
+	want := map[string]any{
+		"CloudTrailLogGroupName": map[string]any{
+			"Type":        "String",
+			"Default":     "CloudTrail/DefaultLogGroup",
+			"Description": "CloudWatch Logs log group CloudTrail delivers to. Empty: no subscription (development stacks).",
+		},
+		"CloudTrailFilterPattern": map[string]any{
+			"Type":        "String",
+			"Default":     `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }`,
+			"MaxLength":   1024.0,
+			"Description": "CloudWatch Logs filter pattern selecting the CloudTrail records to report.",
+		},
+		"SlackWebhookUrl": map[string]any{
+			"Type":                  "String",
+			"NoEcho":                true,
+			"AllowedPattern":        `^https://[^\s]+$`,
+			"ConstraintDescription": "must be an https:// URL, e.g. a Slack incoming webhook",
+			"Description":           "Slack incoming webhook URL; stored in Secrets Manager, never shown.",
+		},
+	}
+	for name, p := range want {
+		if got := get(s.tpl, "Parameters", name); !reflect.DeepEqual(got, p) {
+			t.Errorf("parameter %s = %v\nwant %v", name, got, p)
+		}
+	}
+	urls := []struct {
+		url  string
+		want bool
+	}{
+		{"https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", true},
+		{"http://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", false},
+		{"", false},
+		{"https://hooks.slack.com/services/T0 0", false},
+	}
+	pattern := regexp.MustCompile(stack.WebhookURLPattern)
+	for _, u := range urls {
+		if got := pattern.MatchString(u.url); got != u.want {
+			t.Errorf("AllowedPattern matches %q = %v, want %v", u.url, got, u.want)
+		}
+	}
+	// An empty log group name skips the subscription and its permission.
+	wantCond := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{ref("CloudTrailLogGroupName"), ""}}}}
+	if got := get(s.tpl, "Conditions", "HasCloudTrailLogGroup"); !reflect.DeepEqual(got, wantCond) {
+		t.Errorf("condition = %v, want %v", got, wantCond)
+	}
+	for _, typ := range []string{"AWS::Logs::SubscriptionFilter", "AWS::Lambda::Permission"} {
+		for id, r := range resources(s.tpl, typ) {
+			if typ == "AWS::Lambda::Permission" && get(r, "Properties", "Principal") == "events.amazonaws.com" {
+				continue
+			}
+			if r["Condition"] != "HasCloudTrailLogGroup" {
+				t.Errorf("%s %s condition = %v, want HasCloudTrailLogGroup", typ, id, r["Condition"])
+			}
+		}
+	}
+	filter := resources(s.tpl, "AWS::Logs::SubscriptionFilter")["CloudTrailSourceSubscriptionFilterADC3ACBD"]
+	if !reflect.DeepEqual(get(filter, "Properties", "LogGroupName"), ref("CloudTrailLogGroupName")) ||
+		!reflect.DeepEqual(get(filter, "Properties", "FilterPattern"), ref("CloudTrailFilterPattern")) {
+		t.Errorf("subscription filter = %v, want the parameters", filter)
+	}
+	perm := resources(s.tpl, "AWS::Lambda::Permission")["CloudTrailSourceLogsInvokePermission1F7A97A9"]
+	wantSourceArn := map[string]any{"Fn::Join": []any{"", []any{
+		"arn:", ref("AWS::Partition"), ":logs:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
+		":log-group:", ref("CloudTrailLogGroupName"), ":*",
+	}}}
+	if !reflect.DeepEqual(get(perm, "Properties", "SourceArn"), wantSourceArn) ||
+		!reflect.DeepEqual(get(perm, "Properties", "SourceAccount"), ref("AWS::AccountId")) {
+		t.Errorf("logs permission = %v", perm)
+	}
+}
+
+func TestStackFilterPatternFollowsDetections(t *testing.T) {
+	// GIVEN detections configured
+	s := synthStack(t, &stack.Props{Detections: []string{"unauthorized-api-calls", "root-account-usage"}})
+	// THEN the filter pattern parameter defaults to what those presets match
+	want, err := cloudtrailsource.FilterPatternFor([]string{"unauthorized-api-calls", "root-account-usage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := get(s.tpl, "Parameters", "CloudTrailFilterPattern", "Default"); got != want {
+		t.Fatalf("CloudTrailFilterPattern default = %v, want %v", got, want)
+	}
+	if !strings.Contains(want, `$.userIdentity.type = "Root"`) || !strings.Contains(want, "AccessDenied*") {
+		t.Fatalf("derived pattern %q lacks a preset", want)
+	}
+}
+
+// TestStackLogicalIDs pins the logical ids of the stateful resources: a change
+// would make CloudFormation replace them (a new bus name, a new secret, lost
+// queued messages).
+func TestStackLogicalIDs(t *testing.T) {
+	s := synthStack(t, nil)
+	want := map[string]string{
+		"ActivityBus7F826587":                      "AWS::Events::EventBus",
+		"ActivityBusArchiveCA3BD7E8":               "AWS::Events::Archive",
+		"SlackDestinationKeyDEFAF748":              "AWS::KMS::Key",
+		"SlackDestinationWebhookSecretDF11B272":    "AWS::SecretsManager::Secret",
+		"CloudTrailSourceFailureQueue01321C75":     "AWS::SQS::Queue",
+		"SlackDestinationFailureQueueF011B9BE":     "AWS::SQS::Queue",
+		"SlackDestinationDeadLetterQueue14040ED3":  "AWS::SQS::Queue",
+		"CloudTrailSourceFunctionLogGroup0BAF89EC": "AWS::Logs::LogGroup",
+		"SlackDestinationFunctionLogGroup3BAF0267": "AWS::Logs::LogGroup",
+	}
+	for id, typ := range want {
+		if got := get(s.tpl, "Resources", id, "Type"); got != typ {
+			t.Errorf("resource %s type = %v, want %s", id, got, typ)
+		}
+	}
+	for _, typ := range []string{"AWS::Events::EventBus", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::KMS::Key"} {
+		for id := range resources(s.tpl, typ) {
+			if _, ok := want[id]; !ok {
+				t.Errorf("unexpected %s %s: pin its logical id", typ, id)
+			}
+		}
+	}
+}
+
+func TestStackFunctionsAndOutputs(t *testing.T) {
+	s := synthStack(t, nil)
+	fns := resources(s.tpl, "AWS::Lambda::Function")
+	if len(fns) != 2 {
+		t.Fatalf("want 2 functions, got %d", len(fns))
+	}
+	for id, fn := range fns {
+		p := fn["Properties"]
+		if get(p, "Runtime") != "provided.al2023" || !reflect.DeepEqual(get(p, "Architectures"), []any{"arm64"}) ||
+			get(p, "LoggingConfig", "LogFormat") != "JSON" || get(p, "MemorySize") != 128.0 {
+			t.Errorf("function %s = %v", id, p)
+		}
+	}
+	outputs, _ := s.tpl["Outputs"].(map[string]any)
+	var names []string
+	for name, o := range outputs {
+		names = append(names, name)
+		if strings.Contains(fmt.Sprint(o), "SlackWebhookUrl") {
+			t.Errorf("output %s exposes the webhook URL: %v", name, o)
+		}
+	}
+	sort.Strings(names)
+	wantNames := []string{"ActivityBusArn", "ActivityBusName", "CloudTrailSourceFailureQueueUrl",
+		"SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn"}
+	if !reflect.DeepEqual(names, wantNames) {
+		t.Errorf("outputs = %v, want %v", names, wantNames)
+	}
+	wantValues := map[string]any{
+		"ActivityBusName":         ref("ActivityBus7F826587"),
+		"ActivityBusArn":          map[string]any{"Fn::GetAtt": []any{"ActivityBus7F826587", "Arn"}},
+		"SlackWebhookSecretArn":   ref("SlackDestinationWebhookSecretDF11B272"),
+		"SlackDeadLetterQueueUrl": ref("SlackDestinationDeadLetterQueue14040ED3"),
+	}
+	for name, v := range wantValues {
+		if got := get(outputs, name, "Value"); !reflect.DeepEqual(got, v) {
+			t.Errorf("output %s = %v, want %v", name, got, v)
+		}
+	}
+	secret := resources(s.tpl, "AWS::SecretsManager::Secret")["SlackDestinationWebhookSecretDF11B272"]
+	if !reflect.DeepEqual(get(secret, "Properties", "SecretString"), ref("SlackWebhookUrl")) {
+		t.Errorf("secret string = %v, want the NoEcho parameter", get(secret, "Properties", "SecretString"))
+	}
+}
+
+// TestStackIAMHasNoWildcardResources checks that every statement names its
+// resource, except sts:DecodeAuthorizationMessage, which has none to name and
+// is granted only when asked for.
+func TestStackIAMHasNoWildcardResources(t *testing.T) {
+	tests := []struct {
+		name  string
+		props *stack.Props
+		want  []any
+	}{
+		{name: "default", props: nil},
+		{
+			name:  "decode authorization messages",
+			props: &stack.Props{DecodeAuthorizationMessages: true, OrganizationID: "o-a1b2c3d4e5"},
+			want:  []any{"sts:DecodeAuthorizationMessage"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := synthStack(t, tt.props)
+			var star []any
+			for _, p := range resources(s.tpl, "AWS::IAM::Policy") {
+				for _, st := range get(p, "Properties", "PolicyDocument", "Statement").([]any) {
+					if res := fmt.Sprint(get(st, "Resource")); strings.Contains(res, "*") {
+						star = append(star, get(st, "Action"))
+					}
+				}
+			}
+			if !reflect.DeepEqual(star, tt.want) {
+				t.Errorf("statements with a * resource: %v, want %v", star, tt.want)
+			}
+		})
+	}
+}
+
+// TestStackNamesMatchSelfProtection checks that the resources an attacker
+// would disable carry the stack name, so the self-protection detections
+// recognize changes to them.
+func TestStackNamesMatchSelfProtection(t *testing.T) {
+	s := synthStack(t, nil)
+	name := func(typ, prop string) string {
+		for _, r := range get(s.tpl, "Resources").(map[string]any) {
+			if get(r, "Type") == typ {
+				v, _ := get(r, "Properties", prop).(string)
+				return v
+			}
+		}
+		return ""
+	}
+	bus := name("AWS::Events::EventBus", "Name")
+	secret := name("AWS::SecretsManager::Secret", "Name")
+	alias := name("AWS::KMS::Alias", "AliasName")
+	if bus != "Activity-Aware-IDS-ActivityBus" || secret != "Activity-Aware-IDS/slack-webhook" || alias != "alias/Activity-Aware-IDS/slack-webhook" {
+		t.Fatalf("bus %q, secret %q, key alias %q: want them named after the stack", bus, secret, alias)
+	}
+	records := []struct {
+		preset, record string
+	}{
+		{"self-bus-changed", `{"eventSource":"events.amazonaws.com","eventName":"DeleteEventBus","requestParameters":{"name":"` + bus + `"}}`},
+		{"self-secret-or-key-changed", `{"eventSource":"secretsmanager.amazonaws.com","eventName":"PutSecretValue","requestParameters":{"secretId":"arn:aws:secretsmanager:us-east-1:111122223333:secret:` + secret + `-AbCdEf"}}`},
+		{"self-secret-or-key-changed", `{"eventSource":"kms.amazonaws.com","eventName":"DeleteAlias","requestParameters":{"aliasName":"` + alias + `"}}`},
+	}
+	for _, r := range records {
+		presets, err := detections.Lookup(r.preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := detections.NewSet(presets).Match([]byte(r.record)); len(got) != 1 {
+			t.Errorf("%s does not match %s", r.preset, r.record)
+		}
+	}
+}
