@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -79,9 +80,15 @@ type Config struct {
 // Publisher publishes activities on an EventBridge bus. It is safe for
 // concurrent use.
 type Publisher struct {
-	client PutEventsAPI
-	cfg    Config
+	client  PutEventsAPI
+	cfg     Config
+	retried atomic.Int64
 }
+
+// Retried is how many entries were sent again, since the publisher was
+// built, after PutEvents reported them failed with a retryable code; a
+// caller reads it before and after Publish for one batch's count.
+func (p *Publisher) Retried() int64 { return p.retried.Load() }
 
 // NewPublisher returns a publisher that sends through client with cfg, its
 // zero fields set to the defaults.
@@ -324,6 +331,7 @@ func (p *Publisher) send(ctx context.Context, batch []pending) ([]Failure, error
 		if err := p.sleep(ctx, attempt); err != nil {
 			return append(final, retryFailures...), err
 		}
+		p.retried.Add(int64(len(retry)))
 		batch = retry
 	}
 }

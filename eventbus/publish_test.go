@@ -154,6 +154,12 @@ func TestPublishPartialFailures(t *testing.T) {
 			}
 			wantPublishedOnce(t, srv, delivered)
 			checkUndelivered(t, err, acts, tt.wantUndelivered)
+			// Every entry the endpoint saw beyond each activity's first
+			// attempt is a retry the publisher counted (the source's
+			// PublishRetries metric).
+			if want := int64(len(srv.Accepted()) + len(srv.Rejected()) - tt.n); p.Retried() != want {
+				t.Errorf("Retried() = %d, want %d", p.Retried(), want)
+			}
 		})
 	}
 }
