@@ -2,13 +2,18 @@ package cloudtrail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/eventbus"
+	"github.com/activity-aware/ids/heartbeat"
+	"github.com/activity-aware/ids/metrics"
 )
 
 // Publisher delivers activities to the activity bus; eventbus.Publisher
@@ -25,7 +30,20 @@ type Handler struct {
 	// Logger receives one JSON line per batch with counts and ids, never
 	// record contents; slog.Default when nil.
 	Logger *slog.Logger
+	// Metrics receives one embedded-metric line per invocation (records
+	// in, activities published, unrecognized, publish failures and
+	// retries, heartbeats); none when nil.
+	Metrics *metrics.Emitter
+	// Now stamps heartbeat activities without a scheduled time; time.Now
+	// when nil.
+	Now func() time.Time
 }
+
+// retryCounter is implemented by eventbus.Publisher: entries sent again so
+// far, for the PublishRetries metric.
+type retryCounter interface{ Retried() int64 }
+
+var _ retryCounter = (*eventbus.Publisher)(nil)
 
 // Handle decodes the subscription event and publishes one activity per log
 // event. A payload that cannot be decoded is returned as an error with
@@ -40,17 +58,54 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudwatchLogsEvent) err
 // it (lambda.Handler): passing the Handler itself to lambda.Start skips
 // decoding the megabyte of base64 with encoding/json (see
 // Source.FromPayload). Its response is JSON null, as Handle's is.
+//
+// A heartbeat request (heartbeat.ParseRequest) publishes the canary activity
+// through the same publisher instead.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if req, ok := heartbeat.ParseRequest(payload); ok {
+		return []byte("null"), h.heartbeat(ctx, req)
+	}
 	acts, err := h.Source.FromPayload(payload)
 	return []byte("null"), h.publish(ctx, acts, err)
 }
 
+// heartbeat publishes the canary for req.
+func (h *Handler) heartbeat(ctx context.Context, req heartbeat.Request) error {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	a := heartbeat.Activity(req, now())
+	before := h.retried()
+	err := h.Publisher.Publish(ctx, []*activity.Activity{a})
+	values := []metrics.Value{metrics.N(metrics.PublishRetries, int(h.retried()-before))}
+	if err != nil {
+		h.Metrics.Emit(append(values, metrics.N(metrics.PublishFailures, 1))...)
+		h.logger().ErrorContext(ctx, "cloudtrail source: heartbeat publish failed", "activityId", a.ID, "error", err.Error())
+		return fmt.Errorf("cloudtrail: publish heartbeat: %w", err)
+	}
+	h.Metrics.Emit(append(values, metrics.N(metrics.HeartbeatsSent, 1), metrics.N(metrics.PublishFailures, 0))...)
+	h.logger().InfoContext(ctx, "cloudtrail source: heartbeat published", "activityId", a.ID)
+	return nil
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger == nil {
+		return slog.Default()
+	}
+	return h.Logger
+}
+
+func (h *Handler) retried() int64 {
+	if rc, ok := h.Publisher.(retryCounter); ok {
+		return rc.Retried()
+	}
+	return 0
+}
+
 // publish logs and publishes the activities of one batch, or logs decodeErr.
 func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decodeErr error) error {
-	log := h.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := h.logger()
 	if decodeErr != nil {
 		log.ErrorContext(ctx, "cloudtrail source: decode failed", "error", decodeErr.Error())
 		return decodeErr
@@ -75,8 +130,26 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 		"denied", denied,
 		"unrecognized", unrecognized,
 	}
-	if err := h.Publisher.Publish(ctx, acts); err != nil {
-		log.ErrorContext(ctx, "cloudtrail source: publish failed", append(attrs, "error", err.Error())...)
+	before := h.retried()
+	err := h.Publisher.Publish(ctx, acts)
+	failed := 0
+	if err != nil {
+		// Only the activities the publisher names are off the bus; an
+		// error that names none counts the whole batch.
+		failed = len(acts)
+		if ue, ok := errors.AsType[*eventbus.UndeliveredError](err); ok && len(ue.Failures) > 0 {
+			failed = len(ue.Failures)
+		}
+	}
+	h.Metrics.Emit(
+		metrics.N(metrics.RecordsIn, len(acts)),
+		metrics.N(metrics.ActivitiesPublished, len(acts)-failed),
+		metrics.N(metrics.Unrecognized, unrecognized),
+		metrics.N(metrics.PublishFailures, failed),
+		metrics.N(metrics.PublishRetries, int(h.retried()-before)),
+	)
+	if err != nil {
+		log.ErrorContext(ctx, "cloudtrail source: publish failed", append(attrs, "failed", failed, "error", err.Error())...)
 		return fmt.Errorf("cloudtrail: publish %d activities: %w", len(acts), err)
 	}
 	log.InfoContext(ctx, "cloudtrail source: published", attrs...)

@@ -1,0 +1,85 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/eventbus"
+	"github.com/activity-aware/ids/heartbeat"
+	"github.com/activity-aware/ids/internal/emfparse"
+	"github.com/activity-aware/ids/internal/localeventbridge"
+	"github.com/activity-aware/ids/metrics"
+)
+
+// TestHandlerMetrics reads the handler's embedded-metric lines as CloudWatch
+// would, through the real publisher and a local EventBridge that fails one
+// entry for good and throttles another once.
+func TestHandlerMetrics(t *testing.T) {
+	const fn = "ids-CloudTrailSource"
+	srv := localeventbridge.New(localeventbridge.Options{BusName: "bus"})
+	t.Cleanup(srv.Close)
+	pub, err := eventbus.NewPublisher(eventbus.NewClient(srv.AWSConfig()), eventbus.Config{BusName: "bus", BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	h := &Handler{Source: New(Options{}), Publisher: pub, Logger: slog.New(slog.DiscardHandler), Metrics: metrics.New(&out, fn, metrics.DimSource, "cloudtrail")}
+	dims := map[string]string{metrics.DimFunction: fn, metrics.DimSource: "cloudtrail"}
+
+	// Three records, one unreadable; one denied for good, one throttled once.
+	r1 := compactRecord(t, "iamuser.json")
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(r1), &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["eventID"] = "second-event"
+	b2, _ := json.Marshal(rec)
+	r2 := string(b2)
+	body, err := json.Marshal(payload(t, dataBatch(t, r1, r2, "garbage")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.FailDetailContaining("AccessDeniedException", 100, "second-event")
+	srv.FailDetailContaining("ThrottlingException", 1, "garbage")
+	if _, err := h.Invoke(context.Background(), body); err == nil {
+		t.Fatal("Invoke succeeded with an undelivered activity")
+	}
+	hb, _ := json.Marshal(map[string]heartbeat.Request{"heartbeat": {ScheduledTime: "2026-11-28T12:00:00Z", ExecutionID: "run-1"}})
+	if _, err := h.Invoke(context.Background(), hb); err != nil {
+		t.Fatalf("heartbeat: %v", err)
+	}
+
+	data, err := emfparse.Lines(out.String())
+	if err != nil {
+		t.Fatalf("CloudWatch would drop a line: %v\n%s", err, out.String())
+	}
+	for name, want := range map[string]float64{
+		metrics.RecordsIn:           3,
+		metrics.ActivitiesPublished: 2,
+		metrics.Unrecognized:        1,
+		metrics.PublishFailures:     1,
+		metrics.PublishRetries:      1,
+		metrics.HeartbeatsSent:      1,
+	} {
+		if got := emfparse.Sum(data, metrics.Namespace, name, dims); got != want {
+			t.Errorf("%s = %v, want %v\n%s", name, got, want, out.String())
+		}
+	}
+	// The canary went through the publisher onto the bus.
+	var canary *activity.Activity
+	for _, e := range srv.Accepted() {
+		if e.Source == activity.SourcePrefix+heartbeat.Source {
+			if canary, err = activity.Parse([]byte(e.Detail)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if canary == nil || canary.ID != "heartbeat-run-1" || !heartbeat.Is(activity.SourcePrefix+heartbeat.Source, "", "", canary) {
+		t.Fatalf("canary on the bus = %+v", canary)
+	}
+}
