@@ -1,7 +1,8 @@
 // Command cloudtrail-source is the CloudTrailSource Lambda: subscribed to the
 // CloudWatch Logs log group CloudTrail writes to, it standardizes every
 // CloudTrail record of a batch into an activity and publishes the activities
-// on the activity bus.
+// on the activity bus. Invoked with a heartbeat request (by the monitoring
+// schedule), it publishes the canary activity instead.
 //
 // Environment:
 //
@@ -25,6 +26,7 @@ import (
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
+	"github.com/activity-aware/ids/metrics"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
@@ -76,6 +78,8 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 		Source:    cloudtrail.New(cloudtrail.Options{Enrichers: enrichers}),
 		Publisher: pub,
 		Logger:    logger,
+		// EMF lines on stdout become metrics in CloudWatch Logs.
+		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimSource, "cloudtrail"),
 	}, nil
 }
 

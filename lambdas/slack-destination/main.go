@@ -8,6 +8,8 @@
 //	SECRET_CACHE_TTL               how long the URL is cached (Go duration, default 5m)
 //	DECODE_AUTHORIZATION_MESSAGES  "true" to decode EC2's encoded authorization
 //	                               failure messages with sts:DecodeAuthorizationMessage
+//	HEARTBEAT_ACCOUNT              the account heartbeat canaries must come from
+//	                               (default: any)
 package main
 
 import (
@@ -28,6 +30,7 @@ import (
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/destinations/slack"
+	"github.com/activity-aware/ids/metrics"
 )
 
 // slackTimeout bounds one webhook request; the handler retries within the
@@ -76,6 +79,9 @@ func setup(ctx context.Context, logger *slog.Logger) (*slack.Handler, error) {
 		Secret: secrets.NewCache(secretsmanager.NewFromConfig(cfg), secretARN, ttl),
 		Client: slack.NewClient(&http.Client{Timeout: slackTimeout}),
 		Logger: logger,
+		// EMF lines on stdout become metrics in CloudWatch Logs.
+		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimDestination, "slack"),
+		Account: os.Getenv("HEARTBEAT_ACCOUNT"),
 	}
 	if decode {
 		h.Decoder = denial.NewSTSDecoder(sts.NewFromConfig(cfg))
