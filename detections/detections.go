@@ -22,6 +22,22 @@ import (
 // original system's denial pattern.
 const DefaultID = "unauthorized-api-calls"
 
+// The packs: named groups of presets, selectable wherever preset ids are.
+const (
+	// PackCIS is the CIS AWS Foundations Benchmark's CloudWatch alarms and
+	// the denial presets.
+	PackCIS = "cis"
+	// PackThreats is what attackers do: one preset per technique or family.
+	PackThreats = "threats"
+	// PackSelfProtection watches this system's own resources.
+	PackSelfProtection = "self-protection"
+	// PackAll is every preset.
+	PackAll = "all"
+)
+
+// Packs returns the pack names, in the order All lists their presets.
+func Packs() []string { return []string{PackCIS, PackSelfProtection, PackThreats, PackAll} }
+
 // Sentinel errors, for errors.Is.
 var (
 	// ErrUnknownPreset reports an id that names no preset.
@@ -43,8 +59,27 @@ type Preset struct {
 	// Severity is what a matching activity is raised to.
 	Severity  activity.Severity
 	Rationale string
-	// References name the sources of the pattern, e.g. a CIS control.
+	// References name the sources of the pattern, e.g. a CIS control, an
+	// AWS API reference page, a Panther rule (RuleID and file) or a Sigma
+	// rule (file name).
 	References []string
+	// Pack is the pack the preset belongs to: PackCIS, PackThreats or
+	// PackSelfProtection.
+	Pack string
+	// Tactic and Technique place the preset in MITRE ATT&CK, e.g.
+	// "Defense Evasion" and "T1562.008 Impair Defenses: Disable or Modify
+	// Cloud Logs".
+	Tactic, Technique string
+	// Stratus are the Stratus Red Team technique ids whose detonations the
+	// preset detects.
+	Stratus []string
+	// SeverityReason says why the preset has its severity.
+	SeverityReason string
+	// BenignCauses are the legitimate activities that match, and how to
+	// tune them out (principal exclusions, not pattern edits).
+	BenignCauses string
+	// Notes say where the preset differs in intent from a rule it cites.
+	Notes string
 	// Pattern is the CloudWatch Logs filter pattern, verbatim.
 	Pattern string
 	// Threshold, when set, makes the preset a threshold detection: one
@@ -99,8 +134,10 @@ func AllFor(n Naming) ([]*Preset, error) {
 	return build(n)
 }
 
-// Lookup returns the presets with the given ids, in the order given. An
-// unknown id is an error that names it and lists the known ids.
+// Lookup returns the presets with the given ids or pack names (PackCIS,
+// PackThreats, PackSelfProtection, PackAll), in the order given, each
+// preset once. An unknown id is an error that names it and lists the known
+// packs and ids.
 func Lookup(ids ...string) ([]*Preset, error) { return lookupIn(defaultPresets, ids) }
 
 // LookupFor is Lookup among the presets of AllFor(n).
@@ -114,19 +151,31 @@ func LookupFor(n Naming, ids ...string) ([]*Preset, error) {
 
 func lookupIn(all []*Preset, ids []string) ([]*Preset, error) {
 	out := make([]*Preset, 0, len(ids))
+	add := func(p *Preset) {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
 	for _, id := range ids {
 		id = strings.TrimSpace(id)
+		if slices.Contains(Packs(), id) {
+			for _, p := range all {
+				if id == PackAll || p.Pack == id {
+					add(p)
+				}
+			}
+			continue
+		}
 		i := slices.IndexFunc(all, func(p *Preset) bool { return p.ID == id })
 		if i < 0 {
 			known := make([]string, len(all))
 			for j, p := range all {
 				known[j] = p.ID
 			}
-			return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownPreset, id, strings.Join(known, ", "))
+			return nil, fmt.Errorf("%w %q (packs: %s; presets: %s)", ErrUnknownPreset, id,
+				strings.Join(Packs(), ", "), strings.Join(known, ", "))
 		}
-		if !slices.Contains(out, all[i]) {
-			out = append(out, all[i])
-		}
+		add(all[i])
 	}
 	return out, nil
 }

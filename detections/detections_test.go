@@ -79,6 +79,15 @@ func TestPresetsAreWellFormed(t *testing.T) {
 		if p.Title == "" || p.Rationale == "" || len(p.References) == 0 || !p.Severity.Valid() {
 			t.Errorf("%s: title, rationale, references and a valid severity are required", p.ID)
 		}
+		if !slices.Contains(Packs(), p.Pack) || p.Pack == PackAll || p.Tactic == "" || !strings.HasPrefix(p.Technique, "T1") {
+			t.Errorf("%s: pack %q, tactic %q, technique %q: a pack and an ATT&CK placement are required", p.ID, p.Pack, p.Tactic, p.Technique)
+		}
+		if p.Pack == PackThreats && (p.SeverityReason == "" || p.BenignCauses == "") {
+			t.Errorf("%s: threat presets say why their severity and what benign activity matches", p.ID)
+		}
+		if p.Threshold != nil && (p.Threshold.Count < 2 || p.Threshold.Window <= 0) {
+			t.Errorf("%s: threshold %+v counts at least 2 within a positive window", p.ID, *p.Threshold)
+		}
 		if !p.Compiled().IsJSON() {
 			t.Errorf("%s: presets are JSON patterns", p.ID)
 		}
@@ -133,6 +142,41 @@ func TestLookup(t *testing.T) {
 	_, err = Lookup(DefaultID, "no-such-preset")
 	if !errors.Is(err, ErrUnknownPreset) || !strings.Contains(err.Error(), `"no-such-preset"`) || !strings.Contains(err.Error(), "vpc-changes") {
 		t.Fatalf("error = %v, want ErrUnknownPreset naming the id and listing the known ones", err)
+	}
+}
+
+func TestLookupPacks(t *testing.T) {
+	count := map[string]int{}
+	for _, p := range All() {
+		count[p.Pack]++
+	}
+	for _, pack := range []string{PackCIS, PackThreats, PackSelfProtection} {
+		got, err := Lookup(pack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 || len(got) != count[pack] {
+			t.Errorf("pack %s: %d presets, want %d", pack, len(got), count[pack])
+		}
+		for _, p := range got {
+			if p.Pack != pack {
+				t.Errorf("pack %s holds %s of pack %s", pack, p.ID, p.Pack)
+			}
+		}
+	}
+	all, err := Lookup(PackAll)
+	if err != nil || len(all) != len(All()) {
+		t.Fatalf("all: %d presets, %v; want %d", len(all), err, len(All()))
+	}
+	mixed, err := ParseList("root-account-usage, self-protection, root-account-usage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mixed) != 1+count[PackSelfProtection] || mixed[0].ID != "root-account-usage" {
+		t.Errorf("id then pack: %v", ids(mixed))
+	}
+	if _, err := Lookup("thread"); !errors.Is(err, ErrUnknownPreset) || !strings.Contains(err.Error(), "threats") {
+		t.Errorf("a misspelt pack: %v, want ErrUnknownPreset listing the packs", err)
 	}
 }
 

@@ -186,19 +186,46 @@ func build(n Naming) ([]*Preset, error) {
 		},
 		{
 			ID: "guardduty-disabled", Title: "GuardDuty disabled or weakened", Severity: activity.Critical,
-			Rationale: "Deleting or suspending the detector, or leaving the administrator account, turns off AWS's own threat detection.",
-			References: []string{"MITRE ATT&CK T1562.001 Impair Defenses: Disable or Modify Tools", "Panther AWS.GuardDuty.Disabled",
-				"Sigma aws_guardduty_disruption"},
+			Rationale:      "Deleting or suspending the detector, or leaving the administrator account, turns off AWS's own threat detection.",
+			SeverityReason: "AWS's own threat detection goes dark for the account; there is no routine reason to do it",
+			BenignCauses:   "Decommissioning an account or moving GuardDuty administration to another account.",
+			References: []string{"MITRE ATT&CK T1562.001 Impair Defenses: Disable or Modify Tools",
+				refSigma + "aws_cloudtrail_guardduty_detector_deleted_or_updated",
+				refPanther + "AWS.CloudTrail.SecurityConfigurationChange (aws_security_configuration_change)",
+				"https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_suspend-disable.html"},
+			Notes: "Sigma aws_cloudtrail_guardduty_detector_deleted_or_updated covers DeleteDetector and UpdateDetector(enable=false) " +
+				"on successful calls only; Panther AWS.CloudTrail.SecurityConfigurationChange covers DeleteDetector among other " +
+				"security services, successful calls only. This preset keeps failed attempts and adds the member and " +
+				"administrator disassociations and publishing-destination deletion.",
 			Pattern: `{ ($.eventSource = "guardduty.amazonaws.com") && (($.eventName = "DeleteDetector") || ($.eventName = "DeleteMembers") || ($.eventName = "DisassociateFromMasterAccount") || ($.eventName = "DisassociateFromAdministratorAccount") || ($.eventName = "DisassociateMembers") || ($.eventName = "StopMonitoringMembers") || ($.eventName = "DeletePublishingDestination") || (($.eventName = "UpdateDetector") && ($.requestParameters.enable IS FALSE))) }`,
 		},
 		{
 			ID: "securityhub-disabled", Title: "Security Hub disabled or weakened", Severity: activity.Critical,
-			Rationale:  "Disabling Security Hub or its standards removes the findings a security team watches.",
-			References: []string{"MITRE ATT&CK T1562.001 Impair Defenses: Disable or Modify Tools", "Panther AWS.SecurityHub.Finding.Evasion"},
-			Pattern:    `{ ($.eventSource = "securityhub.amazonaws.com") && (($.eventName = "DisableSecurityHub") || ($.eventName = "BatchDisableStandards") || ($.eventName = "DisableImportFindingsForProduct") || ($.eventName = "DisassociateFromMasterAccount") || ($.eventName = "DisassociateFromAdministratorAccount") || ($.eventName = "DeleteMembers") || ($.eventName = "DisableOrganizationAdminAccount")) }`,
+			Rationale:      "Disabling Security Hub or its standards removes the findings a security team watches.",
+			SeverityReason: "the security team's findings stop for the account; there is no routine reason to do it",
+			BenignCauses:   "Decommissioning an account, or turning off a standard the team decided not to follow.",
+			References: []string{"MITRE ATT&CK T1562.001 Impair Defenses: Disable or Modify Tools",
+				"https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_DisableSecurityHub.html",
+				"https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchDisableStandards.html",
+				"https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_DisableImportFindingsForProduct.html"},
+			Notes: "No Panther or Sigma rule covers these calls: Panther AWS.SecurityHub.Finding.Evasion and Sigma " +
+				"aws_securityhub_finding_evasion watch findings being edited (BatchUpdateFindings, DeleteInsight, UpdateFindings, " +
+				"UpdateInsight), not Security Hub being disabled, and were cited here by mistake before.",
+			Pattern: `{ ($.eventSource = "securityhub.amazonaws.com") && (($.eventName = "DisableSecurityHub") || ($.eventName = "BatchDisableStandards") || ($.eventName = "DisableImportFindingsForProduct") || ($.eventName = "DisassociateFromMasterAccount") || ($.eventName = "DisassociateFromAdministratorAccount") || ($.eventName = "DeleteMembers") || ($.eventName = "DisableOrganizationAdminAccount")) }`,
 		},
 	}
 	for _, p := range presets {
+		m, ok := presetMeta[p.ID]
+		if !ok {
+			return nil, fmt.Errorf("detections: preset %s: no pack and ATT&CK placement", p.ID)
+		}
+		p.Pack, p.Tactic, p.Technique, p.Stratus = m.pack, m.tactic, m.technique, m.stratus
+	}
+	presets = append(presets, threatPresets()...)
+	for _, p := range presets {
+		if p.Pack == "" {
+			p.Pack = PackThreats
+		}
 		c, err := filterpattern.Parse(p.Pattern)
 		if err != nil {
 			return nil, fmt.Errorf("detections: preset %s: %w", p.ID, err)
@@ -206,6 +233,39 @@ func build(n Naming) ([]*Preset, error) {
 		p.compiled = c
 	}
 	return presets, nil
+}
+
+type meta struct {
+	pack, tactic, technique string
+	stratus                 []string
+}
+
+// presetMeta places the CIS, denial and self-protection presets in their pack
+// and in MITRE ATT&CK; the threat presets carry their own.
+var presetMeta = map[string]meta{
+	DefaultID:                          {PackCIS, "Discovery", "T1580 Cloud Infrastructure Discovery", nil},
+	"unauthorized-api-calls-tuned":     {PackCIS, "Discovery", "T1580 Cloud Infrastructure Discovery", nil},
+	"console-signin-without-mfa":       {PackCIS, "Initial Access", "T1078.004 Valid Accounts: Cloud Accounts", []string{"aws.initial-access.console-login-without-mfa"}},
+	"root-account-usage":               {PackCIS, "Privilege Escalation", "T1078.004 Valid Accounts: Cloud Accounts", nil},
+	"iam-policy-changes":               {PackCIS, "Privilege Escalation", "T1098.003 Account Manipulation: Additional Cloud Roles", []string{"aws.persistence.iam-create-admin-user", "aws.persistence.iam-create-backdoor-role"}},
+	"cloudtrail-config-changes":        {PackCIS, "Defense Evasion", "T1562.008 Impair Defenses: Disable or Modify Cloud Logs", []string{"aws.defense-evasion.cloudtrail-stop", "aws.defense-evasion.cloudtrail-delete"}},
+	"console-auth-failures":            {PackCIS, "Credential Access", "T1110 Brute Force", nil},
+	"kms-key-disabled-or-deleted":      {PackCIS, "Impact", "T1485 Data Destruction", nil},
+	"s3-bucket-policy-changes":         {PackCIS, "Exfiltration", "T1537 Transfer Data to Cloud Account", nil},
+	"config-changes":                   {PackCIS, "Defense Evasion", "T1562.008 Impair Defenses: Disable or Modify Cloud Logs", nil},
+	"security-group-changes":           {PackCIS, "Defense Evasion", "T1562.007 Impair Defenses: Disable or Modify Cloud Firewall", []string{"aws.exfiltration.ec2-security-group-open-port-22-ingress"}},
+	"nacl-changes":                     {PackCIS, "Defense Evasion", "T1562.007 Impair Defenses: Disable or Modify Cloud Firewall", nil},
+	"network-gateway-changes":          {PackCIS, "Defense Evasion", "T1562.007 Impair Defenses: Disable or Modify Cloud Firewall", nil},
+	"route-table-changes":              {PackCIS, "Defense Evasion", "T1562.007 Impair Defenses: Disable or Modify Cloud Firewall", nil},
+	"vpc-changes":                      {PackCIS, "Defense Evasion", "T1562.007 Impair Defenses: Disable or Modify Cloud Firewall", nil},
+	"organizations-changes":            {PackCIS, "Defense Evasion", "T1666 Modify Cloud Resource Hierarchy", []string{"aws.defense-evasion.organizations-leave"}},
+	"self-subscription-filter-changed": {PackSelfProtection, "Defense Evasion", "T1562.008 Impair Defenses: Disable or Modify Cloud Logs", nil},
+	"self-lambda-changed":              {PackSelfProtection, "Defense Evasion", "T1562.001 Impair Defenses: Disable or Modify Tools", nil},
+	"self-bus-changed":                 {PackSelfProtection, "Defense Evasion", "T1562.001 Impair Defenses: Disable or Modify Tools", nil},
+	"self-secret-or-key-changed":       {PackSelfProtection, "Defense Evasion", "T1562.001 Impair Defenses: Disable or Modify Tools", nil},
+	"self-trail-or-log-group-stopped":  {PackSelfProtection, "Defense Evasion", "T1562.008 Impair Defenses: Disable or Modify Cloud Logs", []string{"aws.defense-evasion.cloudtrail-stop", "aws.defense-evasion.cloudtrail-delete"}},
+	"guardduty-disabled":               {PackThreats, "Defense Evasion", "T1562.001 Impair Defenses: Disable or Modify Tools", nil},
+	"securityhub-disabled":             {PackThreats, "Defense Evasion", "T1562.001 Impair Defenses: Disable or Modify Tools", nil},
 }
 
 func mustBuild(n Naming) []*Preset {
