@@ -12,7 +12,20 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
+	"github.com/activity-aware/ids/detections"
 )
+
+// deployedSource is the source as the Lambda builds it from the environment
+// the CloudTrailSource construct gives it by default: the default detection
+// preset and the denial explanation.
+func deployedSource(tb testing.TB) *Source {
+	presets, err := detections.ParseList(detections.DefaultID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return New(Options{Enrichers: []Enricher{detections.NewSet(presets), denial.Enricher{}}})
+}
 
 // standardize is the source's whole job for one batch: decode (by calling
 // decode), standardize, encode every activity's EventBridge entry.
@@ -37,7 +50,7 @@ func standardizeBatch(tb testing.TB, s *Source, ev events.CloudwatchLogsEvent) i
 // benchmarkBatch reports standardize of one maximum-size subscription batch
 // of real records, end to end; SetBytes is the decoded record bytes, so MB/s
 // compares with the Node baseline's records.
-func benchmarkBatch(b *testing.B, decode func(s *Source, ev events.CloudwatchLogsEvent, payload []byte) ([]*activity.Activity, error)) {
+func benchmarkBatch(b *testing.B, s *Source, decode func(s *Source, ev events.CloudwatchLogsEvent, payload []byte) ([]*activity.Activity, error)) {
 	recs := loadFixtureRecords(b)
 	batch, msgBytes, _ := packBatch(b, recs, 0)
 	ev := subscriptionEvent(b, batch)
@@ -45,7 +58,6 @@ func benchmarkBatch(b *testing.B, decode func(s *Source, ev events.CloudwatchLog
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := New(Options{})
 	b.SetBytes(int64(msgBytes))
 	b.ReportAllocs()
 	records := 0
@@ -56,25 +68,27 @@ func benchmarkBatch(b *testing.B, decode func(s *Source, ev events.CloudwatchLog
 }
 
 // BenchmarkSubscriptionBatch starts from the decoded subscription event
-// (Handler.Handle's path, FromSubscription).
+// (Handler.Handle's path, FromSubscription), with the source alone, without
+// the enrichers the deployed function adds: a figure for comparison only.
 func BenchmarkSubscriptionBatch(b *testing.B) {
-	benchmarkBatch(b, func(s *Source, ev events.CloudwatchLogsEvent, _ []byte) ([]*activity.Activity, error) {
+	benchmarkBatch(b, New(Options{}), func(s *Source, ev events.CloudwatchLogsEvent, _ []byte) ([]*activity.Activity, error) {
 		return s.FromSubscription(ev)
 	})
 }
 
 // BenchmarkSubscriptionPayload starts from the invocation payload as the
 // Lambda runtime delivers it (Handler.Invoke's path, FromPayload), envelope
-// decoding included.
+// decoding included, with the source as deployed (deployedSource).
 func BenchmarkSubscriptionPayload(b *testing.B) {
-	benchmarkBatch(b, func(s *Source, _ events.CloudwatchLogsEvent, payload []byte) ([]*activity.Activity, error) {
+	benchmarkBatch(b, deployedSource(b), func(s *Source, _ events.CloudwatchLogsEvent, payload []byte) ([]*activity.Activity, error) {
 		return s.FromPayload(payload)
 	})
 }
 
 // TestMaxBatchPeakHeap standardizes a maximum-size batch while sampling the
 // live heap and checks the peak stays well within a 128 MB Lambda, with Go's
-// default collector settings and with the Lambda's (TuneGC).
+// default collector settings and with the Lambda's (TuneGC), for the source
+// as deployed (deployedSource).
 func TestMaxBatchPeakHeap(t *testing.T) {
 	recs := loadFixtureRecords(t)
 	batch, msgBytes, _ := packBatch(t, recs, 0)
@@ -98,7 +112,7 @@ func TestMaxBatchPeakHeap(t *testing.T) {
 				debug.SetMemoryLimit(prevLimit)
 			}()
 			tt.setup()
-			s := New(Options{})
+			s := deployedSource(t)
 			runtime.GC()
 			var base runtime.MemStats
 			runtime.ReadMemStats(&base)

@@ -3,31 +3,87 @@
 // {"awslogs":{"data":...}} per line, as make-batches.py writes them): decode,
 // standardize every record, encode every activity's EventBridge entry. It is
 // the Go side of tools/bench/compare.sh and prints "records N batches B bytes E".
-// Each line is decoded as the Lambda runtime delivers it (see decode).
-// It runs with the source Lambda's GC settings for 128 MB (cloudtrail.TuneGC).
+//
+// By default it runs the deployed configuration: the source built from the
+// environment the CloudTrailSource construct gives the function (the default
+// detection preset, the denial explanation, the 256 KB entry size limit), as
+// the Lambda main builds it, with the source Lambda's GC settings for 128 MB
+// (cloudtrail.TuneGC), each line decoded as Handler.Invoke does. -config
+// source-only measures the source without enrichers, a configuration that is
+// not deployed (compare.sh labels it so).
 package main
 
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
+	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
+// deployedEnv is the environment the CloudTrailSource construct gives the
+// function with the stack's defaults (cdk.json: detections
+// unauthorized-api-calls; the construct's default PutEvents size limit).
+var deployedEnv = map[string]string{
+	"DETECTIONS":           detections.DefaultID,
+	"PUT_EVENTS_MAX_BYTES": strconv.Itoa(activity.DefaultMaxEntrySize),
+}
+
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: standardize FILE.ndjson...")
+	config := flag.String("config", "deployed", "`configuration`: deployed, or source-only (no enrichers; not deployed)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `file`")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: standardize [-config deployed|source-only] FILE.ndjson...")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 || (*config != "deployed" && *config != "source-only") {
+		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(os.Args[1:]); err != nil {
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "standardize:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "standardize:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*config, flag.Args()); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "standardize:", err)
 		os.Exit(1)
 	}
+}
+
+// build returns the source and the entry size limit of a configuration.
+func build(config string) (*cloudtrail.Source, int, error) {
+	if config == "source-only" {
+		return cloudtrail.New(cloudtrail.Options{}), activity.DefaultMaxEntrySize, nil
+	}
+	maxBytes, err := strconv.Atoi(deployedEnv["PUT_EVENTS_MAX_BYTES"])
+	if err != nil {
+		return nil, 0, err
+	}
+	presets, err := detections.ParseList(deployedEnv["DETECTIONS"])
+	if err != nil {
+		return nil, 0, err
+	}
+	enrichers := []cloudtrail.Enricher{detections.NewSet(presets), denial.Enricher{}}
+	return cloudtrail.New(cloudtrail.Options{Enrichers: enrichers}), maxBytes, nil
 }
 
 // decode standardizes one line, a subscription event as the Lambda runtime
@@ -49,11 +105,14 @@ func decode(src *cloudtrail.Source, line []byte) ([]*activity.Activity, error) {
 
 var envelopeJSON = os.Getenv("STANDARDIZE_ENVELOPE") == "encoding/json"
 
-func run(files []string) error {
+func run(config string, files []string) error {
 	// The same collector settings as the Lambda of the smallest size it is
 	// deployed with (128 MB), so the comparison measures what runs there.
 	cloudtrail.TuneGC(128)
-	src := cloudtrail.New(cloudtrail.Options{})
+	src, maxBytes, err := build(config)
+	if err != nil {
+		return err
+	}
 	var records, batches, entryBytes int
 	for _, name := range files {
 		f, err := os.Open(name)
@@ -72,7 +131,7 @@ func run(files []string) error {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			for _, a := range acts {
-				e, err := activity.NewEntry(a, 0)
+				e, err := activity.NewEntry(a, maxBytes)
 				if err != nil {
 					f.Close()
 					return fmt.Errorf("%s: activity %s: %w", name, a.ID, err)
