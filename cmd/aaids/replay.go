@@ -16,16 +16,25 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
-const replayUsage = `Usage: aaids replay [--format text|json|slack] [--post URL] PATH...
+const replayUsage = `Usage: aaids replay [--format text|json|slack] [--post URL] [--aggregate=false] PATH...
 
 Replays CloudTrail data through the same code the deployed system runs: the
-CloudTrail source standardizes every record into an activity, and the Slack
-destination renders it (and, with --post, delivers it).
+CloudTrail source standardizes every record into an activity, the correlation
+derives bursts of denials (and threshold detections) from them, and the Slack
+destination applies its notification policy and renders what it would post
+(and, with --post, delivers it).
+
+The policy is the deployed one, with an in-memory store and windows in event
+time, so a replay is deterministic and every window closes at the end of the
+input: the first activity of a group (principal and detection) is posted, the
+rest of its window folded into one digest; an activity id is posted once.
+--aggregate=false posts one message per activity instead.
 
 PATH is a file or a directory (read recursively); files may be gzip-compressed
 and hold CloudWatch Logs subscription events ({"awslogs":{"data":...}}),
@@ -34,8 +43,10 @@ such JSON document per line.
 
 Output (stdout), one item per activity:
   text   a readable preview of the Slack message (default)
-  json   the EventBridge entry the source would publish, one per line
-  slack  the webhook payload the destination would post, one per line
+  json   every EventBridge entry the source would publish (derived bursts
+         included), one per line
+  slack  every webhook payload the destination would post (digests
+         included), one per line
 
 A summary goes to stderr. Exit status: 0 when all input was processed, 1 when
 some input could not be read or decoded or a post failed (the rest is still
@@ -47,11 +58,17 @@ Options:
 // replayStats is the summary replay prints on stderr.
 type replayStats struct {
 	files, records, activities, unrecognized, errors, posted int
+	// What the notification policy did: derived activities, messages
+	// (activities and digests), digests, folded, suppressed and duplicate
+	// activities.
+	derived, messages, digests, folded, suppressed, duplicates int
 }
 
 func (s replayStats) String() string {
-	return fmt.Sprintf("files %d, records %d, activities %d, unrecognized %d, errors %d, posted %d",
-		s.files, s.records, s.activities, s.unrecognized, s.errors, s.posted)
+	return fmt.Sprintf("files %d, records %d, activities %d, unrecognized %d, errors %d, posted %d; "+
+		"derived %d, messages %d, digests %d, folded %d, suppressed %d, duplicates %d",
+		s.files, s.records, s.activities, s.unrecognized, s.errors, s.posted,
+		s.derived, s.messages, s.digests, s.folded, s.suppressed, s.duplicates)
 }
 
 func runReplay(ctx context.Context, args []string, stdio Stdio) int {
@@ -62,6 +79,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	maxBytes := fs.Int("max-entry-bytes", activity.DefaultMaxEntrySize, "EventBridge entry size limit, in `bytes`")
 	presets := fs.String("detections", detections.DefaultID, "comma-separated detection preset `ids` to evaluate, as the deployed source's DETECTIONS (see 'aaids detections list')")
 	pattern := fs.String("filter-pattern", "", "select log events with this CloudWatch Logs filter `pattern`, as the deployed subscription filter does (default: every event)")
+	policy := addPolicyFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stdio.Err, replayUsage)
 		fs.PrintDefaults()
@@ -99,7 +117,14 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		fmt.Fprintf(stdio.Err, "aaids replay: %v\n", err)
 		return exitUsage
 	}
+	presetList, _ := detections.ParseList(*presets) // newPipeline checked it
+	corr, err := newCorrelator(policy, presetList)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "aaids replay: %v\n", err)
+		return exitUsage
+	}
 	r := &replayer{
+		corr:     corr,
 		ctx:      ctx,
 		format:   *format,
 		maxBytes: *maxBytes,
@@ -109,10 +134,16 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		webhook:  webhook,
 	}
 	st := pipe.run(ctx, fs.Args(), "aaids replay", stdio.Err, func(it logfile.Item, acts []*activity.Activity) {
-		for _, a := range acts {
+		all, err := corr.derive(ctx, acts)
+		if err != nil {
+			r.fail(fmt.Errorf("%s: correlate: %w", where(it), err))
+		}
+		r.stats.derived += len(all) - len(acts)
+		for _, a := range all {
 			r.emit(it, a)
 		}
 	})
+	r.digests(true)
 	r.stats.files, r.stats.records = st.files, st.records
 	r.stats.errors += st.errors
 	fmt.Fprintf(stdio.Err, "aaids replay: %s\n", r.stats)
@@ -125,6 +156,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 // replayer standardizes, renders and delivers what logfile reads.
 type replayer struct {
 	ctx      context.Context
+	corr     *correlator
 	format   string
 	maxBytes int
 	out      io.Writer
@@ -144,12 +176,7 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 	if slices.Contains(a.Tags, cloudtrail.TagUnrecognized) {
 		r.stats.unrecognized++
 	}
-	var msg *slackapi.WebhookMessage
-	if r.format != "json" || r.client != nil {
-		msg = slack.Render(a)
-	}
-	switch r.format {
-	case "json":
+	if r.format == "json" {
 		e, err := activity.NewEntry(a, r.maxBytes)
 		if err != nil {
 			r.fail(fmt.Errorf("%s: activity %s: %w", where(it), a.ID, err))
@@ -160,6 +187,56 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 			DetailType string
 			Detail     string
 		}{e.Source, e.DetailType, string(e.Detail)})
+		if r.client == nil {
+			return
+		}
+	}
+	n := r.corr.notifier
+	if n == nil {
+		r.deliver(slack.Render(a), fmt.Sprintf("%s: post activity %s", where(it), a.ID))
+		return
+	}
+	r.corr.advance(a.Time)
+	r.digests(false)
+	d, err := n.Decide(r.ctx, a, r.corr.clock)
+	if err != nil {
+		r.fail(fmt.Errorf("%s: activity %s: %w", where(it), a.ID, err))
+		return
+	}
+	switch d.Action {
+	case correlation.Post:
+		r.deliver(slack.Render(a), fmt.Sprintf("%s: post activity %s", where(it), a.ID))
+		if err := n.Posted(r.ctx, d, r.corr.clock); err != nil {
+			r.fail(err)
+		}
+	case correlation.Fold:
+		r.stats.folded++
+	case correlation.Suppress:
+		r.stats.suppressed++
+	case correlation.Duplicate:
+		r.stats.duplicates++
+	}
+}
+
+// digests delivers the digests of the windows the clock (or, at the end of
+// the input, the end) closed.
+func (r *replayer) digests(end bool) {
+	ds, err := r.corr.due(r.ctx, end)
+	if err != nil {
+		r.fail(err)
+	}
+	for i := range ds {
+		r.stats.digests++
+		r.deliver(slack.RenderDigest(&ds[i]), "post digest of "+ds[i].FirstID)
+	}
+}
+
+// deliver prints the message in the output format (json prints entries
+// instead) and posts it when --post is set.
+func (r *replayer) deliver(msg *slackapi.WebhookMessage, what string) {
+	r.stats.messages++
+	switch r.format {
+	case "json":
 	case "slack":
 		r.writeJSON(msg)
 	default:
@@ -167,7 +244,7 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 	}
 	if r.client != nil {
 		if err := r.client.Post(r.ctx, r.webhook, msg); err != nil {
-			r.fail(fmt.Errorf("%s: post activity %s: %w", where(it), a.ID, err))
+			r.fail(fmt.Errorf("%s: %w", what, err))
 			return
 		}
 		r.stats.posted++

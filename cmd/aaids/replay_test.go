@@ -15,7 +15,8 @@ import (
 	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
-var summaryRE = regexp.MustCompile(`files (\d+), records (\d+), activities (\d+), unrecognized (\d+), errors (\d+), posted (\d+)`)
+var summaryRE = regexp.MustCompile(`files (\d+), records (\d+), activities (\d+), unrecognized (\d+), errors (\d+), posted (\d+); ` +
+	`derived (\d+), messages (\d+), digests (\d+), folded (\d+), suppressed (\d+), duplicates (\d+)`)
 
 // summary parses replay's stderr summary line.
 func summary(t *testing.T, stderr string) (s replayStats) {
@@ -24,11 +25,12 @@ func summary(t *testing.T, stderr string) (s replayStats) {
 	if m == nil {
 		t.Fatalf("no summary in stderr:\n%s", stderr)
 	}
-	n := make([]int, 6)
+	n := make([]int, 12)
 	for i := range n {
 		n[i], _ = strconv.Atoi(m[i+1])
 	}
-	return replayStats{files: n[0], records: n[1], activities: n[2], unrecognized: n[3], errors: n[4], posted: n[5]}
+	return replayStats{files: n[0], records: n[1], activities: n[2], unrecognized: n[3], errors: n[4], posted: n[5],
+		derived: n[6], messages: n[7], digests: n[8], folded: n[9], suppressed: n[10], duplicates: n[11]}
 }
 
 const denied = `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::123456789012:user/alice","accountId":"123456789012","accessKeyId":"AKIAEXAMPLE","userName":"alice"},"eventTime":"2026-11-20T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"GetPolicy","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"<!channel> aws-cli/2.15","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::123456789012:user/alice is not authorized to perform: iam:GetPolicy on resource: policy arn:aws:iam::aws:policy/AdministratorAccess because no identity-based policy allows the iam:GetPolicy action","requestParameters":{"policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"},"eventID":"5b3c1a52-0000-4000-8000-000000000001","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}`
@@ -128,11 +130,16 @@ func TestReplayPost(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if got := len(srv.Messages()); got != 2 {
-		t.Fatalf("Slack received %d messages, want 2", got)
+	// The record is delivered twice; its activity is posted once.
+	if got := len(srv.Messages()); got != 1 {
+		t.Fatalf("Slack received %d messages, want 1", got)
 	}
-	if got := summary(t, errOut).posted; got != 2 {
-		t.Fatalf("posted %d", got)
+	if got := summary(t, errOut); got.posted != 1 || got.duplicates != 1 {
+		t.Fatalf("summary %+v", got)
+	}
+	code, _, errOut = runAaids(t, "replay", "--format", "json", "--aggregate=false", "--post", srv.URL(), in)
+	if code != exitOK || len(srv.Messages()) != 3 {
+		t.Fatalf("--aggregate=false: exit %d, Slack holds %d messages, want 3: %s", code, len(srv.Messages()), errOut)
 	}
 
 	srv.Fail(localslack.ChannelNotFound(), 10)
@@ -140,7 +147,8 @@ func TestReplayPost(t *testing.T) {
 	if code != exitInput || !strings.Contains(errOut, "channel_not_found") {
 		t.Fatalf("exit %d, want %d naming channel_not_found:\n%s", code, exitInput, errOut)
 	}
-	if s := summary(t, errOut); s.errors != 2 || s.posted != 0 {
+	// One activity (its record twice): one failed post.
+	if s := summary(t, errOut); s.errors != 1 || s.posted != 0 {
 		t.Fatalf("summary %+v", s)
 	}
 	if strings.Contains(errOut, srv.URL()) {
@@ -218,8 +226,8 @@ func TestReplaySharedFixtures(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
 	s := summary(t, errOut)
-	if s.records != wantRecords || s.activities != wantRecords || s.errors != 0 {
-		t.Fatalf("summary %+v, want %d records and activities, no errors", s, wantRecords)
+	if s.records != wantRecords || s.activities != wantRecords+s.derived || s.errors != 0 {
+		t.Fatalf("summary %+v, want %d records and as many activities (and the derived ones), no errors", s, wantRecords)
 	}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(nil, 1<<20)

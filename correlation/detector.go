@@ -1,0 +1,236 @@
+package correlation
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/detections"
+)
+
+// SourceName is the source of derived activities: their EventBridge Source
+// is "activity-aware-ids.correlation".
+const SourceName = "correlation"
+
+// Denial burst defaults: 20 denied calls by one principal within 10 minutes.
+// Panther's and matano's equivalents use 20 per actor and 5 in 15 minutes;
+// 20 in 10 minutes stays quiet for an engineer finding a role's missing
+// permissions (a few denials a minute) and fires within a minute of an
+// enumeration tool starting (hundreds a minute).
+const (
+	DenialBurstID          = "denial-burst"
+	DefaultBurstCount      = 20
+	DefaultBurstWindow     = 10 * time.Minute
+	TagDerived             = "derived"
+	seenExpiry             = 24 * time.Hour
+	burstExpiryAfterWindow = time.Hour
+)
+
+// Rule counts the activities it selects per principal in tumbling windows of
+// event time; the activity that brings a window's count to Count makes one
+// derived activity.
+type Rule struct {
+	// ID is the derived activity's detection id.
+	ID       string
+	Title    string
+	Severity activity.Severity
+	Count    int
+	Window   time.Duration
+	// Select picks the activities the rule counts.
+	Select func(*activity.Activity) bool
+	// noun names what is counted, e.g. "denied call".
+	noun string
+}
+
+// DenialBurst is the rule for a burst of denials by one principal: count
+// denied calls (0: DefaultBurstCount) within window (0: DefaultBurstWindow).
+func DenialBurst(count int, window time.Duration) Rule {
+	if count <= 0 {
+		count = DefaultBurstCount
+	}
+	if window <= 0 {
+		window = DefaultBurstWindow
+	}
+	return Rule{
+		ID: DenialBurstID, Title: "Possible credential misuse", Severity: activity.High,
+		Count: count, Window: window, noun: "denied call",
+		Select: func(a *activity.Activity) bool { return a.Action != nil && a.Action.Outcome == activity.Denied },
+	}
+}
+
+// ThresholdRules returns a rule for every preset with a Threshold: it counts
+// the activities labelled with the preset and derives one of the preset's
+// severity.
+func ThresholdRules(presets []*detections.Preset) []Rule {
+	var rules []Rule
+	for _, p := range presets {
+		if p.Threshold == nil || p.Threshold.Count <= 0 || p.Threshold.Window <= 0 {
+			continue
+		}
+		id := p.ID
+		rules = append(rules, Rule{
+			ID: id, Title: p.Title, Severity: p.Severity, Count: p.Threshold.Count, Window: p.Threshold.Window,
+			noun: "matching call",
+			Select: func(a *activity.Activity) bool {
+				return a.Source != SourceName && slices.ContainsFunc(a.Detections, func(d activity.Detection) bool { return d.ID == id })
+			},
+		})
+	}
+	return rules
+}
+
+// Detector evaluates rules on the activities a source publishes and returns
+// the derived activities, each once, however often its activities are
+// delivered and however many invocations count them concurrently: every
+// activity is counted once per rule (a claim on its id), and counts are
+// atomic additions whose result tells exactly one invocation that it crossed
+// the threshold.
+type Detector struct {
+	Store Store
+	Rules []Rule
+	// Now is the clock for claims (default time.Now).
+	Now func() time.Time
+}
+
+type groupKey struct {
+	rule      int
+	principal string
+	bucket    int64
+}
+
+// Observe counts acts and returns the activities derived from them.
+// Activities derived by a correlation are not counted again.
+func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*activity.Activity, error) {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	deltas := map[groupKey]*Delta{}
+	last := map[groupKey]*activity.Activity{}
+	var order []groupKey
+	for _, a := range acts {
+		if a.Source == SourceName {
+			continue
+		}
+		for i, r := range d.Rules {
+			if !r.Select(a) {
+				continue
+			}
+			res, err := d.Store.Claim(ctx, Key{PK: "seen#" + r.ID + "#" + a.ID, SK: "-"}, StateCounted, now(), 0, now().Add(seenExpiry))
+			if err != nil {
+				return nil, fmt.Errorf("correlation: claim %s: %w", a.ID, err)
+			}
+			if !res.Won {
+				continue // counted before: a re-delivery
+			}
+			k := groupKey{rule: i, principal: principalKey(a), bucket: a.Time.UnixNano() / int64(r.Window)}
+			dl := deltas[k]
+			if dl == nil {
+				dl = &Delta{}
+				deltas[k] = dl
+				order = append(order, k)
+			}
+			addBreakdown(dl, a, attrCount)
+			if l := last[k]; l == nil || !a.Time.Before(l.Time) {
+				last[k] = a
+			}
+		}
+	}
+	var derived []*activity.Activity
+	for _, k := range order {
+		r := d.Rules[k.rule]
+		dl := deltas[k]
+		end := time.Unix(0, (k.bucket+1)*int64(r.Window))
+		dl.Expires = end.Add(burstExpiryAfterWindow)
+		it, err := d.Store.Add(ctx, Key{PK: "burst#" + r.ID + "#" + k.principal, SK: strconv.FormatInt(k.bucket, 10)}, *dl)
+		if err != nil {
+			return derived, fmt.Errorf("correlation: count %s for %s: %w", r.ID, k.principal, err)
+		}
+		n := it.Nums[attrCount]
+		if before := n - dl.Add[attrCount]; before < int64(r.Count) && n >= int64(r.Count) {
+			derived = append(derived, r.derive(last[k], k, breakdownOf(it)))
+		}
+	}
+	return derived, nil
+}
+
+// derive builds the derived activity of rule r for the group k, whose last
+// counted activity is a.
+func (r Rule) derive(a *activity.Activity, k groupKey, b Breakdown) *activity.Activity {
+	sum := sha256.Sum256([]byte(r.ID + "\x00" + k.principal + "\x00" + strconv.FormatInt(k.bucket, 10)))
+	subject := fmt.Sprintf("%s: %s, %s in %s across %s from %s", r.Title, principalLabel(a),
+		Plural(b.Count, r.noun), b.Span(), Plural(int64(len(b.Services)), "service"), Plural(int64(len(b.SourceIPs)), "IP"))
+	if len(b.SourceIPs) >= ipSlots {
+		subject = strings.TrimSuffix(subject, Plural(int64(len(b.SourceIPs)), "IP")) + fmt.Sprintf("%d or more IPs", ipSlots)
+	}
+	d := &activity.Activity{
+		SchemaVersion: activity.SchemaVersion,
+		ID:            r.ID + "-" + hex.EncodeToString(sum[:12]),
+		Source:        SourceName,
+		Subject:       activity.Truncate(subject, 300),
+		Severity:      r.Severity,
+		Time:          a.Time,
+		Account:       a.Account,
+		Region:        a.Region,
+		Detections:    []activity.Detection{{ID: r.ID, Title: r.Title, Severity: r.Severity}},
+		Tags:          []string{TagDerived, "correlation:" + r.ID},
+	}
+	if a.Actor != nil {
+		d.Actor = &activity.Actor{
+			Type: a.Actor.Type, ARN: a.Actor.ARN, Name: a.Actor.Name, AccountID: a.Actor.AccountID,
+			PrincipalID: a.Actor.PrincipalID, AccessKeyID: a.Actor.AccessKeyID, SessionIssuer: a.Actor.SessionIssuer,
+		}
+		if len(b.SourceIPs) == 1 {
+			d.Actor.SourceIP = b.SourceIPs[0]
+		}
+	}
+	if r.ID == DenialBurstID {
+		d.Action = &activity.Action{Outcome: activity.Denied}
+	}
+	d.Fields = []activity.Field{
+		{Key: "Count", Value: fmt.Sprintf("%d %ss within %s (threshold %d)", b.Count, r.noun, span(r.Window), r.Count)},
+		{Key: "First", Value: b.First.UTC().Format(time.RFC3339)},
+		{Key: "Last", Value: b.Last.UTC().Format(time.RFC3339)},
+		{Key: "Services", Value: List(b.Services, 20)},
+		{Key: "Actions", Value: List(b.Actions, 30)},
+	}
+	if len(b.SourceIPs) > 0 {
+		d.Fields = append(d.Fields, activity.Field{Key: "Source IPs", Value: strings.Join(b.SourceIPs, ", ")})
+	}
+	if len(b.UserAgents) > 0 {
+		d.Fields = append(d.Fields, activity.Field{Key: "User agents", Value: strings.Join(b.UserAgents, "; ")})
+	}
+	return d
+}
+
+// Publisher wraps the publisher a source uses: it publishes every activity
+// and the activities the detector derives from them in one call.
+type Publisher struct {
+	Next interface {
+		Publish(ctx context.Context, acts []*activity.Activity) error
+	}
+	Detector *Detector
+}
+
+// Publish observes acts and publishes them with what they derive. When the
+// correlation state cannot be reached, acts are still published (nothing is
+// lost) and the error is returned, so the batch is retried; the retry counts
+// what was not counted and publishes the same activities again, which
+// destinations drop by id.
+func (p *Publisher) Publish(ctx context.Context, acts []*activity.Activity) error {
+	derived, obsErr := p.Detector.Observe(ctx, acts)
+	all := acts
+	if len(derived) > 0 {
+		all = append(slices.Clip(acts), derived...)
+	}
+	if err := p.Next.Publish(ctx, all); err != nil {
+		return err
+	}
+	return obsErr
+}
