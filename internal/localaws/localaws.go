@@ -1,6 +1,6 @@
 // Package localaws is the plumbing shared by the project's local AWS endpoints
-// (internal/localeventbridge, internal/localsecrets): an HTTP server speaking the AWS
-// JSON 1.1 protocol, which checks what the real service checks before an
+// (internal/localeventbridge, internal/localsecrets, internal/localsqs): an HTTP
+// server speaking the AWS JSON 1.1 (or 1.0) protocol, which checks what the real service checks before an
 // operation runs (method, content type, X-Amz-Target, a SigV4 signature),
 // dispatches by target, writes errors the way AWS writes them, and injects
 // request-level faults (errors and hangs) on demand.
@@ -30,6 +30,10 @@ import (
 
 // ContentType is the content type of AWS JSON 1.1 requests and responses.
 const ContentType = "application/x-amz-json-1.1"
+
+// ContentType10 is the content type of AWS JSON 1.0 requests and responses
+// (SQS, DynamoDB).
+const ContentType10 = "application/x-amz-json-1.0"
 
 // MaxBodyBytes bounds a request body. AWS rejects larger requests before any
 // operation sees them; the endpoints' own limits are far below it.
@@ -80,6 +84,9 @@ type Config struct {
 	// Operations maps an operation name (the part of X-Amz-Target after the
 	// dot) to its handler.
 	Operations map[string]Operation
+	// ContentType is the protocol's content type: ContentType (JSON 1.1)
+	// when empty, ContentType10 for JSON 1.0 services.
+	ContentType string
 }
 
 // Server is a running local endpoint.
@@ -102,6 +109,9 @@ type fault struct{ err *Error }
 
 // NewServer starts a server on a free loopback port.
 func NewServer(cfg Config) *Server {
+	if cfg.ContentType == "" {
+		cfg.ContentType = ContentType
+	}
 	s := &Server{cfg: cfg, closing: make(chan struct{})}
 	s.http = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s
@@ -220,7 +230,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	op, body, perr := s.checkRequest(r)
 	if perr != nil {
-		WriteError(w, perr)
+		s.writeError(w, perr)
 		return
 	}
 	if f, ok := s.nextFault(); ok {
@@ -234,7 +244,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			// net/http recovers this panic and logs nothing.
 			panic(http.ErrAbortHandler)
 		}
-		WriteError(w, f.err)
+		s.writeError(w, f.err)
 		return
 	}
 	s.served.Add(1)
@@ -244,10 +254,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &e) {
 			e = &Error{Status: http.StatusInternalServerError, Type: s.cfg.InternalErrorType, Message: err.Error()}
 		}
-		WriteError(w, e)
+		s.writeError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, s.cfg.ContentType, http.StatusOK, out)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, e *Error) {
+	writeError(w, s.cfg.ContentType, e)
 }
 
 // checkRequest returns the operation a request targets and its body, or the
@@ -259,8 +273,8 @@ func (s *Server) checkRequest(r *http.Request) (Operation, []byte, *Error) {
 	if err := CheckSigV4(r); err != nil {
 		return nil, nil, err
 	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, ContentType) {
-		return nil, nil, &Error{Status: http.StatusBadRequest, Type: "SerializationException", Message: fmt.Sprintf("unexpected Content-Type %q, want %s", ct, ContentType)}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, s.cfg.ContentType) {
+		return nil, nil, &Error{Status: http.StatusBadRequest, Type: "SerializationException", Message: fmt.Sprintf("unexpected Content-Type %q, want %s", ct, s.cfg.ContentType)}
 	}
 	prefix, name, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	op, ok := s.cfg.Operations[name]
@@ -310,22 +324,24 @@ func Decode(body []byte, v any) error {
 	return nil
 }
 
-// WriteError writes e the way AWS JSON services do.
-func WriteError(w http.ResponseWriter, e *Error) {
+// WriteError writes e the way AWS JSON 1.1 services do.
+func WriteError(w http.ResponseWriter, e *Error) { writeError(w, ContentType, e) }
+
+func writeError(w http.ResponseWriter, contentType string, e *Error) {
 	w.Header().Set("X-Amzn-ErrorType", e.Type)
-	writeJSON(w, e.Status, struct {
+	writeJSON(w, contentType, e.Status, struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}{e.Type, e.Message})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, contentType string, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		body = []byte(`{"__type":"InternalFailure","message":"local endpoint could not encode its response"}`)
 	}
-	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-RequestId", NewID())
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
