@@ -5,6 +5,7 @@
 // Usage:
 //
 //	aaids replay [--format text|json|slack] [--post URL] PATH...
+//	aaids redrive QUEUE_URL [--to function|bus] [--dry-run] [--max N]
 //	aaids help [COMMAND]
 //
 // Exit status: 0 when all input was processed, 1 when some input could not be
@@ -49,6 +50,7 @@ var commands = []command{
 	{"policy", "suggest the IAM policy that would have allowed recorded denials", runPolicy},
 	{"filter", "check a CloudWatch Logs filter pattern, or test it on recorded log events", runFilter},
 	{"detections", "list the detection presets", runDetections},
+	{"redrive", "move parked messages of a last-stop queue back to their function or the bus", runRedrive},
 }
 
 func main() {
