@@ -7,7 +7,6 @@ package cloudtrailsource
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -25,13 +24,7 @@ import (
 	"github.com/activity-aware/ids/constructs/internal/synthcheck"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/detections/filterpattern"
-)
-
-// The environment the function's main package reads.
-const (
-	EnvEventBusName     = "EVENT_BUS_NAME"
-	EnvDetections       = "DETECTIONS"
-	EnvPutEventsMaxSize = "PUT_EVENTS_MAX_BYTES"
+	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
 // Defaults.
@@ -79,8 +72,9 @@ type Props struct {
 	// MaxEventAge of a batch waiting for a retry. Default 6 hours.
 	MaxEventAge awscdk.Duration
 	// Function overrides the function's defaults (memory, timeout, log
-	// retention, module dir, import path). Its Environment, OnFailure,
-	// RetryAttempts and MaxEventAge are set by this construct.
+	// retention, module dir, import path). Its Environment is merged with
+	// the source's own (a variable the source sets is a synthesis error);
+	// OnFailure, RetryAttempts and MaxEventAge are set by this construct.
 	Function *gofunction.Props
 }
 
@@ -155,15 +149,20 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	})
 
 	c := constructs.NewConstruct(scope, id)
-	if len(problems) > 0 {
-		synthcheck.Add(c, func() []string { return problems })
-	}
 	queue := failurequeue.New(c, jsii.String("FailureQueue"),
 		"the CloudTrail batches the source could not publish after every retry")
-	fp.Environment = &map[string]*string{
-		EnvEventBusName:     p.Bus.EventBusName(),
-		EnvDetections:       jsii.String(strings.Join(ids, ",")),
-		EnvPutEventsMaxSize: jsii.String(strconv.FormatFloat(*p.PutEventsMaxBytes, 'f', 0, 64)),
+	var conflicts []string
+	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, cloudtrail.Config{
+		EventBusName:      *p.Bus.EventBusName(),
+		Detections:        ids,
+		PutEventsMaxBytes: int(*p.PutEventsMaxBytes),
+	}.Environment())
+	if len(conflicts) > 0 {
+		problems = append(problems, "cloudtrailsource: Function.Environment sets "+strings.Join(conflicts, ", ")+
+			", which the source sets itself")
+	}
+	if len(problems) > 0 {
+		synthcheck.Add(c, func() []string { return problems })
 	}
 	fp.OnFailure = awslambdadestinations.NewSqsDestination(queue)
 	fp.RetryAttempts = jsii.Number(RetryAttempts)

@@ -259,3 +259,41 @@ func TestCloudTrailSourceFilterPatternFromDetections(t *testing.T) {
 		})
 	}
 }
+
+func TestCloudTrailSourceMergesUserEnvironment(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]*string
+		wantError string
+	}{
+		{name: "own variable added", env: map[string]*string{"GOMEMLIMIT": jsii.String("100MiB")}},
+		{name: "variables the source sets", env: map[string]*string{"EVENT_BUS_NAME": jsii.String("other"), "DETECTIONS": jsii.String("")},
+			wantError: "Function.Environment sets DETECTIONS, EVENT_BUS_NAME, which the source sets itself"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN a user's function environment
+			stack := cdktest.NewStack()
+			bus := activitybus.New(stack, jsii.String("ActivityBus"), nil)
+			// WHEN
+			cloudtrailsource.New(stack, jsii.String("Source"), &cloudtrailsource.Props{
+				Bus:      bus.EventBus(),
+				Function: &gofunction.Props{Environment: &tt.env},
+			})
+			// THEN it is merged with the source's, or refused by name
+			if tt.wantError != "" {
+				if err := cdktest.SynthError(stack); err == nil || !strings.Contains(err.Error(), tt.wantError) {
+					t.Fatalf("synthesis error = %v, want %q", err, tt.wantError)
+				}
+				return
+			}
+			_, raw := cdktest.Synth(t, stack)
+			vars := cdktest.Get(cdktest.Only(t, raw, "AWS::Lambda::Function"), "Properties", "Environment", "Variables")
+			for _, k := range []string{"GOMEMLIMIT", "EVENT_BUS_NAME", "DETECTIONS", "PUT_EVENTS_MAX_BYTES"} {
+				if cdktest.Get(vars, k) == nil {
+					t.Errorf("environment %v lacks %s", vars, k)
+				}
+			}
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -94,6 +95,28 @@ func WithDefaults(p *Props, defaults Props) Props {
 		out.Description = defaults.Description
 	}
 	return out
+}
+
+// MergeEnvironment returns the environment of a construct's function: own,
+// the variables the construct configures its function with, plus those of
+// user (a construct's Props.Function.Environment). The names user sets that
+// own sets too are returned sorted as conflicts, for the construct to refuse
+// at synthesis: a silent override would run the function misconfigured.
+func MergeEnvironment(user *map[string]*string, own map[string]string) (env *map[string]*string, conflicts []string) {
+	out := make(map[string]*string, len(own))
+	if user != nil {
+		for k, v := range *user {
+			if _, ok := own[k]; ok {
+				conflicts = append(conflicts, k)
+			}
+			out[k] = v
+		}
+	}
+	for k, v := range own {
+		out[k] = jsii.String(v)
+	}
+	slices.Sort(conflicts)
+	return &out, conflicts
 }
 
 // Function is a compiled Go Lambda function with its log group and role.

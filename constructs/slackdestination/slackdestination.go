@@ -9,7 +9,7 @@
 package slackdestination
 
 import (
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -27,13 +27,8 @@ import (
 	"github.com/activity-aware/ids/constructs/activitybus"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/internal/failurequeue"
-)
-
-// The environment the function's main package reads.
-const (
-	EnvWebhookSecretARN            = "SLACK_WEBHOOK_SECRET_ARN"
-	EnvSecretCacheTTL              = "SECRET_CACHE_TTL"
-	EnvDecodeAuthorizationMessages = "DECODE_AUTHORIZATION_MESSAGES"
+	"github.com/activity-aware/ids/constructs/internal/synthcheck"
+	"github.com/activity-aware/ids/destinations/slack"
 )
 
 // Defaults.
@@ -42,7 +37,7 @@ const (
 	ImportPath = "github.com/activity-aware/ids/lambdas/slack-destination"
 	// DefaultSecretCacheTTL is how long the function reuses the webhook URL
 	// it read, so a rotated URL takes effect within minutes.
-	DefaultSecretCacheTTL = 5 * time.Minute
+	DefaultSecretCacheTTL = slack.DefaultSecretCacheTTL
 	// DefaultReservedConcurrency keeps bursts queued in Lambda's async queue
 	// instead of tripping Slack's limit of about one message per second.
 	DefaultReservedConcurrency = 2
@@ -94,9 +89,10 @@ type Props struct {
 	// RuleRetryAttempts of the rule target. Default 20.
 	RuleRetryAttempts *float64
 	// Function overrides the function's defaults (memory, timeout, log
-	// retention, module dir, import path). Its Environment, OnFailure,
-	// RetryAttempts, MaxEventAge and ReservedConcurrentExecutions are set by
-	// this construct.
+	// retention, module dir, import path). Its Environment is merged with
+	// the destination's own (a variable the destination sets is a synthesis
+	// error); OnFailure, RetryAttempts, MaxEventAge and
+	// ReservedConcurrentExecutions are set by this construct.
 	Function *gofunction.Props
 }
 
@@ -176,10 +172,16 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 	d.failureQueue = failurequeue.New(c, jsii.String("FailureQueue"),
 		"the activities the function failed to deliver to Slack after every retry")
 	ttl := time.Duration(*p.SecretCacheTTL.ToSeconds(nil)) * time.Second
-	fp.Environment = &map[string]*string{
-		EnvWebhookSecretARN:            d.secret.SecretArn(),
-		EnvSecretCacheTTL:              jsii.String(ttl.String()),
-		EnvDecodeAuthorizationMessages: jsii.String(strconv.FormatBool(*p.DecodeAuthorizationMessages)),
+	var conflicts []string
+	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, slack.Config{
+		WebhookSecretARN:            *d.secret.SecretArn(),
+		SecretCacheTTL:              ttl,
+		DecodeAuthorizationMessages: *p.DecodeAuthorizationMessages,
+	}.Environment())
+	if len(conflicts) > 0 {
+		msg := "slackdestination: Function.Environment sets " + strings.Join(conflicts, ", ") +
+			", which the destination sets itself"
+		synthcheck.Add(c, func() []string { return []string{msg} })
 	}
 	fp.OnFailure = awslambdadestinations.NewSqsDestination(d.failureQueue)
 	fp.RetryAttempts = jsii.Number(RetryAttempts)

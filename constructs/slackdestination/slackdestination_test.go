@@ -2,12 +2,14 @@ package slackdestination_test
 
 import (
 	"github.com/activity-aware/ids/constructs/activitybus"
+	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/internal/cdktest"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -198,4 +200,24 @@ func assertKeyDecryptFor(t *testing.T, tpl map[string]any, keyID, fnID string) {
 		}
 	}
 	t.Errorf("key policy does not grant kms:Decrypt via Secrets Manager to the function role %v", roleArn)
+}
+
+func TestSlackDestinationRefusesOverriddenEnvironment(t *testing.T) {
+	// GIVEN a user's function environment that sets one of the destination's variables
+	stack := cdktest.NewStack()
+	bus := activitybus.New(stack, jsii.String("ActivityBus"), nil)
+	secret := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("Existing"), jsii.String("slack"))
+	// WHEN
+	slackdestination.New(stack, jsii.String("Slack"), &slackdestination.Props{
+		Bus:           bus.EventBus(),
+		WebhookSecret: secret,
+		Function: &gofunction.Props{Environment: &map[string]*string{
+			"SECRET_CACHE_TTL": jsii.String("0s"), "TZ_NAME": jsii.String("UTC"),
+		}},
+	})
+	// THEN synthesis names it
+	want := "slackdestination: Function.Environment sets SECRET_CACHE_TTL, which the destination sets itself"
+	if err := cdktest.SynthError(stack); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("synthesis error = %v, want %q", err, want)
+	}
 }

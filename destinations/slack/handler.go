@@ -43,7 +43,8 @@ type Handler struct {
 	// Decoder, when set, decodes encoded authorization failure messages so
 	// the message can say what was missing (off when nil).
 	Decoder AuthorizationDecoder
-	// Logger receives one line per event with ids and counts (nil: discard).
+	// Logger receives one line per event with ids and counts; slog.Default
+	// when nil.
 	Logger *slog.Logger
 	// Metrics receives one embedded-metric line per event: posts, delivery
 	// failures, permanent errors (and those on the first post of an
@@ -64,7 +65,7 @@ type Handler struct {
 func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
 	log := h.Logger
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = slog.Default()
 	}
 	if h.Secret == nil || h.Client == nil {
 		return ErrNoWebhook

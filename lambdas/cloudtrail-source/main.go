@@ -4,11 +4,8 @@
 // on the activity bus. Invoked with a heartbeat request (by the monitoring
 // schedule), it publishes the canary activity instead.
 //
-// Environment:
-//
-//	EVENT_BUS_NAME        the activity bus (required)
-//	DETECTIONS            comma-separated detection preset ids to evaluate
-//	PUT_EVENTS_MAX_BYTES  PutEvents request and entry size limit (default 262144)
+// Its environment is cloudtrail.ConfigFromEnv's (EVENT_BUS_NAME, DETECTIONS,
+// PUT_EVENTS_MAX_BYTES); the cloudtrailsource construct sets it.
 package main
 
 import (
@@ -22,7 +19,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
@@ -48,47 +44,33 @@ func main() {
 
 // setup reads the environment once and builds the clients and the handler.
 func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error) {
-	busName := os.Getenv("EVENT_BUS_NAME")
-	if busName == "" {
-		return nil, fmt.Errorf("EVENT_BUS_NAME is not set")
-	}
-	maxBytes := activity.DefaultMaxEntrySize
-	if v := os.Getenv("PUT_EVENTS_MAX_BYTES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("PUT_EVENTS_MAX_BYTES: want a positive number of bytes, got %q", v)
-		}
-		maxBytes = n
-	}
-	enrichers, err := enrichers(os.Getenv("DETECTIONS"))
+	cfg, err := cloudtrail.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
+	presets, err := detections.Lookup(cfg.Detections...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cloudtrail.EnvDetections, err)
+	}
 	// The SDK's standard AWS_ENDPOINT_URL_EVENTBRIDGE keeps working, so the
 	// function runs against local endpoints too.
-	cfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	pub, err := eventbus.NewPublisher(eventbus.NewClient(cfg), eventbus.Config{BusName: busName, MaxRequestBytes: maxBytes, Logger: logger})
+	pub, err := eventbus.NewPublisher(eventbus.NewClient(awsCfg), eventbus.Config{
+		BusName: cfg.EventBusName, MaxRequestBytes: cfg.PutEventsMaxBytes, Logger: logger,
+	})
 	if err != nil {
 		return nil, err
 	}
 	return &cloudtrail.Handler{
-		Source:    cloudtrail.New(cloudtrail.Options{Enrichers: enrichers}),
+		// What the source adds to every activity: the labels of the
+		// configured detection presets, and the denial explanation.
+		Source:    cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{detections.NewSet(presets), denial.Enricher{}}}),
 		Publisher: pub,
 		Logger:    logger,
 		// EMF lines on stdout become metrics in CloudWatch Logs.
 		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimSource, "cloudtrail"),
 	}, nil
-}
-
-// enrichers builds what the source adds to every activity: the denial
-// explanation, and the labels of the detection presets listed in ids.
-func enrichers(ids string) ([]cloudtrail.Enricher, error) {
-	presets, err := detections.ParseList(ids)
-	if err != nil {
-		return nil, fmt.Errorf("DETECTIONS: %w", err)
-	}
-	return []cloudtrail.Enricher{detections.NewSet(presets), denial.Enricher{}}, nil
 }

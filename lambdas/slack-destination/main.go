@@ -2,14 +2,9 @@
 // rule delivers each activity to it, and it posts the activity to Slack
 // through the incoming webhook whose URL is kept in Secrets Manager.
 //
-// Environment:
-//
-//	SLACK_WEBHOOK_SECRET_ARN       the secret holding the webhook URL (required)
-//	SECRET_CACHE_TTL               how long the URL is cached (Go duration, default 5m)
-//	DECODE_AUTHORIZATION_MESSAGES  "true" to decode EC2's encoded authorization
-//	                               failure messages with sts:DecodeAuthorizationMessage
-//	HEARTBEAT_ACCOUNT              the account heartbeat canaries must come from
-//	                               (default: any)
+// Its environment is slack.ConfigFromEnv's (SLACK_WEBHOOK_SECRET_ARN,
+// SECRET_CACHE_TTL, DECODE_AUTHORIZATION_MESSAGES, HEARTBEAT_ACCOUNT); the
+// slackdestination construct sets it.
 package main
 
 import (
@@ -18,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -49,42 +43,26 @@ func main() {
 
 // setup reads the environment once and builds the clients and the handler.
 func setup(ctx context.Context, logger *slog.Logger) (*slack.Handler, error) {
-	secretARN := os.Getenv("SLACK_WEBHOOK_SECRET_ARN")
-	if secretARN == "" {
-		return nil, fmt.Errorf("SLACK_WEBHOOK_SECRET_ARN is not set")
-	}
-	ttl := 5 * time.Minute
-	if v := os.Getenv("SECRET_CACHE_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("SECRET_CACHE_TTL: want a duration such as 5m, got %q", v)
-		}
-		ttl = d
-	}
-	decode := false
-	if v := os.Getenv("DECODE_AUTHORIZATION_MESSAGES"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, fmt.Errorf("DECODE_AUTHORIZATION_MESSAGES: want true or false, got %q", v)
-		}
-		decode = b
+	cfg, err := slack.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
 	}
 	// The SDK's standard AWS_ENDPOINT_URL_SECRETS_MANAGER (and _STS) keep
 	// working, so the function runs against local endpoints too.
-	cfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	h := &slack.Handler{
-		Secret: secrets.NewCache(secretsmanager.NewFromConfig(cfg), secretARN, ttl),
+		Secret: secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.WebhookSecretARN, cfg.SecretCacheTTL),
 		Client: slack.NewClient(&http.Client{Timeout: slackTimeout}),
 		Logger: logger,
 		// EMF lines on stdout become metrics in CloudWatch Logs.
 		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimDestination, "slack"),
-		Account: os.Getenv("HEARTBEAT_ACCOUNT"),
+		Account: cfg.HeartbeatAccount,
 	}
-	if decode {
-		h.Decoder = denial.NewSTSDecoder(sts.NewFromConfig(cfg))
+	if cfg.DecodeAuthorizationMessages {
+		h.Decoder = denial.NewSTSDecoder(sts.NewFromConfig(awsCfg))
 	}
 	return h, nil
 }

@@ -1,0 +1,88 @@
+package slack
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// The environment of the destination function: the construct writes it
+// (Config.Environment), the function's main reads it (ConfigFromEnv).
+const (
+	// EnvWebhookSecretARN is the secret holding the webhook URL. Required.
+	EnvWebhookSecretARN = "SLACK_WEBHOOK_SECRET_ARN"
+	// EnvSecretCacheTTL is how long the URL is cached (a Go duration).
+	// Default DefaultSecretCacheTTL.
+	EnvSecretCacheTTL = "SECRET_CACHE_TTL"
+	// EnvDecodeAuthorizationMessages, "true", decodes encoded authorization
+	// failure messages with sts:DecodeAuthorizationMessage. Default false.
+	EnvDecodeAuthorizationMessages = "DECODE_AUTHORIZATION_MESSAGES"
+	// EnvHeartbeatAccount is the account heartbeat canaries must come from.
+	// Default: any.
+	EnvHeartbeatAccount = "HEARTBEAT_ACCOUNT"
+)
+
+// DefaultSecretCacheTTL is how long the function reuses the webhook URL it
+// read, so a rotated URL takes effect within minutes.
+const DefaultSecretCacheTTL = 5 * time.Minute
+
+// ErrConfig reports an environment the destination function cannot run with.
+var ErrConfig = errors.New("slack: configuration")
+
+// Config is what the destination function is configured with.
+type Config struct {
+	// WebhookSecretARN is the Secrets Manager secret holding the webhook URL.
+	WebhookSecretARN string
+	// SecretCacheTTL is how long the webhook URL is cached.
+	SecretCacheTTL time.Duration
+	// DecodeAuthorizationMessages decodes the encoded authorization message
+	// of a denied call to show why it was denied.
+	DecodeAuthorizationMessages bool
+	// HeartbeatAccount is the account heartbeat canaries must come from;
+	// empty: any (Handler.Account).
+	HeartbeatAccount string
+}
+
+// ConfigFromEnv reads and checks the configuration from getenv (os.Getenv in
+// the function). A missing secret or a malformed value is an error wrapping
+// ErrConfig that names the variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		WebhookSecretARN: getenv(EnvWebhookSecretARN),
+		SecretCacheTTL:   DefaultSecretCacheTTL,
+		HeartbeatAccount: getenv(EnvHeartbeatAccount),
+	}
+	if c.WebhookSecretARN == "" {
+		return Config{}, fmt.Errorf("%w: %s is not set", ErrConfig, EnvWebhookSecretARN)
+	}
+	if v := getenv(EnvSecretCacheTTL); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return Config{}, fmt.Errorf("%w: %s: want a duration such as 5m, got %q", ErrConfig, EnvSecretCacheTTL, v)
+		}
+		c.SecretCacheTTL = d
+	}
+	if v := getenv(EnvDecodeAuthorizationMessages); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: %s: want true or false, got %q", ErrConfig, EnvDecodeAuthorizationMessages, v)
+		}
+		c.DecodeAuthorizationMessages = b
+	}
+	return c, nil
+}
+
+// Environment returns the variables that configure the function with c:
+// what ConfigFromEnv reads back. Values may be CDK tokens.
+func (c Config) Environment() map[string]string {
+	env := map[string]string{
+		EnvWebhookSecretARN:            c.WebhookSecretARN,
+		EnvSecretCacheTTL:              c.SecretCacheTTL.String(),
+		EnvDecodeAuthorizationMessages: strconv.FormatBool(c.DecodeAuthorizationMessages),
+	}
+	if c.HeartbeatAccount != "" {
+		env[EnvHeartbeatAccount] = c.HeartbeatAccount
+	}
+	return env
+}

@@ -1,0 +1,79 @@
+package cloudtrail
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/detections"
+)
+
+// The environment of the source function: the construct writes it
+// (Config.Environment), the function's main reads it (ConfigFromEnv).
+const (
+	// EnvEventBusName names the activity bus. Required.
+	EnvEventBusName = "EVENT_BUS_NAME"
+	// EnvDetections lists the detection preset ids to evaluate, comma-separated.
+	EnvDetections = "DETECTIONS"
+	// EnvPutEventsMaxBytes bounds one PutEvents request and entry. Default
+	// activity.DefaultMaxEntrySize.
+	EnvPutEventsMaxBytes = "PUT_EVENTS_MAX_BYTES"
+)
+
+// ErrConfig reports an environment the source function cannot run with.
+var ErrConfig = errors.New("cloudtrail: configuration")
+
+// Config is what the source function is configured with.
+type Config struct {
+	// EventBusName is the activity bus the activities are published on.
+	EventBusName string
+	// Detections are the ids of the detection presets the source evaluates.
+	Detections []string
+	// PutEventsMaxBytes bounds one PutEvents request and entry; 0 means
+	// activity.DefaultMaxEntrySize.
+	PutEventsMaxBytes int
+}
+
+// ConfigFromEnv reads and checks the configuration from getenv (os.Getenv in
+// the function). A missing bus name, a malformed size or an unknown preset
+// id is an error wrapping ErrConfig that names the variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		EventBusName:      getenv(EnvEventBusName),
+		PutEventsMaxBytes: activity.DefaultMaxEntrySize,
+	}
+	if c.EventBusName == "" {
+		return Config{}, fmt.Errorf("%w: %s is not set", ErrConfig, EnvEventBusName)
+	}
+	if v := getenv(EnvPutEventsMaxBytes); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return Config{}, fmt.Errorf("%w: %s: want a positive number of bytes, got %q", ErrConfig, EnvPutEventsMaxBytes, v)
+		}
+		c.PutEventsMaxBytes = n
+	}
+	for _, id := range strings.Split(getenv(EnvDetections), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.Detections = append(c.Detections, id)
+		}
+	}
+	if _, err := detections.Lookup(c.Detections...); err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %w", ErrConfig, EnvDetections, err)
+	}
+	return c, nil
+}
+
+// Environment returns the variables that configure the function with c:
+// what ConfigFromEnv reads back. Values may be CDK tokens.
+func (c Config) Environment() map[string]string {
+	env := map[string]string{
+		EnvEventBusName: c.EventBusName,
+		EnvDetections:   strings.Join(c.Detections, ","),
+	}
+	if c.PutEventsMaxBytes != 0 {
+		env[EnvPutEventsMaxBytes] = strconv.Itoa(c.PutEventsMaxBytes)
+	}
+	return env
+}
