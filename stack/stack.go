@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -109,13 +110,17 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		detections = jsii.Strings(p.Detections...)
 	}
 	source := cloudtrailsource.New(s, jsii.String("CloudTrailSource"), &cloudtrailsource.Props{
-		Bus:           bus.EventBus(),
-		LogGroupName:  logGroupName.ValueAsString(),
+		Bus: bus.EventBus(),
+		LogGroup: awslogs.LogGroup_FromLogGroupName(s, jsii.String("CloudTrailLogGroup"),
+			logGroupName.ValueAsString()),
 		FilterPattern: filterPattern.ValueAsString(),
-		Condition:     subscribe,
 		Detections:    detections,
 		Function:      fn,
 	})
+	// One template serves accounts with and without a CloudTrail log group:
+	// an empty parameter leaves out the subscription and its permission.
+	source.Permission().CfnOptions().SetCondition(subscribe)
+	source.SubscriptionFilter().Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(subscribe)
 	slack := slackdestination.New(s, jsii.String("SlackDestination"), &slackdestination.Props{
 		Bus:                         bus.EventBus(),
 		WebhookURL:                  awscdk.SecretValue_CfnParameter(webhookURL),

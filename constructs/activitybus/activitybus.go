@@ -19,6 +19,9 @@ import (
 const DefaultArchiveRetentionDays = 30
 
 // Props configures the activity bus. All fields are optional.
+//
+// Constructs that take the bus (cloudtrailsource, slackdestination, and any
+// other Go CDK app's) accept an awsevents.IEventBus: pass Bus.EventBus().
 type Props struct {
 	// EventBusName names the bus. Default: a name CDK derives from the
 	// construct path, unique in the account.
@@ -34,8 +37,9 @@ type Props struct {
 // Bus is the activity bus.
 type Bus interface {
 	constructs.Construct
-	// EventBus is the EventBridge custom bus.
-	EventBus() awsevents.EventBus
+	// EventBus is the EventBridge custom bus, for anything that takes an
+	// awsevents.IEventBus.
+	EventBus() awsevents.IEventBus
 	// Archive keeps every activity published on the bus for replay.
 	Archive() awsevents.Archive
 	// GrantPut lets grantee publish activities (events:PutEvents on this bus).
@@ -48,8 +52,8 @@ type bus struct {
 	archive  awsevents.Archive
 }
 
-func (b *bus) EventBus() awsevents.EventBus { return b.eventBus }
-func (b *bus) Archive() awsevents.Archive   { return b.archive }
+func (b *bus) EventBus() awsevents.IEventBus { return b.eventBus }
+func (b *bus) Archive() awsevents.Archive    { return b.archive }
 
 func (b *bus) GrantPut(grantee awsiam.IGrantable) awsiam.Grant {
 	return b.eventBus.GrantPutEventsTo(grantee, nil)

@@ -53,17 +53,15 @@ const (
 type Props struct {
 	// Bus receives the activities.
 	Bus awsevents.IEventBus
-	// LogGroupName is the CloudWatch Logs log group CloudTrail delivers to; a
-	// token (e.g. a CfnParameter's value) works. Nil: no subscription.
-	LogGroupName *string
+	// LogGroup is the CloudWatch Logs log group CloudTrail delivers to; by
+	// name, awslogs.LogGroup_FromLogGroupName (a token such as a
+	// CfnParameter's value works). Nil: no subscription.
+	LogGroup awslogs.ILogGroup
 	// FilterPattern selects the records sent to the function. A literal
 	// pattern is checked at synthesis with the filter-pattern engine. Default:
 	// the pattern derived from Detections (FilterPatternFor), which for the
 	// default detections is DefaultFilterPattern.
 	FilterPattern *string
-	// Condition, when set, gates the subscription filter and its permission,
-	// e.g. on a non-empty log group parameter.
-	Condition awscdk.CfnCondition
 	// Detections are the detection preset ids the source evaluates. Default
 	// [DefaultDetection].
 	Detections *[]*string
@@ -82,31 +80,36 @@ type Props struct {
 type Source interface {
 	constructs.Construct
 	// Function is the source Lambda function.
-	Function() gofunction.Function
+	Function() awslambda.IFunction
+	// LogGroup is the function's own log group.
+	LogGroup() awslogs.ILogGroup
 	// FailureQueue keeps the batches that failed every retry.
-	FailureQueue() awssqs.Queue
-	// SubscriptionFilter on the CloudTrail log group; nil without LogGroupName.
+	FailureQueue() awssqs.IQueue
+	// SubscriptionFilter on the CloudTrail log group; nil without LogGroup.
+	// A stack may gate it (and Permission) with a CloudFormation condition
+	// through their default child's CfnOptions.
 	SubscriptionFilter() awslogs.SubscriptionFilter
 	// Permission lets CloudWatch Logs invoke the function; nil without
-	// LogGroupName.
+	// LogGroup.
 	Permission() awslambda.CfnPermission
 }
 
 type source struct {
 	constructs.Construct
 	fn         gofunction.Function
-	queue      awssqs.Queue
+	queue      awssqs.IQueue
 	filter     awslogs.SubscriptionFilter
 	permission awslambda.CfnPermission
 }
 
-func (s *source) Function() gofunction.Function                  { return s.fn }
-func (s *source) FailureQueue() awssqs.Queue                     { return s.queue }
+func (s *source) Function() awslambda.IFunction                  { return s.fn.Function() }
+func (s *source) LogGroup() awslogs.ILogGroup                    { return s.fn.LogGroup() }
+func (s *source) FailureQueue() awssqs.IQueue                    { return s.queue }
 func (s *source) SubscriptionFilter() awslogs.SubscriptionFilter { return s.filter }
 func (s *source) Permission() awslambda.CfnPermission            { return s.permission }
 
-// New defines the source function, its failure queue and, given a log group
-// name, the subscription filter and invoke permission.
+// New defines the source function, its failure queue and, given a log group,
+// the subscription filter and invoke permission.
 func New(scope constructs.Construct, id *string, props *Props) Source {
 	if props == nil || props.Bus == nil {
 		panic("cloudtrailsource: Props.Bus is required")
@@ -171,7 +174,7 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	p.Bus.GrantPutEventsTo(fn.Function(), nil)
 
 	s := &source{Construct: c, fn: fn, queue: queue}
-	if p.LogGroupName != nil {
+	if p.LogGroup != nil {
 		s.subscribe(&p)
 	}
 	return s
@@ -193,14 +196,14 @@ func FilterPatternFor(ids []string) (string, error) {
 	return pattern, nil
 }
 
-// subscribe adds the subscription filter on p.LogGroupName and the permission
-// it needs, both gated by p.Condition.
+// subscribe adds the subscription filter on p.LogGroup and the permission
+// it needs.
 func (s *source) subscribe(p *Props) {
 	// jsii knows the embedded construct, not the struct around it.
 	c := s.Construct
 	stack := awscdk.Stack_Of(c)
 	fn := s.fn.Function()
-	logGroup := awslogs.LogGroup_FromLogGroupName(c, jsii.String("CloudTrailLogGroup"), p.LogGroupName)
+	logGroup := p.LogGroup
 
 	// CloudWatch Logs calls from its regional principal; SourceArn and
 	// SourceAccount keep any other log group (or account) from invoking.
@@ -220,17 +223,13 @@ func (s *source) subscribe(p *Props) {
 	})
 	// CloudWatch Logs test-invokes the destination when the filter is created.
 	s.filter.Node().AddDependency(s.permission)
-	if p.Condition != nil {
-		s.permission.CfnOptions().SetCondition(p.Condition)
-		s.filter.Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(p.Condition)
-	}
 
 	// A source subscribed to its own log group would invoke itself with its
 	// own logs forever: refuse it at synthesis, or, when the name is only
 	// known at deployment, with a template rule CloudFormation checks first.
 	ownRef := s.fn.LogGroup().LogGroupName()
 	ownName := s.fn.LogGroup().Node().DefaultChild().(awslogs.CfnLogGroup).LogGroupName()
-	name := p.LogGroupName
+	name := logGroup.LogGroupName()
 	synthcheck.Add(c, func() []string {
 		given := resolved(stack, name)
 		if given == resolved(stack, ownRef) || (ownName != nil && given == resolved(stack, ownName)) {

@@ -8,6 +8,7 @@ import (
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/internal/cdktest"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 	"reflect"
 	"strings"
@@ -21,12 +22,12 @@ func TestCloudTrailSource(t *testing.T) {
 		wantSubscribed bool
 		wantPattern    any
 		wantDetections string
-		wantCondition  bool
+		wantParameter  bool
 	}{
 		{
 			name: "literal log group, defaults",
-			props: func(awscdk.Stack) *cloudtrailsource.Props {
-				return &cloudtrailsource.Props{LogGroupName: jsii.String("CloudTrail/DefaultLogGroup")}
+			props: func(s awscdk.Stack) *cloudtrailsource.Props {
+				return &cloudtrailsource.Props{LogGroup: logGroup(s, jsii.String("CloudTrail/DefaultLogGroup"))}
 			},
 			wantSubscribed: true,
 			wantPattern:    `{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }`,
@@ -38,12 +39,8 @@ func TestCloudTrailSource(t *testing.T) {
 				name := awscdk.NewCfnParameter(s, jsii.String("LogGroupName"), &awscdk.CfnParameterProps{
 					Default: jsii.String("CloudTrail/DefaultLogGroup"),
 				})
-				cond := awscdk.NewCfnCondition(s, jsii.String("Subscribe"), &awscdk.CfnConditionProps{
-					Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(name.ValueAsString(), jsii.String(""))),
-				})
 				return &cloudtrailsource.Props{
-					LogGroupName:  name.ValueAsString(),
-					Condition:     cond,
+					LogGroup:      logGroup(s, name.ValueAsString()),
 					FilterPattern: jsii.String(`{ $.errorCode = "AccessDenied" }`),
 					Detections:    jsii.Strings("unauthorized-api-calls", "root-account-usage"),
 				}
@@ -51,7 +48,7 @@ func TestCloudTrailSource(t *testing.T) {
 			wantSubscribed: true,
 			wantPattern:    `{ $.errorCode = "AccessDenied" }`,
 			wantDetections: "unauthorized-api-calls,root-account-usage",
-			wantCondition:  true,
+			wantParameter:  true,
 		},
 		{
 			name:           "no log group",
@@ -140,10 +137,7 @@ func TestCloudTrailSource(t *testing.T) {
 			if deps := fmt.Sprint(filter["DependsOn"]); !strings.Contains(deps, permID) {
 				t.Errorf("filter depends on %s, want the permission %s", deps, permID)
 			}
-			if tt.wantCondition {
-				if filter["Condition"] != "Subscribe" || perm["Condition"] != "Subscribe" {
-					t.Errorf("conditions: filter %v, permission %v, want Subscribe", filter["Condition"], perm["Condition"])
-				}
+			if tt.wantParameter {
 				if !reflect.DeepEqual(logGroupName, cdktest.Ref("LogGroupName")) {
 					t.Errorf("filter log group = %v, want the parameter", logGroupName)
 				}
@@ -158,9 +152,9 @@ func TestCloudTrailSourceRefusesOwnLogGroup(t *testing.T) {
 	bus := activitybus.New(stack, jsii.String("ActivityBus"), nil)
 	const own = "/aws/lambda/activity-aware-ids-source"
 	cloudtrailsource.New(stack, jsii.String("Source"), &cloudtrailsource.Props{
-		Bus:          bus.EventBus(),
-		LogGroupName: jsii.String(own),
-		Function:     &gofunction.Props{LogGroupName: jsii.String(own)},
+		Bus:      bus.EventBus(),
+		LogGroup: logGroup(stack, jsii.String(own)),
+		Function: &gofunction.Props{LogGroupName: jsii.String(own)},
 	})
 	// WHEN the app is synthesized
 	got := cdktest.SynthError(stack)
@@ -178,9 +172,9 @@ func TestCloudTrailSourceRuleAgainstOwnLogGroupParameter(t *testing.T) {
 	const own = "/aws/lambda/activity-aware-ids-source"
 	// WHEN
 	cloudtrailsource.New(stack, jsii.String("Source"), &cloudtrailsource.Props{
-		Bus:          bus.EventBus(),
-		LogGroupName: name.ValueAsString(),
-		Function:     &gofunction.Props{LogGroupName: jsii.String(own)},
+		Bus:      bus.EventBus(),
+		LogGroup: logGroup(stack, name.ValueAsString()),
+		Function: &gofunction.Props{LogGroupName: jsii.String(own)},
 	})
 	// THEN CloudFormation refuses the parameter value at deployment
 	_, raw := cdktest.Synth(t, stack)
@@ -241,7 +235,7 @@ func TestCloudTrailSourceFilterPatternFromDetections(t *testing.T) {
 			bus := activitybus.New(stack, jsii.String("ActivityBus"), nil)
 			props := tt.props
 			props.Bus = bus.EventBus()
-			props.LogGroupName = jsii.String("CloudTrail/DefaultLogGroup")
+			props.LogGroup = logGroup(stack, jsii.String("CloudTrail/DefaultLogGroup"))
 			// WHEN
 			cloudtrailsource.New(stack, jsii.String("Source"), &props)
 			// THEN
@@ -296,4 +290,9 @@ func TestCloudTrailSourceMergesUserEnvironment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// logGroup is CloudTrail's log group by name, as a user passes it.
+func logGroup(s awscdk.Stack, name *string) awslogs.ILogGroup {
+	return awslogs.LogGroup_FromLogGroupName(s, jsii.String("CloudTrailLogGroup"), name)
 }

@@ -123,11 +123,11 @@ func MergeEnvironment(user *map[string]*string, own map[string]string) (env *map
 type Function interface {
 	constructs.Construct
 	// Function is the Lambda function.
-	Function() awslambda.Function
+	Function() awslambda.IFunction
 	// LogGroup is the function's log group.
-	LogGroup() awslogs.LogGroup
+	LogGroup() awslogs.ILogGroup
 	// Role is the function's execution role.
-	Role() awsiam.Role
+	Role() awsiam.IRole
 }
 
 type function struct {
@@ -137,9 +137,9 @@ type function struct {
 	role     awsiam.Role
 }
 
-func (f *function) Function() awslambda.Function { return f.fn }
-func (f *function) LogGroup() awslogs.LogGroup   { return f.logGroup }
-func (f *function) Role() awsiam.Role            { return f.role }
+func (f *function) Function() awslambda.IFunction { return f.fn }
+func (f *function) LogGroup() awslogs.ILogGroup   { return f.logGroup }
+func (f *function) Role() awsiam.IRole            { return f.role }
 
 // New compiles props.ImportPath and defines the function. It panics, as CDK
 // constructors do, when ImportPath is missing or ModuleDir cannot be resolved.

@@ -17,7 +17,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -100,37 +102,40 @@ type Props struct {
 type Destination interface {
 	constructs.Construct
 	// Function is the destination Lambda function.
-	Function() gofunction.Function
+	Function() awslambda.IFunction
+	// LogGroup is the function's own log group.
+	LogGroup() awslogs.ILogGroup
 	// Secret holds the webhook URL.
 	Secret() awssecretsmanager.ISecret
 	// Key encrypts the secret; nil when an existing secret was passed in.
-	Key() awskms.Key
+	Key() awskms.IKey
 	// Rule routes activities from the bus to the function.
-	Rule() awsevents.Rule
+	Rule() awsevents.IRule
 	// DeadLetterQueue keeps the activities the rule could not hand to the
 	// function.
-	DeadLetterQueue() awssqs.Queue
+	DeadLetterQueue() awssqs.IQueue
 	// FailureQueue keeps the activities the function failed to deliver after
 	// every retry.
-	FailureQueue() awssqs.Queue
+	FailureQueue() awssqs.IQueue
 }
 
 type destination struct {
 	constructs.Construct
 	fn           gofunction.Function
 	secret       awssecretsmanager.ISecret
-	key          awskms.Key
+	key          awskms.IKey
 	rule         awsevents.Rule
-	dlq          awssqs.Queue
-	failureQueue awssqs.Queue
+	dlq          awssqs.IQueue
+	failureQueue awssqs.IQueue
 }
 
-func (d *destination) Function() gofunction.Function     { return d.fn }
+func (d *destination) Function() awslambda.IFunction     { return d.fn.Function() }
+func (d *destination) LogGroup() awslogs.ILogGroup       { return d.fn.LogGroup() }
 func (d *destination) Secret() awssecretsmanager.ISecret { return d.secret }
-func (d *destination) Key() awskms.Key                   { return d.key }
-func (d *destination) Rule() awsevents.Rule              { return d.rule }
-func (d *destination) DeadLetterQueue() awssqs.Queue     { return d.dlq }
-func (d *destination) FailureQueue() awssqs.Queue        { return d.failureQueue }
+func (d *destination) Key() awskms.IKey                  { return d.key }
+func (d *destination) Rule() awsevents.IRule             { return d.rule }
+func (d *destination) DeadLetterQueue() awssqs.IQueue    { return d.dlq }
+func (d *destination) FailureQueue() awssqs.IQueue       { return d.failureQueue }
 
 // New defines the destination's secret (unless given one), function, rule
 // and queues.

@@ -10,6 +10,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 
@@ -21,13 +22,20 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
+	newStack(app)
+	app.Synth(nil)
+}
+
+// newStack defines the SecurityAlerts stack in app.
+func newStack(app awscdk.App) awscdk.Stack {
 	stack := awscdk.NewStack(app, jsii.String("SecurityAlerts"), nil)
 
 	bus := activitybus.New(stack, jsii.String("Activities"), nil)
 
 	cloudtrailsource.New(stack, jsii.String("CloudTrail"), &cloudtrailsource.Props{
-		Bus:          bus.EventBus(),
-		LogGroupName: jsii.String("CloudTrail/DefaultLogGroup"),
+		Bus: bus.EventBus(),
+		LogGroup: awslogs.LogGroup_FromLogGroupName(stack, jsii.String("CloudTrailLogs"),
+			jsii.String("CloudTrail/DefaultLogGroup")),
 		// The subscription filter pattern is derived from the presets.
 		Detections: jsii.Strings("unauthorized-api-calls", "root-account-usage"),
 	})
@@ -44,6 +52,5 @@ func main() {
 		WebhookSecret: onCall,
 		Detail:        &map[string]any{"severity": []string{"critical", "high"}},
 	})
-
-	app.Synth(nil)
+	return stack
 }
