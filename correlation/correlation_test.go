@@ -43,10 +43,12 @@ func detector(s correlation.Store, rules ...correlation.Rule) *correlation.Detec
 	return &correlation.Detector{Store: s, Rules: rules, Now: func() time.Time { return t0 }}
 }
 
-func TestDenialBurst(t *testing.T) {
+func TestDenialBurst(t *testing.T) { stores(t, testDenialBurst) }
+
+func testDenialBurst(t *testing.T, store correlation.Store) {
 	ctx := context.Background()
 	t.Run("twenty denials in ten minutes make one burst, once", func(t *testing.T) {
-		d := detector(correlation.NewMemoryStore())
+		d := detector(store)
 		acts := denials("ci-deployer", 25, 5*time.Second)
 		var derived []*activity.Activity
 		for _, batch := range [][]*activity.Activity{acts[:7], acts[7:20], acts[20:], acts[:25]} { // the last batch re-delivers all
@@ -146,8 +148,12 @@ func decideAll(t *testing.T, n *correlation.Notifier, acts []*activity.Activity)
 }
 
 func TestNotifierFoldsAWindowIntoOneDigest(t *testing.T) {
+	stores(t, testNotifierFoldsAWindowIntoOneDigest)
+}
+
+func testNotifierFoldsAWindowIntoOneDigest(t *testing.T, store correlation.Store) {
 	ctx := context.Background()
-	n := notifier(correlation.NewMemoryStore())
+	n := notifier(store)
 	acts := denials("ci-deployer", 400, 450*time.Millisecond)
 	acts = append(acts, acts[10], acts[20]) // re-deliveries
 	stop := denial("stop", "admin", 90*time.Second, "cloudtrail", "StopLogging")
@@ -190,8 +196,12 @@ func TestNotifierFoldsAWindowIntoOneDigest(t *testing.T) {
 }
 
 func TestNotifierDigestNotWrittenUntilPosted(t *testing.T) {
+	stores(t, testNotifierDigestNotWrittenUntilPosted)
+}
+
+func testNotifierDigestNotWrittenUntilPosted(t *testing.T, store correlation.Store) {
 	ctx := context.Background()
-	n := notifier(correlation.NewMemoryStore())
+	n := notifier(store)
 	decideAll(t, n, denials("bob", 3, time.Second))
 	ds, _ := n.Sweep(ctx, t0.Add(time.Hour))
 	if len(ds) != 1 {
@@ -208,8 +218,12 @@ func TestNotifierDigestNotWrittenUntilPosted(t *testing.T) {
 }
 
 func TestNotifierFailedPostIsPostedOnRetry(t *testing.T) {
+	stores(t, testNotifierFailedPostIsPostedOnRetry)
+}
+
+func testNotifierFailedPostIsPostedOnRetry(t *testing.T, store correlation.Store) {
 	ctx := context.Background()
-	n := notifier(correlation.NewMemoryStore())
+	n := notifier(store)
 	a := denials("carol", 1, 0)[0]
 	d, err := n.Decide(ctx, a, t0)
 	if err != nil || d.Action != correlation.Post {
@@ -235,8 +249,12 @@ func TestNotifierFailedPostIsPostedOnRetry(t *testing.T) {
 }
 
 func TestNotifierBusyWhileAnotherInvocationHoldsTheActivity(t *testing.T) {
+	stores(t, testNotifierBusyWhileAnotherInvocationHoldsTheActivity)
+}
+
+func testNotifierBusyWhileAnotherInvocationHoldsTheActivity(t *testing.T, store correlation.Store) {
 	ctx := context.Background()
-	n := notifier(correlation.NewMemoryStore())
+	n := notifier(store)
 	a := denials("dave", 1, 0)[0]
 	if _, err := n.Decide(ctx, a, t0); err != nil {
 		t.Fatal(err)
@@ -246,9 +264,11 @@ func TestNotifierBusyWhileAnotherInvocationHoldsTheActivity(t *testing.T) {
 	}
 }
 
-func TestSuppressions(t *testing.T) {
+func TestSuppressions(t *testing.T) { stores(t, testSuppressions) }
+
+func testSuppressions(t *testing.T, store correlation.Store) {
 	ctx := context.Background()
-	s := correlation.NewMemoryStore()
+	s := store
 	sup := correlation.Suppression{ID: "sup-1", Principal: "arn:aws:iam::111122223333:user/scanner", Until: t0.Add(time.Hour), Reason: "approved scanner"}
 	if err := sup.Validate(); err != nil {
 		t.Fatal(err)

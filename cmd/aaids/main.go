@@ -4,8 +4,9 @@
 //
 // Usage:
 //
-//	aaids replay [--format text|json|slack] [--post URL] PATH...
+//	aaids replay [--format text|json|slack] [--post URL] [--aggregate=false] PATH...
 //	aaids redrive QUEUE_URL [--to function|bus] [--dry-run] [--max N]
+//	aaids suppress add|list|remove ...
 //	aaids help [COMMAND]
 //
 // Exit status: 0 when all input was processed, 1 when some input could not be
@@ -51,6 +52,7 @@ var commands = []command{
 	{"filter", "check a CloudWatch Logs filter pattern, or test it on recorded log events", runFilter},
 	{"detections", "list the detection presets", runDetections},
 	{"redrive", "move parked messages of a last-stop queue back to their function or the bus", runRedrive},
+	{"suppress", "add, list or remove suppressions in the deployed state table", runSuppress},
 }
 
 func main() {
