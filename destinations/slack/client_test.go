@@ -226,15 +226,3 @@ func TestPostDoesNotFollowRedirects(t *testing.T) {
 		t.Fatalf("Post = %v; target got %d requests, want a permanent error and none", err, target.Requests())
 	}
 }
-
-func TestParseRetryAfter(t *testing.T) {
-	tests := map[string]time.Duration{"": 0, "3": 3 * time.Second, "-1": 0, "soon": 0, "99999": 0}
-	for in, want := range tests {
-		if got := parseRetryAfter(in); got != want {
-			t.Errorf("parseRetryAfter(%q) = %s, want %s", in, got, want)
-		}
-	}
-	if got := parseRetryAfter(time.Now().Add(5 * time.Second).UTC().Format(http.TimeFormat)); got < 3*time.Second || got > 5*time.Second {
-		t.Errorf("HTTP-date Retry-After = %s, want about 4-5s", got)
-	}
-}

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
+
+	"github.com/activity-aware/ids/destinations/delivery"
 )
 
 // Sentinel errors, for errors.Is.
@@ -30,53 +30,17 @@ var webhookHosts = map[string]bool{
 // testing only, http or https on a loopback host. The error names the problem,
 // never the URL.
 func ValidateWebhookURL(raw string) error {
-	if strings.TrimSpace(raw) == "" {
-		return fmt.Errorf("%w: empty", ErrInvalidWebhookURL)
-	}
-	if raw != strings.TrimSpace(raw) {
-		return fmt.Errorf("%w: leading or trailing white space", ErrInvalidWebhookURL)
-	}
-	// url.Parse's error quotes the URL, so it is not wrapped.
-	u, err := url.Parse(raw)
+	u, err := delivery.CheckURL(raw, func(host string) bool { return webhookHosts[host] })
 	if err != nil {
-		return fmt.Errorf("%w: not a valid URL", ErrInvalidWebhookURL)
+		return fmt.Errorf("%w: %w", ErrInvalidWebhookURL, err)
 	}
-	if u.User != nil {
-		return fmt.Errorf("%w: must not carry user credentials", ErrInvalidWebhookURL)
-	}
-	host := strings.ToLower(u.Hostname())
-	if host == "" {
-		return fmt.Errorf("%w: no host", ErrInvalidWebhookURL)
-	}
-	if isLoopback(host) {
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return fmt.Errorf("%w: scheme %q, want https (or http on a loopback host)", ErrInvalidWebhookURL, u.Scheme)
-		}
+	if delivery.IsLoopback(strings.ToLower(u.Hostname())) {
 		return nil
-	}
-	if u.Scheme != "https" {
-		return fmt.Errorf("%w: scheme %q, want https (http is allowed only on a loopback host)", ErrInvalidWebhookURL, u.Scheme)
-	}
-	if !webhookHosts[host] {
-		return fmt.Errorf("%w: host is not hooks.slack.com or hooks.slack-gov.com", ErrInvalidWebhookURL)
-	}
-	if p := u.Port(); p != "" && p != "443" {
-		return fmt.Errorf("%w: unexpected port %s", ErrInvalidWebhookURL, p)
 	}
 	if !strings.HasPrefix(u.EscapedPath(), "/services/") || len(u.EscapedPath()) == len("/services/") {
 		return fmt.Errorf("%w: path is not an incoming-webhook path (/services/…)", ErrInvalidWebhookURL)
 	}
 	return nil
-}
-
-// isLoopback reports whether host (lower case, without brackets or port) is
-// localhost or a loopback IP address.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // WebhookURLFromSecret returns the webhook URL a Secrets Manager secret value
