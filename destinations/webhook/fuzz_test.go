@@ -1,0 +1,39 @@
+package webhook
+
+import (
+	"testing"
+	"time"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/destinations/webhook/signature"
+)
+
+// FuzzRender renders activities of arbitrary strings: the payload is always
+// JSON carrying the activity unchanged, the id never holds the separator of
+// the signed content, and the signature over it verifies.
+func FuzzRender(f *testing.F) {
+	f.Add("id-1", "cloudtrail", "Access denied", "alice", "AccessDenied", "k", "v")
+	f.Add("a.b.c", "x\x00y", "\u202Egpj.exe\n- item", "<!channel>", "\xff\xfe", "**k**", "[x](https://evil.example)")
+	key, err := signature.NewSigner(signature.GenerateSecret())
+	if err != nil {
+		f.Fatal(err)
+	}
+	at := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, id, source, subject, actor, errCode, fieldKey, fieldValue string) {
+		a := &activity.Activity{
+			SchemaVersion: "1.0", ID: id, Source: source, Subject: subject, Severity: activity.Medium, Time: at,
+			Actor:  &activity.Actor{Name: actor, UserAgent: fieldValue},
+			Action: &activity.Action{ErrorCode: errCode},
+			Fields: []activity.Field{{Key: fieldKey, Value: fieldValue}},
+		}
+		body, msgID, err := Render(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPayload(t, a, body, msgID)
+		h := key.Headers(msgID, at, body)
+		if err := key.Verify(h, body, at); err != nil {
+			t.Fatalf("own signature does not verify: %v", err)
+		}
+	})
+}
