@@ -68,7 +68,11 @@ func TestVerify(t *testing.T) {
 		{"within tolerance", vectorHeader(vectorSignature), vectorPayload, at.Add(DefaultTolerance - time.Second), nil},
 		{"valid multi sig is valid", vectorHeader(strings.Join([]string{vectorWrong, "v2," + strings.TrimPrefix(vectorWrong, "v1,"), vectorSignature, vectorWrong}, " ")), vectorPayload, at, nil},
 		{"right value under another version", vectorHeader("v1a," + strings.TrimPrefix(vectorSignature, "v1,")), vectorPayload, at, ErrNoMatch},
-		{"timestamp not a number", func() http.Header { h := vectorHeader(vectorSignature); h.Set(HeaderTimestamp, "1614265330.5"); return h }(), vectorPayload, at, ErrInvalidTimestamp},
+		{"timestamp not a number", func() http.Header {
+			h := vectorHeader(vectorSignature)
+			h.Set(HeaderTimestamp, "1614265330.5")
+			return h
+		}(), vectorPayload, at, ErrInvalidTimestamp},
 		{"id changed", func() http.Header { h := vectorHeader(vectorSignature); h.Set(HeaderID, vectorID+"x"); return h }(), vectorPayload, at, ErrNoMatch},
 	}
 	for _, tt := range tests {
