@@ -1,8 +1,11 @@
 // Package dispatch is the Lambda handler every destination shares: it
 // decodes the activity an EventBridge rule delivered, hands it to the
-// destination's Deliverer and logs one line with ids and counts. A failed
-// delivery is an error, so Lambda retries the event and finally sends it to
-// the on-failure queue: nothing is dropped after a log line.
+// destination's Deliverer, logs one line with ids and counts and emits the
+// destination metrics the alarms read (package metrics). A failed delivery
+// is an error, so Lambda retries the event and finally sends it to the
+// on-failure queue: nothing is dropped after a log line. A heartbeat canary
+// is checked (the secret reads and holds a usable target), counted and not
+// sent, so the receiving channel stays quiet.
 package dispatch
 
 import (
@@ -10,12 +13,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/destinations/delivery"
 	"github.com/activity-aware/ids/eventbus"
+	"github.com/activity-aware/ids/heartbeat"
+	"github.com/activity-aware/ids/metrics"
 )
 
 // Result is what one delivery did.
@@ -30,6 +37,9 @@ type Result struct {
 // Deliverer renders an activity for one system and delivers it.
 type Deliverer interface {
 	Deliver(ctx context.Context, a *activity.Activity, log *slog.Logger) (Result, error)
+	// Check proves the destination could deliver (its secret reads and
+	// holds a usable target) without sending anything.
+	Check(ctx context.Context) error
 }
 
 // ErrNoDeliverer reports a handler built without its Deliverer.
@@ -40,15 +50,25 @@ type Handler struct {
 	// Name prefixes errors and log messages, e.g. "webhook".
 	Name      string
 	Deliverer Deliverer
-	// Logger receives one line per event (nil: discard).
+	// Logger receives one line per event; slog.Default when nil.
 	Logger *slog.Logger
+	// Metrics receives one embedded-metric line per event (none when nil).
+	Metrics *metrics.Emitter
+	// Account is the AWS account the heartbeat canary must come from; ""
+	// accepts any.
+	Account string
+	// Now measures delivery latency; time.Now when nil.
+	Now func() time.Time
+
+	// posted is set once this execution environment tried its first post.
+	posted atomic.Bool
 }
 
 // Handle delivers one activity event.
 func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
 	log := h.Logger
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = slog.Default()
 	}
 	if h.Deliverer == nil {
 		return ErrNoDeliverer
@@ -59,13 +79,29 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		return fmt.Errorf("%s: handle event %s: %w", h.Name, ev.ID, err)
 	}
 	log = log.With(slog.String("eventId", ev.ID), slog.String("activityId", a.ID))
+	if heartbeat.Is(ev.Source, ev.AccountID, h.Account, a) {
+		if err := h.Deliverer.Check(ctx); err != nil {
+			return fmt.Errorf("%s: heartbeat %s: %w", h.Name, a.ID, err)
+		}
+		h.Metrics.Emit(metrics.N(metrics.CanaryDelivered, 1), metrics.Duration(metrics.CanaryLatency, h.now().Sub(a.Time)))
+		log.InfoContext(ctx, h.Name+": heartbeat delivered")
+		return nil
+	}
+	first := !h.posted.Swap(true)
 	res, err := h.Deliverer.Deliver(ctx, a, log)
 	if err != nil {
-		attrs := []any{slog.Int("attempts", res.Attempts), slog.String("error", err.Error())}
+		attrs := []any{slog.Int("attempts", res.Attempts), slog.String("error", err.Error()), slog.Bool("firstPost", first)}
+		permanent := errors.Is(err, delivery.ErrPermanent)
 		var de *delivery.Error
 		if errors.As(err, &de) {
 			attrs = append(attrs, slog.Int("status", de.StatusCode), slog.String("code", de.Code), slog.Bool("permanent", de.Permanent))
 		}
+		h.Metrics.Emit(
+			metrics.N(metrics.Posts, 0),
+			metrics.N(metrics.DeliveryFailures, 1),
+			metrics.N(metrics.PermanentErrors, count(permanent)),
+			metrics.N(metrics.ColdStartPermanentErrors, count(permanent && first)),
+		)
 		log.ErrorContext(ctx, h.Name+": delivery failed", attrs...)
 		return fmt.Errorf("%s: activity %s: %w", h.Name, a.ID, err)
 	}
@@ -73,6 +109,25 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		log.InfoContext(ctx, h.Name+": skipped", slog.String("reason", res.Skipped))
 		return nil
 	}
+	h.Metrics.Emit(
+		metrics.N(metrics.Posts, 1),
+		metrics.N(metrics.DeliveryFailures, 0),
+		metrics.Duration(metrics.DeliveryLatency, h.now().Sub(a.Time)),
+	)
 	log.InfoContext(ctx, h.Name+": delivered", slog.Int("attempts", res.Attempts))
 	return nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func count(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -5,15 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
-	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/heartbeat"
+	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/metrics"
 )
 
@@ -57,96 +56,55 @@ type Handler struct {
 	// Now measures delivery latency; time.Now when nil.
 	Now func() time.Time
 
-	// posted is set once this execution environment tried its first post.
-	posted atomic.Bool
+	once     sync.Once
+	dispatch *dispatch.Handler
 }
 
-// Handle delivers one activity event.
+// Handle delivers one activity event through the handler every destination
+// shares (package dispatch): decoding, the heartbeat canary, metrics and
+// logs are there; rendering and posting here.
 func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
-	log := h.Logger
-	if log == nil {
-		log = slog.Default()
-	}
 	if h.Secret == nil || h.Client == nil {
 		return ErrNoWebhook
 	}
-	a, err := eventbus.Decode(ev)
-	if err != nil {
-		log.ErrorContext(ctx, "slack: rejected event", slog.String("eventId", ev.ID), slog.String("error", err.Error()))
-		return fmt.Errorf("slack: handle event %s: %w", ev.ID, err)
-	}
-	log = log.With(slog.String("eventId", ev.ID), slog.String("activityId", a.ID))
-	if heartbeat.Is(ev.Source, ev.AccountID, h.Account, a) {
-		return h.canary(ctx, a, log)
-	}
+	h.once.Do(func() {
+		h.dispatch = &dispatch.Handler{Name: "slack", Deliverer: (*deliverer)(h), Logger: h.Logger, Metrics: h.Metrics, Account: h.Account, Now: h.Now}
+	})
+	return h.dispatch.Handle(ctx, ev)
+}
+
+// deliverer is the Handler as the dispatch.Deliverer of Slack.
+type deliverer Handler
+
+var _ dispatch.Deliverer = (*deliverer)(nil)
+
+// Deliver renders a and posts it to the webhook the secret holds.
+func (d *deliverer) Deliver(ctx context.Context, a *activity.Activity, log *slog.Logger) (dispatch.Result, error) {
+	h := (*Handler)(d)
 	if h.Decoder != nil {
 		h.decodePermission(ctx, a, log)
 	}
 	msg := Render(a)
-
-	value, err := h.Secret.Value(ctx)
+	webhookURL, err := d.webhookURL(ctx)
 	if err != nil {
-		return fmt.Errorf("slack: read webhook secret: %w", err)
+		return dispatch.Result{}, err
 	}
-	webhookURL, err := WebhookURLFromSecret(value)
-	if err != nil {
-		return err
-	}
-	first := !h.posted.Swap(true)
 	attempts, err := h.Client.deliver(ctx, webhookURL, msg, log)
+	return dispatch.Result{Attempts: attempts}, err
+}
+
+// Check proves the secret is readable and holds a Slack webhook URL.
+func (d *deliverer) Check(ctx context.Context) error {
+	_, err := d.webhookURL(ctx)
+	return err
+}
+
+func (d *deliverer) webhookURL(ctx context.Context) (string, error) {
+	value, err := d.Secret.Value(ctx)
 	if err != nil {
-		var de *Error
-		attrs := []any{slog.Int("attempts", attempts), slog.String("error", err.Error())}
-		permanent := errors.Is(err, ErrPermanent)
-		if errors.As(err, &de) {
-			attrs = append(attrs, slog.Int("status", de.StatusCode), slog.String("code", de.Code), slog.Bool("permanent", de.Permanent))
-		}
-		h.Metrics.Emit(
-			metrics.N(metrics.Posts, 0),
-			metrics.N(metrics.DeliveryFailures, 1),
-			metrics.N(metrics.PermanentErrors, count(permanent)),
-			metrics.N(metrics.ColdStartPermanentErrors, count(permanent && first)),
-		)
-		log.ErrorContext(ctx, "slack: delivery failed", append(attrs, slog.Bool("firstPost", first))...)
-		return fmt.Errorf("slack: activity %s: %w", a.ID, err)
+		return "", fmt.Errorf("slack: read webhook secret: %w", err)
 	}
-	h.Metrics.Emit(
-		metrics.N(metrics.Posts, 1),
-		metrics.N(metrics.DeliveryFailures, 0),
-		metrics.Duration(metrics.DeliveryLatency, h.now().Sub(a.Time)),
-	)
-	log.InfoContext(ctx, "slack: delivered", slog.Int("attempts", attempts), slog.Int("blocks", len(msg.Blocks.BlockSet)))
-	return nil
-}
-
-// canary absorbs a heartbeat: it proves the webhook secret is readable and
-// holds a Slack webhook URL, then records CanaryDelivered without posting,
-// so the channel stays quiet and the heartbeat alarm sees the path alive.
-func (h *Handler) canary(ctx context.Context, a *activity.Activity, log *slog.Logger) error {
-	value, err := h.Secret.Value(ctx)
-	if err != nil {
-		return fmt.Errorf("slack: heartbeat %s: read webhook secret: %w", a.ID, err)
-	}
-	if _, err := WebhookURLFromSecret(value); err != nil {
-		return fmt.Errorf("slack: heartbeat %s: %w", a.ID, err)
-	}
-	h.Metrics.Emit(metrics.N(metrics.CanaryDelivered, 1), metrics.Duration(metrics.CanaryLatency, h.now().Sub(a.Time)))
-	log.InfoContext(ctx, "slack: heartbeat delivered")
-	return nil
-}
-
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
-}
-
-func count(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return WebhookURLFromSecret(value)
 }
 
 // decodePermission fills the activity's permission from the encoded

@@ -196,6 +196,16 @@ type Destination struct {
 
 var _ dispatch.Deliverer = (*Destination)(nil)
 
+// Check reads the secret and checks the target it holds.
+func (d *Destination) Check(ctx context.Context) error {
+	value, err := d.Secret.Value(ctx)
+	if err != nil {
+		return fmt.Errorf("webhook: read secret: %w", err)
+	}
+	_, err = TargetFromSecret(value)
+	return err
+}
+
 // Deliver renders a and posts it to the target the secret names.
 func (d *Destination) Deliver(ctx context.Context, a *activity.Activity, log *slog.Logger) (dispatch.Result, error) {
 	body, id, err := Render(a)

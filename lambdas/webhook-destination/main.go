@@ -24,7 +24,11 @@ import (
 	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/destinations/webhook"
+	"github.com/activity-aware/ids/metrics"
 )
+
+// EnvHeartbeatAccount is the account the heartbeat canary must come from.
+const EnvHeartbeatAccount = "HEARTBEAT_ACCOUNT"
 
 // requestTimeout bounds one request, within the scheme's advice of 15 to 30
 // seconds; the handler retries within the invocation's deadline.
@@ -51,6 +55,9 @@ func main() {
 			Client: webhook.NewClient(&http.Client{Timeout: requestTimeout}, nil),
 		},
 		Logger: logger,
+		// EMF lines on stdout become metrics in CloudWatch Logs.
+		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimDestination, "webhook"),
+		Account: os.Getenv(EnvHeartbeatAccount),
 	}
 	lambda.Start(h.Handle)
 }
