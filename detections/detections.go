@@ -80,6 +80,9 @@ type Preset struct {
 	BenignCauses string
 	// Notes say where the preset differs in intent from a rule it cites.
 	Notes string
+	// Excluded are the principals Tune excluded from the preset (their
+	// records no longer match), nil for an untuned preset.
+	Excluded []string
 	// Pattern is the CloudWatch Logs filter pattern, verbatim.
 	Pattern string
 	// Threshold, when set, makes the preset a threshold detection: one
