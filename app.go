@@ -6,7 +6,10 @@
 // Context keys (`cdk synth -c key=value` or cdk.json):
 //
 //	stackName                    stack name (default Activity-Aware-IDS)
-//	detections                   detection preset ids, a list or "a,b"
+//	detections                   detection preset ids or packs (cis, threats,
+//	                             self-protection, all), a list or "a,b"
+//	detectionExclusions          {"preset-id": ["principal ARN", ...]}: principals
+//	                             (* wildcards) a preset ignores, e.g. a deploy role
 //	decodeAuthorizationMessages  true: the Slack destination decodes denials
 //	organizationId               o-...: the organization may publish activities
 //	packageBucket                S3 bucket the template's assets are published to
@@ -23,6 +26,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/stack"
 )
 
@@ -68,6 +72,10 @@ func propsFromContext(ctx func(key *string) any) (*stack.Props, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	exclusions, err := contextExclusions(ctx, "detectionExclusions")
+	if err != nil {
+		return nil, "", err
+	}
 	decode, err := contextBool(ctx, "decodeAuthorizationMessages")
 	if err != nil {
 		return nil, "", err
@@ -100,6 +108,7 @@ func propsFromContext(ctx func(key *string) any) (*stack.Props, string, error) {
 	return &stack.Props{
 		StackProps:                  sprops,
 		Detections:                  detections,
+		DetectionExclusions:         exclusions,
 		DecodeAuthorizationMessages: decode,
 		OrganizationID:              org,
 	}, name, nil
@@ -143,6 +152,39 @@ func contextList(ctx func(key *string) any, key string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// contextExclusions accepts an object of preset id to a list of strings
+// (cdk.json) or the same as JSON text (`-c key='{"id":["arn"]}'`).
+func contextExclusions(ctx func(key *string) any, key string) (map[string][]string, error) {
+	switch v := ctx(jsii.String(key)).(type) {
+	case nil:
+		return nil, nil
+	case string:
+		ex, err := detections.ParseExclusions(v)
+		if err != nil {
+			return nil, fmt.Errorf("app: context %s: %w", key, err)
+		}
+		return ex, nil
+	case map[string]any:
+		out := make(map[string][]string, len(v))
+		for id, arns := range v {
+			list, ok := arns.([]any)
+			if !ok {
+				return nil, fmt.Errorf("app: context %s: %s: want a list of principal ARNs, got %T", key, id, arns)
+			}
+			for _, a := range list {
+				s, ok := a.(string)
+				if !ok {
+					return nil, fmt.Errorf("app: context %s: %s: want strings, got %T", key, id, a)
+				}
+				out[id] = append(out[id], s)
+			}
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("app: context %s: want an object of preset id to principal ARNs, got %T", key, v)
+	}
 }
 
 func contextBool(ctx func(key *string) any, key string) (bool, error) {

@@ -91,6 +91,21 @@ func TestContextToProps(t *testing.T) {
 			wantName:        "Activity-Aware-IDS",
 			wantSynthesizer: true,
 		},
+		{
+			name: "packs and exclusions",
+			context: map[string]any{"detections": []any{"cis", "threats"},
+				"detectionExclusions": map[string]any{"lambda-code-overwritten": []any{"arn:aws:sts::*:assumed-role/deploy/*"}}},
+			wantName: "Activity-Aware-IDS",
+			want: stack.Props{Detections: []string{"cis", "threats"},
+				DetectionExclusions: map[string][]string{"lambda-code-overwritten": {"arn:aws:sts::*:assumed-role/deploy/*"}}},
+		},
+		{
+			name:     "exclusions as JSON text",
+			context:  map[string]any{"detectionExclusions": `{"ssm-send-command":["arn:aws:iam::*:role/patching"]}`},
+			wantName: "Activity-Aware-IDS",
+			want:     stack.Props{DetectionExclusions: map[string][]string{"ssm-send-command": {"arn:aws:iam::*:role/patching"}}},
+		},
+		{name: "bad exclusions", context: map[string]any{"detectionExclusions": map[string]any{"x": "arn"}}, wantErr: true},
 		{name: "bad list", context: map[string]any{"detections": 3.0}, wantErr: true},
 		{name: "bad bool", context: map[string]any{"decodeAuthorizationMessages": "sometimes"}, wantErr: true},
 	}

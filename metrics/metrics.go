@@ -52,6 +52,9 @@ const (
 	PublishRetries = "PublishRetries"
 	// HeartbeatsSent counts canary activities the source published.
 	HeartbeatsSent = "HeartbeatsSent"
+	// RecordsFiltered counts records a broad subscription filter delivered
+	// that no enabled detection labelled, which the source did not publish.
+	RecordsFiltered = "RecordsFiltered"
 )
 
 // Metrics a destination emits, once per invocation.

@@ -32,9 +32,12 @@ const (
 // Props configures the stack. All fields beyond StackProps are optional.
 type Props struct {
 	awscdk.StackProps
-	// Detections are the detection preset ids the CloudTrail source
-	// evaluates. Default: the source's default.
+	// Detections are the detection preset ids or packs the CloudTrail
+	// source evaluates. Default: the source's default.
 	Detections []string
+	// DetectionExclusions: preset id → principal ARNs that preset ignores
+	// (see cloudtrailsource.Props.DetectionExclusions).
+	DetectionExclusions map[string][]string
 	// DecodeAuthorizationMessages lets the Slack destination decode the
 	// encoded authorization messages of denied calls. Default false.
 	DecodeAuthorizationMessages bool
@@ -109,8 +112,17 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	if len(p.Detections) > 0 {
 		detections = jsii.Strings(p.Detections...)
 	}
+	var exclusions *map[string]*[]*string
+	if len(p.DetectionExclusions) > 0 {
+		m := make(map[string]*[]*string, len(p.DetectionExclusions))
+		for id, arns := range p.DetectionExclusions {
+			m[id] = jsii.Strings(arns...)
+		}
+		exclusions = &m
+	}
 	source := cloudtrailsource.New(s, jsii.String("CloudTrailSource"), &cloudtrailsource.Props{
-		Bus: bus.EventBus(),
+		DetectionExclusions: exclusions,
+		Bus:                 bus.EventBus(),
 		LogGroup: awslogs.LogGroup_FromLogGroupName(s, jsii.String("CloudTrailLogGroup"),
 			logGroupName.ValueAsString()),
 		FilterPattern: filterPattern.ValueAsString(),

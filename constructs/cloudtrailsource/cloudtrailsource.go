@@ -62,9 +62,14 @@ type Props struct {
 	// the pattern derived from Detections (FilterPatternFor), which for the
 	// default detections is DefaultFilterPattern.
 	FilterPattern *string
-	// Detections are the detection preset ids the source evaluates. Default
+	// Detections are the detection preset ids or packs ("cis", "threats",
+	// "self-protection", "all") the source evaluates. Default
 	// [DefaultDetection].
 	Detections *[]*string
+	// DetectionExclusions tune presets: preset id → principal ARNs (with *
+	// wildcards, e.g. "arn:aws:sts::*:assumed-role/deploy-pipeline/*")
+	// whose records that preset does not label. Every id must be enabled.
+	DetectionExclusions *map[string]*[]*string
 	// PutEventsMaxBytes bounds one PutEvents request. Default 262144.
 	PutEventsMaxBytes *float64
 	// MaxEventAge of a batch waiting for a retry. Default 6 hours.
@@ -123,8 +128,24 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	for _, d := range *p.Detections {
 		ids = append(ids, *d)
 	}
-	if _, err := detections.Lookup(ids...); err != nil {
+	ex := detections.Exclusions{}
+	if p.DetectionExclusions != nil {
+		for id, arns := range *p.DetectionExclusions {
+			if arns != nil {
+				for _, a := range *arns {
+					ex[id] = append(ex[id], *a)
+				}
+			}
+		}
+	}
+	broad := false
+	if presets, err := detections.Lookup(ids...); err != nil {
 		problems = append(problems, fmt.Sprintf("cloudtrailsource: Detections: %v", err))
+	} else {
+		if _, err := detections.Tune(presets, ex); err != nil {
+			problems = append(problems, fmt.Sprintf("cloudtrailsource: DetectionExclusions: %v", err))
+		}
+		_, broad, _ = detections.SubscriptionPattern(presets)
 	}
 	switch {
 	case p.FilterPattern == nil:
@@ -158,6 +179,8 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, cloudtrail.Config{
 		EventBusName:      *p.Bus.EventBusName(),
 		Detections:        ids,
+		Exclusions:        ex,
+		DetectionsOnly:    broad || len(ex) > 0,
 		PutEventsMaxBytes: int(*p.PutEventsMaxBytes),
 	}.Environment())
 	if len(conflicts) > 0 {
@@ -181,15 +204,17 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 }
 
 // FilterPatternFor returns the subscription filter pattern that selects what
-// the detection presets ids match: a single preset's pattern as it is, several
-// joined by ||. It is an error when an id is unknown or the result exceeds
-// CloudWatch Logs' 1024 characters (choose a broader pattern then).
+// the detection presets (ids or packs) match: a single preset's pattern as it
+// is, several joined by ||, or, when that exceeds CloudWatch Logs' 1,024
+// characters, detections.BroadPattern, with which the function evaluates
+// every preset and publishes only what they label (DETECTIONS_ONLY). It is
+// an error when an id is unknown.
 func FilterPatternFor(ids []string) (string, error) {
 	presets, err := detections.Lookup(ids...)
 	if err != nil {
 		return "", fmt.Errorf("cloudtrailsource: Detections: %w", err)
 	}
-	pattern, err := detections.FilterPattern(presets)
+	pattern, _, err := detections.SubscriptionPattern(presets)
 	if err != nil {
 		return "", fmt.Errorf("cloudtrailsource: filter pattern for detections %s: %w", strings.Join(ids, ","), err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/internal/cdktest"
+	"github.com/activity-aware/ids/sources/cloudtrail"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
@@ -205,6 +206,7 @@ func TestCloudTrailSourceFilterPatternFromDetections(t *testing.T) {
 		name        string
 		props       cloudtrailsource.Props
 		wantPattern string
+		wantOnly    any // the function's DETECTIONS_ONLY, nil when unset
 		wantError   string
 	}{
 		{
@@ -223,9 +225,29 @@ func TestCloudTrailSourceFilterPatternFromDetections(t *testing.T) {
 			wantError: `"no-such-preset"`,
 		},
 		{
-			name:      "every preset does not fit 1024 characters",
-			props:     cloudtrailsource.Props{Detections: jsii.Strings(all...)},
-			wantError: "broader",
+			name:        "every preset does not fit 1024 characters: the broad prefilter",
+			props:       cloudtrailsource.Props{Detections: jsii.Strings(all...)},
+			wantPattern: detections.BroadPattern,
+			wantOnly:    "true",
+		},
+		{
+			name: "exclusions: the function drops what the tuned presets do not label",
+			props: cloudtrailsource.Props{Detections: jsii.Strings("lambda-code-overwritten"),
+				DetectionExclusions: &map[string]*[]*string{"lambda-code-overwritten": jsii.Strings("arn:aws:sts::*:assumed-role/deploy/*")}},
+			wantPattern: `{ ($.eventSource = "lambda.amazonaws.com") && ($.eventName = "UpdateFunctionCode*") }`,
+			wantOnly:    "true",
+		},
+		{
+			name:        "the all pack is every preset",
+			props:       cloudtrailsource.Props{Detections: jsii.Strings("all")},
+			wantPattern: detections.BroadPattern,
+			wantOnly:    "true",
+		},
+		{
+			name: "exclusions of a preset not enabled",
+			props: cloudtrailsource.Props{Detections: jsii.Strings("threats"),
+				DetectionExclusions: &map[string]*[]*string{"root-account-usage": jsii.Strings("arn:aws:iam::1:root")}},
+			wantError: `"root-account-usage" in exclusions`,
 		},
 	}
 	for _, tt := range tests {
@@ -249,6 +271,10 @@ func TestCloudTrailSourceFilterPatternFromDetections(t *testing.T) {
 			_, raw := cdktest.Synth(t, stack)
 			if got := cdktest.Get(cdktest.Only(t, raw, "AWS::Logs::SubscriptionFilter"), "Properties", "FilterPattern"); got != tt.wantPattern {
 				t.Fatalf("filter pattern = %v, want %v", got, tt.wantPattern)
+			}
+			fn := cdktest.Only(t, raw, "AWS::Lambda::Function")
+			if got := cdktest.Get(fn, "Properties", "Environment", "Variables", cloudtrail.EnvDetectionsOnly); got != tt.wantOnly {
+				t.Errorf("%s = %v, want %v", cloudtrail.EnvDetectionsOnly, got, tt.wantOnly)
 			}
 		})
 	}

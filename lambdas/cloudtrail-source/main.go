@@ -5,7 +5,8 @@
 // schedule), it publishes the canary activity instead.
 //
 // Its environment is cloudtrail.ConfigFromEnv's (EVENT_BUS_NAME, DETECTIONS,
-// PUT_EVENTS_MAX_BYTES); the cloudtrailsource construct sets it.
+// DETECTION_EXCLUSIONS, DETECTIONS_ONLY, PUT_EVENTS_MAX_BYTES); the
+// cloudtrailsource construct sets it.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
@@ -48,9 +50,13 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 	if err != nil {
 		return nil, err
 	}
-	presets, err := detections.Lookup(cfg.Detections...)
+	presets, err := cfg.Presets()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cloudtrail.EnvDetections, err)
+		return nil, err
+	}
+	var keep func(*activity.Activity) bool
+	if cfg.DetectionsOnly {
+		keep = cloudtrail.KeepLabelled
 	}
 	// The SDK's standard AWS_ENDPOINT_URL_EVENTBRIDGE keeps working, so the
 	// function runs against local endpoints too.
@@ -70,6 +76,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 		Source:    cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{detections.NewSet(presets), denial.Enricher{}}}),
 		Publisher: pub,
 		Logger:    logger,
+		Keep:      keep,
 		// EMF lines on stdout become metrics in CloudWatch Logs.
 		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimSource, "cloudtrail"),
 	}, nil

@@ -15,8 +15,17 @@ import (
 const (
 	// EnvEventBusName names the activity bus. Required.
 	EnvEventBusName = "EVENT_BUS_NAME"
-	// EnvDetections lists the detection preset ids to evaluate, comma-separated.
+	// EnvDetections lists the detection preset ids or packs to evaluate,
+	// comma-separated.
 	EnvDetections = "DETECTIONS"
+	// EnvExclusions tunes the presets: a JSON object of preset id to the
+	// principal ARNs it ignores (detections.ParseExclusions). Optional.
+	EnvExclusions = "DETECTION_EXCLUSIONS"
+	// EnvDetectionsOnly, "true", publishes only what a detection labels
+	// (Handler.Keep = KeepLabelled): the subscription filter delivers more
+	// than the presets match (the broad prefilter, or tuned presets).
+	// Optional, default false.
+	EnvDetectionsOnly = "DETECTIONS_ONLY"
 	// EnvPutEventsMaxBytes bounds one PutEvents request and entry. Default
 	// activity.DefaultMaxEntrySize.
 	EnvPutEventsMaxBytes = "PUT_EVENTS_MAX_BYTES"
@@ -29,8 +38,13 @@ var ErrConfig = errors.New("cloudtrail: configuration")
 type Config struct {
 	// EventBusName is the activity bus the activities are published on.
 	EventBusName string
-	// Detections are the ids of the detection presets the source evaluates.
+	// Detections are the ids (or packs) of the detection presets the
+	// source evaluates.
 	Detections []string
+	// Exclusions tune the presets (detections.Tune).
+	Exclusions detections.Exclusions
+	// DetectionsOnly publishes only the activities a detection labels.
+	DetectionsOnly bool
 	// PutEventsMaxBytes bounds one PutEvents request and entry; 0 means
 	// activity.DefaultMaxEntrySize.
 	PutEventsMaxBytes int
@@ -59,10 +73,33 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Detections = append(c.Detections, id)
 		}
 	}
-	if _, err := detections.Lookup(c.Detections...); err != nil {
+	presets, err := detections.Lookup(c.Detections...)
+	if err != nil {
 		return Config{}, fmt.Errorf("%w: %s: %w", ErrConfig, EnvDetections, err)
 	}
+	if c.Exclusions, err = detections.ParseExclusions(getenv(EnvExclusions)); err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %w", ErrConfig, EnvExclusions, err)
+	}
+	if _, err := detections.Tune(presets, c.Exclusions); err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %w", ErrConfig, EnvExclusions, err)
+	}
+	switch v := getenv(EnvDetectionsOnly); v {
+	case "", "false":
+	case "true":
+		c.DetectionsOnly = true
+	default:
+		return Config{}, fmt.Errorf("%w: %s: want true or false, got %q", ErrConfig, EnvDetectionsOnly, v)
+	}
 	return c, nil
+}
+
+// Presets returns the configured presets, tuned by the exclusions.
+func (c Config) Presets() ([]*detections.Preset, error) {
+	presets, err := detections.Lookup(c.Detections...)
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail: %s: %w", EnvDetections, err)
+	}
+	return detections.Tune(presets, c.Exclusions)
 }
 
 // Environment returns the variables that configure the function with c:
@@ -74,6 +111,12 @@ func (c Config) Environment() map[string]string {
 	}
 	if c.PutEventsMaxBytes != 0 {
 		env[EnvPutEventsMaxBytes] = strconv.Itoa(c.PutEventsMaxBytes)
+	}
+	if len(c.Exclusions) > 0 {
+		env[EnvExclusions] = c.Exclusions.String()
+	}
+	if c.DetectionsOnly {
+		env[EnvDetectionsOnly] = "true"
 	}
 	return env
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/detections"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -30,6 +31,16 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "size not a number", env: map[string]string{EnvEventBusName: "bus", EnvPutEventsMaxBytes: "256k"}, wantErr: EnvPutEventsMaxBytes},
 		{name: "size zero", env: map[string]string{EnvEventBusName: "bus", EnvPutEventsMaxBytes: "0"}, wantErr: EnvPutEventsMaxBytes},
 		{name: "unknown preset", env: map[string]string{EnvEventBusName: "bus", EnvDetections: "no-such-preset"}, wantErr: EnvDetections},
+		{
+			name: "packs, exclusions, detections only",
+			env: map[string]string{EnvEventBusName: "bus", EnvDetections: "threats", EnvDetectionsOnly: "true",
+				EnvExclusions: `{"ssm-send-command":["arn:aws:iam::*:role/patching"]}`},
+			want: Config{EventBusName: "bus", Detections: []string{"threats"}, DetectionsOnly: true, PutEventsMaxBytes: activity.DefaultMaxEntrySize,
+				Exclusions: detections.Exclusions{"ssm-send-command": {"arn:aws:iam::*:role/patching"}}},
+		},
+		{name: "exclusions of a preset not enabled", env: map[string]string{EnvEventBusName: "bus", EnvDetections: "cis", EnvExclusions: `{"ssm-send-command":["arn:aws:iam::*:role/x"]}`}, wantErr: EnvExclusions},
+		{name: "exclusions not JSON", env: map[string]string{EnvEventBusName: "bus", EnvExclusions: `ssm-send-command=x`}, wantErr: EnvExclusions},
+		{name: "detections only not a bool", env: map[string]string{EnvEventBusName: "bus", EnvDetectionsOnly: "yes"}, wantErr: EnvDetectionsOnly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +65,8 @@ func TestConfigEnvironmentRoundTrip(t *testing.T) {
 	for _, c := range []Config{
 		{EventBusName: "activities", Detections: []string{"unauthorized-api-calls"}, PutEventsMaxBytes: 262144},
 		{EventBusName: "activities", Detections: []string{"unauthorized-api-calls", "root-account-usage"}, PutEventsMaxBytes: 1000},
+		{EventBusName: "activities", Detections: []string{"all"}, PutEventsMaxBytes: 1000, DetectionsOnly: true,
+			Exclusions: detections.Exclusions{"lambda-code-overwritten": {"arn:aws:sts::*:assumed-role/deploy/*"}}},
 	} {
 		env := c.Environment()
 		read := map[string]bool{}

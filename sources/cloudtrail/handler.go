@@ -37,6 +37,12 @@ type Handler struct {
 	// Now stamps heartbeat activities without a scheduled time; time.Now
 	// when nil.
 	Now func() time.Time
+	// Keep, when set, selects the activities of a batch to publish; the
+	// others are counted (RecordsFiltered) and dropped. The source sets it
+	// when a broad subscription filter delivers records no enabled
+	// detection labels (detections.SubscriptionPattern). Heartbeats are
+	// always published.
+	Keep func(*activity.Activity) bool
 }
 
 // retryCounter is implemented by eventbus.Publisher: entries sent again so
@@ -103,6 +109,14 @@ func (h *Handler) retried() int64 {
 	return 0
 }
 
+// KeepLabelled is the Handler's Keep behind a broad subscription filter: it
+// keeps the activities a detection labelled (info-level threshold labels
+// included, so correlation can count them) and the unrecognized log events
+// (which no detection reads, and which must not vanish unseen).
+func KeepLabelled(a *activity.Activity) bool {
+	return len(a.Detections) > 0 || slices.Contains(a.Tags, TagUnrecognized)
+}
+
 // publish logs and publishes the activities of one batch, or logs decodeErr.
 func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decodeErr error) error {
 	log := h.logger()
@@ -112,6 +126,23 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 	}
 	if len(acts) == 0 {
 		log.InfoContext(ctx, "cloudtrail source: no log events")
+		return nil
+	}
+	records, logGroup := len(acts), acts[0].Origin.LogGroup
+	if h.Keep != nil {
+		kept := make([]*activity.Activity, 0, len(acts))
+		for _, a := range acts {
+			if h.Keep(a) {
+				kept = append(kept, a)
+			}
+		}
+		acts = kept
+	}
+	filtered := records - len(acts)
+	if len(acts) == 0 {
+		h.Metrics.Emit(metrics.N(metrics.RecordsIn, records), metrics.N(metrics.RecordsFiltered, filtered),
+			metrics.N(metrics.ActivitiesPublished, 0), metrics.N(metrics.PublishFailures, 0))
+		log.InfoContext(ctx, "cloudtrail source: nothing labelled", "logGroup", logGroup, "logEvents", records, "filtered", filtered)
 		return nil
 	}
 	var unrecognized, denied int
@@ -125,8 +156,9 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 	}
 	// The function's logger (lambdacontext.NewLogger) adds the request id.
 	attrs := []any{
-		"logGroup", acts[0].Origin.LogGroup,
-		"logEvents", len(acts),
+		"logGroup", logGroup,
+		"logEvents", records,
+		"filtered", filtered,
 		"denied", denied,
 		"unrecognized", unrecognized,
 	}
@@ -142,7 +174,8 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 		}
 	}
 	h.Metrics.Emit(
-		metrics.N(metrics.RecordsIn, len(acts)),
+		metrics.N(metrics.RecordsIn, records),
+		metrics.N(metrics.RecordsFiltered, filtered),
 		metrics.N(metrics.ActivitiesPublished, len(acts)-failed),
 		metrics.N(metrics.Unrecognized, unrecognized),
 		metrics.N(metrics.PublishFailures, failed),
