@@ -5,11 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/denial"
-	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
 // fixtureRecords returns every record of the presets' own fixtures.
@@ -61,44 +56,3 @@ func BenchmarkSetDefault(b *testing.B) {
 
 // BenchmarkSetAllShared evaluates every preset on the whole shared recordings.
 func BenchmarkSetAllShared(b *testing.B) { benchSet(b, sharedRecords(b), All()) }
-
-// BenchmarkPrefilter is what the broad prefilter costs the function per
-// record it delivers: the source standardizes every shared CloudTrail record
-// and labels it with the enabled presets, as the deployed function does
-// before it drops what nothing labelled (CloudWatch Logs evaluates
-// BroadPattern itself, at no cost to the function). "default" is the
-// deployment default (the denial preset alone, behind its exact pattern),
-// "all" every preset. The "s/1M-records" metric is the CPU seconds per
-// million records. Run:
-//
-//	go test ./detections -run '^$' -bench Prefilter -benchtime 3s
-func BenchmarkPrefilter(b *testing.B) {
-	recs := sharedRecords(b)
-	fallback := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		name    string
-		presets []*Preset
-	}{{"default", mustLookup(b, DefaultID)}, {"all", All()}} {
-		b.Run(tc.name, func(b *testing.B) {
-			src := cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{NewSet(tc.presets), denial.Enricher{}}})
-			origin := &activity.Origin{LogGroup: "CloudTrail/DefaultLogGroup"}
-			kept := 0
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if cloudtrail.KeepLabelled(src.FromRecord(recs[i%len(recs)], origin, fallback)) {
-					kept++
-				}
-			}
-			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e6, "s/1M-records")
-			b.ReportMetric(float64(kept)/float64(b.N), "kept/record")
-		})
-	}
-}
-
-func mustLookup(b *testing.B, ids ...string) []*Preset {
-	p, err := Lookup(ids...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return p
-}
