@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
@@ -40,22 +42,48 @@ func synthApp(t *testing.T, context map[string]any) *synthesized {
 	return s
 }
 
-// TestCdkNag fails on any unsuppressed AwsSolutions error or warning.
+// TestCdkNag checks that the app applies the cdk-nag AwsSolutions pack and
+// that our stack passes it: a deliberately non-compliant queue in a second
+// stack of the same app must be reported (so the check runs at all), and our
+// stack must have no unsuppressed error or warning.
 func TestCdkNag(t *testing.T) {
+	solutions := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	findings := func(s awscdk.Stack) map[string][]string {
+		annotations := assertions.Annotations_FromStack(s)
+		out := map[string][]string{}
+		for level, found := range map[string]*[]*cxapi.SynthesisMessage{
+			"error":   annotations.FindError(jsii.String("*"), solutions),
+			"warning": annotations.FindWarning(jsii.String("*"), solutions),
+		} {
+			for _, m := range *found {
+				out[level] = append(out[level], fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
+			}
+		}
+		return out
+	}
 	for _, context := range []map[string]any{
 		nil,
 		{"decodeAuthorizationMessages": true, "organizationId": "o-a1b2c3d4e5", "detections": []any{"unauthorized-api-calls"}},
 	} {
 		t.Run(fmt.Sprint(context), func(t *testing.T) {
-			s := synthApp(t, context)
-			annotations := assertions.Annotations_FromStack(s.stack)
-			solutions := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
-			for level, found := range map[string]*[]*cxapi.SynthesisMessage{
-				"error":   annotations.FindError(jsii.String("*"), solutions),
-				"warning": annotations.FindWarning(jsii.String("*"), solutions),
-			} {
-				for _, m := range *found {
-					t.Errorf("cdk-nag %s at %s: %v", level, *m.Id, m.Entry.Data)
+			// GIVEN the app, beside a stack with a queue that is neither
+			// TLS-only nor backed by a dead-letter queue
+			app := cdktest.NewApp(context)
+			bad := awscdk.NewStack(app, jsii.String("NonCompliant"), nil)
+			awssqs.NewQueue(bad, jsii.String("PlainQueue"), nil)
+			var ours awscdk.Stack
+			cdktest.Check(t, func() { ours = newApp(app) })
+			// THEN the pack reports the queue
+			got := strings.Join(findings(bad)["error"], "\n")
+			for _, rule := range []string{"AwsSolutions-SQS3", "AwsSolutions-SQS4"} {
+				if !strings.Contains(got, rule) {
+					t.Errorf("cdk-nag reports no %s on the non-compliant queue (is the pack applied?); errors: %q", rule, got)
+				}
+			}
+			// AND nothing in ours
+			for level, ms := range findings(ours) {
+				for _, m := range ms {
+					t.Errorf("cdk-nag %s at %s", level, m)
 				}
 			}
 		})
