@@ -19,7 +19,8 @@ func TestRenderEveryFixtureRecord(t *testing.T) {
 	src := cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{set, denial.Enricher{}}})
 	fallback := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	var records, withDetections, withPermission, guardrails int
-	for _, rec := range sharedfixtures.CloudTrailRecords(t) {
+	all := sharedfixtures.CloudTrailRecords(t)
+	for _, rec := range all {
 		a := src.FromRecord(rec.Raw, &activity.Origin{LogGroup: "CloudTrail/DefaultLogGroup"}, fallback)
 		entry, err := activity.NewEntry(a, 0)
 		if err != nil {
@@ -44,8 +45,8 @@ func TestRenderEveryFixtureRecord(t *testing.T) {
 			}
 		}
 	}
-	if records < 1400 {
-		t.Fatalf("rendered %d records, want all of the 1,433 recorded", records)
+	if records != len(all) || (sharedfixtures.Full() && records < 1433) {
+		t.Fatalf("rendered %d of %d records, want every one (1,433 in the full set)", records, len(all))
 	}
 	t.Logf("%d records rendered within Slack's limits, no live markup: %d with detections, %d with a permission line (%d guardrail)", records, withDetections, withPermission, guardrails)
 }

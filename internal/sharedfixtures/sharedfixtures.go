@@ -1,8 +1,13 @@
-// Package sharedfixtures finds, for tests, the recorded data kept beside the
-// repository in ../shared (CloudTrail records from real accounts and attack
-// simulations, the filter-pattern references). It is not part of the
-// repository, so a test that needs it is skipped, saying why, when it is
-// absent; the project's own tests use data in the repository.
+// Package sharedfixtures finds, for tests, the recorded CloudTrail data: the
+// full set kept beside the repository in ../shared (1,433 records from real
+// accounts, attack simulations, rule tests and documentation, and the
+// filter-pattern references) when it is there, otherwise the curated subset
+// the repository carries in testdata/ (same layout, chosen by
+// tools/curatefixtures to cover every identity type, outcome and oddity of
+// the full set; origins and licences in testdata/README.md). So every test
+// runs in a plain clone, and runs on everything where the full set exists.
+// Only what the repository does not carry is skipped when ../shared is
+// absent.
 package sharedfixtures
 
 import (
@@ -21,19 +26,36 @@ func Root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared")
 }
 
-// Dir returns the path of elem under ../shared, skipping the test when it
-// does not exist.
+// Repo is the repository's own testdata folder, whose layout mirrors
+// ../shared for the parts it carries.
+func Repo() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata")
+}
+
+// Full reports whether the full set in ../shared is present.
+func Full() bool {
+	_, err := os.Stat(filepath.Join(Root(), "fixtures", "cloudtrail"))
+	return err == nil
+}
+
+// Dir returns the path of elem under ../shared or, when ../shared lacks it,
+// under the repository's testdata, skipping the test when neither has it.
 func Dir(tb testing.TB, elem ...string) string {
 	tb.Helper()
 	p := filepath.Join(append([]string{Root()}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("shared data not found at %s: it lives beside the repository, in ../shared (%v)", p, err)
+	if _, err := os.Stat(p); err == nil {
+		return p
 	}
-	return p
+	own := filepath.Join(append([]string{Repo()}, elem...)...)
+	if _, err := os.Stat(own); err != nil {
+		tb.Skipf("data not found at %s nor in the repository's %s: it lives beside the repository, in ../shared (%v)", p, own, err)
+	}
+	return own
 }
 
-// CloudTrail returns the folder of recorded CloudTrail log files,
-// ../shared/fixtures/cloudtrail, skipping the test when it is absent.
+// CloudTrail returns the folder of recorded CloudTrail log files:
+// ../shared/fixtures/cloudtrail, or the repository's curated subset.
 func CloudTrail(tb testing.TB) string {
 	tb.Helper()
 	return Dir(tb, "fixtures", "cloudtrail")
@@ -46,9 +68,8 @@ type Record struct {
 }
 
 // CloudTrailRecords returns every record of every log file
-// ({"Records":[...]}) under ../shared/fixtures/cloudtrail, in path order,
-// skipping the test when the folder is absent and failing it on a file that
-// cannot be read.
+// ({"Records":[...]}) under CloudTrail's folder, in path order, failing the
+// test on a file that cannot be read.
 func CloudTrailRecords(tb testing.TB) []Record {
 	tb.Helper()
 	var out []Record
