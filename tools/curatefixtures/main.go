@@ -33,8 +33,10 @@ import (
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
-// perPreset is how many records of each detection preset are kept (fewer when
-// the full set has fewer).
+// perPreset is how many records of each detection preset are kept at least
+// (fewer when the full set has fewer); more when the preset's own fixtures
+// (detections/testdata) hold more recorded matches, which the detections
+// tests expect the recorded set to flag.
 const perPreset = 3
 
 type record struct {
@@ -47,7 +49,12 @@ type record struct {
 func main() {
 	from := flag.String("from", "../shared/fixtures/cloudtrail", "the full recorded set")
 	to := flag.String("to", "testdata/fixtures/cloudtrail", "where the curated files are written")
+	presetFixtures := flag.String("presets", "detections/testdata", "the detection presets' own fixtures")
 	flag.Parse()
+	wantPerPreset, err := recordedMatches(*presetFixtures)
+	if err != nil {
+		log.Fatal(err)
+	}
 	recs, err := read(*from)
 	if err != nil {
 		log.Fatal(err)
@@ -64,12 +71,16 @@ func main() {
 		a := src.FromRecord(r.raw, nil, fallback)
 		r.features = append(r.features, activityFeatures(a)...)
 		r.features = append(r.features, "origin:"+strings.SplitN(r.file, "/", 2)[0])
+		if slices.Contains(a.Tags, cloudtrail.TagUnrecognized) {
+			// Every one: the source's tests name them.
+			r.features = append(r.features, "unrecognized:"+r.file)
+		}
 		slices.Sort(r.features)
 		r.features = slices.Compact(r.features)
 		for _, f := range r.features {
 			n := 1
-			if strings.HasPrefix(f, "detection:") {
-				n = perPreset
+			if id, ok := strings.CutPrefix(f, "detection:"); ok {
+				n = max(perPreset, wantPerPreset[id])
 			}
 			need[f] = n
 		}
@@ -127,6 +138,37 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("%d of %d records in %s, covering %d features\n", len(chosen), len(recs), *to, len(need))
+}
+
+// recordedMatches returns, per preset id, how many of the matches in its own
+// fixtures were recorded rather than synthesized.
+func recordedMatches(dir string) (map[string]int, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		var f struct {
+			Match []struct {
+				From string `json:"from"`
+			} `json:"match"`
+		}
+		if err := json.Unmarshal(data, &f); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		id := strings.TrimSuffix(filepath.Base(path), ".json")
+		for _, m := range f.Match {
+			if !strings.HasPrefix(m.From, "synthesized") {
+				out[id]++
+			}
+		}
+	}
+	return out, nil
 }
 
 // read returns every record of every log file under dir, in path order.
