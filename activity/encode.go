@@ -1,14 +1,12 @@
 package activity
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"math/bits"
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/valyala/fastjson"
+	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // appendActivity appends the JSON encoding of a, byte for byte what
@@ -337,67 +335,6 @@ func escapeMask(x uint64) uint64 {
 // encoding/json checks it) with no whitespace outside strings, so that
 // encoding/json's compaction would copy it unchanged.
 func compactJSON(raw json.RawMessage) bool {
-	// Compact valid JSON holds no byte below 0x20: raw control characters
-	// are invalid inside strings and whitespace outside them. (fastjson's
-	// validator misses a control character that precedes an escape in a
-	// string, so this check must come first.)
-	if hasControlByte(raw) || fastjson.ValidateBytes(raw) != nil {
-		return false
-	}
-	// Spaces are fine inside strings only.
-	for b := raw; ; {
-		sp := bytes.IndexByte(b, ' ')
-		if sp < 0 {
-			return true
-		}
-		q := bytes.IndexByte(b[:sp], '"')
-		if q < 0 {
-			return false
-		}
-		end := stringEnd(b[q+1:])
-		if end < 0 {
-			return false
-		}
-		b = b[q+1+end:]
-	}
-}
-
-// stringEnd returns the offset just past the closing quote of the JSON string
-// whose contents start at s, or -1.
-func stringEnd(s []byte) int {
-	off := 0
-	for {
-		i := bytes.IndexByte(s[off:], '"')
-		if i < 0 {
-			return -1
-		}
-		i += off
-		n := 0
-		for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
-			n++
-		}
-		if n%2 == 0 {
-			return i + 1
-		}
-		off = i + 1
-	}
-}
-
-// hasControlByte reports whether b holds a byte below 0x20, eight bytes at a
-// time (the SWAR "has less than" test).
-func hasControlByte(b []byte) bool {
-	const lo, hi = 0x2020202020202020, 0x8080808080808080
-	for len(b) >= 8 {
-		x := binary.LittleEndian.Uint64(b)
-		if (x-lo)&^x&hi != 0 {
-			return true
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
+	valid, compact := jsonscan.Check(raw)
+	return valid && compact
 }

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/activity-aware/ids/activity"
 )
 
@@ -112,23 +114,6 @@ func isARN(s string) bool {
 	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] != ""
 }
 
-// record holds the members of a raw CloudTrail record Explain reads beyond the
-// activity. encoding/json matches member names case-insensitively, which
-// covers exports with lower-case keys.
-type record struct {
-	EventSource       string          `json:"eventSource"`
-	EventName         string          `json:"eventName"`
-	ErrorCode         string          `json:"errorCode"`
-	ErrorMessage      string          `json:"errorMessage"`
-	RequestParameters json.RawMessage `json:"requestParameters"`
-}
-
-// s3Request is the part of S3's requestParameters that names the resource.
-type s3Request struct {
-	BucketName string `json:"bucketName"`
-	Key        string `json:"key"`
-}
-
 // validBucket matches S3 bucket names (general purpose buckets' rules).
 var validBucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
@@ -136,25 +121,21 @@ var validBucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 // (from the message where AWS states it, else from the event source and
 // name), the resource (from the message, the activity's resources or, for S3,
 // the bucket and key requested; else AnyResource), the reason class and, when
-// an Allow would have fixed it, the statement to add. raw is the original
-// record, used for what the activity does not carry; it may be nil. Explain
-// returns nil when the activity is not a denial.
-func Explain(a *activity.Activity, raw []byte) *activity.Permission {
+// an Allow would have fixed it, the statement to add. rec is the original
+// record as the source parsed it, read for what the activity does not carry;
+// it may be nil. Explain returns nil when the activity is not a denial, having
+// read nothing of rec unless the activity has no action to go by.
+func Explain(a *activity.Activity, rec *fastjson.Value) *activity.Permission {
 	if a == nil {
 		return nil
 	}
-	var rec record
-	if len(raw) > 0 {
-		// A record that does not decode still has its activity to go by.
-		_ = json.Unmarshal(raw, &rec)
-	}
-	service, name, code, msg, outcome := rec.EventSource, rec.EventName, rec.ErrorCode, rec.ErrorMessage, activity.Outcome("")
+	var service, name, code, msg string
+	outcome := activity.Outcome("")
 	if act := a.Action; act != nil {
-		service = firstNonEmpty(act.Service, service)
-		name = firstNonEmpty(act.Name, name)
-		code = firstNonEmpty(act.ErrorCode, code)
-		msg = firstNonEmpty(act.ErrorMessage, msg)
-		outcome = act.Outcome
+		service, name, code, msg, outcome = act.Service, act.Name, act.ErrorCode, act.ErrorMessage, act.Outcome
+	} else {
+		service, name = memberText(rec, "eventSource"), memberText(rec, "eventName")
+		code, msg = memberText(rec, "errorCode"), memberText(rec, "errorMessage")
 	}
 	if outcome != activity.Denied && !IsDenial(code, msg) {
 		return nil
@@ -166,7 +147,7 @@ func Explain(a *activity.Activity, raw []byte) *activity.Permission {
 		p.Action = IAMAction(service, name)
 	}
 	if p.Resource == "" {
-		p.Resource = resourceOf(a, &rec, p.Action)
+		p.Resource = resourceOf(a, parameters(rec), p.Action)
 	}
 	p.Reason = s.reason
 	switch {
@@ -188,6 +169,48 @@ func Explain(a *activity.Activity, raw []byte) *activity.Permission {
 	return p
 }
 
+// member returns the member of object v named name, matched as
+// encoding/json matches names: exactly, else in any case; nil when v is not
+// an object or has no such member.
+func member(v *fastjson.Value, name string) *fastjson.Value {
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return nil
+	}
+	if m := v.Get(name); m != nil {
+		return m
+	}
+	var found *fastjson.Value
+	o, _ := v.Object()
+	o.Visit(func(k []byte, m *fastjson.Value) {
+		if found == nil && strings.EqualFold(string(k), name) {
+			found = m
+		}
+	})
+	return found
+}
+
+// memberText is member's text when it is a string, else "".
+func memberText(v *fastjson.Value, name string) string {
+	m := member(v, name)
+	if m == nil || m.Type() != fastjson.TypeString {
+		return ""
+	}
+	return string(m.GetStringBytes())
+}
+
+// parameters returns the record's requestParameters as an object, parsing
+// it when an export JSON-encoded it into a string; nil when it is neither.
+func parameters(rec *fastjson.Value) *fastjson.Value {
+	v := member(rec, "requestParameters")
+	if v != nil && v.Type() == fastjson.TypeString {
+		v, _ = fastjson.ParseBytes(v.GetStringBytes())
+	}
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return nil
+	}
+	return v
+}
+
 // allowStatement is the IAM statement that allows action on resource.
 func allowStatement(action, resource string) json.RawMessage {
 	var buf bytes.Buffer
@@ -205,7 +228,7 @@ func allowStatement(action, resource string) json.RawMessage {
 // activity's resource ARN (for S3, the object for an object action and the
 // bucket otherwise), else the one ARN of the action's service in the request
 // parameters, or the bucket and key S3 was asked for, else AnyResource.
-func resourceOf(a *activity.Activity, rec *record, action string) string {
+func resourceOf(a *activity.Activity, params *fastjson.Value, action string) string {
 	prefix, op, _ := strings.Cut(action, ":")
 	if prefix != "s3" {
 		for _, r := range a.Resources {
@@ -213,7 +236,7 @@ func resourceOf(a *activity.Activity, rec *record, action string) string {
 				return r.ARN
 			}
 		}
-		if arn := parameterARN(rec.RequestParameters, prefix); arn != "" {
+		if arn := parameterARN(params, prefix); arn != "" {
 			return arn
 		}
 		return AnyResource
@@ -231,38 +254,42 @@ func resourceOf(a *activity.Activity, rec *record, action string) string {
 	if op == "ListAllMyBuckets" {
 		return AnyResource
 	}
-	var req s3Request
-	if !decodeParameters(rec.RequestParameters, &req) || !validBucket.MatchString(req.BucketName) {
+	bucket, key := memberText(params, "bucketName"), memberText(params, "key")
+	if !validBucket.MatchString(bucket) {
 		return AnyResource
 	}
-	arn := "arn:" + partition(a) + ":s3:::" + req.BucketName
+	arn := "arn:" + partition(a) + ":s3:::" + bucket
 	if !object {
 		return arn
 	}
-	if req.Key == "" {
+	if key == "" {
 		return AnyResource
 	}
-	return arn + "/" + req.Key
+	return arn + "/" + key
 }
 
 // parameterARN returns the one ARN of the action's own service among the
 // top-level request parameters (resourceArn, secretId, keyId, …), or "" when
 // there is none or more than one.
-func parameterARN(raw json.RawMessage, service string) string {
-	var params map[string]any
-	if service == "" || !decodeParameters(raw, &params) {
+func parameterARN(params *fastjson.Value, service string) string {
+	if service == "" || params == nil {
 		return ""
 	}
-	found := ""
-	for _, v := range params {
-		s, ok := v.(string)
-		if !ok || !isARN(s) || strings.SplitN(s, ":", 4)[2] != service {
-			continue
+	found, many := "", false
+	o, _ := params.Object()
+	o.Visit(func(_ []byte, v *fastjson.Value) {
+		if v.Type() != fastjson.TypeString {
+			return
 		}
-		if found != "" && found != s {
-			return ""
+		s := string(v.GetStringBytes())
+		if !isARN(s) || strings.SplitN(s, ":", 4)[2] != service {
+			return
 		}
+		many = many || found != "" && found != s
 		found = s
+	})
+	if many {
+		return ""
 	}
 	return found
 }
@@ -275,23 +302,6 @@ func s3ObjectAction(op string) bool {
 		return true
 	}
 	return strings.Contains(op, "Object") && !strings.Contains(op, "LockConfiguration") && !strings.HasPrefix(op, "ListBucket")
-}
-
-// decodeParameters decodes requestParameters, which some exports carry as a
-// JSON-encoded string.
-func decodeParameters(raw json.RawMessage, v any) bool {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return false
-	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return false
-		}
-		raw = []byte(s)
-	}
-	return json.Unmarshal(raw, v) == nil
 }
 
 // partition is the AWS partition of the activity: the actor's ARN's, else the
@@ -321,9 +331,9 @@ func firstNonEmpty(a, b string) string {
 type Enricher struct{}
 
 // Enrich sets a.Permission when a is a denial; other activities are left
-// as they are.
-func (Enricher) Enrich(a *activity.Activity, raw []byte) {
-	if p := Explain(a, raw); p != nil {
+// as they are. rec is the record as the source parsed it.
+func (Enricher) Enrich(a *activity.Activity, _ []byte, rec *fastjson.Value) {
+	if p := Explain(a, rec); p != nil {
 		a.Permission = p
 	}
 }

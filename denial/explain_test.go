@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/activity-aware/ids/activity"
 )
 
@@ -25,6 +27,20 @@ type testRecord struct {
 		ARN  string `json:"ARN"`
 		Type string `json:"type"`
 	} `json:"resources"`
+}
+
+// parsed is raw as the CloudTrail source parses it for its enrichers; nil
+// for no record.
+func parsed(t testing.TB, raw []byte) *fastjson.Value {
+	t.Helper()
+	if len(raw) == 0 {
+		return nil
+	}
+	v, err := fastjson.ParseBytes(raw)
+	if err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	return v
 }
 
 // activityOf builds the activity of one raw CloudTrail record with the fields
@@ -159,7 +175,7 @@ func TestExplainRecordedDenials(t *testing.T) {
 			if !ok {
 				t.Fatalf("testdata has no %s record", tt.event)
 			}
-			check(t, Explain(activityOf(t, raw), raw), tt.want)
+			check(t, Explain(activityOf(t, raw), parsed(t, raw)), tt.want)
 		})
 	}
 }
@@ -299,7 +315,7 @@ func TestExplainMessages(t *testing.T) {
 			if tt.params != "" {
 				raw = []byte(`{"requestParameters":` + tt.params + `}`)
 			}
-			check(t, Explain(a, raw), tt.want)
+			check(t, Explain(a, parsed(t, raw)), tt.want)
 		})
 	}
 }
@@ -329,7 +345,7 @@ func TestExplainNotDenial(t *testing.T) {
 // record fills in what the activity lacks.
 func TestExplainOutcomeUnset(t *testing.T) {
 	raw := []byte(`{"eventsource":"iam.amazonaws.com","eventname":"ListUsers","errorcode":"AccessDenied","errormessage":"User: arn:aws:iam::123456789012:user/tester is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::123456789012:user/ because no identity-based policy allows the iam:ListUsers action"}`)
-	p := Explain(&activity.Activity{}, raw)
+	p := Explain(&activity.Activity{}, parsed(t, raw))
 	check(t, p, want{action: "iam:ListUsers", resource: "arn:aws:iam::123456789012:user/", reason: ReasonNoIdentityPolicy, fixable: true})
 }
 
@@ -337,12 +353,12 @@ func TestEnricher(t *testing.T) {
 	records := testdataRecords(t)
 	raw := records["LeaveOrganization"]
 	a := activityOf(t, raw)
-	Enricher{}.Enrich(a, raw)
+	Enricher{}.Enrich(a, raw, parsed(t, raw))
 	if a.Permission == nil || a.Permission.Action != "organizations:LeaveOrganization" {
 		t.Fatalf("Permission = %+v", a.Permission)
 	}
 	ok := &activity.Activity{Action: &activity.Action{Service: "iam.amazonaws.com", Name: "GetRole", Outcome: activity.Success}}
-	Enricher{}.Enrich(ok, nil)
+	Enricher{}.Enrich(ok, nil, nil)
 	if ok.Permission != nil {
 		t.Errorf("Permission set on a success: %+v", ok.Permission)
 	}

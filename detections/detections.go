@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/detections/filterpattern"
 )
@@ -217,8 +219,9 @@ func FilterPattern(presets []*Preset) (string, error) {
 	return combined, nil
 }
 
-// Set evaluates presets on raw CloudTrail records, parsing each record once.
-// It is safe for concurrent use.
+// Set evaluates presets on CloudTrail records: raw ones, parsed once for all
+// presets (Match), or ones the caller has parsed (MatchParsed, Enrich). It is
+// safe for concurrent use.
 type Set struct {
 	presets []*Preset
 	events  filterpattern.EventPool
@@ -244,12 +247,29 @@ func (s *Set) Match(raw []byte) []*Preset {
 	return out
 }
 
-// Enrich labels the activity with the presets its raw record matches (id,
+// MatchParsed is Match on a record its caller has parsed: rec is raw's
+// parse (nil when raw is not a JSON object), which the JSON patterns read.
+func (s *Set) MatchParsed(raw []byte, rec *fastjson.Value) []*Preset {
+	var out []*Preset
+	for _, p := range s.presets {
+		if p.compiled.MatchParsed(raw, rec) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Enrich labels the activity with the presets its record matches (id,
 // title, severity, in the set's order) and raises its severity to the highest
-// of them; a record that matches none leaves the activity as it is. It is the
-// CloudTrail source's Enricher.
-func (s *Set) Enrich(a *activity.Activity, raw []byte) {
-	for _, p := range s.Match(raw) {
+// of them; a record that matches none leaves the activity as it is. raw is
+// the record's text, rec its parse (nil when it is not a JSON object); it is
+// the CloudTrail source's Enricher, which parses each record once for every
+// reader.
+func (s *Set) Enrich(a *activity.Activity, raw []byte, rec *fastjson.Value) {
+	for _, p := range s.presets {
+		if !p.compiled.MatchParsed(raw, rec) {
+			continue
+		}
 		if !slices.ContainsFunc(a.Detections, func(d activity.Detection) bool { return d.ID == p.ID }) {
 			a.Detections = append(a.Detections, p.Detection())
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/detections/filterpattern"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
@@ -61,6 +63,9 @@ func TestPresetFixtures(t *testing.T) {
 					}
 					if got := len(set.Match(c.Record)) == 1; got != tc.want {
 						t.Errorf("Set.Match = %v, want %v for %s", got, tc.want, c.From)
+					}
+					if got := len(set.MatchParsed(c.Record, parse(c.Record))) == 1; got != tc.want {
+						t.Errorf("Set.MatchParsed = %v, want %v for %s", got, tc.want, c.From)
 					}
 				}
 			}
@@ -241,7 +246,7 @@ func TestEnrich(t *testing.T) {
 	set := NewSet(All())
 	rootDenied := []byte(`{"eventSource":"kms.amazonaws.com","eventName":"ScheduleKeyDeletion","errorCode":"AccessDenied","sourceIPAddress":"203.0.113.7","userIdentity":{"type":"Root","accountId":"111122223333"},"eventType":"AwsApiCall"}`)
 	a := &activity.Activity{Severity: activity.Low, Detections: []activity.Detection{{ID: DefaultID, Title: "Unauthorized API calls"}}}
-	set.Enrich(a, rootDenied)
+	enrich(set, a, rootDenied)
 	wantIDs := []string{DefaultID, "unauthorized-api-calls-tuned", "root-account-usage", "kms-key-disabled-or-deleted"}
 	var gotIDs []string
 	for _, d := range a.Detections {
@@ -255,17 +260,17 @@ func TestEnrich(t *testing.T) {
 	}
 
 	quiet := &activity.Activity{Severity: activity.Info, Time: time.Unix(0, 0)}
-	set.Enrich(quiet, []byte(`{"eventSource":"s3.amazonaws.com","eventName":"GetObject"}`))
+	enrich(set, quiet, []byte(`{"eventSource":"s3.amazonaws.com","eventName":"GetObject"}`))
 	if quiet.Severity != activity.Info || quiet.Detections != nil {
 		t.Errorf("a record matching nothing must leave the activity alone: %+v", quiet)
 	}
 
 	high := &activity.Activity{Severity: activity.Critical}
-	set.Enrich(high, []byte(`{"errorCode":"AccessDenied"}`))
+	enrich(set, high, []byte(`{"errorCode":"AccessDenied"}`))
 	if high.Severity != activity.Critical {
 		t.Errorf("Enrich lowered the severity to %s", high.Severity)
 	}
-	set.Enrich(high, []byte(`not json`))
+	enrich(set, high, []byte(`not json`))
 	if len(high.Detections) != 1 || high.Detections[0].ID != DefaultID {
 		t.Errorf("detections = %v", high.Detections)
 	}
@@ -307,3 +312,15 @@ func TestThresholdPresetLabelsAtInfo(t *testing.T) {
 		t.Errorf("threshold preset labels at %s, want info", got)
 	}
 }
+
+// parse is the source's parse of a record: nil when it is not JSON.
+func parse(raw []byte) *fastjson.Value {
+	v, err := fastjson.ParseBytes(raw)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// enrich is the source's call of the Enricher, with the record parsed.
+func enrich(set *Set, a *activity.Activity, raw []byte) { set.Enrich(a, raw, parse(raw)) }

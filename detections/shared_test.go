@@ -2,6 +2,7 @@ package detections
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,6 +31,9 @@ func TestSharedFixtureCounts(t *testing.T) {
 	flagged := 0
 	for _, r := range recs {
 		m := set.Match(r)
+		if p := set.MatchParsed(r, parse(r)); !slices.Equal(p, m) {
+			t.Fatalf("MatchParsed %v, Match %v on %s", ids(p), ids(m), r)
+		}
 		if len(m) > 0 {
 			flagged++
 		}

@@ -1,6 +1,8 @@
 package filterpattern
 
 import (
+	"github.com/valyala/fastjson"
+
 	"testing"
 	"unicode/utf8"
 )
@@ -43,8 +45,8 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzMatch checks that matching never panics and that Match, MatchEvent and
-// the normalized pattern agree.
+// FuzzMatch checks that matching never panics and that Match, MatchEvent,
+// MatchParsed and the normalized pattern agree.
 func FuzzMatch(f *testing.F) {
 	for _, s := range fuzzPatterns {
 		f.Add(s, sampleA)
@@ -59,6 +61,10 @@ func FuzzMatch(f *testing.F) {
 		got := p.Match([]byte(event))
 		if ev := p.MatchEvent(ParseEvent([]byte(event))); ev != got {
 			t.Fatalf("Match = %v but MatchEvent = %v for %q on %q", got, ev, pattern, event)
+		}
+		root, _ := fastjson.Parse(event)
+		if pp := p.MatchParsed([]byte(event), root); pp != got {
+			t.Fatalf("Match = %v but MatchParsed = %v for %q on %q", got, pp, pattern, event)
 		}
 		if utf8.RuneCountInString(p.String()) > MaxLength {
 			return

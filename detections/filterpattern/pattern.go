@@ -206,6 +206,23 @@ func (p *Pattern) MatchEvent(e *Event) bool {
 	return root != nil && p.expr.eval(root)
 }
 
+// MatchParsed reports whether p matches a log event message that its reader
+// has already parsed: root is raw's parse (nil, or anything but an object,
+// when raw is not a JSON object). Term and regex patterns read raw, JSON
+// patterns root, so a caller that parses each message for its own use pays
+// for one parse, not two.
+func (p *Pattern) MatchParsed(raw []byte, root *fastjson.Value) bool {
+	switch p.kind {
+	case kindAll:
+		return true
+	case kindTerms:
+		return matchTerms(p.terms, raw)
+	case kindRegex:
+		return p.re.Match(raw)
+	}
+	return root != nil && root.Type() == fastjson.TypeObject && p.expr.eval(root)
+}
+
 // EventPool recycles Events (and their parse buffers) between messages.
 type EventPool struct{ pool sync.Pool }
 

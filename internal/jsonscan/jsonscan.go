@@ -1,23 +1,28 @@
-package cloudtrail
+// Package jsonscan is the project's one hand-written JSON scanning: a strict
+// validity and compactness check, the unescaping of one string, and the
+// summarizing of nesting too deep for a parser. The CloudTrail source uses it
+// to vouch for the records it copies into activities and to read the
+// CloudWatch Logs batch document; the activity encoder uses Check for raw
+// members it has not been told are checked. Everything else parses with
+// valyala/fastjson.
+package jsonscan
 
 import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
-// strictAfterParse reports whether text, which fastjson's (lenient) parser
-// accepted, is also strictly valid JSON, and whether it is compact (no
-// whitespace outside strings, so encoding/json would copy it unchanged),
-// without a second parse. The parser already enforces the structure (braces,
-// brackets, commas, colons); it is lenient about control characters and
-// escapes in strings and about scalars (NaN, Inf, 01, 1.), so one scan checks
-// those. A text with any control byte (whitespace or worse; CloudTrail writes
-// compact JSON) gets encoding/json's validator: fastjson's misses a control
-// character that precedes an escape.
-func strictAfterParse(text []byte) (valid, compact bool) {
-	valid, compact, control := scanText(text)
+// Check reports whether text is strictly valid JSON (RFC 8259, as
+// encoding/json validates it) and whether it is compact (no whitespace
+// outside strings, so encoding/json copies it unchanged), in one pass. Text
+// with a control byte (whitespace or worse; compact JSON has none) gets
+// encoding/json's validator.
+func Check(text []byte) (valid, compact bool) {
+	valid, compact, control := scan(text)
 	if control {
 		return json.Valid(text), false
 	}
@@ -31,125 +36,182 @@ const (
 	highs = 0x8080808080808080
 )
 
-// stringSpecial marks, in the high bit of each byte, the bytes of x (eight
-// bytes of text, little-endian) that are a quote, a backslash or a control
-// byte: the only bytes that end a plain run inside a JSON string. Above the
-// first marked byte the marks may be false positives (borrows), so only the
-// lowest mark is exact, which is all the callers use.
-func stringSpecial(x uint64) uint64 {
-	q := x ^ ('"' * ones)
-	bs := x ^ ('\\' * ones)
-	return ((q-ones)&^q | (bs-ones)&^bs | (x-0x20*ones)&^x) & highs
-}
-
-// plainRun returns the offset of the first quote, backslash or control byte
-// in b at or after i, or len(b), eight bytes at a time.
-func plainRun(b []byte, i int) int {
+// PlainRun returns the offset of the first quote, backslash or control byte
+// in b at or after i, or len(b), eight bytes at a time: the end of a run of
+// bytes that stand for themselves inside a JSON string. (Above the first
+// marked byte the SWAR marks may be false positives, so only the lowest is
+// used.)
+func PlainRun(b []byte, i int) int {
 	for i+8 <= len(b) {
-		if m := stringSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, bs := x^('"'*ones), x^('\\'*ones)
+		if m := ((q-ones)&^q | (bs-ones)&^bs | (x-0x20*ones)&^x) & highs; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
 	}
-	for i < len(b) && plainStringByte[b[i]] {
+	for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
 		i++
 	}
 	return i
 }
 
-// simpleEscape is the byte a one-character JSON escape (after the backslash)
-// stands for; ok is false for 'u' and for anything JSON does not allow.
-func simpleEscape(e byte) (c byte, ok bool) {
-	switch e {
-	case '"', '\\', '/':
-		return e, true
-	case 'b':
-		return '\b', true
-	case 'f':
-		return '\f', true
-	case 'n':
-		return '\n', true
-	case 'r':
-		return '\r', true
-	case 't':
-		return '\t', true
+// escape returns the length of the valid escape at b[i] (a backslash), 2 or
+// 6, or 0 when it is not one JSON allows.
+func escape(b []byte, i int) int {
+	if i+1 >= len(b) {
+		return 0
 	}
-	return 0, false
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		if _, ok := hex4(b, i+2); ok {
+			return 6
+		}
+	}
+	return 0
 }
 
-// Classes of the bytes outside strings, for scanText.
-const (
-	outScalar     = iota // the start of a literal or a number
-	outStructural        // { } [ ] , :
-	outQuote
-	outSpace
-	outControl
-)
-
-var outsideClass = func() (t [256]uint8) {
-	for c := range 0x20 {
-		t[c] = outControl
-	}
-	for _, c := range []byte("{}[],:") {
-		t[c] = outStructural
-	}
-	t['"'], t[' '] = outQuote, outSpace
-	return t
-}()
-
-// scanText checks, in one pass over text the parser accepted, every string
-// (escapes valid), every scalar outside strings (true, false, null or a
-// number of the JSON grammar) and whether a space occurs outside strings; it
-// stops at the first control byte (then the other answers are moot). Strings
-// are scanned inline, eight bytes at a time: a record holds about a hundred
-// short ones, and a call per string costs more than the scan.
-func scanText(b []byte) (valid, compact, hasControl bool) {
-	compact = true
-	for i := 0; i < len(b); {
-		switch outsideClass[b[i]] {
-		case outStructural:
-			i++
-		case outQuote:
-			i++
-		str:
-			for {
-				i = plainRun(b, i)
-				switch {
-				case i >= len(b):
-					return false, compact, false
-				case b[i] == '"':
-					i++
-					break str
-				case b[i] < 0x20:
-					return false, false, true
-				}
-				// A backslash: the escape must be valid.
-				if i+1 >= len(b) {
-					return false, compact, false
-				}
-				switch b[i+1] {
-				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-					i += 2
-				case 'u':
-					if i+6 > len(b) {
-						return false, compact, false
-					}
-					for _, h := range b[i+2 : i+6] {
-						if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-							return false, compact, false
-						}
-					}
-					i += 6
-				default:
-					return false, compact, false
-				}
+// AppendString unescapes the JSON string starting at b[i] (a quote) onto dst
+// and returns the offset past its closing quote. It refuses (ok false)
+// control bytes, invalid escapes and unpaired surrogates.
+func AppendString(dst, b []byte, i int) (out []byte, next int, ok bool) {
+	i++
+	for {
+		start := i
+		i = PlainRun(b, i)
+		dst = append(dst, b[start:i]...)
+		if i >= len(b) || b[i] < 0x20 {
+			return dst, i, false
+		}
+		if b[i] == '"' {
+			return dst, i + 1, true
+		}
+		n := escape(b, i)
+		switch n {
+		case 0:
+			return dst, i, false
+		case 2:
+			dst = append(dst, unescaped[b[i+1]])
+			i += 2
+			continue
+		}
+		r, _ := hex4(b, i+2)
+		if utf16.IsSurrogate(r) {
+			lo, ok := hex4(b, i+8)
+			if !ok || b[i+6] != '\\' || b[i+7] != 'u' {
+				return dst, i, false
 			}
-		case outSpace:
+			if r = utf16.DecodeRune(r, lo); r == utf8.RuneError {
+				return dst, i, false
+			}
+			i += 6
+		}
+		dst = utf8.AppendRune(dst, r)
+		i += 6
+	}
+}
+
+// unescaped maps the letter of a two-byte escape to the byte it stands for.
+var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// hex4 reads four hex digits at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// scan checks every string (escapes valid), every scalar outside strings
+// (true, false, null or a number of the JSON grammar), the nesting of
+// brackets and the separators, and whether a space occurs outside strings;
+// it stops at the first control byte (then the other answers are moot).
+func scan(b []byte) (valid, compact, hasControl bool) {
+	compact = true
+	// stack holds the open containers, want what may come next.
+	var stack []byte
+	const (
+		wantValue = iota // a value (after '[', ':', ',' in an array, or at the top)
+		wantKey          // a member name (after '{' or ',' in an object)
+		wantColon
+		wantEnd // ',' or the container's end
+	)
+	want, done := wantValue, false
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch {
+		case c < 0x20:
+			return false, false, true
+		case c == ' ':
 			compact = false
 			i++
-		case outControl:
-			return false, false, true
-		default:
+			continue
+		case done:
+			return false, compact, false
+		}
+		switch {
+		case c == '"' && (want == wantValue || want == wantKey):
+			i++
+			for {
+				i = PlainRun(b, i)
+				if i >= len(b) {
+					return false, compact, false
+				}
+				if b[i] < 0x20 {
+					return false, false, true
+				}
+				if b[i] == '"' {
+					i++
+					break
+				}
+				n := escape(b, i)
+				if n == 0 {
+					return false, compact, false
+				}
+				i += n
+			}
+			if want == wantKey {
+				want = wantColon
+			} else {
+				want = wantEnd
+			}
+		case c == ':' && want == wantColon:
+			want, i = wantValue, i+1
+		case (c == '{' || c == '[') && want == wantValue:
+			stack = append(stack, c)
+			want, i = wantValue, i+1
+			if c == '{' {
+				want = wantKey
+			}
+			// An empty container closes at once.
+			if j := skipSpaces(b, i); j < len(b) && b[j] == c+2 {
+				compact = compact && j == i
+				stack, want, i = stack[:len(stack)-1], wantEnd, j+1
+			}
+		case (c == '}' || c == ']') && want == wantEnd && len(stack) > 0 && stack[len(stack)-1]+2 == c:
+			stack, i = stack[:len(stack)-1], i+1
+		case c == ',' && want == wantEnd && len(stack) > 0:
+			want, i = wantValue, i+1
+			if stack[len(stack)-1] == '{' {
+				want = wantKey
+			}
+		case want == wantValue && c != '"' && c != '{' && c != '[':
 			j := i + 1
 			for j < len(b) && !delimiter(b[j]) {
 				j++
@@ -157,10 +219,24 @@ func scanText(b []byte) (valid, compact, hasControl bool) {
 			if !scalar(b[i:j]) {
 				return false, compact, false
 			}
-			i = j
+			want, i = wantEnd, j
+		default:
+			return false, compact, false
+		}
+		if want == wantEnd && len(stack) == 0 {
+			done = true
 		}
 	}
-	return true, compact, false
+	return done, compact, false
+}
+
+// skipSpaces returns the offset of the first byte at or after i that is not
+// a space.
+func skipSpaces(b []byte, i int) int {
+	for i < len(b) && b[i] == ' ' {
+		i++
+	}
+	return i
 }
 
 // delimiter reports a byte that ends a scalar outside strings.
@@ -178,11 +254,11 @@ func scalar(tok []byte) bool {
 	case 'n':
 		return bytes.Equal(tok, []byte("null"))
 	}
-	return strictNumber(tok)
+	return number(tok)
 }
 
-// strictNumber matches -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
-func strictNumber(s []byte) bool {
+// number matches -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func number(s []byte) bool {
 	i := 0
 	if i < len(s) && s[i] == '-' {
 		i++
@@ -216,4 +292,62 @@ func strictNumber(s []byte) bool {
 		}
 	}
 	return i == len(s)
+}
+
+// Summarize returns text, strictly valid JSON, with every object or array
+// nested deeper than maxDepth replaced by a JSON string holding the start of
+// its text (at most previewBytes bytes of it), and whether it replaced any.
+// A parser with a depth limit (fastjson's is 300) reads the result; the
+// members above the limit keep their values.
+func Summarize(text []byte, maxDepth, previewBytes int) ([]byte, bool) {
+	var out []byte
+	depth, last := 0, 0
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; c {
+		case '"':
+			for i++; i < len(text) && text[i] != '"'; i++ {
+				if text[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			if depth++; depth <= maxDepth {
+				continue
+			}
+			end := closing(text, i)
+			// json.Marshal writes a rune cut in two as U+FFFD.
+			s, _ := json.Marshal(string(text[i:min(end, i+previewBytes)]) + "…")
+			out = append(append(out, text[last:i]...), s...)
+			last, i, depth = end, end-1, depth-1
+		case '}', ']':
+			depth--
+		}
+	}
+	if out == nil {
+		return text, false
+	}
+	return append(out, text[last:]...), true
+}
+
+// closing returns the offset past the container that opens at text[i], in
+// valid JSON.
+func closing(text []byte, i int) int {
+	depth := 0
+	for ; i < len(text); i++ {
+		switch text[i] {
+		case '"':
+			for i++; text[i] != '"'; i++ {
+				if text[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(text)
 }

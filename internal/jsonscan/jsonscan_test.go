@@ -1,30 +1,32 @@
-package cloudtrail
+package jsonscan
 
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
-
-	"github.com/valyala/fastjson"
+	"unicode/utf8"
 )
 
-// FuzzStrictAfterParse checks the cheap strictness check against
-// encoding/json's validator on everything fastjson's parser accepts.
-func FuzzStrictAfterParse(f *testing.F) {
-	for _, s := range []string{
-		`{"a":1}`, `{"a":NaN}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":+1}`, `{"a":1e}`, `{"a":1e+5}`, `{"a":-0.5E-3}`,
-		`{"a":"\x"}`, `{"a":"\u12G4"}`, `{"a":"\u00e9\n\\"}`, "{\"a\":\"\x01\"}", "{\"a\":\t1}", `{"a":[inf,2]}`, `{"a\u0000":true}`, `{ "a" : "b c" }`, `{"a":nan}`, `{"a":Infinity}`, `[tru]`, `[1,-0,0.5e-0009,"abcdefghijklmnop\"qrstuvw\\xyz0123456789"]`, `{"a":"b \" c"}`, `[1, 2]`,
-	} {
+var checkSeeds = []string{
+	`{"a":1}`, `{"a":NaN}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":+1}`, `{"a":1e}`, `{"a":1e+5}`, `{"a":-0.5E-3}`,
+	`{"a":"\x"}`, `{"a":"\u12G4"}`, `{"a":"\u00e9\n\\"}`, "{\"a\":\"\x01\"}", "{\"a\":\t1}", `{"a":[inf,2]}`, `{"a\u0000":true}`,
+	`{ "a" : "b c" }`, `{"a":nan}`, `{"a":Infinity}`, `[tru]`, `[1,-0,0.5e-0009,"abcdefghijklmnop\"qrstuvw\\xyz0123456789"]`,
+	`{"a":"b \" c"}`, `[1, 2]`, `{}`, `[]`, `{ }`, `[ ]`, `{"a":{}}`, `[[],{}]`, `{"a"}`, `{"a":1,}`, `[1,]`, `{,}`, `[,1]`,
+	`{"a":1}}`, `{"a":1]`, `[1}`, `{"a" 1}`, `{1:2}`, `"x"`, `1`, `true`, `null`, ``, ` `, `{"a":1} x`, `{"a":1}{}`, `{"a":[1 2]}`,
+	`{"a":"\ud800"}`, `{"a":"\ud83d\ude00"}`, "{\"a\":\"\xff\"}", `{"a":true,"b":false,"c":null}`, `[[[[]]]]`, `{"a":[{"b":[]}]}`,
+}
+
+// FuzzCheck compares Check with encoding/json: the same validity, and
+// compact exactly when json.Compact leaves the text unchanged.
+func FuzzCheck(f *testing.F) {
+	for _, s := range checkSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, text []byte) {
-		var p fastjson.Parser
-		if _, err := p.ParseBytes(text); err != nil {
-			return
-		}
-		valid, compact := strictAfterParse(text)
+		valid, compact := Check(text)
 		if want := json.Valid(text); valid != want {
-			t.Fatalf("strictAfterParse(%q) valid = %v, encoding/json says %v", text, valid, want)
+			t.Fatalf("Check(%q) valid = %v, encoding/json says %v", text, valid, want)
 		}
 		if !valid {
 			return
@@ -34,7 +36,70 @@ func FuzzStrictAfterParse(f *testing.F) {
 			t.Fatal(err)
 		}
 		if want := bytes.Equal(c.Bytes(), text); compact != want {
-			t.Fatalf("strictAfterParse(%q) compact = %v, json.Compact changes it: %v", text, compact, !want)
+			t.Fatalf("Check(%q) compact = %v, json.Compact changes it: %v", text, compact, !want)
 		}
 	})
+}
+
+func TestCheckSeeds(t *testing.T) {
+	for _, s := range checkSeeds {
+		valid, _ := Check([]byte(s))
+		if want := json.Valid([]byte(s)); valid != want {
+			t.Errorf("Check(%q) valid = %v, encoding/json says %v", s, valid, want)
+		}
+	}
+}
+
+// FuzzAppendString compares AppendString with encoding/json on every string
+// both accept; AppendString also refuses what encoding/json would write as
+// U+FFFD (an unpaired surrogate), never more.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{`"a"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\ud83d\ude00"`, `"\ud800"`, `"\ud800\u0041"`, `"\udc00"`, "\"a\x01\"", `"\x"`, `"abc`, `"\u12"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		if len(text) == 0 || text[0] != '"' {
+			return
+		}
+		got, next, ok := AppendString(nil, text, 0)
+		var want string
+		err := json.Unmarshal(text, &want)
+		if !ok {
+			if err == nil && json.Valid(text[:max(next, 1)]) && !strings.Contains(want, string(utf8.RuneError)) {
+				t.Fatalf("AppendString refused %q, encoding/json reads %q", text, want)
+			}
+			return
+		}
+		if err := json.Unmarshal(text[:next], &want); err != nil {
+			t.Fatalf("AppendString accepted %q, encoding/json: %v", text[:next], err)
+		}
+		// Invalid UTF-8 stays as it is; encoding/json writes U+FFFD for each
+		// such byte, as a conversion to runes does.
+		if string([]rune(string(got))) != want {
+			t.Fatalf("AppendString(%q) = %q, encoding/json %q", text, got, want)
+		}
+	})
+}
+
+func TestSummarize(t *testing.T) {
+	deep := `{"eventName":"PutObject","errorCode":"AccessDenied","userIdentity":{"type":"IAMUser","userName":"mallory"},"requestParameters":` +
+		strings.Repeat(`{"a":[`, 400) + `"x"` + strings.Repeat(`]}`, 400) + `,"eventID":"e1"}`
+	got, cut := Summarize([]byte(deep), 32, 100)
+	if !cut {
+		t.Fatal("Summarize did not cut a record nested 801 deep")
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(got, &rec); err != nil {
+		t.Fatalf("summarized text is not JSON: %v\n%s", err, got)
+	}
+	if rec["eventID"] != "e1" || rec["errorCode"] != "AccessDenied" || rec["userIdentity"].(map[string]any)["userName"] != "mallory" {
+		t.Errorf("members above the limit changed: %s", got)
+	}
+	if len(got) > 600 {
+		t.Errorf("summarized text is %d bytes, want the deep part cut to a preview", len(got))
+	}
+	flat := []byte(`{"a":{"b":[1,"]}"]}}`)
+	if got, cut := Summarize(flat, 32, 100); cut || !bytes.Equal(got, flat) {
+		t.Errorf("Summarize changed shallow text: %s", got)
+	}
 }

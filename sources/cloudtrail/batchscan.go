@@ -1,9 +1,6 @@
 package cloudtrail
 
-import (
-	"unicode/utf16"
-	"unicode/utf8"
-)
+import "github.com/activity-aware/ids/internal/jsonscan"
 
 // scannedEvent is one log event of a scanned batch: its id and message as
 // offsets into scratch.ids and scratch.msgs.
@@ -311,66 +308,7 @@ var plainStringByte = func() (t [256]bool) {
 // onto dst and moves past it. It refuses control bytes, invalid escapes and
 // unpaired surrogates.
 func (p *batchScanner) appendString(dst []byte) ([]byte, bool) {
-	b, i := p.b, p.i+1
-	for {
-		start := i
-		i = plainRun(b, i)
-		dst = append(dst, b[start:i]...)
-		if i >= len(b) {
-			return dst, false
-		}
-		if b[i] == '"' {
-			p.i = i + 1
-			return dst, true
-		}
-		if b[i] != '\\' || i+1 >= len(b) {
-			return dst, false
-		}
-		if c, ok := simpleEscape(b[i+1]); ok {
-			dst = append(dst, c)
-			i += 2
-			continue
-		}
-		if b[i+1] != 'u' {
-			return dst, false
-		}
-		r, ok := hex4(b, i+2)
-		if !ok {
-			return dst, false
-		}
-		if utf16.IsSurrogate(r) {
-			lo, ok := hex4(b, i+8)
-			if !ok || b[i+6] != '\\' || b[i+7] != 'u' {
-				return dst, false
-			}
-			if r = utf16.DecodeRune(r, lo); r == utf8.RuneError {
-				return dst, false
-			}
-			i += 6
-		}
-		dst = utf8.AppendRune(dst, r)
-		i += 6
-	}
-}
-
-// hex4 reads four hex digits at b[i:].
-func hex4(b []byte, i int) (rune, bool) {
-	if i+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
+	dst, next, ok := jsonscan.AppendString(dst, p.b, p.i)
+	p.i = next
+	return dst, ok
 }

@@ -9,29 +9,32 @@ import (
 // actor builds the activity's actor from userIdentity, with a readable name
 // for every identity type CloudTrail documents.
 // The actor is built in a, and MFA, when known, in mfa.
-func (m *members) actor(sc *scratch, a *activity.Actor, mfa *bool) *activity.Actor {
+func (r *record) actor(sc *scratch, a *activity.Actor, mfa *bool) *activity.Actor {
+	id := &r.identity
 	*a = activity.Actor{
-		Type:        sc.str(&m.id[iType]),
-		ARN:         sc.str(&m.id[iARN]),
-		AccountID:   sc.str(&m.id[iAccountID]),
-		PrincipalID: sc.str(&m.id[iPrincipalID]),
-		AccessKeyID: sc.str(&m.id[iAccessKeyID]),
-		InvokedBy:   sc.str(&m.id[iInvokedBy]),
+		Type:        sc.str(id[iType]),
+		ARN:         sc.str(id[iARN]),
+		AccountID:   sc.str(id[iAccountID]),
+		PrincipalID: sc.str(id[iPrincipalID]),
+		AccessKeyID: sc.str(id[iAccessKeyID]),
+		InvokedBy:   sc.str(id[iInvokedBy]),
 	}
-	issuer, issuerName := sc.str(&m.issuer[0]), sc.str(&m.issuer[1])
-	if issuer == "" {
-		issuer = issuerName
+	session := id[iSessionContext]
+	issuer := get(session, "sessionIssuer")
+	issuerARN, issuerName := sc.str(get(issuer, "arn")), sc.str(get(issuer, "userName"))
+	if issuerARN == "" {
+		issuerARN = issuerName
 	}
-	a.MFA = boolean(&m.attributes[0], mfa)
-	a.SessionIssuer = issuer
-	a.Name = m.name(sc, a, issuerName)
+	a.MFA = boolean(get(get(session, "attributes"), "mfaAuthenticated"), mfa)
+	a.SessionIssuer = issuerARN
+	a.Name = r.name(sc, a, issuerName)
 	return a
 }
 
 // name is the readable actor name, e.g. "alice", "root",
 // "role/Admin (session alice@corp)", "ec2.amazonaws.com".
-func (m *members) name(sc *scratch, a *activity.Actor, issuerName string) string {
-	userName := sc.str(&m.id[iUserName])
+func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string {
+	userName := sc.str(r.identity[iUserName])
 	resource := arnResource(a.ARN)
 	switch a.Type {
 	case "Root":
@@ -79,12 +82,12 @@ func (m *members) name(sc *scratch, a *activity.Actor, issuerName string) string
 		if userName != "" {
 			return userName
 		}
-		if u := sc.str(&m.onBehalfOf[0]); u != "" {
+		if u := sc.str(get(r.identity[iOnBehalfOf], "userId")); u != "" {
 			return u
 		}
 	case "SAMLUser", "WebIdentityUser":
 		if userName != "" {
-			if p := sc.str(&m.id[iIdentityProvider]); p != "" {
+			if p := sc.str(r.identity[iIdentityProvider]); p != "" {
 				return userName + " (" + p + ")"
 			}
 			return userName

@@ -6,57 +6,289 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/activity-aware/ids/activity"
 )
 
-// lowerASCII writes s lower-cased (ASCII letters only) into dst, which must
-// be as long as s, and returns it.
-func lowerASCII(dst, s []byte) []byte {
-	dst = dst[:len(s)]
-	for i, c := range s {
-		if c-'A' < 26 {
-			c += 'a' - 'A'
+// Indexes of the record members the source reads (record.top), matched
+// case-insensitively, the first occurrence of a name winning, as
+// recordNames spells them.
+const (
+	mEventVersion = iota
+	mEventTime
+	mEventSource
+	mEventName
+	mEventID
+	mEventType
+	mAWSRegion
+	mSourceIP
+	mUserAgent
+	mErrorCode
+	mErrorMessage
+	mReadOnly
+	mRecipient
+	mUserIdentity
+	mRequestParameters
+	mResponseElements
+	mResources
+	mInsightDetails
+	mOmitted
+	nRecordMembers
+)
+
+// Indexes of the userIdentity members the source reads (record.identity),
+// matched like the record's.
+const (
+	iType = iota
+	iPrincipalID
+	iARN
+	iAccountID
+	iAccessKeyID
+	iUserName
+	iInvokedBy
+	iSessionContext
+	iIdentityProvider
+	iOnBehalfOf
+	nIdentityMembers
+)
+
+// recordMember returns the index of the record member whose lower-cased
+// name is k, or -1.
+func recordMember(k string) int {
+	switch k {
+	case "eventversion":
+		return mEventVersion
+	case "eventtime":
+		return mEventTime
+	case "eventsource":
+		return mEventSource
+	case "eventname":
+		return mEventName
+	case "eventid":
+		return mEventID
+	case "eventtype":
+		return mEventType
+	case "awsregion":
+		return mAWSRegion
+	case "sourceipaddress":
+		return mSourceIP
+	case "useragent":
+		return mUserAgent
+	case "errorcode":
+		return mErrorCode
+	case "errormessage":
+		return mErrorMessage
+	case "readonly":
+		return mReadOnly
+	case "recipientaccountid":
+		return mRecipient
+	case "useridentity":
+		return mUserIdentity
+	case "requestparameters":
+		return mRequestParameters
+	case "responseelements":
+		return mResponseElements
+	case "resources":
+		return mResources
+	case "insightdetails":
+		return mInsightDetails
+	case "omitted":
+		return mOmitted
+	}
+	return -1
+}
+
+// identityMember returns the index of the userIdentity member whose
+// lower-cased name is k, or -1.
+func identityMember(k string) int {
+	switch k {
+	case "type":
+		return iType
+	case "principalid":
+		return iPrincipalID
+	case "arn":
+		return iARN
+	case "accountid":
+		return iAccountID
+	case "accesskeyid", "acceskeyid": // the misspelling occurs in exported data
+		return iAccessKeyID
+	case "username":
+		return iUserName
+	case "invokedby":
+		return iInvokedBy
+	case "sessioncontext":
+		return iSessionContext
+	case "identityprovider":
+		return iIdentityProvider
+	case "onbehalfof":
+		return iOnBehalfOf
+	}
+	return -1
+}
+
+// record is a parsed CloudTrail record with its members found: the record's
+// own (first occurrence in any case) and userIdentity's when it is an object.
+// Nested members are read by exact name (fastjson's Get, first occurrence).
+type record struct {
+	top      [nRecordMembers]*fastjson.Value
+	identity [nIdentityMembers]*fastjson.Value
+}
+
+// find fills r from the parsed object v.
+func (r *record) find(v *fastjson.Value) {
+	*r = record{}
+	pick(v, recordMember, r.top[:])
+	if id := r.top[mUserIdentity]; is(id, fastjson.TypeObject) {
+		pick(id, identityMember, r.identity[:])
+	}
+}
+
+// pick keeps in dst[index(name)] the first member of object v whose
+// lower-cased name index knows.
+func pick(v *fastjson.Value, index func(string) int, dst []*fastjson.Value) {
+	o, _ := v.Object()
+	o.Visit(func(k []byte, m *fastjson.Value) {
+		var buf [24]byte
+		if len(k) > len(buf) {
+			return
 		}
-		dst[i] = c
+		for i, c := range k {
+			if c-'A' < 26 {
+				c += 'a' - 'A'
+			}
+			buf[i] = c
+		}
+		if i := index(string(buf[:len(k)])); i >= 0 && dst[i] == nil {
+			dst[i] = m
+		}
+	})
+}
+
+// recognized reports whether the object looks like a CloudTrail record: it
+// has at least one member every CloudTrail record (management, data, network
+// activity, Insights) carries.
+func (r *record) recognized() bool {
+	for _, i := range []int{mEventVersion, mEventID, mEventName, mEventSource, mEventType, mUserIdentity} {
+		if r.top[i] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// is reports whether v is present and of type t.
+func is(v *fastjson.Value, t fastjson.Type) bool { return v != nil && v.Type() == t }
+
+// get is v's member named name when v is an object, else nil.
+func get(v *fastjson.Value, name string) *fastjson.Value {
+	if !is(v, fastjson.TypeObject) {
+		return nil
+	}
+	return v.Get(name)
+}
+
+// text returns a scalar as text: a string unescaped, a number as written,
+// true or false; anything else nil. The text is valid until the next parse.
+func (sc *scratch) text(v *fastjson.Value) []byte {
+	if v == nil {
+		return nil
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return b
+	case fastjson.TypeNumber:
+		sc.num = v.MarshalTo(sc.num[:0])
+		return sc.num
+	case fastjson.TypeTrue:
+		return trueText
+	case fastjson.TypeFalse:
+		return falseText
+	}
+	return nil
+}
+
+var trueText, falseText = []byte("true"), []byte("false")
+
+// str is sc.text as a string, interned.
+func (sc *scratch) str(v *fastjson.Value) string { return sc.intern(sc.text(v)) }
+
+// boolean reads true/false or the strings "true"/"false" in any case into
+// *dst and returns dst, or nil when v is neither.
+func boolean(v *fastjson.Value, dst *bool) *bool {
+	if v == nil {
+		return nil
+	}
+	switch v.Type() {
+	case fastjson.TypeTrue:
+		*dst = true
+	case fastjson.TypeFalse:
+		*dst = false
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		switch {
+		case bytes.EqualFold(b, trueText):
+			*dst = true
+		case bytes.EqualFold(b, falseText):
+			*dst = false
+		default:
+			return nil
+		}
+	default:
+		return nil
 	}
 	return dst
 }
 
-// activity builds the activity of a recognized record from its members.
-func (m *members) activity(sc *scratch, origin *activity.Origin, fallback time.Time) *activity.Activity {
+// appendCompact appends a JSON member as compact text: an object or array as
+// JSON, a string as its text (some exporters JSON-encode requestParameters
+// into a string), a number or boolean as written, null or nothing as nothing.
+func (sc *scratch) appendCompact(b []byte, v *fastjson.Value) []byte {
+	if is(v, fastjson.TypeObject) || is(v, fastjson.TypeArray) {
+		return v.MarshalTo(b)
+	}
+	return append(b, sc.text(v)...)
+}
+
+// activity builds the activity of a recognized record.
+func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Time) *activity.Activity {
 	blk := sc.newBlock()
-	actor := m.actor(sc, &blk.actor, &blk.mfa)
-	actor.SourceIP = sc.str(&m.rec[mSourceIP])
-	actor.UserAgent = sc.str(&m.rec[mUserAgent])
+	actor := r.actor(sc, &blk.actor, &blk.mfa)
+	actor.SourceIP = sc.str(r.top[mSourceIP])
+	actor.UserAgent = sc.str(r.top[mUserAgent])
 
 	act := &blk.action
 	*act = activity.Action{
-		Service:      sc.str(&m.rec[mEventSource]),
-		Name:         sc.str(&m.rec[mEventName]),
-		ReadOnly:     boolean(&m.rec[mReadOnly], &blk.readOnly),
-		ErrorCode:    sc.str(&m.rec[mErrorCode]),
-		ErrorMessage: sc.str(&m.rec[mErrorMessage]),
+		Service:      sc.str(r.top[mEventSource]),
+		Name:         sc.str(r.top[mEventName]),
+		ReadOnly:     boolean(r.top[mReadOnly], &blk.readOnly),
+		ErrorCode:    sc.str(r.top[mErrorCode]),
+		ErrorMessage: sc.str(r.top[mErrorMessage]),
 	}
-	insight := m.rec[mInsightDetails].kind == kindObject
-	if insight {
+	insight := r.top[mInsightDetails]
+	if !is(insight, fastjson.TypeObject) {
+		insight = nil
+	}
+	if insight != nil {
 		// Insights events name the call they measure inside insightDetails.
 		if act.Service == "" {
-			act.Service = sc.str(&m.insight[0])
+			act.Service = sc.str(insight.Get("eventSource"))
 		}
 		if act.Name == "" {
-			act.Name = sc.str(&m.insight[1])
+			act.Name = sc.str(insight.Get("eventName"))
 		}
 	}
-	consoleFailure := m.consoleSignInFailure(sc, act)
+	consoleFailure := r.consoleSignInFailure(sc, act)
 	act.Outcome = outcome(act.ErrorCode, consoleFailure)
 
-	eventID, eventTime := plainStr(&m.rec[mEventID]), plainStr(&m.rec[mEventTime])
+	eventID, eventTime := string(sc.text(r.top[mEventID])), string(sc.text(r.top[mEventTime]))
 	at, ok := parseTime(eventTime)
 	if !ok {
 		at = fallback
 	}
-	region := sc.str(&m.rec[mAWSRegion])
-	accountID := sc.str(&m.rec[mRecipient])
+	region := sc.str(r.top[mAWSRegion])
+	accountID := sc.str(r.top[mRecipient])
 	if accountID == "" {
 		accountID = actor.AccountID
 	}
@@ -71,33 +303,37 @@ func (m *members) activity(sc *scratch, origin *activity.Origin, fallback time.T
 		Region:        region,
 		Actor:         actor,
 		Action:        act,
-		Resources:     m.resourceList(sc),
+		Resources:     r.resourceList(sc),
 		Origin:        origin,
 	}
 	if a.ID == "" {
 		// Derived from the log event id when the record came through a
-		// subscription, so a retried batch keeps its ids.
-		a.ID = m.hashID
+		// subscription, so a retried batch keeps its ids; else from the
+		// record's text (see fromRecord).
+		a.ID = sc.hashID
 		if origin != nil && origin.LogEventID != "" {
 			a.ID = "logevent-" + origin.LogEventID
 		}
 	}
 	// The subject, the console link and the request parameters' text are
 	// built in one buffer and take one allocation together.
-	state := sc.str(&m.insight[2])
-	text := appendSubject(sc.text[:0], actor, act, consoleFailure, insight, state)
+	var state string
+	if insight != nil {
+		state = sc.str(insight.Get("state"))
+	}
+	text := appendSubject(sc.buf[:0], actor, act, consoleFailure, insight != nil, state)
 	subjectEnd := len(text)
 	text, hasLink := appendEventLink(text, region, a.ID, actor.ARN, eventID != "")
 	linkEnd := len(text)
-	text = append(text, m.rec[mRequestParameters].text...)
-	sc.text = text
+	text = sc.appendCompact(text, r.top[mRequestParameters])
+	sc.buf = text
 	all := string(text)
 	a.Subject = activity.Truncate(all[:subjectEnd], maxSubjectRunes)
 
-	if m.rec[mOmitted].kind != kindAbsent || m.request[0].kind != kindAbsent || m.response[1].kind != kindAbsent {
+	if r.top[mOmitted] != nil || get(r.top[mRequestParameters], "omitted") != nil || get(r.top[mResponseElements], "omitted") != nil {
 		a.Tags = append(a.Tags, TagOmitted)
 	}
-	a.Fields, a.Truncated = m.fields(sc, blk.fields[:0], a, eventTime, ok, all[linkEnd:])
+	a.Fields, a.Truncated = r.fields(sc, blk.fields[:0], a, eventTime, ok, all[linkEnd:])
 	if hasLink {
 		blk.links[0] = activity.Link{Title: "CloudTrail event history", URL: all[subjectEnd:linkEnd]}
 		a.Links = blk.links[:]
@@ -108,47 +344,47 @@ func (m *members) activity(sc *scratch, origin *activity.Origin, fallback time.T
 // consoleSignInFailure reports a failed console sign-in: ConsoleLogin whose
 // responseElements say "Failure" (CloudTrail sets errorMessage, not
 // errorCode, for these).
-func (m *members) consoleSignInFailure(sc *scratch, act *activity.Action) bool {
+func (r *record) consoleSignInFailure(sc *scratch, act *activity.Action) bool {
 	if act.Name != "ConsoleLogin" {
 		return false
 	}
-	switch m.rec[mResponseElements].kind {
-	case kindObject:
-		if sc.str(&m.response[0]) == "Failure" {
+	switch resp := r.top[mResponseElements]; {
+	case is(resp, fastjson.TypeObject):
+		if sc.str(resp.Get("ConsoleLogin")) == "Failure" {
 			return true
 		}
-	case kindString:
-		if bytes.Contains(m.rec[mResponseElements].text, []byte(`"Failure"`)) {
+	case is(resp, fastjson.TypeString):
+		if bytes.Contains(sc.text(resp), []byte(`"Failure"`)) {
 			return true
 		}
 	}
 	return act.ErrorMessage != "" || (act.ErrorCode != "" && !successCode(act.ErrorCode))
 }
 
-func (m *members) resourceList(sc *scratch) []activity.Resource {
-	if len(m.resources) == 0 {
+func (r *record) resourceList(sc *scratch) []activity.Resource {
+	if !is(r.top[mResources], fastjson.TypeArray) {
 		return nil
 	}
-	out := make([]activity.Resource, 0, len(m.resources))
-	for i := range m.resources {
-		it := &m.resources[i]
-		res := activity.Resource{Type: sc.str(&it[0]), ARN: sc.str(&it[1]), AccountID: sc.str(&it[2])}
+	items, _ := r.top[mResources].Array()
+	var out []activity.Resource
+	for _, it := range items {
+		if !is(it, fastjson.TypeObject) {
+			continue
+		}
+		res := activity.Resource{Type: sc.str(it.Get("type")), ARN: sc.str(it.Get("ARN")), AccountID: sc.str(it.Get("accountId"))}
 		if res.ARN == "" {
-			res.ARN = sc.str(&it[3])
+			res.ARN = sc.str(it.Get("arn"))
 		}
 		if res != (activity.Resource{}) {
 			out = append(out, res)
 		}
-	}
-	if len(out) == 0 {
-		return nil
 	}
 	return out
 }
 
 // fields builds the display fields in the original system's order, extended;
 // it reports whether a value was cut.
-func (m *members) fields(sc *scratch, fs []activity.Field, a *activity.Activity, eventTime string, timeOK bool, requestParameters string) ([]activity.Field, bool) {
+func (r *record) fields(sc *scratch, fs []activity.Field, a *activity.Activity, eventTime string, timeOK bool, requestParameters string) ([]activity.Field, bool) {
 	cut := false
 	add := func(key, value string) {
 		if value == "" {
@@ -168,9 +404,9 @@ func (m *members) fields(sc *scratch, fs []activity.Field, a *activity.Activity,
 		add("Time", eventTime)
 	}
 	add("Region", a.Region)
-	add("Recipient Account ID", sc.str(&m.rec[mRecipient]))
+	add("Recipient Account ID", sc.str(r.top[mRecipient]))
 	add("User Account ID", a.Actor.AccountID)
-	username := sc.str(&m.id[iUserName])
+	username := sc.str(r.identity[iUserName])
 	if username == "" {
 		username = a.Actor.Name
 	}

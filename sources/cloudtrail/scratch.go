@@ -18,13 +18,13 @@ type scratch struct {
 	// ARNs, user agents, error codes); sharing one string per value saves an
 	// allocation per member and per record.
 	interned map[string]string
-	// vals holds the unescaped strings and numbers of the record being
-	// read that do not point into the record itself.
-	vals []byte
-	// members is what the source reads from the record being read.
-	members members
-	// text builds the strings of one activity that share an allocation.
-	text []byte
+	// rec is the record being read; its values live in the record parser.
+	rec record
+	// hashID is the fallback id of the record being read (see fromRecord).
+	hashID string
+	// num holds the text of the last number read; buf builds the strings of
+	// one activity that share an allocation.
+	num, buf []byte
 	// msgs, ids and events hold a batch read by scanBatch; msgs passes to
 	// the batch's activities.
 	msgs, ids []byte
@@ -73,28 +73,6 @@ func (sc *scratch) intern(b []byte) string {
 	s := string(b)
 	sc.interned[s] = s
 	return s
-}
-
-// appendCompact appends a JSON member as compact text: an object or array as
-// JSON (strings keep their original escaping), a string as its text (some
-// exporters JSON-encode requestParameters into a string), a number or
-// boolean as written, null or nothing as nothing.
-func (sc *scratch) appendCompact(b []byte, v *fastjson.Value) []byte {
-	if v == nil {
-		return b
-	}
-	switch v.Type() {
-	case fastjson.TypeObject, fastjson.TypeArray, fastjson.TypeNumber:
-		return v.MarshalTo(b)
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		return append(b, s...)
-	case fastjson.TypeTrue:
-		return append(b, "true"...)
-	case fastjson.TypeFalse:
-		return append(b, "false"...)
-	}
-	return b
 }
 
 // recordActivity holds an activity of a recognized record and the parts it

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // SourceName is the activity source name; the EventBridge Source of its
@@ -17,11 +20,13 @@ import (
 const SourceName = "cloudtrail"
 
 // Enricher adds to an activity after standardization: detections label it and
-// raise its severity, the denial explainer sets Permission. raw is the
-// original CloudTrail record's JSON bytes; an enricher must not modify or keep
-// it.
+// raise its severity, the denial explainer sets Permission. raw is the log
+// event's text and rec the record the source parsed from it, the one parse
+// every reader shares (nil for a log event that is not a CloudTrail record).
+// An enricher must not modify or keep either: both are reused for the next
+// record.
 type Enricher interface {
-	Enrich(a *activity.Activity, raw []byte)
+	Enrich(a *activity.Activity, raw []byte, rec *fastjson.Value)
 }
 
 // Options configure a Source.
@@ -62,6 +67,10 @@ const (
 	// event in its display field; maxUnrecognizedDetail bounds it in Detail.
 	maxUnrecognizedRunes  = 1000
 	maxUnrecognizedDetail = 64 * 1024
+	// maxDepth is the nesting a record keeps; deeper objects and arrays
+	// become text previews of previewBytes (fastjson parses 300 levels).
+	maxDepth     = 64
+	previewBytes = 1024
 )
 
 // TagUnrecognized labels the activity of a log event that is not a CloudTrail
@@ -85,6 +94,12 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 
 // fromRecord is FromRecord with the caller's scratch. When owned is set, raw
 // is the caller's to give: the activity's Detail may be a slice of it.
+//
+// The record is parsed once, with fastjson, into the value the activity
+// builder, the detections and the denial explanation all read. fastjson's
+// parser is lenient (NaN, raw control characters, 01); jsonscan.Check keeps
+// Detail to what encoding/json and EventBridge accept, and tells the encoder
+// whether it may copy Detail as it is.
 func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activity.Origin, fallback time.Time) *activity.Activity {
 	if fallback.IsZero() {
 		fallback = time.Now().UTC()
@@ -93,20 +108,34 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	if len(text) == 0 || text[0] != '{' {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	m := &sc.members
-	m.reset()
-	sc.vals = sc.vals[:0]
-	compact := sc.readRecord(text, m, origin)
-	if !compact {
-		var valid bool
-		if valid, compact = sc.readGeneral(text, m, origin); !valid {
+	valid, compact := jsonscan.Check(text)
+	if !valid {
+		return s.unrecognized(raw, origin, fallback)
+	}
+	v, err := sc.record.ParseBytes(text)
+	summarized := false
+	if err != nil {
+		// Valid JSON nested deeper than the parser goes: an attacker's
+		// requestParameters must not cost the alert. The deep part becomes
+		// a preview; everything above it is read as usual.
+		text, summarized = jsonscan.Summarize(text, maxDepth, previewBytes)
+		_, compact = jsonscan.Check(text)
+		owned = true
+		if v, err = sc.record.ParseBytes(text); err != nil {
 			return s.unrecognized(raw, origin, fallback)
 		}
 	}
-	if !m.recognized() {
+	r := &sc.rec
+	r.find(v)
+	if !r.recognized() {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	a := m.activity(sc, origin, fallback)
+	sc.hashID = ""
+	if r.top[mEventID] == nil || len(sc.text(r.top[mEventID])) == 0 {
+		sum := sha256.Sum256(text)
+		sc.hashID = "record-" + hex.EncodeToString(sum[:16])
+	}
+	a := r.activity(sc, origin, fallback)
 	detail := text[:len(text):len(text)] // capped: an append by its owner copies
 	if !owned {
 		detail = bytes.Clone(text)
@@ -117,32 +146,14 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	} else {
 		a.Detail = detail
 	}
+	a.Truncated = a.Truncated || summarized
 	if name, ok := s.accountNames[a.Account.ID]; ok {
 		a.Account.Name = name
 	}
-	s.enrich(a)
+	for _, e := range s.enrichers {
+		e.Enrich(a, text, v)
+	}
 	return a
-}
-
-// readGeneral reads text into m with the general parser: anything the
-// one-pass reader does not take (whitespace, escaped member names, deep
-// nesting, invalid JSON). It reports whether text is strictly valid JSON and
-// whether it is compact; m is filled only when it is valid. fastjson's parser
-// is lenient (NaN, raw control characters); the strict check keeps Detail
-// acceptable to encoding/json and EventBridge.
-func (sc *scratch) readGeneral(text []byte, m *members, origin *activity.Origin) (valid, compact bool) {
-	m.reset()
-	sc.vals = sc.vals[:0]
-	v, err := sc.record.ParseBytes(text)
-	if err != nil {
-		return false, false
-	}
-	if valid, compact = strictAfterParse(text); !valid {
-		return false, false
-	}
-	r := record{sc: sc}
-	r.read(m, v, origin)
-	return true, compact
 }
 
 func (s *Source) getScratch() *scratch {
@@ -157,18 +168,12 @@ func (s *Source) getScratch() *scratch {
 // putScratch keeps sc for the next call, unless enough are kept or a hostile
 // batch made its buffers huge.
 func (s *Source) putScratch(sc *scratch) {
-	if cap(sc.msgs) > maxInflated || cap(sc.ids) > maxInflated || cap(sc.vals) > maxInflated || cap(sc.text) > maxInflated {
+	if cap(sc.msgs) > maxInflated || cap(sc.ids) > maxInflated || cap(sc.buf) > maxInflated {
 		return
 	}
 	select {
 	case s.scratch <- sc:
 	default:
-	}
-}
-
-func (s *Source) enrich(a *activity.Activity) {
-	for _, e := range s.enrichers {
-		e.Enrich(a, a.Detail)
 	}
 }
 
@@ -212,6 +217,8 @@ func (s *Source) unrecognized(raw []byte, origin *activity.Origin, at time.Time)
 		Detail:        detail,
 		Truncated:     len(short) < len(text),
 	}
-	s.enrich(a)
+	for _, e := range s.enrichers {
+		e.Enrich(a, raw, nil)
+	}
 	return a
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
@@ -302,20 +304,26 @@ func TestFromRecordUnrecognized(t *testing.T) {
 	}
 }
 
+// tagEnricher tags every activity, adding "+parsed" when it was given the
+// parsed record.
 type tagEnricher struct{ tag string }
 
-func (e tagEnricher) Enrich(a *activity.Activity, raw []byte) {
-	if json.Valid(raw) {
-		a.Tags = append(a.Tags, e.tag)
+func (e tagEnricher) Enrich(a *activity.Activity, raw []byte, rec *fastjson.Value) {
+	tag := e.tag
+	if rec != nil && rec.Type() == fastjson.TypeObject && json.Valid(raw) {
+		tag += "+parsed"
 	}
+	a.Tags = append(a.Tags, tag)
 }
 
+// TestEnrichersRunInOrder: every enricher runs, in order, on every activity;
+// a record's enrichers get its parse, an unrecognized log event's none.
 func TestEnrichersRunInOrder(t *testing.T) {
 	s := New(Options{Enrichers: []Enricher{tagEnricher{"first"}, tagEnricher{"second"}}})
-	for _, raw := range []string{string(readTestdata(t, "iamuser.json")), "not json"} {
-		a := s.FromRecord([]byte(raw), nil, fallbackTime)
-		if n := len(a.Tags); n < 2 || a.Tags[n-2] != "first" || a.Tags[n-1] != "second" {
-			t.Errorf("%.20q: tags = %q", raw, a.Tags)
+	for _, tt := range []struct{ raw, suffix string }{{string(readTestdata(t, "iamuser.json")), "+parsed"}, {"not json", ""}} {
+		a := s.FromRecord([]byte(tt.raw), nil, fallbackTime)
+		if n := len(a.Tags); n < 2 || a.Tags[n-2] != "first"+tt.suffix || a.Tags[n-1] != "second"+tt.suffix {
+			t.Errorf("%.20q: tags = %q", tt.raw, a.Tags)
 		}
 	}
 }

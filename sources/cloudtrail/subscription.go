@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // ErrMalformedPayload reports a subscription payload that cannot be decoded:
@@ -107,7 +108,7 @@ func (sc *scratch) payloadData(payload []byte) (data []byte, ok bool) {
 	if err != nil || v.Type() != fastjson.TypeObject {
 		return nil, false
 	}
-	if valid, _ := strictAfterParse(payload); !valid {
+	if valid, _ := jsonscan.Check(payload); !valid {
 		return nil, false
 	}
 	logs := onlyMember(v, "awslogs")
