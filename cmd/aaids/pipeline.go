@@ -10,7 +10,6 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
-	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/detections/filterpattern"
 	"github.com/activity-aware/ids/sources/cloudtrail"
@@ -35,10 +34,16 @@ func newPipeline(detectionIDs, filterPattern string) (*pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--detections: %w", err)
 	}
-	p := &pipeline{
-		source: cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{detections.NewSet(presets), denial.Enricher{}}}),
-		now:    time.Now().UTC(),
+	// The source the deployed function runs, configured with these presets.
+	cfg := cloudtrail.Config{}
+	for _, preset := range presets {
+		cfg.Detections = append(cfg.Detections, preset.ID)
 	}
+	src, err := cfg.NewSource()
+	if err != nil {
+		return nil, fmt.Errorf("--detections: %w", err)
+	}
+	p := &pipeline{source: src, now: time.Now().UTC()}
 	if filterPattern != "" {
 		if p.filter, err = filterpattern.Parse(filterPattern); err != nil {
 			return nil, fmt.Errorf("--filter-pattern: %w", err)

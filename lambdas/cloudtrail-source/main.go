@@ -21,8 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/denial"
-	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/metrics"
 	"github.com/activity-aware/ids/sources/cloudtrail"
@@ -50,7 +48,9 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 	if err != nil {
 		return nil, err
 	}
-	presets, err := cfg.Presets()
+	// What the source adds to every activity: the labels of the configured
+	// detection presets, and the denial explanation.
+	src, err := cfg.NewSource()
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +71,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 		return nil, err
 	}
 	return &cloudtrail.Handler{
-		// What the source adds to every activity: the labels of the
-		// configured detection presets, and the denial explanation.
-		Source:    cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{detections.NewSet(presets), denial.Enricher{}}}),
+		Source:    src,
 		Publisher: pub,
 		Logger:    logger,
 		Keep:      keep,

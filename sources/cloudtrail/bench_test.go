@@ -12,19 +12,23 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
 )
 
 // deployedSource is the source as the Lambda builds it from the environment
-// the CloudTrailSource construct gives it by default: the default detection
-// preset and the denial explanation.
+// the CloudTrailSource construct gives it by default (ConfigFromEnv, then
+// NewSource): the default detection preset and the denial explanation.
 func deployedSource(tb testing.TB) *Source {
-	presets, err := detections.ParseList(detections.DefaultID)
+	env := Config{EventBusName: "bus", Detections: []string{detections.DefaultID}, PutEventsMaxBytes: 262144}.Environment()
+	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return New(Options{Enrichers: []Enricher{detections.NewSet(presets), denial.Enricher{}}})
+	src, err := cfg.NewSource()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return src
 }
 
 // standardize is the source's whole job for one batch: decode (by calling

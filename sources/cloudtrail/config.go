@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
 )
 
@@ -100,6 +101,19 @@ func (c Config) Presets() ([]*detections.Preset, error) {
 		return nil, fmt.Errorf("cloudtrail: %s: %w", EnvDetections, err)
 	}
 	return detections.Tune(presets, c.Exclusions)
+}
+
+// NewSource returns the source the function runs with c: the labels of the
+// detection presets c names (tuned by its exclusions), then the denial
+// explanation, on every activity. The Lambda main builds its source so, and
+// so do the benchmark and aaids replay, so that they measure and show what
+// is deployed.
+func (c Config) NewSource() (*Source, error) {
+	presets, err := c.Presets()
+	if err != nil {
+		return nil, err
+	}
+	return New(Options{Enrichers: []Enricher{detections.NewSet(presets), denial.Enricher{}}}), nil
 }
 
 // Environment returns the variables that configure the function with c:

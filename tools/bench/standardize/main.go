@@ -20,23 +20,24 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
 // deployedEnv is the environment the CloudTrailSource construct gives the
-// function with the stack's defaults (cdk.json: detections
-// unauthorized-api-calls; the construct's default PutEvents size limit).
-var deployedEnv = map[string]string{
-	"DETECTIONS":           detections.DefaultID,
-	"PUT_EVENTS_MAX_BYTES": strconv.Itoa(activity.DefaultMaxEntrySize),
-}
+// function with the stack's defaults (cdk.json's detections, the
+// construct's DefaultDetection and DefaultPutEventsMaxBytes), written as the
+// construct writes it (Config.Environment). The constructs package is not
+// imported: it would bring the CDK into the measured binary.
+var deployedEnv = cloudtrail.Config{
+	EventBusName:      "Activity-Aware-IDS-ActivityBus",
+	Detections:        []string{detections.DefaultID},
+	PutEventsMaxBytes: 262144,
+}.Environment()
 
 func main() {
 	config := flag.String("config", "deployed", "`configuration`: deployed, or source-only (no enrichers; not deployed)")
@@ -74,16 +75,13 @@ func build(config string) (*cloudtrail.Source, int, error) {
 	if config == "source-only" {
 		return cloudtrail.New(cloudtrail.Options{}), activity.DefaultMaxEntrySize, nil
 	}
-	maxBytes, err := strconv.Atoi(deployedEnv["PUT_EVENTS_MAX_BYTES"])
+	// As the Lambda main: ConfigFromEnv, then the source it configures.
+	cfg, err := cloudtrail.ConfigFromEnv(func(k string) string { return deployedEnv[k] })
 	if err != nil {
 		return nil, 0, err
 	}
-	presets, err := detections.ParseList(deployedEnv["DETECTIONS"])
-	if err != nil {
-		return nil, 0, err
-	}
-	enrichers := []cloudtrail.Enricher{detections.NewSet(presets), denial.Enricher{}}
-	return cloudtrail.New(cloudtrail.Options{Enrichers: enrichers}), maxBytes, nil
+	src, err := cfg.NewSource()
+	return src, cfg.PutEventsMaxBytes, err
 }
 
 // decode standardizes one line, a subscription event as the Lambda runtime
