@@ -182,6 +182,8 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		WebhookSecretARN:            *d.secret.SecretArn(),
 		SecretCacheTTL:              ttl,
 		DecodeAuthorizationMessages: *p.DecodeAuthorizationMessages,
+		// Only the stack's own account's canary is absorbed.
+		HeartbeatAccount: *awscdk.Aws_ACCOUNT_ID(),
 	}.Environment())
 	if len(conflicts) > 0 {
 		msg := "slackdestination: Function.Environment sets " + strings.Join(conflicts, ", ") +

@@ -37,6 +37,7 @@ func TestSlackDestination(t *testing.T) {
 			wantEnv: map[string]any{
 				"SECRET_CACHE_TTL":              "5m0s",
 				"DECODE_AUTHORIZATION_MESSAGES": "false",
+				"HEARTBEAT_ACCOUNT":             map[string]any{"Ref": "AWS::AccountId"},
 			},
 			wantConc: 2,
 		},
@@ -68,6 +69,7 @@ func TestSlackDestination(t *testing.T) {
 				"SLACK_WEBHOOK_SECRET_ARN":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/critical-AbCdEf",
 				"SECRET_CACHE_TTL":              "1m0s",
 				"DECODE_AUTHORIZATION_MESSAGES": "true",
+				"HEARTBEAT_ACCOUNT":             map[string]any{"Ref": "AWS::AccountId"},
 			},
 			wantDecode: true,
 			wantConc:   1,
