@@ -15,7 +15,9 @@ import (
 	"github.com/activity-aware/ids/constructs/activitybus"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
+	"github.com/activity-aware/ids/constructs/monitoring"
 	"github.com/activity-aware/ids/constructs/slackdestination"
+	"github.com/activity-aware/ids/detections"
 )
 
 // Parameter names and defaults of the template.
@@ -23,10 +25,15 @@ const (
 	ParamLogGroupName    = "CloudTrailLogGroupName"
 	ParamFilterPattern   = "CloudTrailFilterPattern"
 	ParamWebhookURL      = "SlackWebhookUrl"
+	ParamAlarmEmail      = "AlarmEmail"
 	DefaultLogGroupName  = "CloudTrail/DefaultLogGroup"
 	FilterPatternMaxLen  = 1024
-	WebhookURLPattern    = `^https://[^\s]+$`
+	// WebhookURLPattern admits Slack's incoming-webhook hosts only (commercial
+	// and GovSlack), so a mistyped or hostile URL fails at deploy.
+	WebhookURLPattern    = `^https://hooks\.slack(-gov)?\.com/[^\s]+$`
+	AlarmEmailPattern    = `^$|^[^\s@]+@[^\s@]+\.[^\s@]+$`
 	conditionSubscribeID = "HasCloudTrailLogGroup"
+	conditionEmailID     = "HasAlarmEmail"
 )
 
 // Props configures the stack. All fields beyond StackProps are optional.
@@ -86,8 +93,19 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Type:                  jsii.String("String"),
 		NoEcho:                jsii.Bool(true),
 		AllowedPattern:        jsii.String(WebhookURLPattern),
-		ConstraintDescription: jsii.String("must be an https:// URL, e.g. a Slack incoming webhook"),
+		ConstraintDescription: jsii.String("must be a Slack incoming webhook URL: https://hooks.slack.com/... or https://hooks.slack-gov.com/..."),
 		Description:           jsii.String("Slack incoming webhook URL; stored in Secrets Manager, never shown."),
+	})
+	alarmEmail := awscdk.NewCfnParameter(s, jsii.String(ParamAlarmEmail), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(AlarmEmailPattern),
+		ConstraintDescription: jsii.String("must be empty or one e-mail address"),
+		Description: jsii.String("E-mail address that receives the IDS's alarms and self-protection alerts by SNS, " +
+			"independently of Slack (confirm the subscription mail). Empty: no subscription."),
+	})
+	hasEmail := awscdk.NewCfnCondition(s, jsii.String(conditionEmailID), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(alarmEmail.ValueAsString(), jsii.String(""))),
 	})
 	subscribe := awscdk.NewCfnCondition(s, jsii.String(conditionSubscribeID), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionNot(
@@ -142,6 +160,21 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Function:                    fn,
 	})
 
+	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{
+		Sources:      []monitoring.Component{{Name: "cloudtrail", Function: source.Function().Function()}},
+		Destinations: []monitoring.Component{{Name: "slack", Function: slack.Function().Function()}},
+		Queues: []monitoring.Queue{
+			{Queue: source.FailureQueue(), Keeps: "CloudTrail batches the source could not publish"},
+			{Queue: slack.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Slack destination"},
+			{Queue: slack.FailureQueue(), Keeps: "activities the Slack destination could not deliver"},
+		},
+		Bus:                 bus.EventBus(),
+		SelfProtectionIDs:   selfProtectionIDs(),
+		AlarmEmail:          alarmEmail.ValueAsString(),
+		AlarmEmailCondition: hasEmail,
+		DashboardName:       jsii.String(*s.StackName() + "-Monitoring"),
+	})
+
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(s, jsii.String(id), &awscdk.CfnOutputProps{
 			Description: jsii.String(description),
@@ -154,5 +187,23 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	output("SlackDeadLetterQueueUrl", "Activities EventBridge could not hand to the Slack destination", slack.DeadLetterQueue().QueueUrl())
 	output("SlackFailureQueueUrl", "Activities the Slack destination could not deliver", slack.FailureQueue().QueueUrl())
 	output("SlackWebhookSecretArn", "Secrets Manager secret holding the Slack webhook URL", slack.Secret().SecretArn())
+	output("AlarmTopicArn", "SNS topic receiving every alarm and self-protection alert (subscribe more endpoints here)", mon.Topic().TopicArn())
+	output("DashboardUrl", "CloudWatch dashboard of the pipeline's metrics and alarms",
+		jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="+*s.Region()+"#dashboards:name="+*mon.Dashboard().DashboardName()))
+	output("HeartbeatAlarmName", "Alarm that fires when the heartbeat canary stops reaching Slack (see docs/OPERATIONS.md)", mon.HeartbeatAlarm().AlarmName())
 	return s
+}
+
+// selfProtectionIDs are the ids of the self-protection presets, whose
+// activities also go to the alarm topic.
+func selfProtectionIDs() []string {
+	presets, err := detections.Lookup(detections.PackSelfProtection)
+	if err != nil {
+		panic(fmt.Sprintf("stack: %v", err))
+	}
+	ids := make([]string, len(presets))
+	for i, p := range presets {
+		ids[i] = p.ID
+	}
+	return ids
 }

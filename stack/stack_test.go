@@ -69,8 +69,8 @@ func TestStackParameters(t *testing.T) {
 		"SlackWebhookUrl": map[string]any{
 			"Type":                  "String",
 			"NoEcho":                true,
-			"AllowedPattern":        `^https://[^\s]+$`,
-			"ConstraintDescription": "must be an https:// URL, e.g. a Slack incoming webhook",
+			"AllowedPattern":        `^https://hooks\.slack(-gov)?\.com/[^\s]+$`,
+			"ConstraintDescription": "must be a Slack incoming webhook URL: https://hooks.slack.com/... or https://hooks.slack-gov.com/...",
 			"Description":           "Slack incoming webhook URL; stored in Secrets Manager, never shown.",
 		},
 	}
@@ -87,6 +87,10 @@ func TestStackParameters(t *testing.T) {
 		{"http://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", false},
 		{"", false},
 		{"https://hooks.slack.com/services/T0 0", false},
+		{"https://hooks.slack-gov.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", true},
+		{"https://evil.example/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", false},
+		{"https://hooks.slack.com.evil.example/services/T0", false},
+		{"https://hooks.slackxcom/services/T0", false},
 	}
 	pattern := regexp.MustCompile(stack.WebhookURLPattern)
 	for _, u := range urls {
@@ -156,6 +160,8 @@ func TestStackLogicalIDs(t *testing.T) {
 		"SlackDestinationDeadLetterQueue14040ED3":  "AWS::SQS::Queue",
 		"CloudTrailSourceFunctionLogGroup0BAF89EC": "AWS::Logs::LogGroup",
 		"SlackDestinationFunctionLogGroup3BAF0267": "AWS::Logs::LogGroup",
+		"MonitoringTopicKey423AF5B2":               "AWS::KMS::Key",
+		"MonitoringAlertDeadLetterQueue1FAD524E":   "AWS::SQS::Queue",
 	}
 	for id, typ := range want {
 		if got := get(s.tpl, "Resources", id, "Type"); got != typ {
@@ -193,8 +199,8 @@ func TestStackFunctionsAndOutputs(t *testing.T) {
 		}
 	}
 	sort.Strings(names)
-	wantNames := []string{"ActivityBusArn", "ActivityBusName", "CloudTrailSourceFailureQueueUrl",
-		"SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn"}
+	wantNames := []string{"ActivityBusArn", "ActivityBusName", "AlarmTopicArn", "CloudTrailSourceFailureQueueUrl", "DashboardUrl",
+		"HeartbeatAlarmName", "SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn"}
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Errorf("outputs = %v, want %v", names, wantNames)
 	}
@@ -284,5 +290,60 @@ func TestStackNamesMatchSelfProtection(t *testing.T) {
 		if got := detections.NewSet(presets).Match([]byte(r.record)); len(got) != 1 {
 			t.Errorf("%s does not match %s", r.preset, r.record)
 		}
+	}
+}
+
+// TestStackMonitoring checks what the stack gives the monitoring: every
+// last-stop queue and both functions alarmed on, the e-mail parameter and
+// its condition, the heartbeat on the source, and outputs that say where to
+// look.
+func TestStackMonitoring(t *testing.T) {
+	s := synthStack(t, nil)
+	if got := get(s.tpl, "Parameters", "AlarmEmail", "Default"); got != "" {
+		t.Errorf("AlarmEmail default = %v, want empty", got)
+	}
+	pattern := regexp.MustCompile(stack.AlarmEmailPattern)
+	for addr, want := range map[string]bool{"": true, "secops@example.com": true, "not an address": false, "a@b": false} {
+		if pattern.MatchString(addr) != want {
+			t.Errorf("AlarmEmail pattern matches %q = %v, want %v", addr, !want, want)
+		}
+	}
+	wantCond := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{ref("AlarmEmail"), ""}}}}
+	if got := get(s.tpl, "Conditions", "HasAlarmEmail"); !reflect.DeepEqual(got, wantCond) {
+		t.Errorf("HasAlarmEmail = %v, want %v", got, wantCond)
+	}
+	for _, sub := range resources(s.tpl, "AWS::SNS::Subscription") {
+		if sub["Condition"] != "HasAlarmEmail" || !reflect.DeepEqual(get(sub, "Properties", "Endpoint"), ref("AlarmEmail")) {
+			t.Errorf("subscription = %v", sub)
+		}
+	}
+	watched := map[string]bool{}
+	for _, a := range resources(s.tpl, "AWS::CloudWatch::Alarm") {
+		for _, d := range get(a, "Properties", "Dimensions").([]any) {
+			if v, ok := get(d, "Value", "Fn::GetAtt", 0).(string); ok {
+				watched[v] = true
+			}
+			if v, ok := get(d, "Value", "Ref").(string); ok {
+				watched[v] = true
+			}
+		}
+	}
+	for _, id := range []string{"CloudTrailSourceFailureQueue01321C75", "SlackDestinationFailureQueueF011B9BE", "SlackDestinationDeadLetterQueue14040ED3", "MonitoringAlertDeadLetterQueue1FAD524E"} {
+		if !watched[id] {
+			t.Errorf("no alarm watches queue %s", id)
+		}
+	}
+	for id := range resources(s.tpl, "AWS::Lambda::Function") {
+		if !watched[id] {
+			t.Errorf("no alarm watches function %s", id)
+		}
+	}
+	sched := get(s.tpl, "Resources", cdktest.LogicalID(t, s.tpl, "AWS::Scheduler::Schedule"), "Properties", "Target", "Arn")
+	if !reflect.DeepEqual(sched, map[string]any{"Fn::GetAtt": []any{"CloudTrailSourceFunctionF5B91EDE", "Arn"}}) {
+		t.Errorf("heartbeat target = %v, want the CloudTrail source", sched)
+	}
+	hb := get(s.tpl, "Outputs", "HeartbeatAlarmName", "Value", "Ref")
+	if get(s.tpl, "Resources", hb, "Properties", "TreatMissingData") != "breaching" {
+		t.Errorf("HeartbeatAlarmName output names %v, not the missing-data alarm", hb)
 	}
 }
