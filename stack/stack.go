@@ -22,12 +22,12 @@ import (
 
 // Parameter names and defaults of the template.
 const (
-	ParamLogGroupName    = "CloudTrailLogGroupName"
-	ParamFilterPattern   = "CloudTrailFilterPattern"
-	ParamWebhookURL      = "SlackWebhookUrl"
-	ParamAlarmEmail      = "AlarmEmail"
-	DefaultLogGroupName  = "CloudTrail/DefaultLogGroup"
-	FilterPatternMaxLen  = 1024
+	ParamLogGroupName   = "CloudTrailLogGroupName"
+	ParamFilterPattern  = "CloudTrailFilterPattern"
+	ParamWebhookURL     = "SlackWebhookUrl"
+	ParamAlarmEmail     = "AlarmEmail"
+	DefaultLogGroupName = "CloudTrail/DefaultLogGroup"
+	FilterPatternMaxLen = 1024
 	// WebhookURLPattern admits Slack's incoming-webhook hosts only (commercial
 	// and GovSlack), so a mistyped or hostile URL fails at deploy.
 	WebhookURLPattern    = `^https://hooks\.slack(-gov)?\.com/[^\s]+$`
@@ -161,8 +161,8 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	})
 
 	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{
-		Sources:      []monitoring.Component{{Name: "cloudtrail", Function: source.Function().Function()}},
-		Destinations: []monitoring.Component{{Name: "slack", Function: slack.Function().Function()}},
+		Sources:      []monitoring.Component{{Name: "cloudtrail", Function: source.Function()}},
+		Destinations: []monitoring.Component{{Name: "slack", Function: slack.Function()}},
 		Queues: []monitoring.Queue{
 			{Queue: source.FailureQueue(), Keeps: "CloudTrail batches the source could not publish"},
 			{Queue: slack.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Slack destination"},

@@ -82,15 +82,15 @@ func TestAlarms(t *testing.T) {
 	}
 	fn := func(name string) string { return `"` + name + `"` }
 	wants := map[string]want{
-		`AWS/SQS/ApproximateNumberOfMessagesVisible QueueName={"Fn::GetAtt":["Parked6D7C062F","QueueName"]}`: {"GreaterThanOrEqualToThreshold", "Maximum", "notBreaching", 1, 300},
-		`AWS/SQS/ApproximateNumberOfMessagesVisible QueueName="ids-pacing-dlq"`:                             {"GreaterThanOrEqualToThreshold", "Maximum", "notBreaching", 1, 300},
-		"AWS/Lambda/Errors FunctionName=" + fn("ids-source"):                                                {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
-		"AWS/Lambda/Throttles FunctionName=" + fn("ids-source"):                                             {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
-		"AWS/Lambda/Errors FunctionName=" + fn("ids-slack"):                                                 {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
-		"AWS/Lambda/Throttles FunctionName=" + fn("ids-slack"):                                              {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
-		"AWS/Lambda/Errors FunctionName=" + fn("ids-correlation"):                                           {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
-		"AWS/Lambda/Throttles FunctionName=" + fn("ids-correlation"):                                        {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
-		"ActivityAwareIDS/PublishFailures Function=" + fn("ids-source") + ",Source=" + fn("cloudtrail"):     {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
+		`AWS/SQS/ApproximateNumberOfMessagesVisible QueueName={"Fn::GetAtt":["Parked6D7C062F","QueueName"]}`:    {"GreaterThanOrEqualToThreshold", "Maximum", "notBreaching", 1, 300},
+		`AWS/SQS/ApproximateNumberOfMessagesVisible QueueName="ids-pacing-dlq"`:                                 {"GreaterThanOrEqualToThreshold", "Maximum", "notBreaching", 1, 300},
+		"AWS/Lambda/Errors FunctionName=" + fn("ids-source"):                                                    {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
+		"AWS/Lambda/Throttles FunctionName=" + fn("ids-source"):                                                 {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
+		"AWS/Lambda/Errors FunctionName=" + fn("ids-slack"):                                                     {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
+		"AWS/Lambda/Throttles FunctionName=" + fn("ids-slack"):                                                  {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
+		"AWS/Lambda/Errors FunctionName=" + fn("ids-correlation"):                                               {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
+		"AWS/Lambda/Throttles FunctionName=" + fn("ids-correlation"):                                            {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
+		"ActivityAwareIDS/PublishFailures Function=" + fn("ids-source") + ",Source=" + fn("cloudtrail"):         {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 300},
 		"ActivityAwareIDS/ColdStartPermanentErrors Destination=" + fn("slack") + ",Function=" + fn("ids-slack"): {"GreaterThanOrEqualToThreshold", "Sum", "notBreaching", 1, 60},
 		// The heartbeat: no canary in two 30-minute periods, and no data
 		// at all, both fire.
