@@ -2,8 +2,6 @@ package sampleevents
 
 import (
 	"bytes"
-	"compress/gzip"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
@@ -25,18 +24,11 @@ var update = flag.Bool("update", false, "rewrite the payloads from decoded/")
 // gzip (no name, no time, so the output is reproducible), base64.
 func encode(t *testing.T, decoded []byte) []byte {
 	t.Helper()
-	var body, z bytes.Buffer
+	var body bytes.Buffer
 	if err := json.Compact(&body, decoded); err != nil {
 		t.Fatal(err)
 	}
-	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
-	zw.Write(body.Bytes())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := json.MarshalIndent(events.CloudwatchLogsEvent{
-		AWSLogs: events.CloudwatchLogsRawData{Data: base64.StdEncoding.EncodeToString(z.Bytes())},
-	}, "", "  ")
+	out, err := json.MarshalIndent(subscriptiontest.Event(body.Bytes()), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
 // deployedSource is the source as the Lambda builds it from the environment
@@ -57,7 +58,7 @@ func standardizeBatch(tb testing.TB, s *Source, ev events.CloudwatchLogsEvent) i
 func benchmarkBatch(b *testing.B, s *Source, decode func(s *Source, ev events.CloudwatchLogsEvent, payload []byte) ([]*activity.Activity, error)) {
 	recs := loadFixtureRecords(b)
 	batch, msgBytes, _ := packBatch(b, recs, 0)
-	ev := subscriptionEvent(b, batch)
+	ev := subscriptiontest.Event(batch)
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		b.Fatal(err)
@@ -96,7 +97,7 @@ func BenchmarkSubscriptionPayload(b *testing.B) {
 func TestMaxBatchPeakHeap(t *testing.T) {
 	recs := loadFixtureRecords(t)
 	batch, msgBytes, _ := packBatch(t, recs, 0)
-	ev := subscriptionEvent(t, batch)
+	ev := subscriptiontest.Event(batch)
 	for _, tt := range []struct {
 		name  string
 		setup func()

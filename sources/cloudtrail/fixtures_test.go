@@ -2,9 +2,7 @@ package cloudtrail
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/activity-aware/ids/internal/sharedfixtures"
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 	"github.com/valyala/fastjson"
 )
 
@@ -64,12 +62,8 @@ func loadFixtureRecords(tb testing.TB) []fixtureRecord {
 	return out
 }
 
-// Limits of a CloudWatch Logs subscription batch, as make-batches.py packs
-// them.
+// The log group and stream of the benchmark batches.
 const (
-	maxBatchEvents     = 10000
-	maxBatchBytes      = 1048576
-	perEventOverhead   = 26
 	benchLogGroup      = "CloudTrail/DefaultLogGroup"
 	benchLogStreamName = "123456789012_CloudTrail_us-east-1"
 )
@@ -79,16 +73,11 @@ const (
 // bytes and the next start.
 func packBatch(tb testing.TB, recs []fixtureRecord, start int) (batch []byte, messageBytes, next int) {
 	tb.Helper()
-	type logEvent struct {
-		ID        string `json:"id"`
-		Timestamp int64  `json:"timestamp"`
-		Message   string `json:"message"`
-	}
-	var evs []logEvent
+	var messages []string
 	var arena fastjson.Arena
 	size := 0
 	i := start
-	for len(evs) < maxBatchEvents {
+	for len(messages) < subscriptiontest.MaxEvents {
 		v, err := fastjson.ParseBytes(recs[i%len(recs)].Raw)
 		if err != nil {
 			tb.Fatal(err)
@@ -98,40 +87,16 @@ func packBatch(tb testing.TB, recs []fixtureRecord, start int) (batch []byte, me
 			v.Set("eventID", arena.NewString(newUUID()))
 		}
 		m := string(v.MarshalTo(nil))
-		if size+len(m)+perEventOverhead > maxBatchBytes {
+		if size+len(m)+subscriptiontest.EventOverhead > subscriptiontest.MaxBytes {
 			break
 		}
 		i++
-		evs = append(evs, logEvent{ID: fmt.Sprint(len(evs)), Timestamp: 1700000000000, Message: m})
-		size += len(m) + perEventOverhead
+		messages = append(messages, m)
+		size += len(m) + subscriptiontest.EventOverhead
 		messageBytes += len(m)
 	}
-	body, err := json.Marshal(map[string]any{
-		"messageType":         "DATA_MESSAGE",
-		"owner":               "123456789012",
-		"logGroup":            benchLogGroup,
-		"logStream":           benchLogStreamName,
-		"subscriptionFilters": []string{"f"},
-		"logEvents":           evs,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return body, messageBytes, i
-}
-
-// subscriptionEvent wraps batch JSON as CloudWatch Logs delivers it.
-func subscriptionEvent(tb testing.TB, batch []byte) events.CloudwatchLogsEvent {
-	tb.Helper()
-	var z bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&z, 6)
-	if _, err := zw.Write(batch); err != nil {
-		tb.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: base64.StdEncoding.EncodeToString(z.Bytes())}}
+	b := subscriptiontest.Batch{Owner: "123456789012", LogGroup: benchLogGroup, LogStream: benchLogStreamName, Filters: []string{"f"}}
+	return b.JSON(messages...), messageBytes, i
 }
 
 func newUUID() string {

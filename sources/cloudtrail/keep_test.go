@@ -13,6 +13,7 @@ import (
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/localeventbridge"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 	"github.com/activity-aware/ids/metrics"
 )
 
@@ -44,7 +45,7 @@ func TestHandlerKeepLabelled(t *testing.T) {
 	}
 	rec["eventID"], rec["eventSource"], rec["eventName"] = "federation", "sts.amazonaws.com", "GetFederationToken"
 	b, _ := json.Marshal(rec)
-	body, err := json.Marshal(payload(t, dataBatch(t, plain, string(b), "garbage")))
+	body, err := json.Marshal(subscriptiontest.Event(testBatch.JSON(plain, string(b), "garbage")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestHandlerKeepLabelled(t *testing.T) {
 
 	// A batch of which nothing is kept publishes nothing and says so.
 	out.Reset()
-	body, _ = json.Marshal(payload(t, dataBatch(t, plain)))
+	body, _ = json.Marshal(subscriptiontest.Event(testBatch.JSON(plain)))
 	if _, err := h.Invoke(context.Background(), body); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/localeventbridge"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 	"github.com/activity-aware/ids/metrics"
 )
 
@@ -40,7 +41,7 @@ func TestHandlerMetrics(t *testing.T) {
 	rec["eventID"] = "second-event"
 	b2, _ := json.Marshal(rec)
 	r2 := string(b2)
-	body, err := json.Marshal(payload(t, dataBatch(t, r1, r2, "garbage")))
+	body, err := json.Marshal(subscriptiontest.Event(testBatch.JSON(r1, r2, "garbage")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
 // The Handler is what the Lambda main can pass to lambda.Start.
@@ -43,7 +44,7 @@ func samePayloadResult(t *testing.T, s *Source, payload []byte) {
 }
 
 func TestFromPayload(t *testing.T) {
-	data := gzipBase64(t, dataBatch(t, compactRecord(t, "iamuser.json"), "garbage"))
+	data := subscriptiontest.Encode(testBatch.JSON(compactRecord(t, "iamuser.json"), "garbage"))
 	escaped := strings.ReplaceAll(data, "/", `\/`)
 	tests := []struct {
 		name    string
@@ -56,7 +57,7 @@ func TestFromPayload(t *testing.T) {
 		{"other spelling of awslogs", `{"AWSLogs":{"Data":"` + data + `"}}`, false},
 		{"repeated awslogs, the last wins", `{"awslogs":{"data":"!!"},"awslogs":{"data":"` + data + `"}}`, false},
 		{"two spellings of data", `{"awslogs":{"data":"!!","DATA":"` + data + `"}}`, false},
-		{"control message", `{"awslogs":{"data":"` + gzipBase64(t, []byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`)) + `"}}`, false},
+		{"control message", `{"awslogs":{"data":"` + subscriptiontest.Encode([]byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`)) + `"}}`, false},
 		{"no awslogs", `{"other":{}}`, true},
 		{"data not a string", `{"awslogs":{"data":5}}`, true},
 		{"not base64", `{"awslogs":{"data":"!!"}}`, true},
@@ -77,7 +78,7 @@ func TestFromPayload(t *testing.T) {
 }
 
 func TestHandlerInvoke(t *testing.T) {
-	ev := payload(t, dataBatch(t, compactRecord(t, "iamuser.json"), "garbage"))
+	ev := subscriptiontest.Event(testBatch.JSON(compactRecord(t, "iamuser.json"), "garbage"))
 	body, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func TestHandlerInvoke(t *testing.T) {
 }
 
 func FuzzFromPayload(f *testing.F) {
-	data := gzipBase64(f, []byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":"{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"}}"}]}`))
+	data := subscriptiontest.Encode([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":"{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"}}"}]}`))
 	f.Add([]byte(`{"awslogs":{"data":"` + data + `"}}`))
 	f.Add([]byte(`{"AwsLogs":{"data":"` + data + `"},"awslogs":{"data":""}}`))
 	f.Add([]byte(`{"awslogs":{"data":"H4sIAAAAAAAA"}}`))

@@ -16,20 +16,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
-func gzipBase64(t testing.TB, body []byte) string {
-	t.Helper()
-	var z bytes.Buffer
-	zw := gzip.NewWriter(&z)
-	zw.Write(body)
-	zw.Close()
-	return base64.StdEncoding.EncodeToString(z.Bytes())
-}
-
-func payload(t testing.TB, body []byte) events.CloudwatchLogsEvent {
-	return events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: gzipBase64(t, body)}}
-}
+// testBatch is where the tests' batches come from.
+var testBatch = subscriptiontest.Batch{Filters: []string{"denials"}}
 
 // compactRecord returns a testdata record as CloudTrail writes it to
 // CloudWatch Logs: one line of compact JSON.
@@ -41,30 +32,10 @@ func compactRecord(t *testing.T, name string) string {
 	return b.String()
 }
 
-func dataBatch(t *testing.T, messages ...string) []byte {
-	d := events.CloudwatchLogsData{
-		MessageType:         "DATA_MESSAGE",
-		Owner:               "111122223333",
-		LogGroup:            "CloudTrail/DefaultLogGroup",
-		LogStream:           "111122223333_CloudTrail_us-east-1",
-		SubscriptionFilters: []string{"denials"},
-	}
-	for i, m := range messages {
-		d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{
-			ID: "3700000000000000000000000" + string(rune('0'+i)), Timestamp: 1700000000000 + int64(i), Message: m,
-		})
-	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestFromSubscription(t *testing.T) {
 	s := New(Options{})
-	batch := dataBatch(t, compactRecord(t, "iamuser.json"), "not a record", compactRecord(t, "assumedrole.json"), compactRecord(t, "missing.json"))
-	acts, err := s.FromSubscription(payload(t, batch))
+	batch := testBatch.JSON(compactRecord(t, "iamuser.json"), "not a record", compactRecord(t, "assumedrole.json"), compactRecord(t, "missing.json"))
+	acts, err := s.FromSubscription(subscriptiontest.Event(batch))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +80,7 @@ func TestFromSubscription(t *testing.T) {
 		}
 	}
 	// A retried batch keeps its ids.
-	again, _ := s.FromSubscription(payload(t, batch))
+	again, _ := s.FromSubscription(subscriptiontest.Event(batch))
 	for i := range acts {
 		if again[i].ID != acts[i].ID {
 			t.Errorf("[%d] id changed on retry: %q → %q", i, acts[i].ID, again[i].ID)
@@ -119,7 +90,7 @@ func TestFromSubscription(t *testing.T) {
 
 func TestFromSubscriptionControlAndErrors(t *testing.T) {
 	s := New(Options{})
-	control := payload(t, []byte(`{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1700000000000,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda."}]}`))
+	control := subscriptiontest.Event([]byte(`{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1700000000000,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda."}]}`))
 	if acts, err := s.FromSubscription(control); acts != nil || err != nil {
 		t.Errorf("control message: %v, %v", acts, err)
 	}
@@ -137,12 +108,12 @@ func TestFromSubscriptionControlAndErrors(t *testing.T) {
 	}{
 		{"not base64", "%%%not base64", ErrMalformedPayload},
 		{"not gzip", base64.StdEncoding.EncodeToString([]byte("plain text")), ErrMalformedPayload},
-		{"truncated gzip", gzipBase64(t, dataBatch(t, "x"))[:40], ErrMalformedPayload},
-		{"not JSON", gzipBase64(t, []byte("hello")), ErrMalformedPayload},
-		{"JSON array", gzipBase64(t, []byte(`[1,2]`)), ErrMalformedPayload},
-		{"unknown message type", gzipBase64(t, []byte(`{"messageType":"OTHER","logEvents":[]}`)), ErrMalformedPayload},
-		{"logEvents not an array", gzipBase64(t, []byte(`{"messageType":"DATA_MESSAGE","logEvents":{}}`)), ErrMalformedPayload},
-		{"message not a string", gzipBase64(t, []byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","message":{}}]}`)), ErrMalformedPayload},
+		{"truncated gzip", subscriptiontest.Encode(testBatch.JSON("x"))[:40], ErrMalformedPayload},
+		{"not JSON", subscriptiontest.Encode([]byte("hello")), ErrMalformedPayload},
+		{"JSON array", subscriptiontest.Encode([]byte(`[1,2]`)), ErrMalformedPayload},
+		{"unknown message type", subscriptiontest.Encode([]byte(`{"messageType":"OTHER","logEvents":[]}`)), ErrMalformedPayload},
+		{"logEvents not an array", subscriptiontest.Encode([]byte(`{"messageType":"DATA_MESSAGE","logEvents":{}}`)), ErrMalformedPayload},
+		{"message not a string", subscriptiontest.Encode([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","message":{}}]}`)), ErrMalformedPayload},
 		{"empty", "", ErrMalformedPayload},
 		{"gzip bomb", base64.StdEncoding.EncodeToString(bomb.Bytes()), ErrPayloadTooLarge},
 	}
@@ -172,8 +143,8 @@ func (p *recordingPublisher) Publish(_ context.Context, acts []*activity.Activit
 func TestHandler(t *testing.T) {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-123"})
 	record := compactRecord(t, "iamuser.json")
-	good := payload(t, dataBatch(t, record, "garbage"))
-	control := payload(t, []byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`))
+	good := subscriptiontest.Event(testBatch.JSON(record, "garbage"))
+	control := subscriptiontest.Event([]byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`))
 	bad := events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: "!!"}}
 	publishErr := errors.New("eventbus: 1 entries undelivered")
 	tests := []struct {
@@ -219,9 +190,9 @@ func TestHandler(t *testing.T) {
 }
 
 func FuzzFromSubscription(f *testing.F) {
-	f.Add(gzipBase64(f, []byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":"{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"}}"}]}`)))
-	f.Add(gzipBase64(f, []byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`)))
-	f.Add(gzipBase64(f, []byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"},{"message":"{\"a\":1}"}]}`)))
+	f.Add(subscriptiontest.Encode([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":"{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"}}"}]}`)))
+	f.Add(subscriptiontest.Encode([]byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`)))
+	f.Add(subscriptiontest.Encode([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"},{"message":"{\"a\":1}"}]}`)))
 	f.Add("H4sIAAAAAAAA")
 	f.Add("")
 	s := New(Options{})

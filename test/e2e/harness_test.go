@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -17,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +29,7 @@ import (
 	"github.com/activity-aware/ids/internal/localsecrets"
 	"github.com/activity-aware/ids/internal/localslack"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
 // The local values the template's references resolve to.
@@ -552,43 +550,15 @@ func (p *pipeline) tally() tally {
 	return tl
 }
 
-// logEventSeq numbers log events.
-var logEventSeq atomic.Int64
-
 // subscription builds the CloudWatch Logs subscription payload for messages,
-// as CloudWatch Logs invokes the source.
+// as CloudWatch Logs invokes the source, with log event ids unique across
+// payloads.
 func subscription(messages []string) []byte {
-	d := events.CloudwatchLogsData{
-		MessageType: "DATA_MESSAGE", Owner: localAccount, LogGroup: logGroup,
-		LogStream:           localAccount + "_CloudTrail_" + localRegion,
-		SubscriptionFilters: []string{"activity-aware-ids-denials"},
+	b := subscriptiontest.Batch{
+		Owner: localAccount, LogGroup: logGroup, LogStream: localAccount + "_CloudTrail_" + localRegion,
+		Start: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC), UniqueIDs: true,
 	}
-	base := time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC).UnixMilli()
-	for i, m := range messages {
-		// Log event ids are unique across payloads, as CloudWatch Logs'.
-		d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{
-			ID: fmt.Sprintf("%056d", logEventSeq.Add(1)), Timestamp: base + int64(i), Message: m,
-		})
-	}
-	raw, err := json.Marshal(d)
-	if err != nil {
-		panic(err) // plain strings always marshal
-	}
-	return wrapPayload(gzipBytes(raw))
-}
-
-func gzipBytes(b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write(b)
-	_ = zw.Close()
-	return buf.Bytes()
-}
-
-// wrapPayload wraps gzipped data as the subscription event.
-func wrapPayload(gz []byte) []byte {
-	b, _ := json.Marshal(events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: base64.StdEncoding.EncodeToString(gz)}})
-	return b
+	return subscriptiontest.Payload(b.JSON(messages...))
 }
 
 // readRecords reads the records of CloudTrail log files, compacted to one
@@ -639,28 +609,6 @@ func fixtureRecords(t testing.TB) []string {
 	}
 	sort.Strings(paths)
 	return readRecords(t, paths...)
-}
-
-// batches packs messages into subscription payloads as CloudWatch Logs does:
-// at most 10,000 log events and about maxBytes of messages each.
-func batches(messages []string, maxBytes int) [][]string {
-	var (
-		out  [][]string
-		cur  []string
-		size int
-	)
-	for _, m := range messages {
-		if len(cur) == 10000 || (len(cur) > 0 && size+len(m) > maxBytes) {
-			out = append(out, cur)
-			cur, size = nil, 0
-		}
-		cur = append(cur, m)
-		size += len(m)
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
-	return out
 }
 
 // distinctIDs returns the first n records, giving a record whose eventID

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/activity-aware/ids/internal/lambdaemu"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
 // reportCommand regenerates docs/RELIABILITY.md.
@@ -99,7 +100,7 @@ func measureThroughput(t *testing.T) throughput {
 	p := newPipeline(t, options{})
 	var tp throughput
 	tp.recorded, tp.records = len(recorded), len(records)
-	payloads := batches(records, 1<<20)
+	payloads := subscriptiontest.Pack(records, 1<<20)
 	tp.payloads = len(payloads)
 	encoded := make([][]byte, len(payloads))
 	for i, b := range payloads {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/internal/localslack"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
 // row is a scenario's line in docs/RELIABILITY.md.
@@ -108,7 +109,7 @@ func controlMessageScenario(t *testing.T, r *row) {
 func recordedBatchScenario(t *testing.T, r *row) {
 	records := distinctIDs(t, fixtureRecords(t), 1000)
 	p := newPipeline(t, options{})
-	payloads := batches(records, 1<<20)
+	payloads := subscriptiontest.Pack(records, 1<<20)
 	for _, b := range payloads {
 		requireOK(t, "source", p.invokeSource(subscription(b), len(b)))
 	}
@@ -121,15 +122,15 @@ func recordedBatchScenario(t *testing.T, r *row) {
 
 func corruptPayloadScenario(t *testing.T, r *row) {
 	valid := []byte(`{"messageType":"DATA_MESSAGE","owner":"111122223333","logGroup":"CloudTrail/DefaultLogGroup","logStream":"s","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1,"message":"{}"}]}`)
-	gz := gzipBytes(valid)
+	gz := subscriptiontest.Gzip(valid)
 	tests := []struct {
 		name     string
 		payload  []byte
 		wantText string
 	}{
 		{"corrupt base64", []byte(`{"awslogs":{"data":"H4sI%%%not-base64%%%"}}`), "base64"},
-		{"corrupt gzip", wrapPayload(append(gz[:10:10], []byte("definitely not deflate data")...)), "gzip"},
-		{"truncated JSON", wrapPayload(gzipBytes(valid[:len(valid)/2])), "JSON"},
+		{"corrupt gzip", subscriptiontest.Wrap(append(gz[:10:10], []byte("definitely not deflate data")...)), "gzip"},
+		{"truncated JSON", subscriptiontest.Payload(valid[:len(valid)/2]), "JSON"},
 	}
 	p := newPipeline(t, options{})
 	var errs []string

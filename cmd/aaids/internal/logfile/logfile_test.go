@@ -1,9 +1,6 @@
 package logfile
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,22 +8,10 @@ import (
 	"testing"
 
 	"github.com/activity-aware/ids/internal/sharedfixtures"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
 const record = `{"eventVersion":"1.08","eventName":"GetPolicy","eventSource":"iam.amazonaws.com","errorCode":"AccessDenied"}`
-
-func gz(t *testing.T, s string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	if _, err := w.Write([]byte(s)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 type seen struct {
 	kinds []Kind
@@ -41,10 +26,10 @@ func (s *seen) visit(it Item) error {
 
 func TestRead(t *testing.T) {
 	logsData := `{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":"x"}]}`
-	sub := `{"awslogs":{"data":"` + base64.StdEncoding.EncodeToString(gz(t, logsData)) + `"}}`
+	sub := string(subscriptiontest.Payload([]byte(logsData)))
 	files := map[string][]byte{
 		"a-record.json":          []byte("{\n  \"eventVersion\": \"1.08\",\n  \"eventName\": \"GetPolicy\"\n}\n"),
-		"b-trail.json.gz":        gz(t, `{"Records":[`+record+`,`+record+`,`+record+`]}`),
+		"b-trail.json.gz":        subscriptiontest.Gzip([]byte(`{"Records":[` + record + `,` + record + `,` + record + `]}`)),
 		"c-subscription.json":    []byte(sub),
 		"d-decoded.json":         []byte(logsData),
 		"e-stream.ndjson":        []byte(record + "\n\n" + sub + "\n" + record + "\n"),
