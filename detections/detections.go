@@ -289,3 +289,27 @@ func ParseList(list string) ([]*Preset, error) {
 	}
 	return Lookup(ids...)
 }
+
+// NewPreset checks a preset defined outside this package (a converted Sigma
+// rule, a team's own) and compiles its pattern: the id, title, a valid
+// severity and a JSON pattern within CloudWatch Logs' limit are required.
+func NewPreset(p Preset) (*Preset, error) {
+	switch {
+	case strings.TrimSpace(p.ID) == "" || strings.TrimSpace(p.Title) == "":
+		return nil, fmt.Errorf("detections: a preset needs an id and a title")
+	case !p.Severity.Valid():
+		return nil, fmt.Errorf("detections: preset %s: invalid severity %q", p.ID, p.Severity)
+	case utf8.RuneCountInString(p.Pattern) > filterpattern.MaxLength:
+		return nil, fmt.Errorf("%w: preset %s is %d characters, CloudWatch Logs allows %d", ErrPatternTooLong, p.ID,
+			utf8.RuneCountInString(p.Pattern), filterpattern.MaxLength)
+	}
+	c, err := filterpattern.Parse(p.Pattern)
+	if err != nil {
+		return nil, fmt.Errorf("detections: preset %s: %w", p.ID, err)
+	}
+	if !c.IsJSON() {
+		return nil, fmt.Errorf("%w: preset %s is not a JSON pattern", ErrNotCombinable, p.ID)
+	}
+	p.compiled = c
+	return &p, nil
+}
