@@ -62,17 +62,33 @@ func runFilter(ctx context.Context, args []string, stdio Stdio) int {
 
 // filterTest evaluates p on every log event under paths.
 func filterTest(ctx context.Context, p *filterpattern.Pattern, paths []string, stdio Stdio) int {
-	var matched, total, failed int
-	event := func(msg []byte) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	var matched, total int
+	failed := eachLogEvent(ctx, "aaids filter test", paths, stdio, func(msg []byte) error {
 		total++
 		if !p.Match(msg) {
 			return nil
 		}
 		matched++
 		return writeLine(stdio.Out, msg)
+	})
+	fmt.Fprintf(stdio.Err, "matched %d of %d\n", matched, total)
+	if failed > 0 {
+		return exitInput
+	}
+	return exitOK
+}
+
+// eachLogEvent calls event with every log event under paths, as a
+// subscription filter sees them: the log events of CloudWatch Logs
+// subscription events and decoded batches, the records of CloudTrail log
+// files, any other line or document as it is. It reports what cannot be read
+// on stderr, prefixed with cmd, and returns how many such failures there were.
+func eachLogEvent(ctx context.Context, cmd string, paths []string, stdio Stdio, event func(msg []byte) error) (failed int) {
+	each := func(msg []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return event(msg)
 	}
 	visit := func(it logfile.Item) error {
 		switch it.Kind {
@@ -80,39 +96,35 @@ func filterTest(ctx context.Context, p *filterpattern.Pattern, paths []string, s
 			d, err := it.Subscription.AWSLogs.Parse()
 			if err != nil {
 				failed++
-				fmt.Fprintf(stdio.Err, "aaids filter test: %s:%d: subscription event: %v\n", it.Path, it.Line, err)
+				fmt.Fprintf(stdio.Err, "%s: %s:%d: subscription event: %v\n", cmd, it.Path, it.Line, err)
 				return nil
 			}
 			for _, e := range d.LogEvents {
-				if err := event([]byte(e.Message)); err != nil {
+				if err := each([]byte(e.Message)); err != nil {
 					return err
 				}
 			}
 		case logfile.LogsData:
 			for _, e := range it.LogsData.LogEvents {
-				if err := event([]byte(e.Message)); err != nil {
+				if err := each([]byte(e.Message)); err != nil {
 					return err
 				}
 			}
 		default:
-			return event(it.Raw)
+			return each(it.Raw)
 		}
 		return nil
 	}
 	_, errs, stop := logfile.Read(paths, logfile.Options{Text: true}, visit)
 	for _, err := range errs {
 		failed++
-		fmt.Fprintf(stdio.Err, "aaids filter test: %v\n", err)
+		fmt.Fprintf(stdio.Err, "%s: %v\n", cmd, err)
 	}
 	if stop != nil {
 		failed++
-		fmt.Fprintf(stdio.Err, "aaids filter test: %v\n", stop)
+		fmt.Fprintf(stdio.Err, "%s: %v\n", cmd, stop)
 	}
-	fmt.Fprintf(stdio.Err, "matched %d of %d\n", matched, total)
-	if failed > 0 {
-		return exitInput
-	}
-	return exitOK
+	return failed
 }
 
 // writeLine prints one log event on one line: JSON compacted, text as is.

@@ -50,7 +50,7 @@ var commands = []command{
 	{"replay", "run CloudTrail data through the source and the Slack destination", runReplay},
 	{"policy", "suggest the IAM policy that would have allowed recorded denials", runPolicy},
 	{"filter", "check a CloudWatch Logs filter pattern, or test it on recorded log events", runFilter},
-	{"detections", "list the detection presets", runDetections},
+	{"detections", "list the detection presets, count what they match, import Sigma rules", runDetections},
 	{"redrive", "move parked messages of a last-stop queue back to their function or the bus", runRedrive},
 	{"suppress", "add, list or remove suppressions in the deployed state table", runSuppress},
 }

@@ -23,9 +23,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -104,7 +107,22 @@ func Convert(name string, data []byte) (*detections.Preset, error) {
 	if !strings.EqualFold(r.LogSource.Product, "aws") || !strings.EqualFold(r.LogSource.Service, "cloudtrail") {
 		return nil, refuse(ReasonLogSource, "logsource product %q service %q", r.LogSource.Product, r.LogSource.Service)
 	}
-	c := converter{rule: stem, searches: map[string]expr{}}
+	p, err := r.convert(stem, true)
+	var re *Error
+	if errors.As(err, &re) && re.Reason == ReasonTooLong {
+		// The case variants made it too long: exact case only.
+		p, err = r.convert(stem, false)
+	}
+	return p, err
+}
+
+// convert builds the preset; variants adds the common case variants of
+// values (see converter.variants).
+func (r *rule) convert(stem string, variants bool) (*detections.Preset, error) {
+	refuse := func(reason, format string, args ...any) error {
+		return &Error{Rule: stem, Reason: reason, Detail: fmt.Sprintf(format, args...)}
+	}
+	c := converter{rule: stem, searches: map[string]expr{}, variants: variants}
 	var condition []string
 	for i := 0; i+1 < len(r.Detection.Content); i += 2 {
 		key, val := r.Detection.Content[i].Value, r.Detection.Content[i+1]
@@ -162,7 +180,7 @@ func Convert(name string, data []byte) (*detections.Preset, error) {
 		Pack:         "sigma",
 		BenignCauses: strings.Join(r.FalsePositives, "; "),
 		Notes: fmt.Sprintf("Converted from Sigma rule %s (status %s), whose licence applies. Sigma compares strings "+
-			"case-insensitively, the filter pattern case-sensitively.", r.ID, r.Status),
+			"case-insensitively, the filter pattern case-sensitively: %s", r.ID, r.Status, caseNote[variants]),
 		Pattern: "{ " + body + " }",
 	}
 	p.Tactic, p.Technique = attack(r.Tags)
@@ -209,6 +227,37 @@ type converter struct {
 	rule     string
 	searches map[string]expr
 	order    []string
+	// variants: a value of a field other than the canonical ones also
+	// matches in lower case, upper case and capitalized, the spellings
+	// CloudTrail values come in ("No", "NO", "no").
+	variants bool
+}
+
+var caseNote = map[bool]string{
+	true: "values of fields other than eventSource, eventName and errorCode also match in lower case, " +
+		"upper case and capitalized; other mixed-case spellings do not match.",
+	false: "values match in the rule's exact case only (the case variants would exceed 1,024 characters).",
+}
+
+// canonical are the fields CloudTrail writes in one case.
+var canonical = map[string]bool{"eventSource": true, "eventName": true, "errorCode": true, "eventType": true}
+
+// caseVariants returns the value as written, in lower case, upper case and
+// capitalized, without duplicates.
+func caseVariants(text string) []string {
+	lower := strings.ToLower(text)
+	capitalized := lower
+	if i := strings.IndexFunc(lower, unicode.IsLetter); i >= 0 {
+		r, n := utf8.DecodeRuneInString(lower[i:])
+		capitalized = lower[:i] + string(unicode.ToUpper(r)) + lower[i+n:]
+	}
+	var out []string
+	for _, v := range []string{text, lower, strings.ToUpper(text), capitalized} {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (c *converter) refuse(reason, format string, args ...any) error {
@@ -375,7 +424,17 @@ func (c *converter) value(field, mode string, v *yaml.Node) (expr, error) {
 	case "endswith":
 		text = "*" + text
 	}
-	return leaf{field: field, value: `"` + text + `"`}, nil
+	if !c.variants || canonical[field] {
+		return leaf{field: field, value: `"` + text + `"`}, nil
+	}
+	var alts or
+	for _, v := range caseVariants(text) {
+		alts = append(alts, leaf{field: field, value: `"` + v + `"`})
+	}
+	if len(alts) == 1 {
+		return alts[0], nil
+	}
+	return alts, nil
 }
 
 // glob turns a Sigma string (* wildcard, \* \? \\ escapes) into the body of

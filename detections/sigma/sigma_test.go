@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,6 +116,26 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+// TestCaseVariantsFallBack: when the case variants do not fit 1,024
+// characters the rule converts in its exact case, and says so.
+func TestCaseVariantsFallBack(t *testing.T) {
+	var agents strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&agents, "      - SomeAgentValue%02d\n", i)
+	}
+	p, err := Convert("agents.yml", []byte("title: t\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  s:\n    userAgent:\n"+agents.String()+"  condition: s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.Notes, "exact case only") || !p.Compiled().Match([]byte(`{"userAgent":"SomeAgentValue24"}`)) || p.Compiled().Match([]byte(`{"userAgent":"someagentvalue24"}`)) {
+		t.Errorf("notes %q, pattern %s", p.Notes, p.Pattern)
+	}
+	short, err := Convert("agent.yml", []byte("title: t\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  s:\n    userAgent: SomeAgent\n  condition: s\n"))
+	if err != nil || !short.Compiled().Match([]byte(`{"userAgent":"SOMEAGENT"}`)) || strings.Contains(short.Notes, "exact case only") {
+		t.Errorf("short rule: %v, %+v", err, short)
+	}
+}
+
 // TestModifiersAndConditions covers each construct the converter accepts on
 // records that tell them apart.
 func TestModifiersAndConditions(t *testing.T) {
@@ -123,11 +144,12 @@ func TestModifiersAndConditions(t *testing.T) {
 		name, detection string
 		match, nomatch  []string
 	}{
-		// Case-sensitive, unlike Sigma: "boto" does not find "Boto3".
+		// Sigma is case-insensitive: the common case variants match, an
+		// odd mixed case does not; event names are canonical.
 		{"contains endswith all", "  s:\n    eventName|endswith: Policy\n    userAgent|contains|all: [Boto, Linux]\n  condition: s\n",
-			[]string{`{"eventName":"PutRolePolicy","userAgent":"Boto3/1.0 Linux/5"}`},
+			[]string{`{"eventName":"PutRolePolicy","userAgent":"Boto3/1.0 Linux/5"}`, `{"eventName":"PutRolePolicy","userAgent":"boto3/1.0 linux/5"}`},
 			[]string{`{"eventName":"PutRolePolicy","userAgent":"Boto3/1.0 Windows"}`, `{"eventName":"PutRolePolicyX","userAgent":"Boto Linux"}`,
-				`{"eventName":"PutRolePolicy","userAgent":"boto3/1.0 Linux/5"}`}},
+				`{"eventName":"PutRolePolicy","userAgent":"bOTO3/1.0 Linux/5"}`, `{"eventName":"putrolepolicy","userAgent":"Boto3/1.0 Linux/5"}`}},
 		{"null and exists", "  s:\n    errorCode: null\n    userIdentity.invokedBy|exists: false\n  condition: s\n",
 			[]string{`{"eventName":"x"}`, `{"errorCode":null}`},
 			[]string{`{"errorCode":"AccessDenied"}`, `{"userIdentity":{"invokedBy":"ec2.amazonaws.com"}}`}},
