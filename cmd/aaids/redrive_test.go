@@ -63,13 +63,8 @@ func activityEvent(t *testing.T, id, subject string) []byte {
 // onFailure is the record Lambda sends to an on-failure destination.
 func onFailure(t *testing.T, fn string, payload []byte) string {
 	t.Helper()
-	b, err := json.Marshal(map[string]any{
-		"version": "1.0", "timestamp": "2026-11-28T12:01:00.000Z",
-		"requestContext":  map[string]any{"requestId": "r-1", "functionArn": fn + ":$LATEST", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
-		"requestPayload":  json.RawMessage(payload),
-		"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-		"responsePayload": map[string]any{"errorMessage": "slack: deliver: webhook answered 404 channel_not_found", "errorType": "wrapError"},
-	})
+	last := &lambdaemu.Result{Payload: []byte(`{"errorMessage":"slack: deliver: webhook answered 404 channel_not_found","errorType":"wrapError"}`)}
+	b, err := lambdaemu.OnFailureRecord(fn, payload, last, 3, time.Date(2026, 11, 28, 12, 1, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
