@@ -254,7 +254,7 @@ const hexDigits = "0123456789abcdef"
 // appendString appends s as a JSON string exactly as encoding/json does
 // without HTML escaping: short escapes for \b \f \n \r \t, \u00XX for other
 // control bytes, U+FFFD for invalid UTF-8, and \u2028 \u2029 escaped.
-func appendString(b []byte, s string) []byte {
+func appendString[S string | []byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -299,7 +299,7 @@ func appendString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
@@ -318,6 +318,14 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// decodeRune is utf8.DecodeRune of a string or a byte slice.
+func decodeRune[S string | []byte](s S) (rune, int) {
+	if b, ok := any(s).([]byte); ok {
+		return utf8.DecodeRune(b)
+	}
+	return utf8.DecodeRuneInString(string(s))
 }
 
 // escapeMask marks, in the high bit of each byte, the bytes of x (eight

@@ -200,3 +200,20 @@ func TestSizeHintCoversCommonActivities(t *testing.T) {
 		t.Fatalf("sizeHint = %d for an encoding of %d bytes, want between 1x and 2x", hint, len(enc))
 	}
 }
+
+// TestEntryAppendJSON: AppendJSON writes what encoding/json writes for the
+// entry's three strings without HTML escaping, whatever the detail holds.
+func TestEntryAppendJSON(t *testing.T) {
+	for _, detail := range []string{`{"a":"<b>&\u2028"}`, "{\"k\":\"é\xff\x01\t\\\"\"}", "", "plain \u2029 text"} {
+		e := Entry{Source: "activity-aware-ids.cloudtrail", DetailType: DetailType, Detail: []byte(detail)}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, string(e.Detail)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.AppendJSON(nil); !bytes.Equal(got, bytes.TrimSuffix(want.Bytes(), []byte("\n"))) {
+			t.Errorf("AppendJSON = %s, want %s", got, want.Bytes())
+		}
+	}
+}

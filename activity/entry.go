@@ -36,6 +36,20 @@ func (e *Entry) Size() int {
 	return n
 }
 
+// AppendJSON appends the entry as the JSON object
+// {"Source":…,"DetailType":…,"Detail":…}, Detail as a JSON string, exactly as
+// encoding/json writes a struct of those three string fields without HTML
+// escaping: how aaids replay prints what the source would publish.
+func (e *Entry) AppendJSON(b []byte) []byte {
+	b = append(b, `{"Source":`...)
+	b = appendString(b, e.Source)
+	b = append(b, `,"DetailType":`...)
+	b = appendString(b, e.DetailType)
+	b = append(b, `,"Detail":`...)
+	b = appendString(b, e.Detail)
+	return append(b, '}')
+}
+
 // Marshal encodes the activity as JSON without HTML escaping (EventBridge and
 // destinations read it as data, and escaping would inflate hostile text).
 //

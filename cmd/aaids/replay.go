@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -123,16 +124,20 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		fmt.Fprintf(stdio.Err, "aaids replay: %v\n", err)
 		return exitUsage
 	}
+	out := bufio.NewWriterSize(stdio.Out, 64<<10)
+	defer out.Flush()
 	r := &replayer{
 		corr:     corr,
 		ctx:      ctx,
 		format:   *format,
 		maxBytes: *maxBytes,
-		out:      stdio.Out,
+		out:      out,
 		errOut:   stdio.Err,
 		client:   client,
 		webhook:  webhook,
 	}
+	r.enc = json.NewEncoder(&r.encoded)
+	r.enc.SetEscapeHTML(false)
 	st := pipe.run(ctx, fs.Args(), "aaids replay", stdio.Err, func(it logfile.Item, acts []*activity.Activity) {
 		all, err := corr.derive(ctx, acts)
 		if err != nil {
@@ -144,6 +149,9 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		}
 	})
 	r.digests(true)
+	if err := out.Flush(); err != nil && !r.writeFailed {
+		r.fail(fmt.Errorf("write output: %w", err))
+	}
 	r.stats.files, r.stats.records = st.files, st.records
 	r.stats.errors += st.errors
 	fmt.Fprintf(stdio.Err, "aaids replay: %s\n", r.stats)
@@ -159,11 +167,18 @@ type replayer struct {
 	corr     *correlator
 	format   string
 	maxBytes int
-	out      io.Writer
-	errOut   io.Writer
-	client   *slack.Client
-	webhook  string
-	stats    replayStats
+	// out buffers stdout: every item is one Write of a reused buffer.
+	out     *bufio.Writer
+	errOut  io.Writer
+	client  *slack.Client
+	webhook string
+	stats   replayStats
+	// line holds an entry's output line, encoded a message's; enc writes
+	// into encoded.
+	line        []byte
+	encoded     bytes.Buffer
+	enc         *json.Encoder
+	writeFailed bool
 }
 
 func (r *replayer) fail(err error) {
@@ -182,11 +197,8 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 			r.fail(fmt.Errorf("%s: activity %s: %w", where(it), a.ID, err))
 			return
 		}
-		r.writeJSON(struct {
-			Source     string
-			DetailType string
-			Detail     string
-		}{e.Source, e.DetailType, string(e.Detail)})
+		r.line = append(e.AppendJSON(r.line[:0]), '\n')
+		r.write(r.line)
 		if r.client == nil {
 			return
 		}
@@ -240,7 +252,8 @@ func (r *replayer) deliver(msg *slackapi.WebhookMessage, what string) {
 	case "slack":
 		r.writeJSON(msg)
 	default:
-		fmt.Fprintln(r.out, slack.Preview(msg))
+		r.line = append(append(r.line[:0], slack.Preview(msg)...), '\n')
+		r.write(r.line)
 	}
 	if r.client != nil {
 		if err := r.client.Post(r.ctx, r.webhook, msg); err != nil {
@@ -252,14 +265,21 @@ func (r *replayer) deliver(msg *slackapi.WebhookMessage, what string) {
 }
 
 func (r *replayer) writeJSON(v any) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	r.encoded.Reset()
+	if err := r.enc.Encode(v); err != nil {
 		r.fail(fmt.Errorf("encode output: %w", err))
 		return
 	}
-	_, _ = r.out.Write(b.Bytes())
+	r.write(r.encoded.Bytes())
+}
+
+// write writes one item's output; a failed write (a closed pipe) counts as an
+// error once.
+func (r *replayer) write(b []byte) {
+	if _, err := r.out.Write(b); err != nil && !r.writeFailed {
+		r.writeFailed = true
+		r.fail(fmt.Errorf("write output: %w", err))
+	}
 }
 
 func where(it logfile.Item) string {

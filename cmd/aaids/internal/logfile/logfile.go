@@ -24,6 +24,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/valyala/fastjson"
+
+	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // ErrUnreadable reports input that is neither one JSON document nor a stream
@@ -204,6 +207,13 @@ func syntaxError(data []byte) string {
 
 // emit classifies one JSON document and visits what it holds.
 func emit(base Item, doc []byte, visit func(Item) error) (int, error) {
+	if data, ok := subscriptionData(doc); ok {
+		// The common case, without encoding/json's passes over a megabyte
+		// of base64.
+		base.Kind = Subscription
+		base.Subscription = &events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: string(data)}}
+		return 1, visit(base)
+	}
 	var probe struct {
 		AWSLogs     *json.RawMessage  `json:"awslogs"`
 		Records     []json.RawMessage `json:"Records"`
@@ -244,6 +254,28 @@ func emit(base Item, doc []byte, visit func(Item) error) (int, error) {
 	base.Kind = Record
 	base.Raw = doc
 	return 1, visit(base)
+}
+
+// subscriptionData returns awslogs.data of a subscription event in the plain
+// shape CloudWatch Logs writes, strictly valid JSON {"awslogs":{"data":"…"}}
+// with no other member; anything else is left to encoding/json.
+func subscriptionData(doc []byte) ([]byte, bool) {
+	v, err := fastjson.ParseBytes(doc)
+	if err != nil || v.Type() != fastjson.TypeObject || v.GetObject().Len() != 1 {
+		return nil, false
+	}
+	logs := v.Get("awslogs")
+	if logs == nil || logs.Type() != fastjson.TypeObject || logs.GetObject().Len() != 1 {
+		return nil, false
+	}
+	data := logs.Get("data")
+	if data == nil || data.Type() != fastjson.TypeString {
+		return nil, false
+	}
+	if valid, _ := jsonscan.Check(doc); !valid {
+		return nil, false
+	}
+	return data.GetStringBytes(), true
 }
 
 // expand lists the files under root (root itself when it is a file), sorted.
