@@ -12,6 +12,8 @@
 //	                             (* wildcards) a preset ignores, e.g. a deploy role
 //	decodeAuthorizationMessages  true: the Slack destination decodes denials
 //	organizationId               o-...: the organization may publish activities
+//	sources                      the sources to deploy, a list or "a,b" (default
+//	                             cloudtrail-logs; see stack.SourceNames)
 //	packageBucket                S3 bucket the template's assets are published to
 //	                             (`./dev.sh package`), so any account can install it
 //	packagePrefix                key prefix in packageBucket (default activity-aware-ids/)
@@ -84,6 +86,10 @@ func propsFromContext(ctx func(key *string) any) (*stack.Props, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	sources, err := contextList(ctx, "sources")
+	if err != nil {
+		return nil, "", err
+	}
 	bucket, err := contextString(ctx, "packageBucket")
 	if err != nil {
 		return nil, "", err
@@ -111,6 +117,7 @@ func propsFromContext(ctx func(key *string) any) (*stack.Props, string, error) {
 		DetectionExclusions:         exclusions,
 		DecodeAuthorizationMessages: decode,
 		OrganizationID:              org,
+		Sources:                     sources,
 	}, name, nil
 }
 

@@ -64,6 +64,7 @@ func TestCdkNag(t *testing.T) {
 	for _, context := range []map[string]any{
 		nil,
 		{"decodeAuthorizationMessages": true, "organizationId": "o-a1b2c3d4e5", "detections": []any{"unauthorized-api-calls"}},
+		{"sources": "cloudtrail-logs,guardduty"},
 	} {
 		t.Run(fmt.Sprint(context), func(t *testing.T) {
 			// GIVEN the app, beside a stack with a queue that is neither
@@ -134,6 +135,12 @@ func TestContextToProps(t *testing.T) {
 			want:     stack.Props{DetectionExclusions: map[string][]string{"ssm-send-command": {"arn:aws:iam::*:role/patching"}}},
 		},
 		{name: "bad exclusions", context: map[string]any{"detectionExclusions": map[string]any{"x": "arn"}}, wantErr: true},
+		{
+			name:     "sources",
+			context:  map[string]any{"sources": "guardduty, cloudtrail-logs"},
+			wantName: "Activity-Aware-IDS",
+			want:     stack.Props{Sources: []string{"guardduty", "cloudtrail-logs"}},
+		},
 		{name: "bad list", context: map[string]any{"detections": 3.0}, wantErr: true},
 		{name: "bad bool", context: map[string]any{"decodeAuthorizationMessages": "sometimes"}, wantErr: true},
 	}

@@ -6,6 +6,8 @@ package stack
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -15,6 +17,7 @@ import (
 	"github.com/activity-aware/ids/constructs/activitybus"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
+	"github.com/activity-aware/ids/constructs/guarddutysource"
 	"github.com/activity-aware/ids/constructs/monitoring"
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/detections"
@@ -54,6 +57,35 @@ type Props struct {
 	// ModuleDir is where the Lambda functions are compiled from. Default: the
 	// app's working directory.
 	ModuleDir string
+	// Sources are the sources the stack deploys, by name (Source*). Default
+	// [SourceCloudTrailLogs].
+	Sources []string
+}
+
+// The source names Props.Sources (and the sources context) accept.
+const (
+	// SourceCloudTrailLogs subscribes to the CloudTrail log group.
+	SourceCloudTrailLogs = "cloudtrail-logs"
+	// SourceGuardDuty reads GuardDuty findings from the default bus.
+	SourceGuardDuty = "guardduty"
+)
+
+// SourceNames lists every source name, in the order the stack defines them.
+var SourceNames = []string{SourceCloudTrailLogs, SourceGuardDuty}
+
+// checkSources rejects unknown and repeated source names.
+func checkSources(names []string) error {
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !slices.Contains(SourceNames, n) {
+			return fmt.Errorf("stack: unknown source %q (want one of %s)", n, strings.Join(SourceNames, ", "))
+		}
+		if seen[n] {
+			return fmt.Errorf("stack: source %q named twice", n)
+		}
+		seen[n] = true
+	}
+	return nil
 }
 
 // New defines the stack.
@@ -66,8 +98,108 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	if sprops.Description == nil {
 		sprops.Description = jsii.String("Activity Aware IDS: denied AWS API calls from CloudTrail to Slack within seconds")
 	}
+	if len(p.Sources) == 0 {
+		p.Sources = []string{SourceCloudTrailLogs}
+	}
+	if err := checkSources(p.Sources); err != nil {
+		panic(err.Error())
+	}
+	on := func(name string) bool { return slices.Contains(p.Sources, name) }
 	s := awscdk.NewStack(scope, id, &sprops)
 
+	webhookURL := awscdk.NewCfnParameter(s, jsii.String(ParamWebhookURL), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		NoEcho:                jsii.Bool(true),
+		AllowedPattern:        jsii.String(WebhookURLPattern),
+		ConstraintDescription: jsii.String("must be a Slack incoming webhook URL: https://hooks.slack.com/... or https://hooks.slack-gov.com/..."),
+		Description:           jsii.String("Slack incoming webhook URL; stored in Secrets Manager, never shown."),
+	})
+	alarmEmail := awscdk.NewCfnParameter(s, jsii.String(ParamAlarmEmail), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(AlarmEmailPattern),
+		ConstraintDescription: jsii.String("must be empty or one e-mail address"),
+		Description: jsii.String("E-mail address that receives the IDS's alarms and self-protection alerts by SNS, " +
+			"independently of Slack (confirm the subscription mail). Empty: no subscription."),
+	})
+	hasEmail := awscdk.NewCfnCondition(s, jsii.String(conditionEmailID), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(alarmEmail.ValueAsString(), jsii.String(""))),
+	})
+	var fn *gofunction.Props
+	if p.ModuleDir != "" {
+		fn = &gofunction.Props{ModuleDir: jsii.String(p.ModuleDir)}
+	}
+	var org *string
+	if p.OrganizationID != "" {
+		org = jsii.String(p.OrganizationID)
+	}
+	bus := activitybus.New(s, jsii.String("ActivityBus"), &activitybus.Props{
+		// Named after the stack, as its other resources are, so the
+		// self-protection detections recognize changes to it.
+		EventBusName:   jsii.String(*s.StackName() + "-ActivityBus"),
+		OrganizationID: org,
+	})
+	output := func(id, description string, value *string) {
+		awscdk.NewCfnOutput(s, jsii.String(id), &awscdk.CfnOutputProps{
+			Description: jsii.String(description),
+			Value:       value,
+		})
+	}
+	var sources []monitoring.Component
+	var queues []monitoring.Queue
+	if on(SourceCloudTrailLogs) {
+		source := cloudTrailLogs(s, bus, &p, fn)
+		sources = append(sources, monitoring.Component{Name: "cloudtrail", Function: source.Function()})
+		queues = append(queues, monitoring.Queue{Queue: source.FailureQueue(), Keeps: "CloudTrail batches the source could not publish"})
+		output("CloudTrailSourceFailureQueueUrl", "Batches the CloudTrail source could not publish", source.FailureQueue().QueueUrl())
+	}
+	if on(SourceGuardDuty) {
+		gd := guarddutysource.New(s, jsii.String("GuardDutySource"), &guarddutysource.Props{Bus: bus.EventBus(), Function: fn})
+		sources = append(sources, monitoring.Component{Name: "guardduty", Function: gd.Function()})
+		queues = append(queues,
+			monitoring.Queue{Queue: gd.DeadLetterQueue(), Keeps: "GuardDuty findings EventBridge could not hand to the source"},
+			monitoring.Queue{Queue: gd.FailureQueue(), Keeps: "GuardDuty findings the source could not publish"})
+		output("GuardDutySourceDeadLetterQueueUrl", "GuardDuty findings EventBridge could not hand to the source", gd.DeadLetterQueue().QueueUrl())
+		output("GuardDutySourceFailureQueueUrl", "GuardDuty findings the source could not publish", gd.FailureQueue().QueueUrl())
+	}
+	slack := slackdestination.New(s, jsii.String("SlackDestination"), &slackdestination.Props{
+		Bus:                         bus.EventBus(),
+		WebhookURL:                  awscdk.SecretValue_CfnParameter(webhookURL),
+		SecretName:                  jsii.String(*s.StackName() + "/slack-webhook"),
+		KeyAlias:                    jsii.String("alias/" + *s.StackName() + "/slack-webhook"),
+		DecodeAuthorizationMessages: jsii.Bool(p.DecodeAuthorizationMessages),
+		Function:                    fn,
+	})
+
+	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{
+		Sources:      sources,
+		Destinations: []monitoring.Component{{Name: "slack", Function: slack.Function()}},
+		Queues: append(queues,
+			monitoring.Queue{Queue: slack.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Slack destination"},
+			monitoring.Queue{Queue: slack.FailureQueue(), Keeps: "activities the Slack destination could not deliver"},
+		),
+		Bus:                 bus.EventBus(),
+		SelfProtectionIDs:   selfProtectionIDs(),
+		AlarmEmail:          alarmEmail.ValueAsString(),
+		AlarmEmailCondition: hasEmail,
+		DashboardName:       jsii.String(*s.StackName() + "-Monitoring"),
+	})
+
+	output("ActivityBusName", "EventBridge bus other producers publish activities on", bus.EventBus().EventBusName())
+	output("ActivityBusArn", "ARN of the activity bus", bus.EventBus().EventBusArn())
+	output("SlackDeadLetterQueueUrl", "Activities EventBridge could not hand to the Slack destination", slack.DeadLetterQueue().QueueUrl())
+	output("SlackFailureQueueUrl", "Activities the Slack destination could not deliver", slack.FailureQueue().QueueUrl())
+	output("SlackWebhookSecretArn", "Secrets Manager secret holding the Slack webhook URL", slack.Secret().SecretArn())
+	output("AlarmTopicArn", "SNS topic receiving every alarm and self-protection alert (subscribe more endpoints here)", mon.Topic().TopicArn())
+	output("DashboardUrl", "CloudWatch dashboard of the pipeline's metrics and alarms",
+		jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="+*s.Region()+"#dashboards:name="+*mon.Dashboard().DashboardName()))
+	output("HeartbeatAlarmName", "Alarm that fires when the heartbeat canary stops reaching Slack (see docs/OPERATIONS.md)", mon.HeartbeatAlarm().AlarmName())
+	return s
+}
+
+// cloudTrailLogs defines the CloudTrail source subscribed to CloudTrail's log
+// group, with the parameters that name the group and the filter pattern.
+func cloudTrailLogs(s awscdk.Stack, bus activitybus.Bus, p *Props, fn *gofunction.Props) cloudtrailsource.Source {
 	logGroupName := awscdk.NewCfnParameter(s, jsii.String(ParamLogGroupName), &awscdk.CfnParameterProps{
 		Type:    jsii.String("String"),
 		Default: jsii.String(DefaultLogGroupName),
@@ -89,43 +221,11 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		MaxLength:   jsii.Number(FilterPatternMaxLen),
 		Description: jsii.String("CloudWatch Logs filter pattern selecting the CloudTrail records to report."),
 	})
-	webhookURL := awscdk.NewCfnParameter(s, jsii.String(ParamWebhookURL), &awscdk.CfnParameterProps{
-		Type:                  jsii.String("String"),
-		NoEcho:                jsii.Bool(true),
-		AllowedPattern:        jsii.String(WebhookURLPattern),
-		ConstraintDescription: jsii.String("must be a Slack incoming webhook URL: https://hooks.slack.com/... or https://hooks.slack-gov.com/..."),
-		Description:           jsii.String("Slack incoming webhook URL; stored in Secrets Manager, never shown."),
-	})
-	alarmEmail := awscdk.NewCfnParameter(s, jsii.String(ParamAlarmEmail), &awscdk.CfnParameterProps{
-		Type:                  jsii.String("String"),
-		Default:               jsii.String(""),
-		AllowedPattern:        jsii.String(AlarmEmailPattern),
-		ConstraintDescription: jsii.String("must be empty or one e-mail address"),
-		Description: jsii.String("E-mail address that receives the IDS's alarms and self-protection alerts by SNS, " +
-			"independently of Slack (confirm the subscription mail). Empty: no subscription."),
-	})
-	hasEmail := awscdk.NewCfnCondition(s, jsii.String(conditionEmailID), &awscdk.CfnConditionProps{
-		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(alarmEmail.ValueAsString(), jsii.String(""))),
-	})
 	subscribe := awscdk.NewCfnCondition(s, jsii.String(conditionSubscribeID), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionNot(
 			awscdk.Fn_ConditionEquals(logGroupName.ValueAsString(), jsii.String(""))),
 	})
 
-	var fn *gofunction.Props
-	if p.ModuleDir != "" {
-		fn = &gofunction.Props{ModuleDir: jsii.String(p.ModuleDir)}
-	}
-	var org *string
-	if p.OrganizationID != "" {
-		org = jsii.String(p.OrganizationID)
-	}
-	bus := activitybus.New(s, jsii.String("ActivityBus"), &activitybus.Props{
-		// Named after the stack, as its other resources are, so the
-		// self-protection detections recognize changes to it.
-		EventBusName:   jsii.String(*s.StackName() + "-ActivityBus"),
-		OrganizationID: org,
-	})
 	var detections *[]*string
 	if len(p.Detections) > 0 {
 		detections = jsii.Strings(p.Detections...)
@@ -151,47 +251,7 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	// an empty parameter leaves out the subscription and its permission.
 	source.Permission().CfnOptions().SetCondition(subscribe)
 	source.SubscriptionFilter().Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(subscribe)
-	slack := slackdestination.New(s, jsii.String("SlackDestination"), &slackdestination.Props{
-		Bus:                         bus.EventBus(),
-		WebhookURL:                  awscdk.SecretValue_CfnParameter(webhookURL),
-		SecretName:                  jsii.String(*s.StackName() + "/slack-webhook"),
-		KeyAlias:                    jsii.String("alias/" + *s.StackName() + "/slack-webhook"),
-		DecodeAuthorizationMessages: jsii.Bool(p.DecodeAuthorizationMessages),
-		Function:                    fn,
-	})
-
-	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{
-		Sources:      []monitoring.Component{{Name: "cloudtrail", Function: source.Function()}},
-		Destinations: []monitoring.Component{{Name: "slack", Function: slack.Function()}},
-		Queues: []monitoring.Queue{
-			{Queue: source.FailureQueue(), Keeps: "CloudTrail batches the source could not publish"},
-			{Queue: slack.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Slack destination"},
-			{Queue: slack.FailureQueue(), Keeps: "activities the Slack destination could not deliver"},
-		},
-		Bus:                 bus.EventBus(),
-		SelfProtectionIDs:   selfProtectionIDs(),
-		AlarmEmail:          alarmEmail.ValueAsString(),
-		AlarmEmailCondition: hasEmail,
-		DashboardName:       jsii.String(*s.StackName() + "-Monitoring"),
-	})
-
-	output := func(id, description string, value *string) {
-		awscdk.NewCfnOutput(s, jsii.String(id), &awscdk.CfnOutputProps{
-			Description: jsii.String(description),
-			Value:       value,
-		})
-	}
-	output("ActivityBusName", "EventBridge bus other producers publish activities on", bus.EventBus().EventBusName())
-	output("ActivityBusArn", "ARN of the activity bus", bus.EventBus().EventBusArn())
-	output("CloudTrailSourceFailureQueueUrl", "Batches the CloudTrail source could not publish", source.FailureQueue().QueueUrl())
-	output("SlackDeadLetterQueueUrl", "Activities EventBridge could not hand to the Slack destination", slack.DeadLetterQueue().QueueUrl())
-	output("SlackFailureQueueUrl", "Activities the Slack destination could not deliver", slack.FailureQueue().QueueUrl())
-	output("SlackWebhookSecretArn", "Secrets Manager secret holding the Slack webhook URL", slack.Secret().SecretArn())
-	output("AlarmTopicArn", "SNS topic receiving every alarm and self-protection alert (subscribe more endpoints here)", mon.Topic().TopicArn())
-	output("DashboardUrl", "CloudWatch dashboard of the pipeline's metrics and alarms",
-		jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="+*s.Region()+"#dashboards:name="+*mon.Dashboard().DashboardName()))
-	output("HeartbeatAlarmName", "Alarm that fires when the heartbeat canary stops reaching Slack (see docs/OPERATIONS.md)", mon.HeartbeatAlarm().AlarmName())
-	return s
+	return source
 }
 
 // selfProtectionIDs are the ids of the self-protection presets, whose

@@ -236,6 +236,7 @@ func TestStackIAMHasNoWildcardResources(t *testing.T) {
 			props: &stack.Props{DecodeAuthorizationMessages: true, OrganizationID: "o-a1b2c3d4e5"},
 			want:  []any{"sts:DecodeAuthorizationMessage"},
 		},
+		{name: "guardduty", props: &stack.Props{Sources: []string{"cloudtrail-logs", "guardduty"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -317,17 +318,7 @@ func TestStackMonitoring(t *testing.T) {
 			t.Errorf("subscription = %v", sub)
 		}
 	}
-	watched := map[string]bool{}
-	for _, a := range resources(s.tpl, "AWS::CloudWatch::Alarm") {
-		for _, d := range get(a, "Properties", "Dimensions").([]any) {
-			if v, ok := get(d, "Value", "Fn::GetAtt", 0).(string); ok {
-				watched[v] = true
-			}
-			if v, ok := get(d, "Value", "Ref").(string); ok {
-				watched[v] = true
-			}
-		}
-	}
+	watched := watchedIDs(s.tpl)
 	for _, id := range []string{"CloudTrailSourceFailureQueue01321C75", "SlackDestinationFailureQueueF011B9BE", "SlackDestinationDeadLetterQueue14040ED3", "MonitoringAlertDeadLetterQueue1FAD524E"} {
 		if !watched[id] {
 			t.Errorf("no alarm watches queue %s", id)
@@ -346,4 +337,108 @@ func TestStackMonitoring(t *testing.T) {
 	if get(s.tpl, "Resources", hb, "Properties", "TreatMissingData") != "breaching" {
 		t.Errorf("HeartbeatAlarmName output names %v, not the missing-data alarm", hb)
 	}
+}
+
+// TestStackSources checks that each source option deploys its source, and
+// only its source: the log-group parameters come with cloudtrail-logs, the
+// GuardDuty rule and its queues (logical ids pinned) with guardduty.
+func TestStackSources(t *testing.T) {
+	tests := []struct {
+		name         string
+		sources      []string
+		wantParams   []string
+		wantQueues   []string
+		wantOutputs  []string
+		wantPatterns []any
+	}{{
+		name:        "guardduty only",
+		sources:     []string{"guardduty"},
+		wantParams:  []string{"AlarmEmail", "SlackWebhookUrl"},
+		wantQueues:  []string{"GuardDutySourceDeadLetterQueueE17CA047", "GuardDutySourceFailureQueue415BF499"},
+		wantOutputs: []string{"GuardDutySourceDeadLetterQueueUrl", "GuardDutySourceFailureQueueUrl"},
+		wantPatterns: []any{
+			map[string]any{"source": []any{"aws.guardduty"}, "detail-type": []any{"GuardDuty Finding"}},
+		},
+	}, {
+		name:        "log group and guardduty",
+		sources:     []string{"cloudtrail-logs", "guardduty"},
+		wantParams:  []string{"AlarmEmail", "CloudTrailFilterPattern", "CloudTrailLogGroupName", "SlackWebhookUrl"},
+		wantQueues:  []string{"CloudTrailSourceFailureQueue01321C75", "GuardDutySourceDeadLetterQueueE17CA047", "GuardDutySourceFailureQueue415BF499"},
+		wantOutputs: []string{"CloudTrailSourceFailureQueueUrl", "GuardDutySourceDeadLetterQueueUrl", "GuardDutySourceFailureQueueUrl"},
+		wantPatterns: []any{
+			map[string]any{"source": []any{"aws.guardduty"}, "detail-type": []any{"GuardDuty Finding"}},
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := synthStack(t, &stack.Props{Sources: tt.sources})
+			var params []string
+			for name := range s.tpl["Parameters"].(map[string]any) {
+				if name != "BootstrapVersion" {
+					params = append(params, name)
+				}
+			}
+			sort.Strings(params)
+			if !reflect.DeepEqual(params, tt.wantParams) {
+				t.Errorf("parameters %v, want %v", params, tt.wantParams)
+			}
+			for _, id := range tt.wantQueues {
+				if get(s.tpl, "Resources", id, "Type") != "AWS::SQS::Queue" {
+					t.Errorf("no queue %s", id)
+				}
+			}
+			for _, name := range tt.wantOutputs {
+				if get(s.tpl, "Outputs", name, "Value") == nil {
+					t.Errorf("no output %s", name)
+				}
+			}
+			// Monitoring watches every last-stop queue and function.
+			watched := watchedIDs(s.tpl)
+			for _, id := range tt.wantQueues {
+				if !watched[id] {
+					t.Errorf("no alarm watches queue %s", id)
+				}
+			}
+			for id := range resources(s.tpl, "AWS::Lambda::Function") {
+				if !watched[id] {
+					t.Errorf("no alarm watches function %s", id)
+				}
+			}
+			var patterns []any
+			for _, r := range resources(s.tpl, "AWS::Events::Rule") {
+				if get(r, "Properties", "EventBusName") == nil {
+					patterns = append(patterns, get(r, "Properties", "EventPattern"))
+				}
+			}
+			if !reflect.DeepEqual(patterns, tt.wantPatterns) {
+				t.Errorf("default-bus rules %v, want %v", patterns, tt.wantPatterns)
+			}
+		})
+	}
+}
+
+func TestStackRejectsUnknownSource(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), `unknown source "guard-duty"`) {
+			t.Errorf("recovered %v, want an unknown-source panic", r)
+		}
+	}()
+	stack.New(cdktest.NewApp(nil), jsii.String("Bad"), &stack.Props{Sources: []string{"guard-duty"}})
+}
+
+// watchedIDs are the logical ids of the queues and functions some alarm
+// watches (by a dimension that refers to them).
+func watchedIDs(tpl map[string]any) map[string]bool {
+	watched := map[string]bool{}
+	for _, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+		for _, d := range get(a, "Properties", "Dimensions").([]any) {
+			if v, ok := get(d, "Value", "Fn::GetAtt", 0).(string); ok {
+				watched[v] = true
+			}
+			if v, ok := get(d, "Value", "Ref").(string); ok {
+				watched[v] = true
+			}
+		}
+	}
+	return watched
 }

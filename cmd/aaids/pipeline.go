@@ -12,15 +12,20 @@ import (
 	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/detections/filterpattern"
+	"github.com/activity-aware/ids/sources/awsevents"
 	"github.com/activity-aware/ids/sources/cloudtrail"
+	"github.com/activity-aware/ids/sources/guardduty"
 )
 
 // pipeline standardizes what logfile reads as the deployed system would: the
 // subscription filter pattern selects log events, the CloudTrail source turns
 // each into an activity, explains denials and labels the activity with the
-// detection presets it matches.
+// detection presets it matches. EventBridge events (GuardDuty findings, …)
+// go to the source that reads them, as the event-source function routes
+// them.
 type pipeline struct {
 	source *cloudtrail.Source
+	events *awsevents.Router
 	// filter selects log events; nil selects every one.
 	filter *filterpattern.Pattern
 	// now is the time of records that carry none.
@@ -43,7 +48,11 @@ func newPipeline(detectionIDs, filterPattern string) (*pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--detections: %w", err)
 	}
-	p := &pipeline{source: src, now: time.Now().UTC()}
+	p := &pipeline{
+		source: src,
+		events: &awsevents.Router{Sources: []awsevents.Source{guardduty.Source{}}},
+		now:    time.Now().UTC(),
+	}
 	if filterPattern != "" {
 		if p.filter, err = filterpattern.Parse(filterPattern); err != nil {
 			return nil, fmt.Errorf("--filter-pattern: %w", err)
@@ -74,6 +83,13 @@ func (p *pipeline) activities(it logfile.Item) (acts []*activity.Activity, read 
 	case logfile.LogsData:
 		return p.fromLogsData(it.LogsData)
 	case logfile.Record:
+		if awsevents.IsEvent(it.Raw) {
+			acts, err := p.events.FromEvent(it.Raw)
+			if err != nil {
+				return nil, 1, fmt.Errorf("%s: %w", where(it), err)
+			}
+			return acts, 1, nil
+		}
 		if p.filter != nil && !p.filter.Match(it.Raw) {
 			return nil, 1, nil
 		}

@@ -25,11 +25,12 @@ import (
 
 const replayUsage = `Usage: aaids replay [--format text|json|slack] [--post URL] [--aggregate=false] PATH...
 
-Replays CloudTrail data through the same code the deployed system runs: the
-CloudTrail source standardizes every record into an activity, the correlation
-derives bursts of denials (and threshold detections) from them, and the Slack
-destination applies its notification policy and renders what it would post
-(and, with --post, delivers it).
+Replays CloudTrail data and AWS service events through the same code the
+deployed system runs: the CloudTrail source standardizes every record into an
+activity, the event sources every EventBridge event (GuardDuty findings), the
+correlation derives bursts of denials (and threshold detections) from them,
+and the Slack destination applies its notification policy and renders what it
+would post (and, with --post, delivers it).
 
 The policy is the deployed one, with an in-memory store and windows in event
 time, so a replay is deterministic and every window closes at the end of the
@@ -39,8 +40,9 @@ rest of its window folded into one digest; an activity id is posted once.
 
 PATH is a file or a directory (read recursively); files may be gzip-compressed
 and hold CloudWatch Logs subscription events ({"awslogs":{"data":...}}),
-CloudTrail log files ({"Records":[...]}), single CloudTrail records, or one
-such JSON document per line.
+CloudTrail log files ({"Records":[...]}), single CloudTrail records,
+EventBridge events as a rule delivers them ({"detail-type":...,"detail":...}),
+or one such JSON document per line.
 
 Output (stdout), one item per activity:
   text   a readable preview of the Slack message (default)

@@ -280,3 +280,73 @@ func TestReplayFilterPatternAndDetections(t *testing.T) {
 		t.Fatalf("unknown preset: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestReplayEvents replays each event source's real fixtures, as files and
+// as one event per line, through the same code the event-source function
+// runs: every event becomes the source's activities.
+func TestReplayEvents(t *testing.T) {
+	tests := []struct {
+		dir        string
+		source     string
+		activities int
+		ids        []string
+	}{{
+		dir:        "../../sources/guardduty/testdata",
+		source:     "activity-aware-ids.guardduty",
+		activities: 3,
+		ids:        []string{"guardduty-16afba5c5c43e07c9e3e5e2e544e95df@2017-10-31T23:16:23.824Z"},
+	}}
+	for _, tt := range tests {
+		t.Run(filepath.Base(filepath.Dir(tt.dir)), func(t *testing.T) {
+			files, err := filepath.Glob(filepath.Join(tt.dir, "*.json"))
+			if err != nil || len(files) == 0 {
+				t.Fatalf("no fixtures in %s", tt.dir)
+			}
+			var lines strings.Builder
+			for _, f := range files {
+				raw, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var v any
+				if err := json.Unmarshal(raw, &v); err != nil {
+					t.Fatal(err)
+				}
+				line, _ := json.Marshal(v)
+				lines.Write(append(line, '\n'))
+			}
+			ndjson := writeInput(t, "events.jsonl", lines.String())
+			for _, in := range []string{tt.dir, ndjson} {
+				code, out, errOut := runAaids(t, "replay", "--format", "json", in)
+				if code != exitOK {
+					t.Fatalf("%s: exit %d: %s", in, code, errOut)
+				}
+				ids := map[string]bool{}
+				sc := bufio.NewScanner(strings.NewReader(out))
+				sc.Buffer(nil, 1<<20)
+				for sc.Scan() {
+					var e struct{ Source, DetailType, Detail string }
+					if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+						t.Fatal(err)
+					}
+					a, err := activity.Parse([]byte(e.Detail))
+					if err != nil || e.Source != tt.source {
+						t.Fatalf("entry %s: %v", e.Source, err)
+					}
+					ids[a.ID] = true
+				}
+				if len(ids) != tt.activities {
+					t.Errorf("%s: %d activities, want %d", in, len(ids), tt.activities)
+				}
+				for _, id := range tt.ids {
+					if !ids[id] {
+						t.Errorf("%s: no activity %s", in, id)
+					}
+				}
+				if got := summary(t, errOut); got.records != len(files) || got.activities != tt.activities || got.errors != 0 {
+					t.Errorf("%s: summary %+v", in, got)
+				}
+			}
+		})
+	}
+}

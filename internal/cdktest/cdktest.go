@@ -158,3 +158,71 @@ func AssertTLSOnly(t testing.TB, tpl map[string]any, queueID string) {
 	}
 	t.Errorf("queue %s does not deny requests without TLS", queueID)
 }
+
+// AssertEventSource checks the event-source construct in tpl (the only
+// Lambda function with EVENT_SOURCES in its environment): a rule with
+// pattern on the default bus targets the function with retries and a
+// dead-letter queue, failed invocations go to a failure queue, the function
+// reads sources and may put events on the bus busID, and both queues refuse
+// requests without TLS.
+func AssertEventSource(t testing.TB, tpl map[string]any, busID, sources string, pattern map[string]any) {
+	t.Helper()
+	var fnID string
+	for id, fn := range Resources(tpl, "AWS::Lambda::Function") {
+		if Get(fn, "Properties", "Environment", "Variables", "EVENT_SOURCES") == sources {
+			fnID = id
+		}
+	}
+	if fnID == "" {
+		t.Fatalf("no function reads EVENT_SOURCES=%s", sources)
+	}
+	fn := Resources(tpl, "AWS::Lambda::Function")[fnID]
+	if got := Get(fn, "Properties", "Environment", "Variables", "EVENT_BUS_NAME"); !reflect.DeepEqual(got, Ref(busID)) {
+		t.Errorf("EVENT_BUS_NAME = %v, want a Ref to %s", got, busID)
+	}
+	var found bool
+	for _, r := range Resources(tpl, "AWS::Events::Rule") {
+		target := Get(r, "Properties", "Targets", 0)
+		if !reflect.DeepEqual(Get(target, "Arn"), GetAtt(fnID, "Arn")) {
+			continue
+		}
+		found = true
+		if !reflect.DeepEqual(Get(r, "Properties", "EventPattern"), pattern) {
+			t.Errorf("rule pattern %v\nwant %v", Get(r, "Properties", "EventPattern"), pattern)
+		}
+		if bus := Get(r, "Properties", "EventBusName"); bus != nil {
+			t.Errorf("rule on bus %v, want the default bus", bus)
+		}
+		if Get(r, "Properties", "State") != "ENABLED" {
+			t.Errorf("rule state %v", Get(r, "Properties", "State"))
+		}
+		dlq := Get(target, "DeadLetterConfig", "Arn")
+		if dlq == nil || Get(target, "RetryPolicy", "MaximumRetryAttempts") != 20.0 {
+			t.Errorf("target without DLQ or retries: %v", target)
+		}
+		if m, ok := dlq.(map[string]any); ok {
+			AssertTLSOnly(t, tpl, m["Fn::GetAtt"].([]any)[0].(string))
+		}
+	}
+	if !found {
+		t.Fatalf("no rule targets %s", fnID)
+	}
+	var onFailure bool
+	for _, c := range Resources(tpl, "AWS::Lambda::EventInvokeConfig") {
+		if Get(c, "Properties", "FunctionName") == nil || !reflect.DeepEqual(Get(c, "Properties", "FunctionName"), Ref(fnID)) {
+			continue
+		}
+		dest := Get(c, "Properties", "DestinationConfig", "OnFailure", "Destination")
+		if m, ok := dest.(map[string]any); ok {
+			onFailure = true
+			AssertTLSOnly(t, tpl, m["Fn::GetAtt"].([]any)[0].(string))
+		}
+	}
+	if !onFailure {
+		t.Errorf("function %s has no on-failure destination", fnID)
+	}
+	s := StatementFor(t, tpl, "events:PutEvents")
+	if !reflect.DeepEqual(s["Resource"], GetAtt(busID, "Arn")) {
+		t.Errorf("PutEvents resource %v, want the bus ARN", s["Resource"])
+	}
+}

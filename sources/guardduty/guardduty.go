@@ -13,10 +13,10 @@
 //	time          updatedAt, else createdAt, else the event's time
 //	detections    the finding type, with the finding's severity
 //	actor         the access key (user type, name, principal id, key id) and the
-//	              remote IP of the action, with its country and organization in fields
+//	              remote IP of the action (its city, country and organization in fields)
 //	action        the API call of an AWS_API_CALL finding (service, name, error code)
 //	resources     the instance, buckets, cluster, function or database the finding names
-//	fields        finding type, severity, resource, role, action, remote IP, location,
+//	fields        finding type, severity, resource, role, action, remote location and
 //	              organization, count, first and last seen, description
 //	links         the finding in the GuardDuty console of its region and partition
 //
@@ -137,7 +137,7 @@ func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 		Tags:          tags,
 		Detections: []activity.Detection{{
 			ID:       activity.Truncate(f.Type, awsevents.MaxFieldRunes),
-			Title:    activity.Truncate(subject, awsevents.MaxSubjectRunes),
+			Title:    activity.Truncate(f.Type, awsevents.MaxFieldRunes),
 			Severity: band,
 		}},
 		Detail: awsevents.CompactDetail(ev),
@@ -154,7 +154,6 @@ func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 	fields.Add("Resource role", f.Service.ResourceRole)
 	fields.Add("Action", f.Service.Action.describe())
 	if remote != nil {
-		fields.Add("Remote IP", firstOf(remote.IPAddressV4, remote.IPAddressV6))
 		fields.Add("Remote location", joinNonEmpty(", ", remote.City.CityName, remote.Country.CountryName))
 		fields.Add("Remote organization", joinNonEmpty(" / ", firstOf(remote.Organization.AsnOrg, remote.Organization.Org), remote.Organization.Isp))
 	}

@@ -76,7 +76,6 @@ func TestFixtures(t *testing.T) {
 			"Resource":            "Instance i-05746eb48123455e0",
 			"Resource role":       "TARGET",
 			"Action":              "NETWORK_CONNECTION OUTBOUND TCP remote port 22",
-			"Remote IP":           "0.0.0.0",
 			"Remote location":     "GeneratedFindingCityName, United States",
 			"Remote organization": "GeneratedFindingORG / GeneratedFindingISP",
 			"Count":               "1",

@@ -1,0 +1,27 @@
+package awsevents_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/activity-aware/ids/sources/awsevents"
+)
+
+func TestConfigRoundTrip(t *testing.T) {
+	c := awsevents.Config{EventBusName: "bus", Sources: []string{"guardduty", "securityhub"}, PutEventsMaxBytes: 1000}
+	env := c.Environment()
+	got, err := awsevents.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil || !reflect.DeepEqual(got, c) {
+		t.Fatalf("ConfigFromEnv(Environment()) = %+v, %v; want %+v", got, err, c)
+	}
+	for _, bad := range []map[string]string{
+		{"EVENT_SOURCES": "guardduty"},
+		{"EVENT_BUS_NAME": "bus"},
+		{"EVENT_BUS_NAME": "bus", "EVENT_SOURCES": "guardduty", "PUT_EVENTS_MAX_BYTES": "-1"},
+	} {
+		if _, err := awsevents.ConfigFromEnv(func(k string) string { return bad[k] }); !errors.Is(err, awsevents.ErrConfig) {
+			t.Errorf("ConfigFromEnv(%v) = %v, want ErrConfig", bad, err)
+		}
+	}
+}
