@@ -51,7 +51,7 @@ func Markdown(presets []*Preset, sigma SigmaSummary) []byte {
 		"`Detections` prop, the function's `DETECTIONS` and `aaids replay|detections --detections`. "+
 		"`detectionExclusions` (construct prop `DetectionExclusions`) excludes principals from a preset without editing its pattern.\n\n",
 		strings.Join(packs, ", "))
-	w("A threshold preset labels each matching record at info; `Count` matching activities of one principal within `Window` "+
+	w("A threshold preset labels each matching record at info; `Count` matching activities of one principal within `Window` " +
 		"make the detection (package correlation). Severity is what a matching record (or the threshold) raises the activity to.\n\n")
 	w("When the enabled presets' patterns joined by `||` exceed the subscription filter's 1,024 characters, the stack subscribes "+
 		"with `%s` (every CloudTrail record), the function evaluates every enabled preset and publishes only what one labels "+
