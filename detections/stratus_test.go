@@ -45,8 +45,8 @@ func stratusRecords(t *testing.T) (byTechnique map[string][]sharedfixtures.Recor
 // and counts the techniques that raise a technique-specific detection: a
 // preset other than the generic denial ones labelling a record at low
 // severity or above. Threshold presets label single records at info, so the
-// techniques only they see are not counted here (package correlation
-// evaluates them). It also checks every technique a preset declares in
+// techniques only they see are not counted here: TestStratusCoverageWithThresholds
+// evaluates them with package correlation. It also checks every technique a preset declares in
 // Stratus is one the preset raises.
 func TestStratusCoverage(t *testing.T) {
 	byTechnique, head := stratusRecords(t)
