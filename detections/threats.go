@@ -185,11 +185,12 @@ func threatPresets() []*Preset {
 			Tactic: impact, Technique: "T1496.001 Resource Hijacking: Compute Hijacking",
 			Stratus:      []string{"aws.execution.ec2-launch-unusual-instances"},
 			BenignCauses: "ML teams launching training instances. " + excl,
-			Notes:        "Panther AWS.EC2.LaunchUnusualEC2Instances checks a list of instance types; this preset checks the families.",
+			Notes: "Panther AWS.EC2.LaunchUnusualEC2Instances checks a list of instance types; this preset checks the families, " +
+				"in either form CloudTrail records the type (a string, or an object with a value).",
 			References: []string{refStratus + "aws.execution.ec2-launch-unusual-instances",
 				refPanther + "AWS.EC2.LaunchUnusualEC2Instances (aws_ec2_launch_unusual_ec2_instances)",
 				"https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html"},
-			Pattern: `{ ($.eventSource = "ec2.amazonaws.com") && ($.eventName = "RunInstances") && (($.requestParameters.instanceType = "p*") || ($.requestParameters.instanceType = "g*") || ($.requestParameters.instanceType = "trn*") || ($.requestParameters.instanceType = "inf*") || ($.requestParameters.instanceType = "dl*")) }`,
+			Pattern: `{ ($.eventSource = "ec2.amazonaws.com") && ($.eventName = "RunInstances") && (($.requestParameters.instanceType = "p*") || ($.requestParameters.instanceType = "g*") || ($.requestParameters.instanceType = "trn*") || ($.requestParameters.instanceType = "inf*") || ($.requestParameters.instanceType = "dl*") || ($.requestParameters.instanceType.value = "p*") || ($.requestParameters.instanceType.value = "g*") || ($.requestParameters.instanceType.value = "trn*") || ($.requestParameters.instanceType.value = "inf*") || ($.requestParameters.instanceType.value = "dl*")) }`,
 		},
 		{
 			ID: "ec2-instances-launched-in-bulk", Title: "Many EC2 instances launched", Severity: activity.Medium,
@@ -381,6 +382,8 @@ func threatPresets() []*Preset {
 			Tactic:         persistence, Technique: "T1546 Event Triggered Execution",
 			Stratus:      []string{"aws.persistence.lambda-layer-extension"},
 			BenignCauses: "Deployments adding monitoring layers (Datadog, Lambda Insights). " + excl,
+			Notes: "Panther AWS.Lambda.UpdateFunctionConfiguration fires when the response lists layers (every configuration " +
+				"change of a function that has layers); this preset fires when the request sets layers.",
 			References: []string{refStratus + "aws.persistence.lambda-layer-extension",
 				refPanther + "AWS.Lambda.UpdateFunctionConfiguration (aws_add_malicious_lambda_extension)", refSigma + "aws_new_lambda_layer_attached"},
 			Pattern: `{ ($.eventSource = "lambda.amazonaws.com") && ($.eventName = "UpdateFunctionConfiguration*") && ($.requestParameters.layers[0] = *) }`,
