@@ -124,6 +124,13 @@ type Function struct {
 	client  *http.Client
 	done    chan struct{}
 	waitErr error
+	// resetting is set when the last invocation failed or timed out: the
+	// emulator may then reset its sandbox asynchronously, and an
+	// invocation that arrives before the reset finished is refused.
+	resetting bool
+	// timedOut is set when the last invocation timed out: the reset then
+	// ends the runtime, which the next invocation starts again.
+	timedOut bool
 
 	mu   sync.Mutex
 	logs bytes.Buffer
@@ -236,7 +243,7 @@ func freeAddr() (string, error) {
 }
 
 func (f *Function) waitListening(ctx context.Context, addr string) error {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(readyTimeout)
 	for time.Now().Before(deadline) {
 		select {
 		case <-f.done:
@@ -249,9 +256,11 @@ func (f *Function) waitListening(ctx context.Context, addr string) error {
 			_ = c.Close()
 			return nil
 		}
-		time.Sleep(10 * time.Millisecond)
+		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+			return fmt.Errorf("%w: %v", ErrStart, err)
+		}
 	}
-	return fmt.Errorf("%w: %s did not listen within 10s:\n%s", ErrStart, addr, f.Logs())
+	return fmt.Errorf("%w: %s did not listen within %s:\n%s", ErrStart, addr, readyTimeout, f.Logs())
 }
 
 // FunctionError is the error a function returned, as the emulator reports it.
@@ -281,9 +290,85 @@ func (r *Result) Failed() bool { return r.Err != nil || r.TimedOut }
 
 var timedOut = regexp.MustCompile(`^Task timed out after [0-9.]+ seconds$`)
 
+// readyTimeout bounds each wait for the emulator to be ready: to listen
+// after Start, to finish a reset after a failed invocation.
+const readyTimeout = 10 * time.Second
+
 // Invoke invokes the function with payload and waits for its answer. The
-// emulator runs one invocation at a time.
+// emulator runs one invocation at a time. After a failed or timed-out
+// invocation it waits until the emulator finished resetting the sandbox, as
+// Lambda itself would before the next invocation: after a timeout until the
+// runtime has ended, then, while the emulator refuses the invocation as
+// still resetting, it sends it again.
 func (f *Function) Invoke(ctx context.Context, payload []byte) (*Result, error) {
+	deadline := time.Now().Add(readyTimeout)
+	if f.timedOut {
+		if err := f.awaitReset(ctx, deadline); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		res, err := f.invokeOnce(ctx, payload)
+		if err != nil && f.resetting && resetRefusal(res) && time.Now().Before(deadline) {
+			// The runtime is gone but the emulator has not cleared the
+			// sandbox yet: the invocation never reached the function.
+			if err := sleep(ctx, 20*time.Millisecond); err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrInvoke, f.cfg.Name, err)
+			}
+			continue
+		}
+		f.resetting = res != nil && res.Failed()
+		f.timedOut = res != nil && res.TimedOut
+		return res, err
+	}
+}
+
+// sandboxFailure is the emulator's answer to an invocation that arrived
+// while it was still resetting the sandbox after a failed one.
+var sandboxFailure = regexp.MustCompile(`"errorType":\s*"Sandbox\.Failure".*ErrGateCanceled`)
+
+// resetRefusal reports whether res is the emulator refusing an invocation
+// because the sandbox was still resetting.
+func resetRefusal(res *Result) bool {
+	return res != nil && sandboxFailure.Match(res.Payload)
+}
+
+// awaitReset waits until the emulator has ended the runtime of the
+// timed-out invocation (it starts a new one on the next invocation), the
+// emulator exits, ctx ends or deadline passes.
+func (f *Function) awaitReset(ctx context.Context, deadline time.Time) error {
+	for {
+		if _, err := childOf(f.cmd.Process.Pid); err != nil {
+			return nil
+		}
+		select {
+		case <-f.done:
+			return fmt.Errorf("%w: %s: the emulator exited (%v):\n%s", ErrInvoke, f.cfg.Name, f.waitErr, f.Logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %s: the emulator did not reset its sandbox within %s:\n%s", ErrInvoke, f.cfg.Name, readyTimeout, f.Logs())
+		}
+		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrInvoke, f.cfg.Name, err)
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// invokeOnce sends one invocation to the emulator.
+func (f *Function) invokeOnce(ctx context.Context, payload []byte) (*Result, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.invoke, bytes.NewReader(payload))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvoke, err)

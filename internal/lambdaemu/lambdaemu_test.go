@@ -129,3 +129,24 @@ func initDurations(f *Function, want int) []time.Duration {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestResetRefusal pins the emulator answer that Invoke waits out after a
+// failed invocation, and nothing else.
+func TestResetRefusal(t *testing.T) {
+	tests := []struct {
+		body string
+		want bool
+	}{
+		{`{"errorType":"Sandbox.Failure","errorMessage":"invoke failed. Error: ErrGateCanceled"}`, true},
+		{`{"errorType":"Sandbox.Failure","errorMessage":"Runtime exited"}`, false},
+		{`{"errorType":"Runtime.ExitError","errorMessage":"ErrGateCanceled"}`, false},
+	}
+	for _, tt := range tests {
+		if got := resetRefusal(&Result{Payload: []byte(tt.body)}); got != tt.want {
+			t.Errorf("resetRefusal(%s) = %v, want %v", tt.body, got, tt.want)
+		}
+	}
+	if resetRefusal(nil) {
+		t.Error("resetRefusal(nil) = true")
+	}
+}
