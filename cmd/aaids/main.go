@@ -1,10 +1,15 @@
 // Command aaids runs Activity Aware IDS's code locally: it replays recorded
 // CloudTrail data through the same source and destination code the Lambdas
-// run, tests filter patterns, lists detections and suggests IAM policies.
+// run, suggests IAM policies, tests filter patterns, lists detections, and
+// operates a deployed stack (redrives its queues, edits its suppressions).
 //
 // Usage:
 //
 //	aaids replay [--format text|json|slack] [--post URL] [--aggregate=false] PATH...
+//	aaids policy suggest [--principal ARN] PATH...
+//	aaids filter check PATTERN
+//	aaids filter test PATTERN PATH...
+//	aaids detections list
 //	aaids redrive QUEUE_URL [--to function|bus] [--dry-run] [--max N]
 //	aaids suppress add|list|remove ...
 //	aaids help [COMMAND]
