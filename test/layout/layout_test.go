@@ -71,7 +71,8 @@ func deployable(path string) bool {
 }
 
 // TestImportRules checks what may import what: runtime packages never the
-// CDK (a Lambda would carry jsii), and no shipped package the test support.
+// CDK (a Lambda would carry jsii), sources never destinations nor the other
+// way round, and no Lambda the test support.
 func TestImportRules(t *testing.T) {
 	for _, p := range listPackages(t) {
 		if !deployable(p.ImportPath) {
@@ -79,6 +80,15 @@ func TestImportRules(t *testing.T) {
 				for _, c := range cdk {
 					if strings.HasPrefix(d, c) {
 						t.Errorf("%s depends on %s: runtime code never imports the CDK", p.ImportPath, d)
+					}
+				}
+			}
+		}
+		for _, pair := range [][2]string{{"/sources/", "/destinations/"}, {"/destinations/", "/sources/"}} {
+			if strings.HasPrefix(p.ImportPath, module+pair[0]) {
+				for _, d := range p.Deps {
+					if strings.HasPrefix(d, module+pair[1]) {
+						t.Errorf("%s depends on %s: sources and destinations share only the activity", p.ImportPath, d)
 					}
 				}
 			}
