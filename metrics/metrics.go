@@ -85,6 +85,11 @@ const (
 	// fold, for destinations that digest.
 	Digests = "Digests"
 	Folded  = "Folded"
+	// Suppressed counts activities a suppression kept from being posted
+	// (counted in the suppression's digest); Duplicates counts re-delivered
+	// activities a destination had handled already.
+	Suppressed = "Suppressed"
+	Duplicates = "Duplicates"
 )
 
 // Unit is a CloudWatch metric unit.

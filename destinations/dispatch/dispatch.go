@@ -6,6 +6,10 @@
 // on-failure queue: nothing is dropped after a log line. A heartbeat canary
 // is checked (the secret reads and holds a usable target), counted and not
 // sent, so the receiving channel stays quiet.
+//
+// With a Notifier, the destination applies its notification policy (package
+// correlation); HandleSQS takes the batches of the destination's pacing
+// queues and Sweep, run every minute, delivers the digests of ended windows.
 package dispatch
 
 import (
@@ -19,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/delivery"
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/heartbeat"
@@ -57,11 +62,36 @@ type Handler struct {
 	// Account is the AWS account the heartbeat canary must come from; ""
 	// accepts any.
 	Account string
-	// Now measures delivery latency; time.Now when nil.
+	// Now measures delivery latency and is the notification policy's
+	// clock; time.Now when nil.
 	Now func() time.Time
+	// Notifier, when set, applies the destination's notification policy
+	// (aggregation into digests, suppressions, one delivery per activity
+	// id; package correlation); without it every activity is delivered.
+	// Its digests need a Deliverer that is also a DigestDeliverer.
+	Notifier Notifier
 
 	// posted is set once this execution environment tried its first post.
 	posted atomic.Bool
+}
+
+// Notifier applies a destination's notification policy;
+// correlation.(*Notifier) implements it.
+type Notifier interface {
+	Decide(ctx context.Context, a *activity.Activity, now time.Time) (correlation.Decision, error)
+	Posted(ctx context.Context, d correlation.Decision, now time.Time) error
+	Failed(ctx context.Context, d correlation.Decision, now time.Time) error
+	Sweep(ctx context.Context, now time.Time) ([]correlation.Digest, error)
+	Digested(ctx context.Context, d correlation.Digest) error
+}
+
+var _ Notifier = (*correlation.Notifier)(nil)
+
+// DigestDeliverer is a Deliverer that also delivers the digest closing a
+// group's window.
+type DigestDeliverer interface {
+	Deliverer
+	DeliverDigest(ctx context.Context, d *correlation.Digest, log *slog.Logger) (Result, error)
 }
 
 // Handle delivers one activity event.
@@ -87,6 +117,49 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		log.InfoContext(ctx, h.Name+": heartbeat delivered")
 		return nil
 	}
+	if h.Notifier == nil {
+		return h.deliver(ctx, a, log)
+	}
+	return h.notify(ctx, a, log)
+}
+
+// notify applies the notification policy: the activity is delivered now,
+// or folded into its group's digest, or counted as suppressed, or dropped as
+// a duplicate of one handled before.
+func (h *Handler) notify(ctx context.Context, a *activity.Activity, log *slog.Logger) error {
+	now := h.now()
+	d, err := h.Notifier.Decide(ctx, a, now)
+	if err != nil {
+		log.ErrorContext(ctx, h.Name+": notification policy failed", slog.String("error", err.Error()))
+		return fmt.Errorf("%s: activity %s: %w", h.Name, a.ID, err)
+	}
+	switch d.Action {
+	case correlation.Post:
+		if err := h.deliver(ctx, a, log); err != nil {
+			if ferr := h.Notifier.Failed(ctx, d, now); ferr != nil {
+				log.ErrorContext(ctx, h.Name+": record failed delivery", slog.String("error", ferr.Error()))
+			}
+			return err
+		}
+		if err := h.Notifier.Posted(ctx, d, now); err != nil {
+			// The message is out: failing the event would send it again.
+			log.ErrorContext(ctx, h.Name+": record delivery", slog.String("error", err.Error()))
+		}
+		return nil
+	case correlation.Fold:
+		h.Metrics.Emit(metrics.N(metrics.Folded, 1))
+	case correlation.Suppress:
+		h.Metrics.Emit(metrics.N(metrics.Suppressed, 1))
+	case correlation.Duplicate:
+		h.Metrics.Emit(metrics.N(metrics.Duplicates, 1))
+	}
+	log.InfoContext(ctx, h.Name+": not delivered", slog.String("action", d.Action.String()))
+	return nil
+}
+
+// deliver hands one activity to the Deliverer, with its log line and
+// metrics.
+func (h *Handler) deliver(ctx context.Context, a *activity.Activity, log *slog.Logger) error {
 	first := !h.posted.Swap(true)
 	res, err := h.Deliverer.Deliver(ctx, a, log)
 	if err != nil {

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/activity-aware/ids/correlation"
 )
 
 // The environment of the destination function: the construct writes it
@@ -21,6 +24,19 @@ const (
 	// EnvHeartbeatAccount is the account heartbeat canaries must come from.
 	// Default: any.
 	EnvHeartbeatAccount = "HEARTBEAT_ACCOUNT"
+	// EnvStateTable is the correlation state table; set, it turns on the
+	// notification policy (aggregation, suppressions, one post per
+	// activity id). Default: none, every activity is posted.
+	EnvStateTable = correlation.EnvStateTable
+	// EnvDestinationName names the destination in the state table, so
+	// channels sharing a table keep their own groups. Default "slack".
+	EnvDestinationName = "DESTINATION_NAME"
+	// EnvNotifyWindow is the aggregation window (a Go duration). Default
+	// correlation.DefaultWindow.
+	EnvNotifyWindow = "NOTIFY_WINDOW"
+	// EnvNotifyGroupBy is the group key's dimensions, comma-separated.
+	// Default "principal,detection".
+	EnvNotifyGroupBy = "NOTIFY_GROUP_BY"
 )
 
 // DefaultSecretCacheTTL is how long the function reuses the webhook URL it
@@ -42,6 +58,12 @@ type Config struct {
 	// HeartbeatAccount is the account heartbeat canaries must come from;
 	// empty: any (Handler.Account).
 	HeartbeatAccount string
+	// StateTable, when set, turns on the notification policy, with the
+	// destination's name, window and group key.
+	StateTable      string
+	DestinationName string
+	NotifyWindow    time.Duration
+	NotifyGroupBy   []string
 }
 
 // ConfigFromEnv reads and checks the configuration from getenv (os.Getenv in
@@ -70,6 +92,27 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.DecodeAuthorizationMessages = b
 	}
+	if c.StateTable = getenv(EnvStateTable); c.StateTable == "" {
+		return c, nil
+	}
+	c.DestinationName, c.NotifyWindow, c.NotifyGroupBy = getenv(EnvDestinationName), correlation.DefaultWindow, correlation.DefaultGroupBy
+	if c.DestinationName == "" {
+		c.DestinationName = "slack"
+	}
+	if v := getenv(EnvNotifyWindow); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("%w: %s: want a duration such as 10m, got %q", ErrConfig, EnvNotifyWindow, v)
+		}
+		c.NotifyWindow = d
+	}
+	if v := getenv(EnvNotifyGroupBy); v != "" {
+		dims, err := correlation.ParseGroupBy(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: %s: %w", ErrConfig, EnvNotifyGroupBy, err)
+		}
+		c.NotifyGroupBy = dims
+	}
 	return c, nil
 }
 
@@ -83,6 +126,12 @@ func (c Config) Environment() map[string]string {
 	}
 	if c.HeartbeatAccount != "" {
 		env[EnvHeartbeatAccount] = c.HeartbeatAccount
+	}
+	if c.StateTable != "" {
+		env[EnvStateTable] = c.StateTable
+		env[EnvDestinationName] = c.DestinationName
+		env[EnvNotifyWindow] = c.NotifyWindow.String()
+		env[EnvNotifyGroupBy] = strings.Join(c.NotifyGroupBy, ",")
 	}
 	return env
 }

@@ -26,6 +26,14 @@ func TestConfigFromEnv(t *testing.T) {
 			env:  map[string]string{EnvWebhookSecretARN: arn, EnvSecretCacheTTL: "1m", EnvDecodeAuthorizationMessages: "true", EnvHeartbeatAccount: "111122223333"},
 			want: Config{WebhookSecretARN: arn, SecretCacheTTL: time.Minute, DecodeAuthorizationMessages: true, HeartbeatAccount: "111122223333"},
 		},
+		{
+			name: "notification policy",
+			env:  map[string]string{EnvWebhookSecretARN: arn, EnvStateTable: "state", EnvNotifyWindow: "5m", EnvNotifyGroupBy: "principal, outcome"},
+			want: Config{WebhookSecretARN: arn, SecretCacheTTL: DefaultSecretCacheTTL, StateTable: "state", DestinationName: "slack",
+				NotifyWindow: 5 * time.Minute, NotifyGroupBy: []string{"principal", "outcome"}},
+		},
+		{name: "window not a duration", env: map[string]string{EnvWebhookSecretARN: arn, EnvStateTable: "s", EnvNotifyWindow: "10"}, wantErr: EnvNotifyWindow},
+		{name: "unknown group dimension", env: map[string]string{EnvWebhookSecretARN: arn, EnvStateTable: "s", EnvNotifyGroupBy: "colour"}, wantErr: EnvNotifyGroupBy},
 		{name: "no secret", env: map[string]string{EnvSecretCacheTTL: "1m"}, wantErr: EnvWebhookSecretARN},
 		{name: "ttl without unit", env: map[string]string{EnvWebhookSecretARN: arn, EnvSecretCacheTTL: "300"}, wantErr: EnvSecretCacheTTL},
 		{name: "negative ttl", env: map[string]string{EnvWebhookSecretARN: arn, EnvSecretCacheTTL: "-1m"}, wantErr: EnvSecretCacheTTL},
@@ -54,6 +62,8 @@ func TestConfigEnvironmentRoundTrip(t *testing.T) {
 	for _, c := range []Config{
 		{WebhookSecretARN: "arn:aws:secretsmanager:us-east-1:111122223333:secret:a-AbCdEf", SecretCacheTTL: 5 * time.Minute},
 		{WebhookSecretARN: "arn:aws:secretsmanager:us-east-1:111122223333:secret:a-AbCdEf", SecretCacheTTL: 90 * time.Second, DecodeAuthorizationMessages: true, HeartbeatAccount: "111122223333"},
+		{WebhookSecretARN: "arn:aws:secretsmanager:us-east-1:111122223333:secret:a-AbCdEf", SecretCacheTTL: time.Minute, StateTable: "t",
+			DestinationName: "critical", NotifyWindow: 15 * time.Minute, NotifyGroupBy: []string{"principal", "source-ip"}},
 	} {
 		env := c.Environment()
 		read := map[string]bool{}

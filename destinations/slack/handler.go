@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/metrics"
@@ -53,8 +54,13 @@ type Handler struct {
 	// Account is the AWS account the heartbeat canary must come from (the
 	// envelope's account); "" accepts any.
 	Account string
-	// Now measures delivery latency; time.Now when nil.
+	// Now measures delivery latency and is the notification policy's
+	// clock; time.Now when nil.
 	Now func() time.Time
+	// Notifier, when set, applies the destination's notification policy
+	// (aggregation into digests, suppressions, one post per activity id);
+	// without it every activity is posted.
+	Notifier dispatch.Notifier
 
 	once     sync.Once
 	dispatch *dispatch.Handler
@@ -67,16 +73,49 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 	if h.Secret == nil || h.Client == nil {
 		return ErrNoWebhook
 	}
+	return h.shared().Handle(ctx, ev)
+}
+
+// shared is the dispatch handler that does the work, built on first use.
+func (h *Handler) shared() *dispatch.Handler {
 	h.once.Do(func() {
-		h.dispatch = &dispatch.Handler{Name: "slack", Deliverer: (*deliverer)(h), Logger: h.Logger, Metrics: h.Metrics, Account: h.Account, Now: h.Now}
+		h.dispatch = &dispatch.Handler{Name: "slack", Deliverer: (*deliverer)(h), Logger: h.Logger, Metrics: h.Metrics,
+			Account: h.Account, Now: h.Now, Notifier: h.Notifier}
 	})
-	return h.dispatch.Handle(ctx, ev)
+	return h.dispatch
+}
+
+// HandleSQS delivers a batch from the destination's pacing queues
+// (dispatch.Handler.HandleSQS).
+func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	if h.Secret == nil || h.Client == nil {
+		return events.SQSEventResponse{}, ErrNoWebhook
+	}
+	return h.shared().HandleSQS(ctx, ev)
+}
+
+// Sweep posts the digests of ended windows (dispatch.Handler.Sweep).
+func (h *Handler) Sweep(ctx context.Context) error {
+	if h.Secret == nil || h.Client == nil {
+		return ErrNoWebhook
+	}
+	return h.shared().Sweep(ctx)
+}
+
+// Invoke is the function's entry point, a lambda.Handler: queue batches,
+// the minute sweep, or one event a rule invoked it with
+// (dispatch.Handler.Invoke).
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if h.Secret == nil || h.Client == nil {
+		return nil, ErrNoWebhook
+	}
+	return h.shared().Invoke(ctx, payload)
 }
 
 // deliverer is the Handler as the dispatch.Deliverer of Slack.
 type deliverer Handler
 
-var _ dispatch.Deliverer = (*deliverer)(nil)
+var _ dispatch.DigestDeliverer = (*deliverer)(nil)
 
 // Deliver renders a and posts it to the webhook the secret holds.
 func (d *deliverer) Deliver(ctx context.Context, a *activity.Activity, log *slog.Logger) (dispatch.Result, error) {
@@ -90,6 +129,16 @@ func (d *deliverer) Deliver(ctx context.Context, a *activity.Activity, log *slog
 		return dispatch.Result{}, err
 	}
 	attempts, err := h.Client.deliver(ctx, webhookURL, msg, log)
+	return dispatch.Result{Attempts: attempts}, err
+}
+
+// DeliverDigest renders a group's digest and posts it.
+func (d *deliverer) DeliverDigest(ctx context.Context, dg *correlation.Digest, log *slog.Logger) (dispatch.Result, error) {
+	webhookURL, err := d.webhookURL(ctx)
+	if err != nil {
+		return dispatch.Result{}, err
+	}
+	attempts, err := d.Client.deliver(ctx, webhookURL, RenderDigest(dg), log)
 	return dispatch.Result{Attempts: attempts}, err
 }
 

@@ -19,8 +19,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/metrics"
 	"github.com/activity-aware/ids/sources/cloudtrail"
@@ -48,6 +50,14 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 	if err != nil {
 		return nil, err
 	}
+	corrCfg, err := correlation.DetectorConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	presets, err := cfg.Presets()
+	if err != nil {
+		return nil, err
+	}
 	// What the source adds to every activity: the labels of the configured
 	// detection presets, and the denial explanation.
 	src, err := cfg.NewSource()
@@ -70,9 +80,19 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 	if err != nil {
 		return nil, err
 	}
+	var publisher cloudtrail.Publisher = pub
+	if corrCfg.StateTable != "" {
+		// Bursts of denials and threshold presets become derived
+		// activities, published with the batch that completes them
+		// (AWS_ENDPOINT_URL_DYNAMODB reaches a local table).
+		publisher = &correlation.Publisher{Next: pub, Detector: &correlation.Detector{
+			Store: correlation.NewDynamoDBStore(dynamodb.NewFromConfig(awsCfg), corrCfg.StateTable),
+			Rules: append([]correlation.Rule{correlation.DenialBurst(corrCfg.BurstCount, corrCfg.BurstWindow)}, correlation.ThresholdRules(presets)...),
+		}}
+	}
 	return &cloudtrail.Handler{
 		Source:    src,
-		Publisher: pub,
+		Publisher: publisher,
 		Logger:    logger,
 		Keep:      keep,
 		// EMF lines on stdout become metrics in CloudWatch Logs.

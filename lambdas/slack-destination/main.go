@@ -1,6 +1,8 @@
-// Command slack-destination is the SlackDestination Lambda: an EventBridge
-// rule delivers each activity to it, and it posts the activity to Slack
-// through the incoming webhook whose URL is kept in Secrets Manager.
+// Command slack-destination is the SlackDestination Lambda: the destination's
+// pacing queues deliver batches of activities to it (or an EventBridge rule
+// invokes it with one), it applies the notification policy and posts to
+// Slack through the incoming webhook whose URL is kept in Secrets Manager;
+// a schedule invokes it every minute to post the digests of ended windows.
 //
 // Its environment is slack.ConfigFromEnv's (SLACK_WEBHOOK_SECRET_ARN,
 // SECRET_CACHE_TTL, DECODE_AUTHORIZATION_MESSAGES, HEARTBEAT_ACCOUNT); the
@@ -18,9 +20,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/destinations/slack"
@@ -38,7 +42,9 @@ func main() {
 		logger.Error("slack-destination: init failed", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(handler.Handle)
+	// The Handler is a lambda.Handler (Invoke): it takes the pacing queues' batches, the scheduled sweep and
+	// direct rule invocations.
+	lambda.Start(handler)
 }
 
 // setup reads the environment once and builds the clients and the handler.
@@ -60,6 +66,14 @@ func setup(ctx context.Context, logger *slog.Logger) (*slack.Handler, error) {
 		// EMF lines on stdout become metrics in CloudWatch Logs.
 		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimDestination, "slack"),
 		Account: cfg.HeartbeatAccount,
+	}
+	if cfg.StateTable != "" {
+		// The notification policy's state; AWS_ENDPOINT_URL_DYNAMODB
+		// reaches a local table.
+		h.Notifier = &correlation.Notifier{
+			Store:  correlation.NewDynamoDBStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
+			Policy: correlation.Policy{Destination: cfg.DestinationName, Window: cfg.NotifyWindow, GroupBy: cfg.NotifyGroupBy},
+		}
 	}
 	if cfg.DecodeAuthorizationMessages {
 		h.Decoder = denial.NewSTSDecoder(sts.NewFromConfig(awsCfg))
