@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +117,10 @@ func TestFromRecordIdentitiesAndOutcomes(t *testing.T) {
 			}
 			if err := json.Unmarshal(a.Detail, &kept); err != nil {
 				t.Fatalf("detail is not JSON: %v", err)
+			}
+			// These records are small: the activity carries each whole.
+			if a.Truncated || !reflect.DeepEqual(kept, orig) {
+				t.Errorf("detail (truncated %v) = %s\nwant the record %s", a.Truncated, a.Detail, raw)
 			}
 		})
 	}
