@@ -80,7 +80,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	format := fs.String("format", "text", "output `format`: text, json or slack")
 	post := fs.String("post", "", "deliver every message to this Slack incoming-webhook `URL` (default $SLACK_WEBHOOK_URL)")
 	maxBytes := fs.Int("max-entry-bytes", activity.DefaultMaxEntrySize, "EventBridge entry size limit, in `bytes`")
-	presets := fs.String("detections", detections.DefaultID, "comma-separated detection preset `ids` to evaluate, as the deployed source's DETECTIONS (see 'aaids detections list')")
+	presets := fs.String("detections", detections.DefaultID, "comma-separated detection preset `ids` or packs (cis, threats, self-protection, all) to evaluate, as the deployed source's DETECTIONS (see 'aaids detections list')")
 	pattern := fs.String("filter-pattern", "", "select log events with this CloudWatch Logs filter `pattern`, as the deployed subscription filter does (default: every event)")
 	policy := addPolicyFlags(fs)
 	fs.Usage = func() {
