@@ -12,18 +12,19 @@ import (
 	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
-// generic are the presets that flag any denied call: they say nothing about
+// Generic are the presets that flag any denied call: they say nothing about
 // which technique ran, so they do not count as detecting one.
-var generic = []string{DefaultID, "unauthorized-api-calls-tuned"}
+var Generic = []string{DefaultID, "unauthorized-api-calls-tuned"}
 
 // nonHead is the prefix of the recordings of earlier versions of a Stratus
 // technique: _non_head_versions__<commit>__<technique>.json.
 var nonHead = regexp.MustCompile(`^_non_head_versions__[0-9a-f]+__`)
 
-// stratusRecords groups the shared Stratus Red Team detonations by technique
+// StratusRecords groups the shared Stratus Red Team detonations by technique
 // id; head reports the techniques recorded at the repository's HEAD (the 35
-// the issue counts), the others exist only in earlier versions.
-func stratusRecords(t *testing.T) (byTechnique map[string][]sharedfixtures.Record, head map[string]bool) {
+// the issue counts), the others exist only in earlier versions. It is
+// exported for this package's external tests (stratus_threshold_test.go).
+func StratusRecords(t *testing.T) (byTechnique map[string][]sharedfixtures.Record, head map[string]bool) {
 	t.Helper()
 	dir := sharedfixtures.Dir(t, "fixtures", "cloudtrail", "stratus")
 	byTechnique, head = map[string][]sharedfixtures.Record{}, map[string]bool{}
@@ -49,7 +50,7 @@ func stratusRecords(t *testing.T) (byTechnique map[string][]sharedfixtures.Recor
 // evaluates them with package correlation. It also checks every technique a preset declares in
 // Stratus is one the preset raises.
 func TestStratusCoverage(t *testing.T) {
-	byTechnique, head := stratusRecords(t)
+	byTechnique, head := StratusRecords(t)
 	set := NewSet(All())
 	raised := map[string]map[string]bool{}   // technique → preset ids raising it
 	labelled := map[string]map[string]bool{} // technique → every non-generic preset matching, info included
@@ -57,7 +58,7 @@ func TestStratusCoverage(t *testing.T) {
 		raised[tech], labelled[tech] = map[string]bool{}, map[string]bool{}
 		for _, r := range recs {
 			for _, p := range set.Match(r.Raw) {
-				if slices.Contains(generic, p.ID) {
+				if slices.Contains(Generic, p.ID) {
 					continue
 				}
 				labelled[tech][p.ID] = true

@@ -2,8 +2,6 @@ package detections_test
 
 import (
 	"context"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -13,11 +11,8 @@ import (
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/detections"
-	"github.com/activity-aware/ids/internal/sharedfixtures"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
-
-var nonHeadPrefix = regexp.MustCompile(`^_non_head_versions__[0-9a-f]+__`)
 
 // TestStratusCoverageWithThresholds runs every Stratus Red Team detonation
 // as the deployed system does, with every preset on: the source labels each
@@ -27,23 +22,16 @@ var nonHeadPrefix = regexp.MustCompile(`^_non_head_versions__[0-9a-f]+__`)
 // technique counts when one of its records raises a technique-specific
 // preset or its records make a threshold detection.
 func TestStratusCoverageWithThresholds(t *testing.T) {
-	dir := sharedfixtures.Dir(t, "fixtures", "cloudtrail", "stratus")
 	all := detections.All()
 	src := cloudtrail.New(cloudtrail.Options{Enrichers: []cloudtrail.Enricher{detections.NewSet(all)}})
+	records, head := detections.StratusRecords(t)
 	byTech := map[string][]*activity.Activity{}
-	head := map[string]bool{}
-	for _, r := range sharedfixtures.CloudTrailRecords(t) {
-		if filepath.Dir(r.Path) != dir {
-			continue
+	for tech, recs := range records {
+		for _, r := range recs {
+			byTech[tech] = append(byTech[tech], src.FromRecord(r.Raw, &activity.Origin{LogGroup: "CloudTrail/DefaultLogGroup"}, time.Time{}))
 		}
-		base := strings.TrimSuffix(filepath.Base(r.Path), ".json")
-		tech := nonHeadPrefix.ReplaceAllString(base, "")
-		if tech == base {
-			head[tech] = true
-		}
-		byTech[tech] = append(byTech[tech], src.FromRecord(r.Raw, &activity.Origin{LogGroup: "CloudTrail/DefaultLogGroup"}, time.Time{}))
 	}
-	generic := []string{detections.DefaultID, "unauthorized-api-calls-tuned"}
+	generic := detections.Generic
 	var detected, missed []string
 	for tech := range head {
 		by := map[string]bool{}
@@ -81,7 +69,7 @@ func TestStratusCoverageWithThresholds(t *testing.T) {
 		t.Logf("detected %s", d)
 	}
 	t.Logf("%d of %d Stratus techniques detected with thresholds evaluated; remaining: %v", len(detected), len(head), missed)
-	if len(head) != 35 || len(detected) < 34 {
-		t.Errorf("%d of %d techniques detected, want at least 34 of 35", len(detected), len(head))
+	if len(head) != 35 || len(detected) != len(head) {
+		t.Errorf("%d of %d techniques detected, want all 35", len(detected), len(head))
 	}
 }

@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/detections"
-	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/internal/emfparse"
-	"github.com/activity-aware/ids/internal/localeventbridge"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
 	"github.com/activity-aware/ids/metrics"
 )
@@ -22,12 +19,7 @@ import (
 // counts the rest as filtered, so the counts add up.
 func TestHandlerKeepLabelled(t *testing.T) {
 	const fn = "ids-CloudTrailSource"
-	srv := localeventbridge.New(localeventbridge.Options{BusName: "bus"})
-	t.Cleanup(srv.Close)
-	pub, err := eventbus.NewPublisher(eventbus.NewClient(srv.AWSConfig()), eventbus.Config{BusName: "bus", BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, pub := localBus(t)
 	presets, err := detections.Lookup("sts-federation-token")
 	if err != nil {
 		t.Fatal(err)

@@ -17,17 +17,25 @@ import (
 	"github.com/activity-aware/ids/metrics"
 )
 
-// TestHandlerMetrics reads the handler's embedded-metric lines as CloudWatch
-// would, through the real publisher and a local EventBridge that fails one
-// entry for good and throttles another once.
-func TestHandlerMetrics(t *testing.T) {
-	const fn = "ids-CloudTrailSource"
+// localBus is a local EventBridge with bus "bus" and the real publisher in
+// front of it, retrying at once.
+func localBus(t *testing.T) (*localeventbridge.Server, *eventbus.Publisher) {
+	t.Helper()
 	srv := localeventbridge.New(localeventbridge.Options{BusName: "bus"})
 	t.Cleanup(srv.Close)
 	pub, err := eventbus.NewPublisher(eventbus.NewClient(srv.AWSConfig()), eventbus.Config{BusName: "bus", BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, pub
+}
+
+// TestHandlerMetrics reads the handler's embedded-metric lines as CloudWatch
+// would, through the real publisher and a local EventBridge that fails one
+// entry for good and throttles another once.
+func TestHandlerMetrics(t *testing.T) {
+	const fn = "ids-CloudTrailSource"
+	srv, pub := localBus(t)
 	var out bytes.Buffer
 	h := &Handler{Source: New(Options{}), Publisher: pub, Logger: slog.New(slog.DiscardHandler), Metrics: metrics.New(&out, fn, metrics.DimSource, "cloudtrail")}
 	dims := map[string]string{metrics.DimFunction: fn, metrics.DimSource: "cloudtrail"}
