@@ -14,12 +14,15 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/constructs/activitybus"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/guarddutysource"
 	"github.com/activity-aware/ids/constructs/monitoring"
+	"github.com/activity-aware/ids/constructs/routing"
 	"github.com/activity-aware/ids/constructs/slackdestination"
+	"github.com/activity-aware/ids/constructs/webhookdestination"
 	"github.com/activity-aware/ids/detections"
 )
 
@@ -37,6 +40,12 @@ const (
 	AlarmEmailPattern    = `^$|^[^\s@]+@[^\s@]+\.[^\s@]+$`
 	conditionSubscribeID = "HasCloudTrailLogGroup"
 	conditionEmailID     = "HasAlarmEmail"
+
+	// The signed webhook: deployed when its URL is given.
+	ParamSignedWebhookURL         = "SignedWebhookUrl"
+	ParamSignedWebhookMinSeverity = "SignedWebhookMinSeverity"
+	SignedWebhookURLPattern       = `^$|^https://[^\s"\\]+$`
+	ConditionSignedWebhook        = "HasSignedWebhook"
 )
 
 // Props configures the stack. All fields beyond StackProps are optional.
@@ -139,11 +148,14 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		EventBusName:   jsii.String(*s.StackName() + "-ActivityBus"),
 		OrganizationID: org,
 	})
-	output := func(id, description string, value *string) {
-		awscdk.NewCfnOutput(s, jsii.String(id), &awscdk.CfnOutputProps{
+	output := func(id, description string, value *string, cond ...awscdk.CfnCondition) {
+		o := awscdk.NewCfnOutput(s, jsii.String(id), &awscdk.CfnOutputProps{
 			Description: jsii.String(description),
 			Value:       value,
 		})
+		if len(cond) > 0 {
+			o.SetCondition(cond[0])
+		}
 	}
 	var sources []monitoring.Component
 	var queues []monitoring.Queue
@@ -170,13 +182,37 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		DecodeAuthorizationMessages: jsii.Bool(p.DecodeAuthorizationMessages),
 		Function:                    fn,
 	})
+	signedURL := awscdk.NewCfnParameter(s, jsii.String(ParamSignedWebhookURL), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		NoEcho:                jsii.Bool(true),
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(SignedWebhookURLPattern),
+		ConstraintDescription: jsii.String("must be empty or an https:// URL without spaces, quotes or backslashes"),
+		Description: jsii.String("HTTPS URL that receives every activity as a signed webhook (Standard Webhooks); " +
+			"the signing secret is generated into Secrets Manager. Empty: not deployed."),
+	})
+	hasWebhook := whenGiven(s, ConditionSignedWebhook, signedURL)
+	webhook := webhookdestination.New(s, jsii.String("SignedWebhookDestination"), &webhookdestination.Props{
+		Bus:        bus.EventBus(),
+		URL:        signedURL.ValueAsString(),
+		SecretName: jsii.String(*s.StackName() + "/signed-webhook"),
+		KeyAlias:   jsii.String("alias/" + *s.StackName() + "/signed-webhook"),
+		Filter:     &routing.Filter{MinSeverity: minSeverity(s, ParamSignedWebhookMinSeverity, "the signed webhook", activity.Info)},
+		Condition:  hasWebhook,
+		Function:   fn,
+	})
 
 	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{
-		Sources:      sources,
-		Destinations: []monitoring.Component{{Name: "slack", Function: slack.Function()}},
+		Sources: sources,
+		Destinations: []monitoring.Component{
+			{Name: "slack", Function: slack.Function()},
+			{Name: "webhook", Function: webhook.Function(), Condition: hasWebhook},
+		},
 		Queues: append(queues,
 			monitoring.Queue{Queue: slack.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Slack destination"},
 			monitoring.Queue{Queue: slack.FailureQueue(), Keeps: "activities the Slack destination could not deliver"},
+			monitoring.Queue{Queue: webhook.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the signed webhook destination", Condition: hasWebhook},
+			monitoring.Queue{Queue: webhook.FailureQueue(), Keeps: "activities the signed webhook destination could not deliver", Condition: hasWebhook},
 		),
 		Bus:                 bus.EventBus(),
 		SelfProtectionIDs:   selfProtectionIDs(),
@@ -194,7 +230,28 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	output("DashboardUrl", "CloudWatch dashboard of the pipeline's metrics and alarms",
 		jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="+*s.Region()+"#dashboards:name="+*mon.Dashboard().DashboardName()))
 	output("HeartbeatAlarmName", "Alarm that fires when the heartbeat canary stops reaching Slack (see docs/OPERATIONS.md)", mon.HeartbeatAlarm().AlarmName())
+	output("SignedWebhookSecretArn", "Secrets Manager secret holding the signed webhook's URL and signing secret (signingSecret)", webhook.Secret().SecretArn(), hasWebhook)
+	output("SignedWebhookDeadLetterQueueUrl", "Activities EventBridge could not hand to the signed webhook destination", webhook.DeadLetterQueue().QueueUrl(), hasWebhook)
+	output("SignedWebhookFailureQueueUrl", "Activities the signed webhook destination could not deliver", webhook.FailureQueue().QueueUrl(), hasWebhook)
 	return s
+}
+
+// whenGiven is a condition that holds when param is not empty: the optional
+// destinations deploy only when their credentials are given.
+func whenGiven(s awscdk.Stack, id string, param awscdk.CfnParameter) awscdk.CfnCondition {
+	return awscdk.NewCfnCondition(s, jsii.String(id), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(param.ValueAsString(), jsii.String(""))),
+	})
+}
+
+// minSeverity is a destination's minimum-severity parameter.
+func minSeverity(s awscdk.Stack, id, destination string, def activity.Severity) *string {
+	return awscdk.NewCfnParameter(s, jsii.String(id), &awscdk.CfnParameterProps{
+		Type:          jsii.String("String"),
+		Default:       jsii.String(string(def)),
+		AllowedValues: jsii.Strings(routing.Severities...),
+		Description:   jsii.String("Least severity of the activities sent to " + destination + "."),
+	}).ValueAsString()
 }
 
 // cloudTrailLogs defines the CloudTrail source subscribed to CloudTrail's log

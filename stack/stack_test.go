@@ -162,6 +162,11 @@ func TestStackLogicalIDs(t *testing.T) {
 		"SlackDestinationFunctionLogGroup3BAF0267": "AWS::Logs::LogGroup",
 		"MonitoringTopicKey423AF5B2":               "AWS::KMS::Key",
 		"MonitoringAlertDeadLetterQueue1FAD524E":   "AWS::SQS::Queue",
+
+		"SignedWebhookDestinationKey2EBBB0B1":             "AWS::KMS::Key",
+		"SignedWebhookDestinationSecret1C4AFB4C":          "AWS::SecretsManager::Secret",
+		"SignedWebhookDestinationFailureQueueCB43F40A":    "AWS::SQS::Queue",
+		"SignedWebhookDestinationDeadLetterQueueAB6C1B11": "AWS::SQS::Queue",
 	}
 	for id, typ := range want {
 		if got := get(s.tpl, "Resources", id, "Type"); got != typ {
@@ -180,8 +185,8 @@ func TestStackLogicalIDs(t *testing.T) {
 func TestStackFunctionsAndOutputs(t *testing.T) {
 	s := synthStack(t, nil)
 	fns := resources(s.tpl, "AWS::Lambda::Function")
-	if len(fns) != 2 {
-		t.Fatalf("want 2 functions, got %d", len(fns))
+	if len(fns) != 3 {
+		t.Fatalf("want 3 functions (one conditional), got %d", len(fns))
 	}
 	for id, fn := range fns {
 		p := fn["Properties"]
@@ -194,13 +199,14 @@ func TestStackFunctionsAndOutputs(t *testing.T) {
 	var names []string
 	for name, o := range outputs {
 		names = append(names, name)
-		if strings.Contains(fmt.Sprint(o), "SlackWebhookUrl") {
+		if strings.Contains(fmt.Sprint(o), "SlackWebhookUrl") || strings.Contains(fmt.Sprint(o), "SignedWebhookUrl") {
 			t.Errorf("output %s exposes the webhook URL: %v", name, o)
 		}
 	}
 	sort.Strings(names)
 	wantNames := []string{"ActivityBusArn", "ActivityBusName", "AlarmTopicArn", "CloudTrailSourceFailureQueueUrl", "DashboardUrl",
-		"HeartbeatAlarmName", "SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn"}
+		"HeartbeatAlarmName", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl", "SignedWebhookSecretArn",
+		"SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn"}
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Errorf("outputs = %v, want %v", names, wantNames)
 	}
@@ -271,8 +277,17 @@ func TestStackNamesMatchSelfProtection(t *testing.T) {
 		return ""
 	}
 	bus := name("AWS::Events::EventBus", "Name")
-	secret := name("AWS::SecretsManager::Secret", "Name")
-	alias := name("AWS::KMS::Alias", "AliasName")
+	secret, _ := get(s.tpl, "Resources", "SlackDestinationWebhookSecretDF11B272", "Properties", "Name").(string)
+	alias := ""
+	for _, r := range resources(s.tpl, "AWS::KMS::Alias") {
+		if v, _ := get(r, "Properties", "AliasName").(string); strings.HasSuffix(v, "/slack-webhook") {
+			alias = v
+		}
+	}
+	signed, _ := get(s.tpl, "Resources", "SignedWebhookDestinationSecret1C4AFB4C", "Properties", "Name").(string)
+	if signed != "Activity-Aware-IDS/signed-webhook" {
+		t.Errorf("signed webhook secret %q: want it named after the stack", signed)
+	}
 	if bus != "Activity-Aware-IDS-ActivityBus" || secret != "Activity-Aware-IDS/slack-webhook" || alias != "alias/Activity-Aware-IDS/slack-webhook" {
 		t.Fatalf("bus %q, secret %q, key alias %q: want them named after the stack", bus, secret, alias)
 	}
@@ -353,7 +368,7 @@ func TestStackSources(t *testing.T) {
 	}{{
 		name:        "guardduty only",
 		sources:     []string{"guardduty"},
-		wantParams:  []string{"AlarmEmail", "SlackWebhookUrl"},
+		wantParams:  []string{"AlarmEmail", "SignedWebhookMinSeverity", "SignedWebhookUrl", "SlackWebhookUrl"},
 		wantQueues:  []string{"GuardDutySourceDeadLetterQueueE17CA047", "GuardDutySourceFailureQueue415BF499"},
 		wantOutputs: []string{"GuardDutySourceDeadLetterQueueUrl", "GuardDutySourceFailureQueueUrl"},
 		wantPatterns: []any{
@@ -362,7 +377,7 @@ func TestStackSources(t *testing.T) {
 	}, {
 		name:        "log group and guardduty",
 		sources:     []string{"cloudtrail-logs", "guardduty"},
-		wantParams:  []string{"AlarmEmail", "CloudTrailFilterPattern", "CloudTrailLogGroupName", "SlackWebhookUrl"},
+		wantParams:  []string{"AlarmEmail", "CloudTrailFilterPattern", "CloudTrailLogGroupName", "SignedWebhookMinSeverity", "SignedWebhookUrl", "SlackWebhookUrl"},
 		wantQueues:  []string{"CloudTrailSourceFailureQueue01321C75", "GuardDutySourceDeadLetterQueueE17CA047", "GuardDutySourceFailureQueue415BF499"},
 		wantOutputs: []string{"CloudTrailSourceFailureQueueUrl", "GuardDutySourceDeadLetterQueueUrl", "GuardDutySourceFailureQueueUrl"},
 		wantPatterns: []any{
@@ -441,4 +456,65 @@ func watchedIDs(tpl map[string]any) map[string]bool {
 		}
 	}
 	return watched
+}
+
+// TestStackSignedWebhook checks the optional signed webhook: a NoEcho URL
+// parameter that defaults to empty, a minimum-severity parameter, and a
+// condition that leaves every resource of the destination (and its outputs)
+// out when the URL is empty.
+func TestStackSignedWebhook(t *testing.T) {
+	s := synthStack(t, nil)
+	wantParams := map[string]any{
+		stack.ParamSignedWebhookURL: map[string]any{
+			"Type": "String", "NoEcho": true, "Default": "",
+			"AllowedPattern":        stack.SignedWebhookURLPattern,
+			"ConstraintDescription": "must be empty or an https:// URL without spaces, quotes or backslashes",
+			"Description": "HTTPS URL that receives every activity as a signed webhook (Standard Webhooks); " +
+				"the signing secret is generated into Secrets Manager. Empty: not deployed.",
+		},
+		stack.ParamSignedWebhookMinSeverity: map[string]any{
+			"Type": "String", "Default": "info",
+			"AllowedValues": []any{"critical", "high", "medium", "low", "info"},
+			"Description":   "Least severity of the activities sent to the signed webhook.",
+		},
+	}
+	for name, p := range wantParams {
+		if got := get(s.tpl, "Parameters", name); !reflect.DeepEqual(got, p) {
+			t.Errorf("parameter %s = %v\nwant %v", name, got, p)
+		}
+	}
+	wantCond := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{ref(stack.ParamSignedWebhookURL), ""}}}}
+	if got := get(s.tpl, "Conditions", stack.ConditionSignedWebhook); !reflect.DeepEqual(got, wantCond) {
+		t.Errorf("condition = %v", got)
+	}
+	re := regexp.MustCompile(stack.SignedWebhookURLPattern)
+	for url, ok := range map[string]bool{"": true, "https://hooks.example.com/aaids?k=v": true, "http://hooks.example.com/": false,
+		`https://x.example/"},"signingSecret":"known`: false, "https://x.example/a b": false, `https://x.example/\`: false} {
+		if re.MatchString(url) != ok {
+			t.Errorf("URL pattern on %q = %v, want %v", url, !ok, ok)
+		}
+	}
+	gated, alarms := 0, 0
+	for id, r := range get(s.tpl, "Resources").(map[string]any) {
+		inDest := strings.HasPrefix(id, "SignedWebhookDestination")
+		c := get(r, "Condition")
+		switch {
+		case get(r, "Type") == "AWS::CloudWatch::Alarm" && c == stack.ConditionSignedWebhook:
+			// Its errors, throttles, cold-start permanent errors, heartbeat
+			// and two queues are watched while it exists.
+			alarms++
+		case (c == stack.ConditionSignedWebhook) != inDest:
+			t.Errorf("resource %s has condition %v", id, c)
+		case inDest:
+			gated++
+		}
+	}
+	if gated < 12 || alarms != 6 {
+		t.Errorf("%d resources gated, %d alarms; want at least 12 and 6", gated, alarms)
+	}
+	for _, o := range []string{"SignedWebhookSecretArn", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl"} {
+		if got := get(s.tpl, "Outputs", o, "Condition"); got != stack.ConditionSignedWebhook {
+			t.Errorf("output %s condition = %v", o, got)
+		}
+	}
 }

@@ -49,12 +49,18 @@ const DefaultHeartbeatRate = 30
 type Component struct {
 	Name     string
 	Function awslambda.IFunction
+	// Condition, when set, is the condition the component is deployed
+	// under (an optional destination): its alarms carry it, and the
+	// dashboard, which cannot, leaves it out.
+	Condition awscdk.CfnCondition
 }
 
 // Queue is a last-stop queue and what it keeps, for the alarm's description.
 type Queue struct {
 	Queue awssqs.IQueue
 	Keeps string
+	// Condition, as Component's.
+	Condition awscdk.CfnCondition
 }
 
 // Props configures the monitoring. Every field is optional.
@@ -142,14 +148,14 @@ func New(scope constructs.Construct, id *string, props *Props) Monitoring {
 		}
 	}
 	action := awscloudwatchactions.NewSnsAction(m.topic)
-	alarm := func(id string, metric awscloudwatch.IMetric, op awscloudwatch.ComparisonOperator, threshold float64, missing awscloudwatch.TreatMissingData, description string) awscloudwatch.Alarm {
+	alarm := func(id string, metric awscloudwatch.IMetric, op awscloudwatch.ComparisonOperator, threshold float64, missing awscloudwatch.TreatMissingData, description string, cond awscdk.CfnCondition) awscloudwatch.Alarm {
 		a := awscloudwatch.NewAlarm(c, jsii.String(id), &awscloudwatch.AlarmProps{
 			Metric: metric, Threshold: jsii.Number(threshold), EvaluationPeriods: jsii.Number(1),
 			ComparisonOperator: op, TreatMissingData: missing, AlarmDescription: jsii.String(description),
 		})
 		a.AddAlarmAction(action)
 		a.AddOkAction(action)
-		m.alarms = append(m.alarms, a)
+		m.keep(a, cond)
 		return a
 	}
 	five := awscdk.Duration_Minutes(jsii.Number(5))
@@ -164,35 +170,44 @@ func New(scope constructs.Construct, id *string, props *Props) Monitoring {
 	for i, q := range p.Queues {
 		alarm(fmt.Sprintf("QueueAlarm%d", i), q.Queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
 			atLeastOne, 1, notBreaching,
-			"Messages are parked in a last-stop queue ("+q.Keeps+"). Find the cause in the function's logs, fix it, then `aaids redrive QUEUE_URL` (docs/OPERATIONS.md).")
+			"Messages are parked in a last-stop queue ("+q.Keeps+"). Find the cause in the function's logs, fix it, then `aaids redrive QUEUE_URL` (docs/OPERATIONS.md).", q.Condition)
 	}
-	var functions []awslambda.IFunction
-	for _, s := range p.Sources {
-		functions = append(functions, s.Function)
+	var functions []Component
+	functions = append(functions, p.Sources...)
+	functions = append(functions, p.Destinations...)
+	for _, fn := range p.Functions {
+		functions = append(functions, Component{Function: fn})
 	}
-	for _, d := range p.Destinations {
-		functions = append(functions, d.Function)
-	}
-	functions = append(functions, p.Functions...)
-	for i, fn := range functions {
+	for i, comp := range functions {
+		fn := comp.Function
 		alarm(fmt.Sprintf("ErrorsAlarm%d", i), fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), atLeastOne, 1, notBreaching,
-			"A function of the IDS failed an invocation; Lambda retries it and finally parks it in the function's on-failure queue. Read the function's error lines.")
+			"A function of the IDS failed an invocation; Lambda retries it and finally parks it in the function's on-failure queue. Read the function's error lines.", comp.Condition)
 		alarm(fmt.Sprintf("ThrottlesAlarm%d", i), fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), atLeastOne, 1, notBreaching,
-			"A function of the IDS was throttled: its reserved concurrency (or the account's) is exhausted or was set to 0. Check PutFunctionConcurrency in CloudTrail.")
+			"A function of the IDS was throttled: its reserved concurrency (or the account's) is exhausted or was set to 0. Check PutFunctionConcurrency in CloudTrail.", comp.Condition)
 	}
 	for i, s := range p.Sources {
 		alarm(fmt.Sprintf("PublishFailuresAlarm%d", i), Metric(metrics.PublishFailures, metrics.DimSource, s, five), atLeastOne, 1, notBreaching,
-			"The "+s.Name+" source could not put activities on the bus (denied, throttled beyond retries, bus deleted). The batch is retried and finally parked.")
+			"The "+s.Name+" source could not put activities on the bus (denied, throttled beyond retries, bus deleted). The batch is retried and finally parked.", s.Condition)
 	}
 	for i, d := range p.Destinations {
 		alarm(fmt.Sprintf("ColdStartPermanentErrorsAlarm%d", i), Metric(metrics.ColdStartPermanentErrors, metrics.DimDestination, d, one), atLeastOne, 1, notBreaching,
-			"The "+d.Name+" destination's first post after a cold start was refused for good: the webhook is revoked, its channel archived or the secret points elsewhere. Nothing reaches the channel until it is fixed.")
+			"The "+d.Name+" destination's first post after a cold start was refused for good: the webhook is revoked, its channel archived or the secret points elsewhere. Nothing reaches the channel until it is fixed.", d.Condition)
 	}
 	if heartbeatOn {
 		m.heartbeatAlarm = m.heartbeat(c, &p, action)
 	}
 	m.dashboard = m.newDashboard(c, &p, functions)
 	return m
+}
+
+// keep records an alarm, gated by cond when its component is optional; the
+// dashboard shows only the alarms that always exist.
+func (m *monitoring) keep(a awscloudwatch.Alarm, cond awscdk.CfnCondition) {
+	if cond != nil {
+		a.Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(cond)
+		return
+	}
+	m.alarms = append(m.alarms, a)
 }
 
 // Metric is a metric the functions emit, for one source or destination.
@@ -339,8 +354,8 @@ func (m *monitoring) heartbeat(c constructs.Construct, p *Props, action awscloud
 		})
 		a.AddAlarmAction(action)
 		a.AddOkAction(action)
-		m.alarms = append(m.alarms, a)
-		if first == nil {
+		m.keep(a, d.Condition)
+		if first == nil && d.Condition == nil {
 			first = a
 		}
 	}
@@ -349,7 +364,7 @@ func (m *monitoring) heartbeat(c constructs.Construct, p *Props, action awscloud
 
 // newDashboard shows the pipeline's counts, delivery, canary, function
 // health and alarms.
-func (m *monitoring) newDashboard(c constructs.Construct, p *Props, functions []awslambda.IFunction) awscloudwatch.Dashboard {
+func (m *monitoring) newDashboard(c constructs.Construct, p *Props, functions []Component) awscloudwatch.Dashboard {
 	d := awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{DashboardName: p.DashboardName})
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 	graph := func(title string, left []awscloudwatch.IMetric) awscloudwatch.GraphWidget {
@@ -357,6 +372,9 @@ func (m *monitoring) newDashboard(c constructs.Construct, p *Props, functions []
 	}
 	var sources, failures, posts, latency []awscloudwatch.IMetric
 	for _, s := range p.Sources {
+		if s.Condition != nil {
+			continue
+		}
 		for _, n := range []string{metrics.RecordsIn, metrics.ActivitiesPublished, metrics.Unrecognized} {
 			sources = append(sources, Metric(n, metrics.DimSource, s, five))
 		}
@@ -365,6 +383,9 @@ func (m *monitoring) newDashboard(c constructs.Construct, p *Props, functions []
 		}
 	}
 	for _, dst := range p.Destinations {
+		if dst.Condition != nil {
+			continue
+		}
 		for _, n := range []string{metrics.Posts, metrics.CanaryDelivered, metrics.Digests, metrics.Folded} {
 			posts = append(posts, Metric(n, metrics.DimDestination, dst, five))
 		}
@@ -375,11 +396,17 @@ func (m *monitoring) newDashboard(c constructs.Construct, p *Props, functions []
 		latency = append(latency, lat.With(&awscloudwatch.MetricOptions{Statistic: jsii.String("p50")}), lat.With(&awscloudwatch.MetricOptions{Statistic: jsii.String("p99")}))
 	}
 	var health []awscloudwatch.IMetric
-	for _, fn := range functions {
-		health = append(health, fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five}), fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: five}))
+	for _, comp := range functions {
+		if comp.Condition != nil {
+			continue
+		}
+		health = append(health, comp.Function.MetricErrors(&awscloudwatch.MetricOptions{Period: five}), comp.Function.MetricThrottles(&awscloudwatch.MetricOptions{Period: five}))
 	}
 	var queues []awscloudwatch.IMetric
 	for _, q := range p.Queues {
+		if q.Condition != nil {
+			continue
+		}
 		queues = append(queues, q.Queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
 	}
 	refs := make([]interfacesawscloudwatch.IAlarmRef, len(m.alarms))

@@ -38,13 +38,111 @@ var (
 
 // Template is a parsed template.
 type Template struct {
-	Resources map[string]Resource `json:"Resources"`
+	Resources  map[string]Resource                     `json:"Resources"`
+	Parameters map[string]Parameter                    `json:"Parameters"`
+	Mappings   map[string]map[string]map[string]string `json:"Mappings"`
+}
+
+// Parameter is one template parameter.
+type Parameter struct {
+	Default *string `json:"Default"`
 }
 
 // Resource is one template resource.
 type Resource struct {
 	Type       string          `json:"Type"`
+	Condition  string          `json:"Condition"`
 	Properties json.RawMessage `json:"Properties"`
+}
+
+// ResolvePattern resolves the intrinsic functions a rule's event pattern may
+// hold, {"Fn::Split": [sep, {"Fn::FindInMap": [mapping, {"Ref": param},
+// key]}]} (a routing filter's minimum-severity parameter), with the
+// parameters' values from params or else their defaults, so the pattern is
+// the one CloudFormation would deploy.
+func (t *Template) ResolvePattern(raw json.RawMessage, params map[string]string) (json.RawMessage, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("cfntemplate: pattern: %w", err)
+	}
+	out, err := t.resolveValue(v, params)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+func (t *Template) resolveValue(v any, params map[string]string) (any, error) {
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			r, err := t.resolveValue(e, params)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	case map[string]any:
+		if split, ok := v["Fn::Split"].([]any); ok && len(v) == 1 {
+			sep, _ := split[0].(string)
+			if len(split) != 2 || sep == "" {
+				return nil, fmt.Errorf("cfntemplate: Fn::Split %v", split)
+			}
+			s, err := t.resolveString(split[1], params)
+			if err != nil {
+				return nil, err
+			}
+			var out []any
+			for _, part := range strings.Split(s, sep) {
+				out = append(out, part)
+			}
+			return out, nil
+		}
+		out := map[string]any{}
+		for k, e := range v {
+			r, err := t.resolveValue(e, params)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+func (t *Template) resolveString(v any, params map[string]string) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case map[string]any:
+		if ref, ok := v["Ref"].(string); ok {
+			if s, ok := params[ref]; ok {
+				return s, nil
+			}
+			if p, ok := t.Parameters[ref]; ok && p.Default != nil {
+				return *p.Default, nil
+			}
+			return "", fmt.Errorf("%w: parameter %s has no value", ErrUnresolved, ref)
+		}
+		if args, ok := v["Fn::FindInMap"].([]any); ok && len(args) == 3 {
+			var keys [3]string
+			for i, a := range args {
+				s, err := t.resolveString(a, params)
+				if err != nil {
+					return "", err
+				}
+				keys[i] = s
+			}
+			if s, ok := t.Mappings[keys[0]][keys[1]][keys[2]]; ok {
+				return s, nil
+			}
+			return "", fmt.Errorf("%w: Fn::FindInMap %v", ErrUnresolved, keys)
+		}
+	}
+	return "", fmt.Errorf("cfntemplate: cannot resolve %v in a pattern", v)
 }
 
 // Parse parses a template's JSON.

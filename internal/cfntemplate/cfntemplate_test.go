@@ -148,3 +148,30 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+func TestResolvePattern(t *testing.T) {
+	tpl, err := Parse([]byte(`{
+		"Parameters": {"MinSeverity": {"Type": "String", "Default": "high"}},
+		"Mappings": {"SeveritiesAtOrAbove": {"critical": {"List": "critical"}, "high": {"List": "critical,high"}}},
+		"Resources": {"R": {"Type": "AWS::Events::Rule", "Properties": {}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := json.RawMessage(`{"detail-type":["Activity"],"detail":{"severity":{"Fn::Split":[",",{"Fn::FindInMap":["SeveritiesAtOrAbove",{"Ref":"MinSeverity"},"List"]}]}}}`)
+	for params, want := range map[string]string{
+		"":         `{"detail":{"severity":["critical","high"]},"detail-type":["Activity"]}`,
+		"critical": `{"detail":{"severity":["critical"]},"detail-type":["Activity"]}`,
+	} {
+		var p map[string]string
+		if params != "" {
+			p = map[string]string{"MinSeverity": params}
+		}
+		got, err := tpl.ResolvePattern(raw, p)
+		if err != nil || string(got) != want {
+			t.Errorf("ResolvePattern(%v) = %s, %v; want %s", p, got, err, want)
+		}
+	}
+	if _, err := tpl.ResolvePattern(raw, map[string]string{"MinSeverity": "low"}); !errors.Is(err, ErrUnresolved) {
+		t.Errorf("unknown key: %v", err)
+	}
+}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/heartbeat"
+	"github.com/activity-aware/ids/destinations/slack"
+	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/internal/cfntemplate"
 	"github.com/activity-aware/ids/internal/eventpattern"
 	"github.com/activity-aware/ids/internal/lambdaemu"
@@ -29,6 +31,7 @@ import (
 	"github.com/activity-aware/ids/internal/localeventbridge"
 	"github.com/activity-aware/ids/internal/localsecrets"
 	"github.com/activity-aware/ids/internal/localslack"
+	"github.com/activity-aware/ids/internal/localwebhook"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
@@ -43,8 +46,10 @@ const (
 	logGroup       = "CloudTrail/DefaultLogGroup"
 )
 
-// deployment is what TestMain prepares once: the emulator, both compiled
-// functions and their configuration from the synthesized template.
+// deployment is what TestMain prepares once: the emulator, the compiled
+// functions and their configuration from the synthesized template. dest,
+// destBin, rule and pattern are the Slack destination's; dests holds every
+// destination by name.
 type deployment struct {
 	repo      string
 	emulator  string
@@ -58,6 +63,27 @@ type deployment struct {
 	tpl *cfntemplate.Template
 	// aaids is the compiled command line, for redrive.
 	aaids string
+	dests     map[string]*destDeployment
+}
+
+// destDeployment is one destination function as the template configures it.
+type destDeployment struct {
+	name      string
+	bin       string
+	fn        *cfntemplate.Function
+	rule      *cfntemplate.Rule
+	pattern   *eventpattern.Pattern
+	secretARN string
+}
+
+// destinations are the destination functions the suite runs: the variable
+// naming each one's secret tells its function apart in the template, and
+// the main package is what the suite compiles.
+var destinations = []struct {
+	name, secretVar, main string
+}{
+	{"slack", slack.EnvWebhookSecretARN, "./lambdas/slack-destination"},
+	{"webhook", webhook.EnvSecretARN, "./lambdas/webhook-destination"},
 }
 
 var dep *deployment
@@ -86,12 +112,13 @@ func repoRoot() string {
 }
 
 func prepare(ctx context.Context, tmp string) (*deployment, error) {
-	d := &deployment{repo: repoRoot()}
+	d := &deployment{repo: repoRoot(), dests: map[string]*destDeployment{}}
 	var (
 		wg       sync.WaitGroup
-		buildErr [4]error
+		buildErr [3]error
+		destErr  = make([]error, len(destinations))
 	)
-	wg.Add(4)
+	wg.Add(3 + len(destinations))
 	go func() {
 		defer wg.Done()
 		d.emulator, buildErr[0] = lambdaemu.BuildEmulator(ctx, d.repo, tmp)
@@ -102,15 +129,20 @@ func prepare(ctx context.Context, tmp string) (*deployment, error) {
 	}()
 	go func() {
 		defer wg.Done()
-		d.destBin, buildErr[2] = lambdaemu.BuildFunction(ctx, d.repo, "./lambdas/slack-destination", filepath.Join(tmp, "slack-destination"))
+		d.aaids, buildErr[2] = lambdaemu.BuildFunction(ctx, d.repo, "./cmd/aaids", filepath.Join(tmp, "aaids"))
 	}()
-	go func() {
-		defer wg.Done()
-		d.aaids, buildErr[3] = lambdaemu.BuildFunction(ctx, d.repo, "./cmd/aaids", filepath.Join(tmp, "aaids"))
-	}()
+	for i, dst := range destinations {
+		dd := &destDeployment{name: dst.name}
+		d.dests[dst.name] = dd
+		go func() {
+			defer wg.Done()
+			dd.bin, destErr[i] = lambdaemu.BuildFunction(ctx, d.repo, dst.main, filepath.Join(tmp, dst.name+"-destination"))
+		}()
+	}
 	tpl, synthErr := synthesize(ctx, d.repo, filepath.Join(tmp, "cdk.out"))
 	wg.Wait()
-	for _, err := range append(buildErr[:], synthErr) {
+	d.destBin = d.dests["slack"].bin
+	for _, err := range append(append(buildErr[:], destErr...), synthErr) {
 		if err != nil {
 			return nil, err
 		}
@@ -201,16 +233,21 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 	if err != nil {
 		return err
 	}
-	secret, err := tpl.Only(cfntemplate.TypeSecret)
-	if err != nil {
-		return err
-	}
 	vals := cfntemplate.Values{
 		Refs: map[string]string{
-			bus: localBusName, secret: localSecretARN,
+			bus:           localBusName,
 			"AWS::Region": localRegion, "AWS::AccountId": localAccount, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
 		},
 		Attrs: map[string]string{bus + ".Arn": localBusARN, bus + ".Name": localBusName},
+	}
+	// Each destination's secret gets a local ARN; Slack's is the one the
+	// suite has always used.
+	for _, secret := range tpl.OfType(cfntemplate.TypeSecret) {
+		arn := "arn:aws:secretsmanager:" + localRegion + ":" + localAccount + ":secret:e2e-" + strings.ToLower(secret) + "-AbCdEf"
+		if strings.HasPrefix(secret, "SlackDestination") {
+			arn = localSecretARN
+		}
+		vals.Refs[secret] = arn
 	}
 	sourceID, err := tpl.SubscribedFunction()
 	if err != nil {
@@ -219,34 +256,58 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 	if d.source, err = tpl.Function(sourceID, vals); err != nil {
 		return err
 	}
-	var destID string
 	for _, id := range tpl.OfType(cfntemplate.TypeFunction) {
-		if _, err := tpl.RuleTargeting(id); err == nil {
-			if destID != "" {
-				return fmt.Errorf("more than one function is a rule target: %s, %s", destID, id)
+		rule, err := tpl.RuleTargeting(id)
+		if err != nil {
+			continue
+		}
+		fn, err := tpl.Function(id, vals)
+		if err != nil {
+			return err
+		}
+		var dd *destDeployment
+		for _, dst := range destinations {
+			if arn, ok := fn.Env[dst.secretVar]; ok {
+				if d.dests[dst.name].fn != nil {
+					return fmt.Errorf("two %s destination functions: %s, %s", dst.name, d.dests[dst.name].fn.LogicalID, id)
+				}
+				dd = d.dests[dst.name]
+				dd.secretARN = arn
 			}
-			destID = id
+		}
+		if dd == nil {
+			return fmt.Errorf("rule target %s is no destination the suite knows (environment %v)", id, keys(fn.Env))
+		}
+		if rule.BusID != bus {
+			return fmt.Errorf("rule %s is on %q, not on the activity bus %s", rule.LogicalID, rule.BusID, bus)
+		}
+		// The pattern as deployed with the parameters' defaults.
+		pattern, err := tpl.ResolvePattern(rule.Pattern, nil)
+		if err != nil {
+			return fmt.Errorf("rule %s: %w", rule.LogicalID, err)
+		}
+		if dd.pattern, err = eventpattern.Compile(pattern); err != nil {
+			return fmt.Errorf("rule %s: %w", rule.LogicalID, err)
+		}
+		dd.fn, dd.rule = fn, rule
+		if reads, err := tpl.Allowed(fn.RoleID, "secretsmanager:GetSecretValue", vals); err != nil || !slices.Contains(reads, dd.secretARN) {
+			return fmt.Errorf("the %s destination's role may read %v (%v), not its secret", dd.name, reads, err)
 		}
 	}
-	if d.rule, err = tpl.RuleTargeting(destID); err != nil {
-		return err
+	for _, dd := range d.dests {
+		if dd.fn == nil {
+			return fmt.Errorf("the template has no %s destination", dd.name)
+		}
 	}
-	if d.rule.BusID != bus {
-		return fmt.Errorf("rule %s is on %q, not on the activity bus %s", d.rule.LogicalID, d.rule.BusID, bus)
-	}
-	if d.pattern, err = eventpattern.Compile(d.rule.Pattern); err != nil {
-		return fmt.Errorf("rule %s: %w", d.rule.LogicalID, err)
-	}
-	if d.dest, err = tpl.Function(destID, vals); err != nil {
-		return err
+	sd := d.dests["slack"]
+	d.dest, d.rule, d.pattern = sd.fn, sd.rule, sd.pattern
+	if sd.secretARN != localSecretARN {
+		return fmt.Errorf("the Slack destination reads %s, not the Slack secret", sd.secretARN)
 	}
 	// The local endpoints accept the bus and the secret the template names;
 	// the functions may only use them if the template grants it.
 	if puts, err := tpl.Allowed(d.source.RoleID, "events:PutEvents", vals); err != nil || !slices.Contains(puts, localBusARN) {
 		return fmt.Errorf("the source's role may PutEvents on %v (%v), not on the activity bus", puts, err)
-	}
-	if reads, err := tpl.Allowed(d.dest.RoleID, "secretsmanager:GetSecretValue", vals); err != nil || !slices.Contains(reads, localSecretARN) {
-		return fmt.Errorf("the destination's role may read %v (%v), not the webhook secret", reads, err)
 	}
 	return nil
 }
@@ -262,15 +323,41 @@ type options struct {
 	destTimeout time.Duration
 	// destEnv and sourceEnv override template environment variables.
 	destEnv, sourceEnv map[string]string
+	// destination names the destination the pipeline runs (default
+	// "slack"), with its local receiver.
+	destination string
 }
+
+// receiver is a destination's local endpoint as the ledger sees it.
+type receiver interface {
+	// Accepted is the number of messages it accepted.
+	Accepted() int
+	// Requests is the number of requests it received.
+	Requests() int
+}
+
+// slackReceiver counts the local Slack's messages.
+type slackReceiver struct{ *localslack.Server }
+
+func (r slackReceiver) Accepted() int { return len(r.Messages()) }
+
+// webhookReceiver counts the local webhook receiver's deliveries.
+type webhookReceiver struct{ *localwebhook.Server }
+
+func (r webhookReceiver) Accepted() int { return len(r.Deliveries()) }
 
 // pipeline is one fresh deployment: local endpoints and both functions under
 // their own emulators, plus the ledger of what went where.
 type pipeline struct {
-	t      testing.TB
-	eb     *localeventbridge.Server
-	sm     *localsecrets.Server
-	slack  *localslack.Server
+	t     testing.TB
+	eb    *localeventbridge.Server
+	sm    *localsecrets.Server
+	slack *localslack.Server
+	// webhook is the signed webhook's receiver, when the pipeline runs it.
+	webhook *localwebhook.Server
+	// recv is the running destination's receiver.
+	recv   receiver
+	dd     *destDeployment
 	source *lambdaemu.Function
 	dest   *lambdaemu.Function
 
@@ -311,19 +398,35 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 		ValidateDetail: func(b []byte) error { _, err := activity.Parse(b); return err },
 	})
 	t.Cleanup(p.eb.Close)
-	p.slack = localslack.New()
-	t.Cleanup(p.slack.Close)
-	p.sm = localsecrets.New(localSecretARN, p.slack.URL())
+	name := opts.destination
+	if name == "" {
+		name = "slack"
+	}
+	p.dd = dep.dests[name]
+	switch name {
+	case "slack":
+		p.slack = localslack.New()
+		t.Cleanup(p.slack.Close)
+		p.recv = slackReceiver{p.slack}
+		p.sm = localsecrets.New(p.dd.secretARN, p.slack.URL())
+	case "webhook":
+		p.webhook = localwebhook.New(localwebhook.Options{})
+		t.Cleanup(p.webhook.Close)
+		p.recv = webhookReceiver{p.webhook}
+		p.sm = localsecrets.New(p.dd.secretARN, p.webhook.SecretValue())
+	default:
+		t.Fatalf("no receiver for destination %q", name)
+	}
 	t.Cleanup(p.sm.Close)
 
 	srcEnv := merge(dep.source.Env, opts.sourceEnv, map[string]string{"AWS_ENDPOINT_URL_EVENTBRIDGE": p.eb.URL()})
 	p.source = p.start(dep.source, dep.sourceBin, "CloudTrailSource", srcEnv, dep.source.Timeout)
-	timeout := dep.dest.Timeout
+	timeout := p.dd.fn.Timeout
 	if opts.destTimeout > 0 {
 		timeout = opts.destTimeout
 	}
-	dstEnv := merge(dep.dest.Env, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL()})
-	p.dest = p.start(dep.dest, dep.destBin, "SlackDestination", dstEnv, timeout)
+	dstEnv := merge(p.dd.fn.Env, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL()})
+	p.dest = p.start(p.dd.fn, p.dd.bin, name+"-destination", dstEnv, timeout)
 	return p
 }
 
@@ -424,7 +527,7 @@ func (p *pipeline) deliver(max int) []invocation {
 		if err != nil {
 			p.t.Fatalf("envelope: %v", err)
 		}
-		ok, err := dep.pattern.Match(ev)
+		ok, err := p.dd.pattern.Match(ev)
 		if err != nil {
 			p.t.Fatalf("match rule pattern: %v", err)
 		}
@@ -432,12 +535,12 @@ func (p *pipeline) deliver(max int) []invocation {
 			p.filtered++
 			continue
 		}
-		before := len(p.slack.Messages())
+		before := p.recv.Accepted()
 		res, err := p.dest.Invoke(context.Background(), ev)
 		if err != nil {
 			p.t.Fatalf("invoke destination: %v", err)
 		}
-		inv := invocation{res: res, units: 1, out: len(p.slack.Messages()) - before, id: detailID(e.Detail)}
+		inv := invocation{res: res, units: 1, out: p.recv.Accepted() - before, id: detailID(e.Detail)}
 		// A heartbeat canary is counted by the destination, never posted.
 		wantOut := 1
 		if e.Source == activity.SourcePrefix+heartbeat.Source {
@@ -519,22 +622,28 @@ func (p *pipeline) tally() tally {
 	if p.lost != 0 {
 		p.t.Errorf("lost = %d, want 0", p.lost)
 	}
-	msgs := p.slack.Messages()
-	for i, m := range msgs {
-		if err := localslack.CheckLimits(m.Raw); err != nil {
-			p.t.Errorf("message %d breaks Slack's limits: %v", i, err)
+	if p.slack != nil {
+		for i, m := range p.slack.Messages() {
+			if err := localslack.CheckLimits(m.Raw); err != nil {
+				p.t.Errorf("message %d breaks Slack's limits: %v", i, err)
+			}
+			live, err := localslack.FindLiveMarkup(m.Raw)
+			if err != nil || len(live) > 0 {
+				p.t.Errorf("message %d has live markup %v (%v)", i, live, err)
+			}
 		}
-		live, err := localslack.FindLiveMarkup(m.Raw)
-		if err != nil || len(live) > 0 {
-			p.t.Errorf("message %d has live markup %v (%v)", i, live, err)
+		if refused := p.slack.Refused(); len(refused) > 0 {
+			p.t.Errorf("local Slack refused %d posts: %v", len(refused), refused[0])
 		}
 	}
-	if refused := p.slack.Refused(); len(refused) > 0 {
-		p.t.Errorf("local Slack refused %d posts: %v", len(refused), refused[0])
+	if p.webhook != nil {
+		if refused := p.webhook.Refused(); len(refused) > 0 {
+			p.t.Errorf("the local webhook receiver refused requests: %v", refused)
+		}
 	}
 
 	var tl tally
-	tl.published, tl.posted, tl.lost = len(acts), len(msgs), p.lost
+	tl.published, tl.posted, tl.lost = len(acts), p.recv.Accepted(), p.lost
 	for _, e := range p.eb.Accepted() {
 		tl.putEventsRetries += p.eb.Attempts(e.Detail) - 1
 	}
@@ -547,13 +656,17 @@ func (p *pipeline) tally() tally {
 	// Requests the endpoint faulted were retried by the SDK, except the last
 	// of each failed invocation.
 	tl.putEventsRetries += max(0, p.eb.Faulted()-failedSources)
-	tl.slackRetries = p.slack.Requests() - len(p.byDest)
+	tl.slackRetries = p.recv.Requests() - len(p.byDest)
 	var parts []string
 	if tl.putEventsRetries > 0 {
 		parts = append(parts, fmt.Sprintf("%d PutEvents", tl.putEventsRetries))
 	}
 	if tl.slackRetries > 0 {
-		parts = append(parts, fmt.Sprintf("%d Slack", tl.slackRetries))
+		label := p.dd.name
+		if label == "slack" {
+			label = "Slack"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", tl.slackRetries, label))
 	}
 	if p.lambdaRetries > 0 {
 		parts = append(parts, fmt.Sprintf("%d Lambda", p.lambdaRetries))

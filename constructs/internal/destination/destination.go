@@ -1,0 +1,194 @@
+// Package destination builds what every destination construct shares: the
+// function (compiled from the destination's main package), its secret's
+// read grant, the rule on the activity bus narrowed by a routing filter, the
+// rule's dead-letter queue and the function's on-failure queue, optionally
+// all gated by one CloudFormation condition (a stack parameter left empty:
+// not deployed); and the customer-managed key and secret a destination keeps
+// its credentials in.
+package destination
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/activity-aware/ids/constructs/gofunction"
+	"github.com/activity-aware/ids/constructs/internal/failurequeue"
+	"github.com/activity-aware/ids/constructs/internal/synthcheck"
+	"github.com/activity-aware/ids/constructs/routing"
+)
+
+// Defaults every destination starts from.
+const (
+	// DefaultReservedConcurrency keeps bursts in Lambda's asynchronous queue
+	// instead of tripping the receiver's rate limit.
+	DefaultReservedConcurrency = 2
+	// DefaultTimeoutSeconds covers a post with its retries.
+	DefaultTimeoutSeconds = 30
+	// DefaultMaxEventAgeHours bounds how long an activity may wait, in the
+	// rule's and in the function's retries, before it goes to a queue.
+	DefaultMaxEventAgeHours = 6
+	// DefaultRuleRetryAttempts of the rule target.
+	DefaultRuleRetryAttempts = 20
+	// RetryAttempts of a failed asynchronous invocation of the function.
+	RetryAttempts = 2
+)
+
+// Props configures the shared parts.
+type Props struct {
+	// Name is the destination's name in descriptions, e.g. "PagerDuty".
+	Name string
+	// ImportPath is the destination function's main package.
+	ImportPath string
+	Bus        awsevents.IEventBus
+	// Secret is read by the function.
+	Secret awssecretsmanager.ISecret
+	// Environment configures the function (the runtime package's
+	// Config.Environment); a user variable of the same name is refused.
+	Environment map[string]string
+	Filter      *routing.Filter
+	// Condition, when set, gates every resource of scope.
+	Condition           awscdk.CfnCondition
+	ReservedConcurrency *float64
+	MaxEventAge         awscdk.Duration
+	RuleRetryAttempts   *float64
+	// Function overrides the function's defaults.
+	Function *gofunction.Props
+}
+
+// Parts are what New built.
+type Parts struct {
+	Function        gofunction.Function
+	Rule            awsevents.Rule
+	DeadLetterQueue awssqs.Queue
+	FailureQueue    awssqs.Queue
+}
+
+// New builds the function, rule and queues in scope. Call it last in the
+// destination's constructor: the condition is applied to every resource
+// scope holds by then.
+func New(scope constructs.Construct, p Props) Parts {
+	if p.ReservedConcurrency == nil {
+		p.ReservedConcurrency = jsii.Number(DefaultReservedConcurrency)
+	}
+	if p.MaxEventAge == nil {
+		p.MaxEventAge = awscdk.Duration_Hours(jsii.Number(DefaultMaxEventAgeHours))
+	}
+	if p.RuleRetryAttempts == nil {
+		p.RuleRetryAttempts = jsii.Number(DefaultRuleRetryAttempts)
+	}
+	fp := gofunction.WithDefaults(p.Function, gofunction.Props{
+		ImportPath:  jsii.String(p.ImportPath),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(DefaultTimeoutSeconds)),
+		Description: jsii.String("Activity Aware IDS: activities from the bus to " + p.Name),
+	})
+	var parts Parts
+	parts.FailureQueue = failurequeue.New(scope, jsii.String("FailureQueue"),
+		"the activities the function failed to deliver to "+p.Name+" after every retry")
+	env := map[string]*string{}
+	var conflicts []string
+	if fp.Environment != nil {
+		for k, v := range *fp.Environment {
+			if _, ok := p.Environment[k]; ok {
+				conflicts = append(conflicts, k)
+			}
+			env[k] = v
+		}
+	}
+	for k, v := range p.Environment {
+		env[k] = jsii.String(v)
+	}
+	if len(conflicts) > 0 {
+		sort.Strings(conflicts)
+		msg := "destination " + p.Name + ": Function.Environment sets " + strings.Join(conflicts, ", ") + ", which the destination sets itself"
+		synthcheck.Add(scope, func() []string { return []string{msg} })
+	}
+	fp.Environment = &env
+	fp.OnFailure = awslambdadestinations.NewSqsDestination(parts.FailureQueue)
+	fp.RetryAttempts = jsii.Number(RetryAttempts)
+	fp.MaxEventAge = p.MaxEventAge
+	fp.ReservedConcurrentExecutions = p.ReservedConcurrency
+	parts.Function = gofunction.New(scope, jsii.String("Function"), &fp)
+	fn := parts.Function.Function()
+	if p.Secret != nil {
+		p.Secret.GrantRead(fn, nil)
+	}
+
+	parts.Rule = awsevents.NewRule(scope, jsii.String("Rule"), &awsevents.RuleProps{
+		EventBus:     p.Bus,
+		EventPattern: p.Filter.Pattern(scope),
+		Description:  jsii.String("Activities to the " + p.Name + " destination"),
+	})
+	parts.DeadLetterQueue = failurequeue.New(scope, jsii.String("DeadLetterQueue"),
+		"the activities EventBridge could not hand to the "+p.Name+" function")
+	parts.Rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: parts.DeadLetterQueue,
+		MaxEventAge:     p.MaxEventAge,
+		RetryAttempts:   p.RuleRetryAttempts,
+	}))
+	if p.Condition != nil {
+		Gate(scope, p.Condition)
+	}
+	return parts
+}
+
+// Gate sets condition on every CloudFormation resource in scope.
+func Gate(scope constructs.Construct, condition awscdk.CfnCondition) {
+	for _, n := range *scope.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		if *awscdk.CfnResource_IsCfnResource(n) {
+			n.(awscdk.CfnResource).CfnOptions().SetCondition(condition)
+		}
+	}
+}
+
+// SecretProps configures a destination's secret.
+type SecretProps struct {
+	// Name is the destination's name in descriptions.
+	Name string
+	// Value is stored as the secret's string, e.g. a NoEcho parameter's.
+	Value awscdk.SecretValue
+	// Generate, instead of Value, generates part of the secret.
+	Generate *awssecretsmanager.SecretStringGenerator
+	// SecretName and KeyAlias name the secret and its key. Default: names
+	// CloudFormation generates, no alias.
+	SecretName, KeyAlias *string
+	// NoRotation says why the secret has no rotation Lambda, for cdk-nag.
+	NoRotation string
+}
+
+// NewSecret stores the secret under a new customer-managed key that rotates
+// yearly. Both go with the stack: the value comes from stack parameters (or
+// is generated), so a redeploy restores what is lost.
+func NewSecret(scope constructs.Construct, p SecretProps) (awskms.Key, awssecretsmanager.ISecret) {
+	key := awskms.NewKey(scope, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("Activity Aware IDS: encrypts the " + p.Name + " secret"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+	})
+	if p.KeyAlias != nil {
+		key.AddAlias(p.KeyAlias)
+	}
+	secret := awssecretsmanager.NewSecret(scope, jsii.String("Secret"), &awssecretsmanager.SecretProps{
+		SecretName:           p.SecretName,
+		Description:          jsii.String("Activity Aware IDS: the " + p.Name + " destination's credentials"),
+		EncryptionKey:        key,
+		SecretStringValue:    p.Value,
+		GenerateSecretString: p.Generate,
+		RemovalPolicy:        awscdk.RemovalPolicy_DESTROY,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SMG4"),
+		Reason: jsii.String(p.NoRotation + " The KMS key encrypting it rotates yearly."),
+	}}, jsii.Bool(false))
+	return key, secret
+}

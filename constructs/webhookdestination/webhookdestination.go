@@ -1,0 +1,141 @@
+// Package webhookdestination provides the signed-webhook destination: a rule
+// on the activity bus that invokes a function which posts each activity to an
+// HTTPS URL, signed with the Standard Webhooks scheme. The URL and a
+// generated signing secret live in one Secrets Manager secret under a
+// customer-managed key; the receiver reads the signing secret from it (or is
+// given it) and verifies with package destinations/webhook/signature.
+package webhookdestination
+
+import (
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/activity-aware/ids/constructs/gofunction"
+	"github.com/activity-aware/ids/constructs/internal/destination"
+	"github.com/activity-aware/ids/constructs/routing"
+	"github.com/activity-aware/ids/destinations/secrets"
+	"github.com/activity-aware/ids/destinations/webhook"
+)
+
+// ImportPath is the main package of the destination function.
+const ImportPath = "github.com/activity-aware/ids/lambdas/webhook-destination"
+
+// SigningSecretLength is the length of the generated signing secret: 48
+// letters and digits, all of the base64 alphabet, so the value decodes to 36
+// random bytes (the scheme asks for 24 to 64).
+const SigningSecretLength = 48
+
+// Props configures a webhook destination. Bus and exactly one of URL and
+// Secret are required.
+type Props struct {
+	Bus awsevents.IEventBus
+	// URL is the receiver's https URL, stored with a generated signing
+	// secret in a new secret, e.g. a NoEcho parameter's ValueAsString.
+	URL *string
+	// Secret is an existing secret holding {"url": …, "signingSecret":
+	// "whsec_…"}.
+	Secret awssecretsmanager.ISecret
+	// SecretName and KeyAlias name the new secret and its key. Default:
+	// generated names, no alias.
+	SecretName, KeyAlias *string
+	// Filter selects the activities sent. Default: all.
+	Filter *routing.Filter
+	// Condition, when set, gates every resource of the destination.
+	Condition awscdk.CfnCondition
+	// SecretCacheTTL is how long the function reuses the secret's value.
+	// Default 5 minutes.
+	SecretCacheTTL awscdk.Duration
+	// ReservedConcurrency (default 2), MaxEventAge (6 hours) and
+	// RuleRetryAttempts (20) as for every destination.
+	ReservedConcurrency *float64
+	MaxEventAge         awscdk.Duration
+	RuleRetryAttempts   *float64
+	// Function overrides the function's defaults.
+	Function *gofunction.Props
+}
+
+// Destination is a webhook destination.
+type Destination interface {
+	constructs.Construct
+	Function() awslambda.IFunction
+	// Secret holds the URL and the signing secret.
+	Secret() awssecretsmanager.ISecret
+	// Key encrypts the secret; nil when an existing secret was passed in.
+	Key() awskms.IKey
+	Rule() awsevents.IRule
+	DeadLetterQueue() awssqs.IQueue
+	FailureQueue() awssqs.IQueue
+}
+
+type dest struct {
+	constructs.Construct
+	parts  destination.Parts
+	secret awssecretsmanager.ISecret
+	key    awskms.IKey
+}
+
+func (d *dest) Function() awslambda.IFunction     { return d.parts.Function.Function() }
+func (d *dest) Secret() awssecretsmanager.ISecret { return d.secret }
+func (d *dest) Key() awskms.IKey                  { return d.key }
+func (d *dest) Rule() awsevents.IRule             { return d.parts.Rule }
+func (d *dest) DeadLetterQueue() awssqs.IQueue    { return d.parts.DeadLetterQueue }
+func (d *dest) FailureQueue() awssqs.IQueue       { return d.parts.FailureQueue }
+
+// New defines the destination.
+func New(scope constructs.Construct, id *string, props *Props) Destination {
+	if props == nil || props.Bus == nil {
+		panic("webhookdestination: Props.Bus is required")
+	}
+	if (props.URL == nil) == (props.Secret == nil) {
+		panic("webhookdestination: exactly one of Props.URL and Props.Secret is required")
+	}
+	p := *props
+	if p.SecretCacheTTL == nil {
+		p.SecretCacheTTL = awscdk.Duration_Seconds(jsii.Number(secrets.DefaultTTL.Seconds()))
+	}
+	c := constructs.NewConstruct(scope, id)
+	d := &dest{Construct: c, secret: p.Secret}
+	if d.secret == nil {
+		var key awskms.Key
+		key, d.secret = destination.NewSecret(c, destination.SecretProps{
+			Name:       "webhook",
+			SecretName: p.SecretName,
+			KeyAlias:   p.KeyAlias,
+			Generate: &awssecretsmanager.SecretStringGenerator{
+				SecretStringTemplate:    awscdk.Fn_Join(jsii.String(""), jsii.Strings(`{"url":"`, *p.URL, `"}`)),
+				GenerateStringKey:       jsii.String("signingSecret"),
+				PasswordLength:          jsii.Number(SigningSecretLength),
+				ExcludePunctuation:      jsii.Bool(true),
+				IncludeSpace:            jsii.Bool(false),
+				RequireEachIncludedType: jsii.Bool(true),
+			},
+			NoRotation: "The secret holds the receiver's URL (a stack parameter) and a signing secret the " +
+				"receiver must be given whenever it changes; rotating it without the receiver would stop " +
+				"every delivery. Rotate by generating a new value and handing it over (README).",
+		})
+		d.key = key
+	}
+	ttl := time.Duration(*p.SecretCacheTTL.ToSeconds(nil)) * time.Second
+	d.parts = destination.New(c, destination.Props{
+		Name:                "webhook",
+		ImportPath:          ImportPath,
+		Bus:                 p.Bus,
+		Secret:              d.secret,
+		Environment:         secrets.Config{ARN: *d.secret.SecretArn(), CacheTTL: ttl}.Environment(webhook.EnvSecretARN),
+		Filter:              p.Filter,
+		Condition:           p.Condition,
+		ReservedConcurrency: p.ReservedConcurrency,
+		MaxEventAge:         p.MaxEventAge,
+		RuleRetryAttempts:   p.RuleRetryAttempts,
+		Function:            p.Function,
+	})
+	return d
+}
