@@ -23,7 +23,7 @@ import (
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
-const replayUsage = `Usage: aaids replay [--format text|json|slack] [--post URL] [--aggregate=false] PATH...
+const replayUsage = `Usage: aaids replay [--format text|json|slack|webhook] [--post URL] [--aggregate=false] PATH...
 
 Replays CloudTrail data and AWS service events through the same code the
 deployed system runs: the CloudTrail source standardizes every record into an
@@ -48,8 +48,12 @@ Output (stdout), one item per activity:
   text   a readable preview of the Slack message (default)
   json   every EventBridge entry the source would publish (derived bursts
          included), one per line
-  slack  every webhook payload the destination would post (digests
-         included), one per line
+  slack    every webhook payload the destination would post (digests
+           included), one per line
+  webhook  every signed webhook's body (Standard Webhooks), one per line;
+           --post signs with $WEBHOOK_SIGNING_SECRET
+  The destinations other than Slack get every activity, as their rules
+  send it: the notification policy and digests are Slack's.
 
 A summary goes to stderr. Exit status: 0 when all input was processed, 1 when
 some input could not be read or decoded or a post failed (the rest is still
@@ -77,8 +81,8 @@ func (s replayStats) String() string {
 func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
-	format := fs.String("format", "text", "output `format`: text, json or slack")
-	post := fs.String("post", "", "deliver every message to this Slack incoming-webhook `URL` (default $SLACK_WEBHOOK_URL)")
+	format := fs.String("format", "text", "output `format`: text, json, slack or webhook")
+	post := fs.String("post", "", "deliver every message to this `URL` through the format's destination client (Slack: an incoming webhook, default $SLACK_WEBHOOK_URL)")
 	maxBytes := fs.Int("max-entry-bytes", activity.DefaultMaxEntrySize, "EventBridge entry size limit, in `bytes`")
 	presets := fs.String("detections", detections.DefaultID, "comma-separated detection preset `ids` or packs (cis, threats, self-protection, all) to evaluate, as the deployed source's DETECTIONS (see 'aaids detections list')")
 	pattern := fs.String("filter-pattern", "", "select log events with this CloudWatch Logs filter `pattern`, as the deployed subscription filter does (default: every event)")
@@ -93,8 +97,9 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		}
 		return exitUsage
 	}
-	if !slices.Contains([]string{"text", "json", "slack"}, *format) {
-		fmt.Fprintf(stdio.Err, "aaids replay: unknown --format %q (want text, json or slack)\n", *format)
+	newFormat, other := destinationFormats[*format]
+	if !other && !slices.Contains([]string{"text", "json", "slack"}, *format) {
+		fmt.Fprintf(stdio.Err, "aaids replay: unknown --format %q (want text, json, slack or webhook)\n", *format)
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
@@ -102,12 +107,24 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		fs.Usage()
 		return exitUsage
 	}
+	getenv := stdio.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var dest destinationFormat
+	if other {
+		var err error
+		if dest, err = newFormat(*post, getenv); err != nil {
+			fmt.Fprintf(stdio.Err, "aaids replay: %v\n", err)
+			return exitUsage
+		}
+	}
 	webhook := *post
-	if webhook == "" && stdio.Getenv != nil {
-		webhook = stdio.Getenv("SLACK_WEBHOOK_URL")
+	if webhook == "" && !other {
+		webhook = getenv("SLACK_WEBHOOK_URL")
 	}
 	var client *slack.Client
-	if webhook != "" {
+	if webhook != "" && !other {
 		if err := slack.ValidateWebhookURL(webhook); err != nil {
 			fmt.Fprintf(stdio.Err, "aaids replay: --post: %v\n", err)
 			return exitUsage
@@ -137,6 +154,8 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		errOut:   stdio.Err,
 		client:   client,
 		webhook:  webhook,
+		dest:     dest,
+		posting:  *post != "",
 	}
 	r.enc = json.NewEncoder(&r.encoded)
 	r.enc.SetEscapeHTML(false)
@@ -181,6 +200,9 @@ type replayer struct {
 	encoded     bytes.Buffer
 	enc         *json.Encoder
 	writeFailed bool
+	// dest is the destination other than Slack that --format names.
+	dest    destinationFormat
+	posting bool
 }
 
 func (r *replayer) fail(err error) {
@@ -204,6 +226,10 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 		if r.client == nil {
 			return
 		}
+	}
+	if r.dest != nil {
+		r.deliverOther(a, fmt.Sprintf("%s: post activity %s", where(it), a.ID))
+		return
 	}
 	n := r.corr.notifier
 	if n == nil {
@@ -264,6 +290,27 @@ func (r *replayer) deliver(msg *slackapi.WebhookMessage, what string) {
 		}
 		r.stats.posted++
 	}
+}
+
+// deliverOther prints the request body a destination other than Slack would
+// send for a, and sends it with --post.
+func (r *replayer) deliverOther(a *activity.Activity, what string) {
+	r.stats.messages++
+	b, err := r.dest.body(a)
+	if err != nil {
+		r.fail(fmt.Errorf("%s: %w", what, err))
+		return
+	}
+	r.line = append(append(r.line[:0], b...), '\n')
+	r.write(r.line)
+	if !r.posting {
+		return
+	}
+	if err := r.dest.post(r.ctx, a); err != nil {
+		r.fail(fmt.Errorf("%s: %w", what, err))
+		return
+	}
+	r.stats.posted++
 }
 
 func (r *replayer) writeJSON(v any) {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/destinations/webhook"
+	"github.com/activity-aware/ids/destinations/webhook/signature"
+)
+
+// destinationFormat is one destination besides Slack as replay uses it: the
+// request body it would send for an activity, and its real client for
+// --post. The notification policy (digests) is Slack's; these destinations
+// get every activity, as their deployed rules send it.
+type destinationFormat interface {
+	// body is the request body for a, one JSON document.
+	body(a *activity.Activity) ([]byte, error)
+	// post delivers a to the target configured by setup.
+	post(ctx context.Context, a *activity.Activity) error
+}
+
+// destinationFormats builds the format named name with --post target (""
+// when not posting); getenv reads what a target needs besides its URL.
+var destinationFormats = map[string]func(target string, getenv func(string) string) (destinationFormat, error){
+	"webhook": newWebhookFormat,
+}
+
+// replayHTTPTimeout bounds one request of --post.
+const replayHTTPTimeout = 10 * time.Second
+
+// envSigningSecret holds the signing secret for --format webhook --post.
+const envSigningSecret = "WEBHOOK_SIGNING_SECRET"
+
+type webhookFormat struct {
+	client *webhook.Client
+	target webhook.Target
+}
+
+func newWebhookFormat(target string, getenv func(string) string) (destinationFormat, error) {
+	f := &webhookFormat{}
+	if target == "" {
+		return f, nil
+	}
+	secret := getenv(envSigningSecret)
+	if secret == "" {
+		return nil, fmt.Errorf("--post with --format webhook signs with $%s (a whsec_… secret); it is not set", envSigningSecret)
+	}
+	key, err := signature.NewSigner(secret)
+	if err != nil {
+		return nil, fmt.Errorf("$%s: %w", envSigningSecret, err)
+	}
+	f.target = webhook.Target{URL: target, Key: key}
+	f.client = webhook.NewClient(&http.Client{Timeout: replayHTTPTimeout}, nil)
+	return f, nil
+}
+
+func (f *webhookFormat) body(a *activity.Activity) ([]byte, error) {
+	b, _, err := webhook.Render(a)
+	return b, err
+}
+
+func (f *webhookFormat) post(ctx context.Context, a *activity.Activity) error {
+	b, id, err := webhook.Render(a)
+	if err != nil {
+		return err
+	}
+	_, err = f.client.Post(ctx, f.target, id, b, nil)
+	return err
+}

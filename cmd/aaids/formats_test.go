@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/activity-aware/ids/destinations/webhook"
+	"github.com/activity-aware/ids/internal/localwebhook"
+)
+
+// runAaidsEnv is runAaids with an environment.
+func runAaidsEnv(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }})
+	return code, out.String(), errOut.String()
+}
+
+func TestReplayWebhook(t *testing.T) {
+	in := writeInput(t, "trail.json", `{"Records":[`+denied+`]}`)
+	code, out, errOut := runAaids(t, "replay", "--format", "webhook", in)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var p webhook.Payload
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &p) != nil || p.Type != webhook.EventType {
+		t.Fatalf("want one webhook body per line, got:\n%s", out)
+	}
+
+	srv := localwebhook.New(localwebhook.Options{})
+	defer srv.Close()
+	env := map[string]string{envSigningSecret: srv.Secret()}
+	code, out2, errOut := runAaidsEnv(t, env, "replay", "--format", "webhook", "--post", srv.URL(), in)
+	if code != exitOK || len(srv.Deliveries()) != 1 || summary(t, errOut).posted != 1 {
+		t.Fatalf("--post: exit %d, %d deliveries: %s", code, len(srv.Deliveries()), errOut)
+	}
+	if !bytes.Equal(srv.Deliveries()[0].Body, []byte(strings.TrimSpace(out2))) {
+		t.Error("what was posted differs from what was printed")
+	}
+
+	// A receiver refusing the signature: a failed post, named, without the secret.
+	other := localwebhook.New(localwebhook.Options{})
+	defer other.Close()
+	code, _, errOut = runAaidsEnv(t, env, "replay", "--format", "webhook", "--post", other.URL(), in)
+	if code != exitInput || !strings.Contains(errOut, "401 invalid_signature") || strings.Contains(errOut, srv.Secret()) {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	// Posting needs the signing secret.
+	code, _, errOut = runAaids(t, "replay", "--format", "webhook", "--post", srv.URL(), in)
+	if code != exitUsage || !strings.Contains(errOut, envSigningSecret) {
+		t.Fatalf("without the secret: exit %d:\n%s", code, errOut)
+	}
+}
