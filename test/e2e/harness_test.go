@@ -426,7 +426,9 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 		timeout = opts.destTimeout
 	}
 	dstEnv := merge(p.dd.fn.Env, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL()})
-	p.dest = p.start(p.dd.fn, p.dd.bin, name+"-destination", dstEnv, timeout)
+	// The function's name, as the metrics' Function dimension carries it.
+	fnName := map[string]string{"slack": "SlackDestination", "webhook": "SignedWebhookDestination"}[name]
+	p.dest = p.start(p.dd.fn, p.dd.bin, fnName, dstEnv, timeout)
 	return p
 }
 
