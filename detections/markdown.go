@@ -114,8 +114,23 @@ func Markdown(presets []*Preset, sigma SigmaSummary) []byte {
 	sort.Strings(techs)
 	w("%d techniques have a preset that claims them (checked on the recorded detonations by `TestStratusCoverage`):\n\n", len(techs))
 	w("| Technique | Presets |\n| --- | --- |\n")
+	var thresholdOnly []string
 	for _, t := range techs {
 		w("| `%s` | %s |\n", t, strings.Join(byTech[t], ", "))
+		only := true
+		for _, id := range byTech[t] {
+			if i := slices.IndexFunc(presets, func(p *Preset) bool { return p.ID == id }); i >= 0 && presets[i].Threshold == nil {
+				only = false
+			}
+		}
+		if only {
+			thresholdOnly = append(thresholdOnly, "`"+t+"`")
+		}
+	}
+	if len(thresholdOnly) > 0 {
+		w("\nSeen only through a threshold: %s. A single call there is what every application does at start-up "+
+			"(read its secret, decrypt its parameters); only the number of calls by one principal in a short window tells "+
+			"harvesting apart, so one record cannot show the technique.\n", strings.Join(thresholdOnly, ", "))
 	}
 
 	w("\n## Sigma rules\n\n")
