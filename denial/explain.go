@@ -63,6 +63,9 @@ var (
 // error message (EC2's "Encoded authorization failure message: …"), the input
 // of sts:DecodeAuthorizationMessage.
 func EncodedMessage(errorMessage string) (string, bool) {
+	if !containsFold(errorMessage, "encoded authorization failure message") {
+		return "", false
+	}
 	m := encodedMessage.FindStringSubmatch(errorMessage)
 	if m == nil {
 		return "", false
@@ -82,7 +85,9 @@ type stated struct {
 // access-denied message. Missing parts are empty.
 func parseMessage(msg string) stated {
 	var s stated
-	if m := statedAction.FindStringSubmatch(msg); m != nil {
+	if !containsFold(msg, "not authorized to perform") {
+		// Nothing for the regular expression to find; skip its cost.
+	} else if m := statedAction.FindStringSubmatch(msg); m != nil {
 		s.action = normalizeAction(m[1])
 		res := m[2]
 		if res == "" {
@@ -96,6 +101,12 @@ func parseMessage(msg string) stated {
 	_, s.encoded = EncodedMessage(msg)
 	s.reason = classify(msg)
 	return s
+}
+
+// containsFold reports whether s contains the lower-case ASCII substr in any
+// case.
+func containsFold(s, substr string) bool {
+	return strings.Contains(strings.ToLower(s), substr)
 }
 
 // normalizeAction lower-cases the service prefix ("SNS:Publish" →

@@ -3,6 +3,7 @@ package denial
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -361,6 +362,14 @@ func TestEnricher(t *testing.T) {
 	Enricher{}.Enrich(ok, nil, nil)
 	if ok.Permission != nil {
 		t.Errorf("Permission set on a success: %+v", ok.Permission)
+	}
+}
+
+func TestEveryPhraseHasAKey(t *testing.T) {
+	for _, p := range reasonPhrases {
+		if !slices.ContainsFunc(phraseKeys, func(k string) bool { return strings.Contains(p.phrase, k) }) {
+			t.Errorf("phrase %q holds none of %q: classify would never find it", p.phrase, phraseKeys)
+		}
 	}
 }
 

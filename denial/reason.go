@@ -1,6 +1,9 @@
 package denial
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Reason classes: why AWS denied a call, as its access-denied message states
 // it. The values are stable: they travel in activity.Permission.Reason and
@@ -156,10 +159,18 @@ var reasonPhrases = []struct {
 	{"in s3 block public access", ReasonS3BlockPublicAccess},
 }
 
+// phraseKeys are words one of which every phrase holds: a message without
+// any states no reason, and skips the costlier normalizing and search.
+var phraseKeys = []string{"polic", "boundar", "explicit deny in a session", "public access"}
+
 // classify returns the reason class a message states, or "" when it states
 // none.
 func classify(message string) string {
-	m := strings.ToLower(strings.Join(strings.Fields(message), " "))
+	m := strings.ToLower(message)
+	if !slices.ContainsFunc(phraseKeys, func(k string) bool { return strings.Contains(m, k) }) {
+		return ""
+	}
+	m = strings.Join(strings.Fields(m), " ")
 	for _, p := range reasonPhrases {
 		if strings.Contains(m, p.phrase) {
 			return p.reason
