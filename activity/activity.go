@@ -131,37 +131,6 @@ type Activity struct {
 	Detail json.RawMessage `json:"detail,omitempty"`
 	// Truncated is set when Detail or any field value was trimmed.
 	Truncated bool `json:"truncated,omitempty"`
-
-	// checked is the Detail slice SetCheckedDetail vouched for; the mark
-	// holds only while Detail is that same slice.
-	checked checkedDetail
-}
-
-// checkedDetail identifies one slice by its first byte and length.
-type checkedDetail struct {
-	data *byte
-	n    int
-}
-
-// SetCheckedDetail sets Detail to raw, a JSON value the caller has checked
-// to be strictly valid (RFC 8259, as encoding/json validates it) and compact
-// (no whitespace outside strings), so that Marshal copies it without checking
-// it again. The mark lapses as soon as Detail is assigned another slice (Bound
-// does when it trims); the caller must not modify raw's bytes afterwards. An
-// empty raw clears Detail. The encoding is unchanged: a checked Detail is
-// exactly what encoding/json would write for it.
-func (a *Activity) SetCheckedDetail(raw json.RawMessage) {
-	a.Detail = raw
-	a.checked = checkedDetail{}
-	if len(raw) > 0 {
-		a.checked = checkedDetail{data: &raw[0], n: len(raw)}
-	}
-}
-
-// detailChecked reports whether Detail is still the slice SetCheckedDetail
-// vouched for.
-func (a *Activity) detailChecked() bool {
-	return len(a.Detail) > 0 && a.checked.data == &a.Detail[0] && a.checked.n == len(a.Detail)
 }
 
 // Account is the AWS account the activity happened in.

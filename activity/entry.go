@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync/atomic"
 	"unicode/utf8"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // DefaultMaxEntrySize is EventBridge's PutEvents entry size limit as the API
@@ -40,78 +42,25 @@ func (e *Entry) Size() int {
 // {"Source":…,"DetailType":…,"Detail":…}, Detail as a JSON string, exactly as
 // encoding/json writes a struct of those three string fields without HTML
 // escaping: how aaids replay prints what the source would publish.
-func (e *Entry) AppendJSON(b []byte) []byte {
-	b = append(b, `{"Source":`...)
-	b = appendString(b, e.Source)
-	b = append(b, `,"DetailType":`...)
-	b = appendString(b, e.DetailType)
-	b = append(b, `,"Detail":`...)
-	b = appendString(b, e.Detail)
-	return append(b, '}')
+func (e *Entry) AppendJSON(b []byte) ([]byte, error) {
+	out, err := gojson.MarshalWithOption(struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, string(e.Detail)}, gojson.DisableHTMLEscape())
+	if err != nil {
+		return b, fmt.Errorf("activity: encode entry: %w", err)
+	}
+	return append(b, out...), nil
 }
 
 // Marshal encodes the activity as JSON without HTML escaping (EventBridge and
-// destinations read it as data, and escaping would inflate hostile text).
-//
-// The common case is encoded without reflection (appendActivity); anything
-// it cannot vouch for goes through encoding/json, with identical output.
+// destinations read it as data, and escaping would inflate hostile text),
+// byte for byte as encoding/json with SetEscapeHTML(false) does, with
+// goccy/go-json (see TestMarshalMatchesEncodingJSON and the package doc of
+// sources/cloudtrail for why).
 func Marshal(a *Activity) ([]byte, error) {
-	if b, ok := appendActivity(make([]byte, 0, sizeHint(a)), a); ok {
-		return b, nil
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(a); err != nil {
+	b, err := gojson.MarshalWithOption(a, gojson.DisableHTMLEscape())
+	if err != nil {
 		return nil, fmt.Errorf("activity: encode: %w", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// sizeHint estimates the encoded size of a, so that Marshal allocates its
-// output once: the raw members, every string with an eighth more for
-// escaping, and a fixed allowance per present member for its key and
-// punctuation.
-func sizeHint(a *Activity) int {
-	n, members := len(a.Detail)+64, 16
-	add := func(ss ...string) {
-		for _, s := range ss {
-			if s != "" { // empty members are omitted
-				n += len(s)
-				members++
-			}
-		}
-	}
-	add(a.SchemaVersion, a.ID, a.Source, a.Subject, string(a.Severity), a.Account.ID, a.Account.Name, a.Region)
-	if ac := a.Actor; ac != nil {
-		add(ac.Type, ac.ARN, ac.Name, ac.AccountID, ac.PrincipalID, ac.AccessKeyID, ac.SessionIssuer, ac.SourceIP, ac.UserAgent, ac.InvokedBy)
-	}
-	if ac := a.Action; ac != nil {
-		add(ac.Service, ac.Name, ac.ErrorCode, ac.ErrorMessage, string(ac.Outcome))
-	}
-	for _, r := range a.Resources {
-		add(r.Type, r.ARN, r.AccountID)
-	}
-	for _, f := range a.Fields {
-		add(f.Key, f.Value)
-	}
-	add(a.Tags...)
-	for _, l := range a.Links {
-		add(l.Title, l.URL)
-	}
-	for _, d := range a.Detections {
-		add(d.ID, d.Title, string(d.Severity))
-	}
-	if p := a.Permission; p != nil {
-		add(p.Action, p.Resource, p.Reason, p.ReasonText)
-		n += len(p.Statement)
-	}
-	if o := a.Origin; o != nil {
-		add(o.LogGroup, o.LogStream, o.Owner, o.LogEventID)
-		add(o.SubscriptionFilters...)
-	}
-	strs := n - len(a.Detail) - 64
-	return n + strs/8 + members*12
+	return b, nil
 }
 
 // NewEntry validates the activity and encodes it as an EventBridge entry of at

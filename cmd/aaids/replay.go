@@ -221,7 +221,12 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 			r.fail(fmt.Errorf("%s: activity %s: %w", where(it), a.ID, err))
 			return
 		}
-		r.line = append(e.AppendJSON(r.line[:0]), '\n')
+		line, err := e.AppendJSON(r.line[:0])
+		if err != nil {
+			r.fail(fmt.Errorf("%s: activity %s: %w", where(it), a.ID, err))
+			return
+		}
+		r.line = append(line, '\n')
 		r.write(r.line)
 		if r.client == nil {
 			return

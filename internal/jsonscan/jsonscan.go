@@ -1,10 +1,10 @@
 // Package jsonscan is the project's one hand-written JSON scanning: a strict
-// validity and compactness check, the unescaping of one string, and the
-// summarizing of nesting too deep for a parser. The CloudTrail source uses it
-// to vouch for the records it copies into activities and to read the
-// CloudWatch Logs batch document; the activity encoder uses Check for raw
-// members it has not been told are checked. Everything else parses with
-// valyala/fastjson.
+// validity and compactness check, and the summarizing of nesting too deep
+// for a parser. The CloudTrail source uses it to vouch for the records it
+// copies into activities (fastjson, which parses them, is lenient) and to
+// keep the activity of a record nested beyond fastjson's depth limit; the
+// activity encoder uses Check for raw members it has not been told are
+// checked.
 package jsonscan
 
 import (
@@ -12,8 +12,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // Check reports whether text is strictly valid JSON (RFC 8259, as
@@ -36,12 +34,12 @@ const (
 	highs = 0x8080808080808080
 )
 
-// PlainRun returns the offset of the first quote, backslash or control byte
+// plainRun returns the offset of the first quote, backslash or control byte
 // in b at or after i, or len(b), eight bytes at a time: the end of a run of
 // bytes that stand for themselves inside a JSON string. (Above the first
 // marked byte the SWAR marks may be false positives, so only the lowest is
 // used.)
-func PlainRun(b []byte, i int) int {
+func plainRun(b []byte, i int) int {
 	for i+8 <= len(b) {
 		x := binary.LittleEndian.Uint64(b[i:])
 		q, bs := x^('"'*ones), x^('\\'*ones)
@@ -72,49 +70,6 @@ func escape(b []byte, i int) int {
 	}
 	return 0
 }
-
-// AppendString unescapes the JSON string starting at b[i] (a quote) onto dst
-// and returns the offset past its closing quote. It refuses (ok false)
-// control bytes, invalid escapes and unpaired surrogates.
-func AppendString(dst, b []byte, i int) (out []byte, next int, ok bool) {
-	i++
-	for {
-		start := i
-		i = PlainRun(b, i)
-		dst = append(dst, b[start:i]...)
-		if i >= len(b) || b[i] < 0x20 {
-			return dst, i, false
-		}
-		if b[i] == '"' {
-			return dst, i + 1, true
-		}
-		n := escape(b, i)
-		switch n {
-		case 0:
-			return dst, i, false
-		case 2:
-			dst = append(dst, unescaped[b[i+1]])
-			i += 2
-			continue
-		}
-		r, _ := hex4(b, i+2)
-		if utf16.IsSurrogate(r) {
-			lo, ok := hex4(b, i+8)
-			if !ok || b[i+6] != '\\' || b[i+7] != 'u' {
-				return dst, i, false
-			}
-			if r = utf16.DecodeRune(r, lo); r == utf8.RuneError {
-				return dst, i, false
-			}
-			i += 6
-		}
-		dst = utf8.AppendRune(dst, r)
-		i += 6
-	}
-}
-
-// unescaped maps the letter of a two-byte escape to the byte it stands for.
-var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 // hex4 reads four hex digits at b[i:].
 func hex4(b []byte, i int) (rune, bool) {
@@ -169,7 +124,7 @@ func scan(b []byte) (valid, compact, hasControl bool) {
 		case c == '"' && (want == wantValue || want == wantKey):
 			i++
 			for {
-				i = PlainRun(b, i)
+				i = plainRun(b, i)
 				if i >= len(b) {
 					return false, compact, false
 				}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
 
 var checkSeeds = []string{
@@ -48,37 +47,6 @@ func TestCheckSeeds(t *testing.T) {
 			t.Errorf("Check(%q) valid = %v, encoding/json says %v", s, valid, want)
 		}
 	}
-}
-
-// FuzzAppendString compares AppendString with encoding/json on every string
-// both accept; AppendString also refuses what encoding/json would write as
-// U+FFFD (an unpaired surrogate), never more.
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{`"a"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\ud83d\ude00"`, `"\ud800"`, `"\ud800\u0041"`, `"\udc00"`, "\"a\x01\"", `"\x"`, `"abc`, `"\u12"`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, text []byte) {
-		if len(text) == 0 || text[0] != '"' {
-			return
-		}
-		got, next, ok := AppendString(nil, text, 0)
-		var want string
-		err := json.Unmarshal(text, &want)
-		if !ok {
-			if err == nil && json.Valid(text[:max(next, 1)]) && !strings.Contains(want, string(utf8.RuneError)) {
-				t.Fatalf("AppendString refused %q, encoding/json reads %q", text, want)
-			}
-			return
-		}
-		if err := json.Unmarshal(text[:next], &want); err != nil {
-			t.Fatalf("AppendString accepted %q, encoding/json: %v", text[:next], err)
-		}
-		// Invalid UTF-8 stays as it is; encoding/json writes U+FFFD for each
-		// such byte, as a conversion to runes does.
-		if string([]rune(string(got))) != want {
-			t.Fatalf("AppendString(%q) = %q, encoding/json %q", text, got, want)
-		}
-	})
 }
 
 func TestSummarize(t *testing.T) {

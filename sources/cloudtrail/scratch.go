@@ -25,10 +25,6 @@ type scratch struct {
 	// num holds the text of the last number read; buf builds the strings of
 	// one activity that share an allocation.
 	num, buf []byte
-	// msgs, ids and events hold a batch read by scanBatch; msgs passes to
-	// the batch's activities.
-	msgs, ids []byte
-	events    []scannedEvent
 	// blocks, when not nil, holds the activities of the batch being
 	// standardized: one allocation for the batch, owned by its activities
 	// (never reused by the scratch).

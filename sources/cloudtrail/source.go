@@ -98,8 +98,7 @@ func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.T
 // The record is parsed once, with fastjson, into the value the activity
 // builder, the detections and the denial explanation all read. fastjson's
 // parser is lenient (NaN, raw control characters, 01); jsonscan.Check keeps
-// Detail to what encoding/json and EventBridge accept, and tells the encoder
-// whether it may copy Detail as it is.
+// Detail to what encoding/json and EventBridge accept.
 func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activity.Origin, fallback time.Time) *activity.Activity {
 	if fallback.IsZero() {
 		fallback = time.Now().UTC()
@@ -108,8 +107,7 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	if len(text) == 0 || text[0] != '{' {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	valid, compact := jsonscan.Check(text)
-	if !valid {
+	if valid, _ := jsonscan.Check(text); !valid {
 		return s.unrecognized(raw, origin, fallback)
 	}
 	v, err := sc.record.ParseBytes(text)
@@ -119,7 +117,6 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 		// requestParameters must not cost the alert. The deep part becomes
 		// a preview; everything above it is read as usual.
 		text, summarized = jsonscan.Summarize(text, maxDepth, previewBytes)
-		_, compact = jsonscan.Check(text)
 		owned = true
 		if v, err = sc.record.ParseBytes(text); err != nil {
 			return s.unrecognized(raw, origin, fallback)
@@ -136,15 +133,9 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 		sc.hashID = "record-" + hex.EncodeToString(sum[:16])
 	}
 	a := r.activity(sc, origin, fallback)
-	detail := text[:len(text):len(text)] // capped: an append by its owner copies
+	a.Detail = text[:len(text):len(text)] // capped: an append by its owner copies
 	if !owned {
-		detail = bytes.Clone(text)
-	}
-	if compact {
-		// Checked here, so the encoder need not check it again.
-		a.SetCheckedDetail(detail)
-	} else {
-		a.Detail = detail
+		a.Detail = bytes.Clone(text)
 	}
 	a.Truncated = a.Truncated || summarized
 	if name, ok := s.accountNames[a.Account.ID]; ok {
@@ -168,7 +159,7 @@ func (s *Source) getScratch() *scratch {
 // putScratch keeps sc for the next call, unless enough are kept or a hostile
 // batch made its buffers huge.
 func (s *Source) putScratch(sc *scratch) {
-	if cap(sc.msgs) > maxInflated || cap(sc.ids) > maxInflated || cap(sc.buf) > maxInflated {
+	if cap(sc.buf) > maxInflated {
 		return
 	}
 	select {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	gojson "github.com/goccy/go-json"
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fastjson"
 
@@ -177,85 +178,20 @@ func inflate(dst *bytes.Buffer, src []byte) error {
 	return nil
 }
 
-// fromBatch standardizes the batch JSON of a subscription payload: in one
-// pass when it has the shape CloudWatch Logs writes (scanBatch), else with
-// the general parser, which also reports what is wrong with it.
+// fromBatch standardizes the batch JSON of a subscription payload, decoded
+// by goccy/go-json as encoding/json would decode it.
 func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
-	sc := s.getScratch()
-	defer s.putScratch(sc)
-	if b, ok := sc.scanBatch(data); ok {
-		return s.fromScanned(sc, &b), nil
-	}
-	return s.fromParsedBatch(sc, data)
-}
-
-// fromScanned standardizes the log events scanBatch read into sc.
-func (s *Source) fromScanned(sc *scratch, b *scannedBatch) []*activity.Activity {
-	ids := string(sc.ids) // one allocation for every log event id
-	out := make([]*activity.Activity, 0, len(sc.events))
-	origins := make([]activity.Origin, len(sc.events))
-	// The activities' Details are slices of the messages, which they now own
-	// (one allocation per batch, no copy).
-	msgs := sc.msgs
-	sc.msgs = nil
-	sc.blocks = make([]recordActivity, 0, len(sc.events))
-	defer func() { sc.blocks = nil }()
-	for i, ev := range sc.events {
-		origins[i] = b.origin.origin(ids[ev.idStart:ev.idEnd])
-		out = append(out, s.fromRecord(sc, msgs[ev.msgStart:ev.msgEnd:ev.msgEnd], true, &origins[i], logTime(ev.timestamp)))
-	}
-	return out
-}
-
-// fromParsedBatch standardizes batch JSON with the general parser.
-func (s *Source) fromParsedBatch(sc *scratch, data []byte) ([]*activity.Activity, error) {
-	v, err := sc.batch.ParseBytes(data)
-	if err != nil {
+	var d events.CloudwatchLogsData
+	if err := gojson.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
 	}
-	if v.Type() != fastjson.TypeObject {
-		return nil, fmt.Errorf("%w: batch is a JSON %s, want an object", ErrMalformedPayload, v.Type())
-	}
-	switch mt := string(v.GetStringBytes("messageType")); mt {
+	switch d.MessageType {
 	case dataMessage:
+		return s.FromLogsData(&d), nil
 	case controlMessage:
 		return nil, nil
-	default:
-		return nil, fmt.Errorf("%w: messageType %q", ErrMalformedPayload, mt)
 	}
-	logEvents := v.Get("logEvents")
-	if logEvents == nil || logEvents.Type() != fastjson.TypeArray {
-		return nil, fmt.Errorf("%w: logEvents is not an array", ErrMalformedPayload)
-	}
-	items, _ := logEvents.Array()
-	batch := batchOrigin{
-		logGroup:  string(v.GetStringBytes("logGroup")),
-		logStream: string(v.GetStringBytes("logStream")),
-		owner:     string(v.GetStringBytes("owner")),
-	}
-	for _, f := range v.GetArray("subscriptionFilters") {
-		if b, err := f.StringBytes(); err == nil {
-			batch.filters = append(batch.filters, string(b))
-		}
-	}
-	out := make([]*activity.Activity, 0, len(items))
-	origins := make([]activity.Origin, len(items))
-	for i, it := range items {
-		msg := it.Get("message")
-		if msg == nil || msg.Type() != fastjson.TypeString {
-			return nil, fmt.Errorf("%w: logEvents[%d] has no message string", ErrMalformedPayload, i)
-		}
-		text, _ := msg.StringBytes()
-		id := string(it.GetStringBytes("id"))
-		if id == "" {
-			if n := it.Get("id"); n != nil && n.Type() == fastjson.TypeNumber {
-				id = string(n.MarshalTo(nil))
-			}
-		}
-		origins[i] = batch.origin(id)
-		out = append(out, s.fromRecord(sc, text, false, &origins[i], logTime(it.GetInt64("timestamp"))))
-	}
-	return out, nil
+	return nil, fmt.Errorf("%w: messageType %q", ErrMalformedPayload, d.MessageType)
 }
 
 // FromLogsData standardizes an already decoded subscription batch, one
@@ -269,6 +205,8 @@ func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity
 	origins := make([]activity.Origin, len(d.LogEvents))
 	sc := s.getScratch()
 	defer s.putScratch(sc)
+	sc.blocks = make([]recordActivity, 0, len(d.LogEvents))
+	defer func() { sc.blocks = nil }()
 	for i, le := range d.LogEvents {
 		origins[i] = batch.origin(le.ID)
 		out = append(out, s.fromRecord(sc, []byte(le.Message), true, &origins[i], logTime(le.Timestamp)))

@@ -1,0 +1,122 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/activity-aware/ids/activity"
+)
+
+// sameAsReference fails unless fromBatch standardizes data exactly as
+// FromLogsData does after encoding/json, the reference decoder, decodes it:
+// the same activities, or an error (ErrMalformedPayload) where encoding/json
+// fails or the batch is neither a data nor a control message.
+func sameAsReference(t *testing.T, s *Source, data []byte) {
+	t.Helper()
+	got, gotErr := s.fromBatch(data)
+	var d events.CloudwatchLogsData
+	wantErr := json.Unmarshal(data, &d)
+	var want []*activity.Activity
+	switch {
+	case wantErr != nil:
+	case d.MessageType == dataMessage:
+		want = s.FromLogsData(&d)
+	case d.MessageType != controlMessage:
+		wantErr = errors.New("message type")
+	}
+	if (gotErr != nil) != (wantErr != nil) || gotErr != nil && !errors.Is(gotErr, ErrMalformedPayload) {
+		t.Fatalf("error %v, encoding/json: %v, for %q", gotErr, wantErr, data)
+	}
+	sameJSON(t, got, want)
+}
+
+// sameJSON fails unless got and want encode identically, activity by
+// activity. A log event without timestamp or eventTime is stamped with the
+// current time, which may differ by a little between the two.
+func sameJSON(t *testing.T, got, want []*activity.Activity) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d activities, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if d := got[i].Time.Sub(want[i].Time); d > -time.Second && d < time.Second {
+			got[i].Time = want[i].Time
+		}
+		g, err1 := activity.Marshal(got[i])
+		w, err2 := activity.Marshal(want[i])
+		if err1 != nil || err2 != nil || !bytes.Equal(g, w) {
+			t.Fatalf("activity %d differs:\n got %s (%v)\nwant %s (%v)", i, g, err1, w, err2)
+		}
+	}
+}
+
+func TestBatchMatchesReference(t *testing.T) {
+	rec := `{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"alice\"},\"eventTime\":\"2024-01-02T03:04:05Z\",\"eventSource\":\"iam.amazonaws.com\",\"eventName\":\"GetPolicy\",\"awsRegion\":\"us-east-1\",\"errorCode\":\"AccessDenied\",\"errorMessage\":\"User: \\u003cb\\u003e \\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t é 😀 \\ud83d\\ude00\",\"eventID\":\"e1\"}`
+	ev := func(id, msg string) string {
+		return `{"id":"` + id + `","timestamp":1700000000000,"message":"` + msg + `"}`
+	}
+	batch := func(events ...string) string {
+		return `{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"CloudTrail/DefaultLogGroup","logStream":"123456789012_CloudTrail_us-east-1","subscriptionFilters":["denials"],"logEvents":[` + strings.Join(events, ",") + `]}`
+	}
+	tests := []struct {
+		name string
+		data string
+	}{
+		{"CloudWatch Logs shape", batch(ev("1", rec), ev("2", "not json"), ev("3", `{\"a\":1}`))},
+		{"no log events", batch()},
+		{"members in another order, whitespace", "{ \"logEvents\" : [ {\"message\":\"x\" , \"timestamp\": 5, \"id\":\"9\"} ] ,\n\"policyLevel\":\"ACCOUNT_LEVEL_POLICY\", \"messageType\" : \"DATA_MESSAGE\" }"},
+		{"escaped Unicode in header", `{"messageType":"DATA_MESSAGE","logGroup":"g\u00e9 \ud83d\ude00","subscriptionFilters":[],"logEvents":[{"message":"m"}]}`},
+		{"negative timestamp", batch(`{"id":"1","timestamp":-5,"message":"x"}`)},
+		{"control message", `{"messageType":"CONTROL_MESSAGE","logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}`},
+		{"unknown message type", `{"messageType":"OTHER","logEvents":[]}`},
+		{"numeric id", batch(`{"id":42,"timestamp":1,"message":"x"}`)},
+		{"fractional timestamp", batch(`{"id":"1","timestamp":1.5,"message":"x"}`)},
+		{"huge timestamp", batch(`{"id":"1","timestamp":12345678901234567890,"message":"x"}`)},
+		{"unknown log event member", batch(`{"id":"1","extra":true,"message":"x"}`)},
+		{"unknown batch member", `{"messageType":"DATA_MESSAGE","extra":{},"logEvents":[]}`},
+		{"repeated member", `{"messageType":"DATA_MESSAGE","logGroup":"a","logGroup":"b","logEvents":[{"message":"x"}]}`},
+		{"repeated message", batch(`{"message":"a","message":"b"}`)},
+		{"message not a string", batch(`{"id":"1","message":{"a":1}}`)},
+		{"missing message", batch(`{"id":"1"}`)},
+		{"raw control byte in message", batch(ev("1", "a\tb"))},
+		{"unpaired surrogate", batch(ev("1", `\ud83d x`))},
+		{"reversed surrogates", batch(ev("1", `\ude00\ud83d`))},
+		{"invalid escape", batch(ev("1", `\x41`))},
+		{"escaped member name", `{"messageType":"DATA_MESSAGE","logEvents":[{"\u006dessage":"x"}]}`},
+		{"trailing data", batch(ev("1", "x")) + `x`},
+		{"truncated", batch(ev("1", "x"))[:40]},
+		{"not an object", `[1]`},
+		{"empty object", `{}`},
+	}
+	s := deployedSource(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { sameAsReference(t, s, []byte(tt.data)) })
+	}
+}
+
+// TestBatchFixtures reads maximum batches of the fixtures both ways.
+func TestBatchFixtures(t *testing.T) {
+	recs := loadFixtureRecords(t)
+	s := deployedSource(t)
+	for start := 0; start < len(recs); {
+		batch, _, next := packBatch(t, recs, start)
+		sameAsReference(t, s, batch)
+		start = next
+	}
+}
+
+func FuzzBatch(f *testing.F) {
+	f.Add([]byte(`{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1700000000000,"message":"{\"eventName\":\"A\",\"eventTime\":\"2024-01-02T03:04:05Z\",\"userIdentity\":{\"type\":\"Root\"},\"x\":\"\\u00e9\\ud83d\\ude00\"}"}]}`))
+	f.Add([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"},{"id":"2","message":"{\"a\":1}"}]}`))
+	f.Add([]byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`))
+	s := deployedSource(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsReference(t, s, data)
+	})
+}
