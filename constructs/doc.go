@@ -3,11 +3,14 @@
 //
 //   - activitybus: the EventBridge custom bus activities travel on, archived
 //   - cloudtrailsource: the Lambda subscribed to CloudTrail's log group
+//   - guarddutysource: GuardDuty findings from the default bus to activities
 //   - slackdestination: the webhook secret, the Slack Lambda, its rule and DLQs
+//   - monitoring: alarms, the out-of-band topic, the heartbeat, the dashboard
 //   - gofunction: a Go main package compiled into a provided.al2023 Lambda
 //
 // Each New returns an interface embedding constructs.Construct, with getters
-// for the resources inside. Pass those getters (or X.Node()) to CDK APIs such
+// returning CDK interfaces (awslambda.IFunction, awssqs.IQueue, …) for the
+// resources inside, and takes the bus as an awsevents.IEventBus. Pass those getters (or X.Node()) to CDK APIs such
 // as awscdk.Stack_Of or awscdk.Tags_Of: jsii knows the construct embedded in
 // the returned value, not the Go struct around it.
 //
