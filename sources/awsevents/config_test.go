@@ -2,19 +2,15 @@ package awsevents_test
 
 import (
 	"errors"
-	"reflect"
 	"testing"
 
+	"github.com/activity-aware/ids/internal/envtest"
 	"github.com/activity-aware/ids/sources/awsevents"
 )
 
 func TestConfigRoundTrip(t *testing.T) {
-	c := awsevents.Config{EventBusName: "bus", Sources: []string{"guardduty", "securityhub"}, PutEventsMaxBytes: 1000}
-	env := c.Environment()
-	got, err := awsevents.ConfigFromEnv(func(k string) string { return env[k] })
-	if err != nil || !reflect.DeepEqual(got, c) {
-		t.Fatalf("ConfigFromEnv(Environment()) = %+v, %v; want %+v", got, err, c)
-	}
+	envtest.RoundTrip(t, awsevents.ConfigFromEnv, awsevents.Config.Environment,
+		awsevents.Config{EventBusName: "bus", Sources: []string{"guardduty", "securityhub"}, PutEventsMaxBytes: 1000})
 	for _, bad := range []map[string]string{
 		{"EVENT_SOURCES": "guardduty"},
 		{"EVENT_BUS_NAME": "bus"},
