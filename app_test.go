@@ -64,7 +64,7 @@ func TestCdkNag(t *testing.T) {
 	for _, context := range []map[string]any{
 		nil,
 		{"decodeAuthorizationMessages": true, "organizationId": "o-a1b2c3d4e5", "detections": []any{"unauthorized-api-calls"}},
-		{"sources": "cloudtrail-logs,guardduty"},
+		{"sources": "cloudtrail-logs,guardduty,securityhub,accessanalyzer"},
 	} {
 		t.Run(fmt.Sprint(context), func(t *testing.T) {
 			// GIVEN the app, beside a stack with a queue that is neither

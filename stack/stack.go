@@ -15,12 +15,14 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/constructs/accessanalyzersource"
 	"github.com/activity-aware/ids/constructs/activitybus"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/guarddutysource"
 	"github.com/activity-aware/ids/constructs/monitoring"
 	"github.com/activity-aware/ids/constructs/routing"
+	"github.com/activity-aware/ids/constructs/securityhubsource"
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/constructs/webhookdestination"
 	"github.com/activity-aware/ids/detections"
@@ -77,10 +79,16 @@ const (
 	SourceCloudTrailLogs = "cloudtrail-logs"
 	// SourceGuardDuty reads GuardDuty findings from the default bus.
 	SourceGuardDuty = "guardduty"
+	// SourceSecurityHub reads Security Hub findings from the default bus
+	// (without GuardDuty's when SourceGuardDuty is on too).
+	SourceSecurityHub = "securityhub"
+	// SourceAccessAnalyzer reads IAM Access Analyzer findings from the
+	// default bus.
+	SourceAccessAnalyzer = "accessanalyzer"
 )
 
 // SourceNames lists every source name, in the order the stack defines them.
-var SourceNames = []string{SourceCloudTrailLogs, SourceGuardDuty}
+var SourceNames = []string{SourceCloudTrailLogs, SourceGuardDuty, SourceSecurityHub, SourceAccessAnalyzer}
 
 // checkSources rejects unknown and repeated source names.
 func checkSources(names []string) error {
@@ -165,14 +173,31 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		queues = append(queues, monitoring.Queue{Queue: source.FailureQueue(), Keeps: "CloudTrail batches the source could not publish"})
 		output("CloudTrailSourceFailureQueueUrl", "Batches the CloudTrail source could not publish", source.FailureQueue().QueueUrl())
 	}
-	if on(SourceGuardDuty) {
-		gd := guarddutysource.New(s, jsii.String("GuardDutySource"), &guarddutysource.Props{Bus: bus.EventBus(), Function: fn})
-		sources = append(sources, monitoring.Component{Name: "guardduty", Function: gd.Function()})
+	// eventSource watches and reports an EventBridge-fed source (every
+	// such construct returns the same Source interface).
+	eventSource := func(name, id, what string, src guarddutysource.Source) {
+		sources = append(sources, monitoring.Component{Name: name, Function: src.Function()})
 		queues = append(queues,
-			monitoring.Queue{Queue: gd.DeadLetterQueue(), Keeps: "GuardDuty findings EventBridge could not hand to the source"},
-			monitoring.Queue{Queue: gd.FailureQueue(), Keeps: "GuardDuty findings the source could not publish"})
-		output("GuardDutySourceDeadLetterQueueUrl", "GuardDuty findings EventBridge could not hand to the source", gd.DeadLetterQueue().QueueUrl())
-		output("GuardDutySourceFailureQueueUrl", "GuardDuty findings the source could not publish", gd.FailureQueue().QueueUrl())
+			monitoring.Queue{Queue: src.DeadLetterQueue(), Keeps: what + " EventBridge could not hand to the source"},
+			monitoring.Queue{Queue: src.FailureQueue(), Keeps: what + " the source could not publish"})
+		output(id+"DeadLetterQueueUrl", what+" EventBridge could not hand to the source", src.DeadLetterQueue().QueueUrl())
+		output(id+"FailureQueueUrl", what+" the source could not publish", src.FailureQueue().QueueUrl())
+	}
+	if on(SourceGuardDuty) {
+		eventSource(SourceGuardDuty, "GuardDutySource", "GuardDuty findings",
+			guarddutysource.New(s, jsii.String("GuardDutySource"), &guarddutysource.Props{Bus: bus.EventBus(), Function: fn}))
+	}
+	if on(SourceSecurityHub) {
+		eventSource(SourceSecurityHub, "SecurityHubSource", "Security Hub findings",
+			securityhubsource.New(s, jsii.String("SecurityHubSource"), &securityhubsource.Props{
+				Bus:           bus.EventBus(),
+				SkipGuardDuty: jsii.Bool(on(SourceGuardDuty)),
+				Function:      fn,
+			}))
+	}
+	if on(SourceAccessAnalyzer) {
+		eventSource(SourceAccessAnalyzer, "AccessAnalyzerSource", "IAM Access Analyzer findings",
+			accessanalyzersource.New(s, jsii.String("AccessAnalyzerSource"), &accessanalyzersource.Props{Bus: bus.EventBus(), Function: fn}))
 	}
 	slack := slackdestination.New(s, jsii.String("SlackDestination"), &slackdestination.Props{
 		Bus:                         bus.EventBus(),

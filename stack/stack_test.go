@@ -242,7 +242,7 @@ func TestStackIAMHasNoWildcardResources(t *testing.T) {
 			props: &stack.Props{DecodeAuthorizationMessages: true, OrganizationID: "o-a1b2c3d4e5"},
 			want:  []any{"sts:DecodeAuthorizationMessage"},
 		},
-		{name: "guardduty", props: &stack.Props{Sources: []string{"cloudtrail-logs", "guardduty"}}},
+		{name: "event sources", props: &stack.Props{Sources: []string{"cloudtrail-logs", "guardduty", "securityhub", "accessanalyzer"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -365,6 +365,8 @@ func TestStackSources(t *testing.T) {
 		wantQueues   []string
 		wantOutputs  []string
 		wantPatterns []any
+		// wantSkip is the Security Hub source's SECURITYHUB_SKIP_PRODUCTS.
+		wantSkip string
 	}{{
 		name:        "guardduty only",
 		sources:     []string{"guardduty"},
@@ -383,6 +385,17 @@ func TestStackSources(t *testing.T) {
 		wantPatterns: []any{
 			map[string]any{"source": []any{"aws.guardduty"}, "detail-type": []any{"GuardDuty Finding"}},
 		},
+	}, {
+		name:        "guardduty and securityhub",
+		sources:     []string{"guardduty", "securityhub"},
+		wantParams:  []string{"AlarmEmail", "SlackWebhookUrl"},
+		wantQueues:  []string{"GuardDutySourceDeadLetterQueueE17CA047", "GuardDutySourceFailureQueue415BF499", "SecurityHubSourceDeadLetterQueueE13AFDFE", "SecurityHubSourceFailureQueue8CCC1E72"},
+		wantOutputs: []string{"GuardDutySourceFailureQueueUrl", "SecurityHubSourceDeadLetterQueueUrl", "SecurityHubSourceFailureQueueUrl"},
+		wantPatterns: []any{
+			map[string]any{"source": []any{"aws.guardduty"}, "detail-type": []any{"GuardDuty Finding"}},
+			map[string]any{"source": []any{"aws.securityhub"}, "detail-type": []any{"Security Hub Findings - Imported"}},
+		},
+		wantSkip: "GuardDuty",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -407,6 +420,13 @@ func TestStackSources(t *testing.T) {
 					t.Errorf("no output %s", name)
 				}
 			}
+			for _, fn := range resources(s.tpl, "AWS::Lambda::Function") {
+				if get(fn, "Properties", "Environment", "Variables", "EVENT_SOURCES") == "securityhub" {
+					if got, _ := get(fn, "Properties", "Environment", "Variables", "SECURITYHUB_SKIP_PRODUCTS").(string); got != tt.wantSkip {
+						t.Errorf("SECURITYHUB_SKIP_PRODUCTS = %q, want %q", got, tt.wantSkip)
+					}
+				}
+			}
 			// Monitoring watches every last-stop queue and function.
 			watched := watchedIDs(s.tpl)
 			for _, id := range tt.wantQueues {
@@ -421,10 +441,11 @@ func TestStackSources(t *testing.T) {
 			}
 			var patterns []any
 			for _, r := range resources(s.tpl, "AWS::Events::Rule") {
-				if get(r, "Properties", "EventBusName") == nil {
+				if get(r, "Properties", "EventBusName") == nil && get(r, "Properties", "EventPattern") != nil {
 					patterns = append(patterns, get(r, "Properties", "EventPattern"))
 				}
 			}
+			sort.Slice(patterns, func(i, j int) bool { return fmt.Sprint(patterns[i]) < fmt.Sprint(patterns[j]) })
 			if !reflect.DeepEqual(patterns, tt.wantPatterns) {
 				t.Errorf("default-bus rules %v, want %v", patterns, tt.wantPatterns)
 			}

@@ -14,7 +14,7 @@ import (
 	"github.com/activity-aware/ids/detections/filterpattern"
 	"github.com/activity-aware/ids/sources/awsevents"
 	"github.com/activity-aware/ids/sources/cloudtrail"
-	"github.com/activity-aware/ids/sources/guardduty"
+	"github.com/activity-aware/ids/sources/eventsources"
 )
 
 // pipeline standardizes what logfile reads as the deployed system would: the
@@ -50,7 +50,7 @@ func newPipeline(detectionIDs, filterPattern string) (*pipeline, error) {
 	}
 	p := &pipeline{
 		source: src,
-		events: &awsevents.Router{Sources: []awsevents.Source{guardduty.Source{}}},
+		events: eventsources.All(),
 		now:    time.Now().UTC(),
 	}
 	if filterPattern != "" {

@@ -27,7 +27,8 @@ const replayUsage = `Usage: aaids replay [--format text|json|slack|webhook] [--p
 
 Replays CloudTrail data and AWS service events through the same code the
 deployed system runs: the CloudTrail source standardizes every record into an
-activity, the event sources every EventBridge event (GuardDuty findings), the
+activity, the event sources every EventBridge event (GuardDuty, Security Hub and IAM Access Analyzer
+findings), the
 correlation derives bursts of denials (and threshold detections) from them,
 and the Slack destination applies its notification policy and renders what it
 would post (and, with --post, delivers it).

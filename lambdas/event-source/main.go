@@ -1,10 +1,10 @@
 // Command event-source is the function of the sources that read AWS service
-// events from EventBridge (GuardDuty findings, …): an EventBridge rule on the
+// events from EventBridge (GuardDuty, Security Hub and IAM Access Analyzer findings): an EventBridge rule on the
 // default bus invokes it with one event, which it standardizes into
 // activities and publishes on the activity bus.
 //
 // Environment: see awsevents.ConfigFromEnv (EVENT_BUS_NAME, EVENT_SOURCES,
-// PUT_EVENTS_MAX_BYTES).
+// PUT_EVENTS_MAX_BYTES, SECURITYHUB_SKIP_PRODUCTS).
 package main
 
 import (
@@ -21,7 +21,7 @@ import (
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/metrics"
 	"github.com/activity-aware/ids/sources/awsevents"
-	"github.com/activity-aware/ids/sources/guardduty"
+	"github.com/activity-aware/ids/sources/eventsources"
 )
 
 func main() {
@@ -40,7 +40,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*awsevents.Handler, error)
 	if err != nil {
 		return nil, err
 	}
-	router, err := newRouter(cfg)
+	router, err := eventsources.Router(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -58,18 +58,4 @@ func setup(ctx context.Context, logger *slog.Logger) (*awsevents.Handler, error)
 		Logger:    logger,
 		Metrics:   metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimSource, strings.Join(cfg.Sources, "+")),
 	}, nil
-}
-
-// newRouter builds the sources cfg names.
-func newRouter(cfg awsevents.Config) (*awsevents.Router, error) {
-	r := &awsevents.Router{}
-	for _, name := range cfg.Sources {
-		switch name {
-		case guardduty.SourceName:
-			r.Sources = append(r.Sources, guardduty.Source{})
-		default:
-			return nil, fmt.Errorf("%w: %s: unknown source %q", awsevents.ErrConfig, awsevents.EnvSources, name)
-		}
-	}
-	return r, nil
 }

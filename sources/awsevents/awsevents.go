@@ -197,7 +197,11 @@ func ConsoleURL(region, service, query, fragment string) (string, bool) {
 	default:
 		host = region + ".console.aws.amazon.com"
 	}
-	u := url.URL{Scheme: "https", Host: host, Path: "/" + service + "/home", RawQuery: query, Fragment: fragment}
+	u := url.URL{Scheme: "https", Host: host, Path: "/" + service + "/home", RawQuery: query}
+	if f, err := url.PathUnescape(fragment); err == nil {
+		// RawFragment keeps the caller's escaping (String re-escapes '%').
+		u.Fragment, u.RawFragment = f, fragment
+	}
 	return u.String(), true
 }
 

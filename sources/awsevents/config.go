@@ -20,6 +20,10 @@ const (
 	// EnvPutEventsMaxBytes bounds one PutEvents request and entry. Default
 	// activity.DefaultMaxEntrySize.
 	EnvPutEventsMaxBytes = "PUT_EVENTS_MAX_BYTES"
+	// EnvSkipProducts lists the Security Hub product names whose findings the
+	// Security Hub source skips, comma-separated ("GuardDuty" when the
+	// GuardDuty source reports them already).
+	EnvSkipProducts = "SECURITYHUB_SKIP_PRODUCTS"
 )
 
 // ErrConfig reports an environment the event-source function cannot run
@@ -35,6 +39,8 @@ type Config struct {
 	// PutEventsMaxBytes bounds one PutEvents request and entry; 0 means
 	// activity.DefaultMaxEntrySize.
 	PutEventsMaxBytes int
+	// SkipProducts are the Security Hub products whose findings are skipped.
+	SkipProducts []string
 }
 
 // ConfigFromEnv reads and checks the configuration from getenv (os.Getenv in
@@ -46,6 +52,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		EventBusName:      getenv(EnvEventBusName),
 		Sources:           List(getenv(EnvSources)),
 		PutEventsMaxBytes: activity.DefaultMaxEntrySize,
+		SkipProducts:      List(getenv(EnvSkipProducts)),
 	}
 	if c.EventBusName == "" {
 		return Config{}, fmt.Errorf("%w: %s is not set", ErrConfig, EnvEventBusName)
@@ -72,6 +79,9 @@ func (c Config) Environment() map[string]string {
 	}
 	if c.PutEventsMaxBytes != 0 {
 		env[EnvPutEventsMaxBytes] = strconv.Itoa(c.PutEventsMaxBytes)
+	}
+	if len(c.SkipProducts) > 0 {
+		env[EnvSkipProducts] = strings.Join(c.SkipProducts, ",")
 	}
 	return env
 }

@@ -10,7 +10,7 @@ import (
 
 func TestConfigRoundTrip(t *testing.T) {
 	envtest.RoundTrip(t, awsevents.ConfigFromEnv, awsevents.Config.Environment,
-		awsevents.Config{EventBusName: "bus", Sources: []string{"guardduty", "securityhub"}, PutEventsMaxBytes: 1000})
+		awsevents.Config{EventBusName: "bus", Sources: []string{"guardduty", "securityhub"}, PutEventsMaxBytes: 1000, SkipProducts: []string{"GuardDuty"}})
 	for _, bad := range []map[string]string{
 		{"EVENT_SOURCES": "guardduty"},
 		{"EVENT_BUS_NAME": "bus"},

@@ -54,6 +54,9 @@ type Props struct {
 	Pattern *awsevents.EventPattern
 	// EventBuses the rules listen on. Default: the account's default bus.
 	EventBuses []awsevents.IEventBus
+	// SkipProducts are the Security Hub products whose findings the function
+	// skips.
+	SkipProducts []string
 	// What the source reads, for descriptions, e.g. "GuardDuty findings".
 	What string
 	// MaxEventAge of an event in the rule's and the function's retries.
@@ -118,6 +121,7 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 		EventBusName:      *p.Bus.EventBusName(),
 		Sources:           p.Sources,
 		PutEventsMaxBytes: DefaultPutEventsMaxBytes,
+		SkipProducts:      p.SkipProducts,
 	}.Environment())
 	if len(conflicts) > 0 {
 		synthcheck.Add(c, func() []string {

@@ -1,0 +1,163 @@
+package accessanalyzer_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/sources/accessanalyzer"
+	"github.com/activity-aware/ids/sources/awsevents"
+)
+
+var router = &awsevents.Router{Sources: []awsevents.Source{accessanalyzer.Source{}}}
+
+func read(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+func field(a *activity.Activity, key string) string {
+	for _, f := range a.Fields {
+		if f.Key == key {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// TestFixtures reads every finding type of the guide's examples.
+func TestFixtures(t *testing.T) {
+	tests := []struct {
+		file      string
+		id        string
+		subject   string
+		severity  activity.Severity
+		detection string
+		resource  string
+		fields    map[string]string
+		link      string
+	}{{
+		file:      "external-access-s3.json",
+		id:        "accessanalyzer-22222222-dcba-4444-dcba-333333333333@2019-11-21T01:14:07Z",
+		subject:   "arn:aws:s3:::amzn-s3-demo-bucket grants AWS 999988887777 (s3:GetObject)",
+		severity:  activity.Medium,
+		detection: "ExternalAccess",
+		resource:  "arn:aws:s3:::amzn-s3-demo-bucket",
+		fields:    map[string]string{"Principal": "AWS 999988887777", "Actions": "s3:GetObject", "Public": "false", "Condition": ""},
+		link:      "https://us-west-2.console.aws.amazon.com/access-analyzer/home?region=us-west-2#/findings/details/MyAnalyzer/22222222-dcba-4444-dcba-333333333333",
+	}, {
+		file:      "external-access-error.json",
+		subject:   "IAM Access Analyzer could not analyze arn:aws:s3:::amzn-s3-demo-bucket (ACCESS_DENIED)",
+		severity:  activity.Low,
+		detection: "ExternalAccess",
+		fields:    map[string]string{"Error": "ACCESS_DENIED"},
+	}, {
+		file:      "internal-access-role.json",
+		subject:   "arn:aws:s3:::critical-data grants AWS arn:aws:iam::111122223333:role/MyRole_6 (s3:GetObject)",
+		severity:  activity.Low,
+		detection: "InternalAccess",
+		fields:    map[string]string{"Access type": "INTRA_ACCOUNT"},
+	}, {
+		file:      "unused-permission-role.json",
+		id:        "accessanalyzer-b8ae0460-5d29-4922-b92a-ba956c986277@2023-09-29T17:29:18.758Z",
+		subject:   "UnusedPermission on arn:aws:iam::111122223333:role/FindingIntegTestFakeRole: 1 unused actions",
+		severity:  activity.Low,
+		detection: "UnusedPermission",
+		resource:  "arn:aws:iam::111122223333:role/FindingIntegTestFakeRole",
+		fields:    map[string]string{"Unused actions": "1", "Unused services": "0"},
+		link:      "https://us-west-2.console.aws.amazon.com/access-analyzer/home?region=us-west-2#/findings/details/integTestLongLivingAnalyzer-DO-NOT-DELETE/b8ae0460-5d29-4922-b92a-ba956c986277",
+	}, {
+		file:      "unused-role-error.json",
+		severity:  activity.Low,
+		detection: "UnusedIAMRole",
+		fields:    map[string]string{"Error": "INTERNAL_ERROR"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			acts, err := router.FromEvent([]byte(read(t, tt.file)))
+			if err != nil || len(acts) != 1 {
+				t.Fatalf("%v, %d activities", err, len(acts))
+			}
+			a := acts[0]
+			if err := a.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if a.Source != accessanalyzer.SourceName {
+				t.Errorf("source %q", a.Source)
+			}
+			if tt.id != "" && a.ID != tt.id {
+				t.Errorf("id %q, want %q", a.ID, tt.id)
+			}
+			if tt.subject != "" && a.Subject != tt.subject {
+				t.Errorf("subject %q, want %q", a.Subject, tt.subject)
+			}
+			if a.Severity != tt.severity {
+				t.Errorf("severity %s, want %s", a.Severity, tt.severity)
+			}
+			if len(a.Detections) != 1 || a.Detections[0].ID != tt.detection {
+				t.Errorf("detections %+v, want %s", a.Detections, tt.detection)
+			}
+			if tt.resource != "" && (len(a.Resources) != 1 || a.Resources[0].ARN != tt.resource) {
+				t.Errorf("resources %+v", a.Resources)
+			}
+			for k, v := range tt.fields {
+				if got := field(a, k); got != v {
+					t.Errorf("field %q = %q, want %q", k, got, v)
+				}
+			}
+			if tt.link != "" && (len(a.Links) != 1 || a.Links[0].URL != tt.link) {
+				t.Errorf("links %+v, want %s", a.Links, tt.link)
+			}
+			if _, err := activity.NewEntry(a, activity.DefaultMaxEntrySize); err != nil {
+				t.Errorf("entry: %v", err)
+			}
+		})
+	}
+}
+
+// TestStatusAndShape edits the guide's external-access example: only active,
+// undeleted findings alert; public access is high; a condition is shown; an
+// analyzer name that is not one gets no link.
+func TestStatusAndShape(t *testing.T) {
+	raw := read(t, "external-access-s3.json")
+	tests := []struct {
+		from, to  string
+		alert     bool
+		severity  activity.Severity
+		condition string
+		link      bool
+	}{
+		{`"status": "ACTIVE"`, `"status": "ARCHIVED"`, false, "", "", false},
+		{`"status": "ACTIVE"`, `"status": "RESOLVED"`, false, "", "", false},
+		{`"isDeleted": false`, `"isDeleted": true`, false, "", "", false},
+		{`"isPublic": false`, `"isPublic": true`, true, activity.High, "", true},
+		{`"condition": {}`, `"condition": {"aws:SourceVpc": "vpc-12345678", "aws:PrincipalOrgID": "o-a1b2c3d4e5"}`, true, activity.Medium, "aws:PrincipalOrgID=o-a1b2c3d4e5, aws:SourceVpc=vpc-12345678", true},
+		{`analyzer/MyAnalyzer`, `analyzer/My#Analyzer`, true, activity.Medium, "", false},
+	}
+	for _, tt := range tests {
+		edited := strings.Replace(raw, tt.from, tt.to, 1)
+		if edited == raw {
+			t.Fatalf("fixture has no %q", tt.from)
+		}
+		acts, err := router.FromEvent([]byte(edited))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(acts) == 1) != tt.alert {
+			t.Fatalf("%s: %d activities, alert %v", tt.to, len(acts), tt.alert)
+		}
+		if !tt.alert {
+			continue
+		}
+		a := acts[0]
+		if a.Severity != tt.severity || field(a, "Condition") != tt.condition || (len(a.Links) == 1) != tt.link {
+			t.Errorf("%s: severity %s condition %q links %v", tt.to, a.Severity, field(a, "Condition"), a.Links)
+		}
+	}
+}
