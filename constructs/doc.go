@@ -5,6 +5,8 @@
 //   - cloudtrailsource: the Lambda subscribed to CloudTrail's log group
 //   - guarddutysource: GuardDuty findings from the default bus to activities
 //   - slackdestination: the webhook secret, the Slack Lambda, its rule and DLQs
+//   - webhookdestination: signed webhooks, with the same rule, queues and secret
+//   - routing: a destination's rule pattern from severities, detections, sources
 //   - monitoring: alarms, the out-of-band topic, the heartbeat, the dashboard
 //   - gofunction: a Go main package compiled into a provided.al2023 Lambda
 //
