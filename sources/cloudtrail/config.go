@@ -30,6 +30,14 @@ const (
 	// EnvPutEventsMaxBytes bounds one PutEvents request and entry. Default
 	// activity.DefaultMaxEntrySize.
 	EnvPutEventsMaxBytes = "PUT_EVENTS_MAX_BYTES"
+	// EnvNamingPrefix and EnvNamingTrailLogGroup tell the self-protection
+	// presets how the deployment names its resources (detections.Naming):
+	// the stack name its resources carry, and the CloudTrail log group it
+	// reads. Optional, default detections.DefaultNaming; the log group
+	// alone is an error, the prefix alone keeps the default log group (a
+	// stack without a subscription).
+	EnvNamingPrefix        = "DETECTIONS_NAMING_PREFIX"
+	EnvNamingTrailLogGroup = "DETECTIONS_TRAIL_LOG_GROUP"
 )
 
 // ErrConfig reports an environment the source function cannot run with.
@@ -49,6 +57,9 @@ type Config struct {
 	// PutEventsMaxBytes bounds one PutEvents request and entry; 0 means
 	// activity.DefaultMaxEntrySize.
 	PutEventsMaxBytes int
+	// Naming is how the self-protection presets recognize the deployment's
+	// own resources; the zero value means detections.DefaultNaming.
+	Naming detections.Naming
 }
 
 // ConfigFromEnv reads and checks the configuration from getenv (os.Getenv in
@@ -74,7 +85,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Detections = append(c.Detections, id)
 		}
 	}
-	presets, err := detections.Lookup(c.Detections...)
+	c.Naming = detections.Naming{Prefix: getenv(EnvNamingPrefix), TrailLogGroup: getenv(EnvNamingTrailLogGroup)}
+	switch {
+	case c.Naming.Prefix == "" && c.Naming.TrailLogGroup != "":
+		return Config{}, fmt.Errorf("%w: %s is set without %s", ErrConfig, EnvNamingTrailLogGroup, EnvNamingPrefix)
+	case c.Naming.Prefix != "" && c.Naming.TrailLogGroup == "":
+		c.Naming.TrailLogGroup = detections.DefaultNaming.TrailLogGroup
+	}
+	presets, err := c.lookup()
 	if err != nil {
 		return Config{}, fmt.Errorf("%w: %s: %w", ErrConfig, EnvDetections, err)
 	}
@@ -96,11 +114,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // Presets returns the configured presets, tuned by the exclusions.
 func (c Config) Presets() ([]*detections.Preset, error) {
-	presets, err := detections.Lookup(c.Detections...)
+	presets, err := c.lookup()
 	if err != nil {
 		return nil, fmt.Errorf("cloudtrail: %s: %w", EnvDetections, err)
 	}
 	return detections.Tune(presets, c.Exclusions)
+}
+
+// lookup finds the configured presets under the configured naming.
+func (c Config) lookup() ([]*detections.Preset, error) {
+	if c.Naming == (detections.Naming{}) {
+		return detections.Lookup(c.Detections...)
+	}
+	return detections.LookupFor(c.Naming, c.Detections...)
 }
 
 // NewSource returns the source the function runs with c: the labels of the
@@ -131,6 +157,10 @@ func (c Config) Environment() map[string]string {
 	}
 	if c.DetectionsOnly {
 		env[EnvDetectionsOnly] = "true"
+	}
+	if c.Naming != (detections.Naming{}) {
+		env[EnvNamingPrefix] = c.Naming.Prefix
+		env[EnvNamingTrailLogGroup] = c.Naming.TrailLogGroup
 	}
 	return env
 }
