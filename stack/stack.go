@@ -308,9 +308,9 @@ func cloudTrailLogs(s awscdk.Stack, bus activitybus.Bus, p *Props, fn *gofunctio
 			awscdk.Fn_ConditionEquals(logGroupName.ValueAsString(), jsii.String(""))),
 	})
 
-	var detections *[]*string
+	var presetIDs *[]*string
 	if len(p.Detections) > 0 {
-		detections = jsii.Strings(p.Detections...)
+		presetIDs = jsii.Strings(p.Detections...)
 	}
 	var exclusions *map[string]*[]*string
 	if len(p.DetectionExclusions) > 0 {
@@ -326,8 +326,11 @@ func cloudTrailLogs(s awscdk.Stack, bus activitybus.Bus, p *Props, fn *gofunctio
 		LogGroup: awslogs.LogGroup_FromLogGroupName(s, jsii.String("CloudTrailLogGroup"),
 			logGroupName.ValueAsString()),
 		FilterPattern: filterPattern.ValueAsString(),
-		Detections:    detections,
-		Function:      fn,
+		Detections:    presetIDs,
+		// The self-protection presets recognize this stack's resources by
+		// its name (they carry it) and the log group it reads.
+		Naming:   &detections.Naming{Prefix: *s.StackName(), TrailLogGroup: *logGroupName.ValueAsString()},
+		Function: fn,
 	})
 	// One template serves accounts with and without a CloudTrail log group:
 	// an empty parameter leaves out the subscription and its permission.

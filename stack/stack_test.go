@@ -539,3 +539,13 @@ func TestStackSignedWebhook(t *testing.T) {
 		}
 	}
 }
+
+// TestStackNamingReachesTheSource: the source's self-protection presets
+// recognize this stack's resources by its name and the log group parameter.
+func TestStackNamingReachesTheSource(t *testing.T) {
+	s := synthStack(t, nil)
+	env := get(s.tpl, "Resources", "CloudTrailSourceFunctionF5B91EDE", "Properties", "Environment", "Variables")
+	if get(env, "DETECTIONS_NAMING_PREFIX") != "Activity-Aware-IDS" || !reflect.DeepEqual(get(env, "DETECTIONS_TRAIL_LOG_GROUP"), ref("CloudTrailLogGroupName")) {
+		t.Errorf("source naming environment = %v", env)
+	}
+}

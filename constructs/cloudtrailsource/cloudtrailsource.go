@@ -70,6 +70,10 @@ type Props struct {
 	// wildcards, e.g. "arn:aws:sts::*:assumed-role/deploy-pipeline/*")
 	// whose records that preset does not label. Every id must be enabled.
 	DetectionExclusions *map[string]*[]*string
+	// Naming tells the self-protection presets how this deployment names
+	// its resources (values may be tokens, e.g. the stack name and a
+	// parameter's log group). Default detections.DefaultNaming.
+	Naming *detections.Naming
 	// PutEventsMaxBytes bounds one PutEvents request. Default 262144.
 	PutEventsMaxBytes *float64
 	// MaxEventAge of a batch waiting for a retry. Default 6 hours.
@@ -175,8 +179,13 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	c := constructs.NewConstruct(scope, id)
 	queue := failurequeue.New(c, jsii.String("FailureQueue"),
 		"the CloudTrail batches the source could not publish after every retry")
+	var naming detections.Naming
+	if p.Naming != nil {
+		naming = *p.Naming
+	}
 	var conflicts []string
 	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, cloudtrail.Config{
+		Naming:            naming,
 		EventBusName:      *p.Bus.EventBusName(),
 		Detections:        ids,
 		Exclusions:        ex,

@@ -235,7 +235,7 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 	}
 	vals := cfntemplate.Values{
 		Refs: map[string]string{
-			bus:           localBusName,
+			bus: localBusName, "CloudTrailLogGroupName": logGroup,
 			"AWS::Region": localRegion, "AWS::AccountId": localAccount, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
 		},
 		Attrs: map[string]string{bus + ".Arn": localBusARN, bus + ".Name": localBusName},
