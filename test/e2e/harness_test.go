@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/destinations/webhook"
+	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/cfntemplate"
 	"github.com/activity-aware/ids/internal/eventpattern"
 	"github.com/activity-aware/ids/internal/lambdaemu"
@@ -63,7 +63,7 @@ type deployment struct {
 	tpl *cfntemplate.Template
 	// aaids is the compiled command line, for redrive.
 	aaids string
-	dests     map[string]*destDeployment
+	dests map[string]*destDeployment
 }
 
 // destDeployment is one destination function as the template configures it.
