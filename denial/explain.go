@@ -63,10 +63,11 @@ var (
 // error message (EC2's "Encoded authorization failure message: …"), the input
 // of sts:DecodeAuthorizationMessage.
 func EncodedMessage(errorMessage string) (string, bool) {
-	if !containsFold(errorMessage, "encoded authorization failure message") {
+	from, ok := fromPhrase(errorMessage, strings.ToLower(errorMessage), encodedPhrase)
+	if !ok {
 		return "", false
 	}
-	m := encodedMessage.FindStringSubmatch(errorMessage)
+	m := encodedMessage.FindStringSubmatch(from)
 	if m == nil {
 		return "", false
 	}
@@ -85,9 +86,10 @@ type stated struct {
 // access-denied message. Missing parts are empty.
 func parseMessage(msg string) stated {
 	var s stated
-	if !containsFold(msg, "not authorized to perform") {
+	lower := strings.ToLower(msg)
+	if from, ok := fromPhrase(msg, lower, "not authorized to perform"); !ok {
 		// Nothing for the regular expression to find; skip its cost.
-	} else if m := statedAction.FindStringSubmatch(msg); m != nil {
+	} else if m := statedAction.FindStringSubmatch(from); m != nil {
 		s.action = normalizeAction(m[1])
 		res := m[2]
 		if res == "" {
@@ -98,15 +100,35 @@ func parseMessage(msg string) stated {
 			s.resource = res
 		}
 	}
-	_, s.encoded = EncodedMessage(msg)
-	s.reason = classify(msg)
+	if i := strings.Index(lower, encodedPhrase); i >= 0 {
+		// What encodedMessage requires after the phrase: a character of
+		// the encoding, after any spaces.
+		rest := strings.TrimLeft(lower[i+len(encodedPhrase):], " \t\n\r\f")
+		s.encoded = rest != "" && strings.IndexByte(encodingChars, rest[0]) >= 0
+	}
+	s.reason = classifyLower(lower)
 	return s
 }
 
-// containsFold reports whether s contains the lower-case ASCII substr in any
-// case.
-func containsFold(s, substr string) bool {
-	return strings.Contains(strings.ToLower(s), substr)
+// encodedPhrase introduces an encoded authorization failure message, and
+// encodingChars are the characters of one.
+const (
+	encodedPhrase = "encoded authorization failure message:"
+	encodingChars = "abcdefghijklmnopqrstuvwxyz0123456789_-+/="
+)
+
+// fromPhrase returns s from the first place its lower-case form lower holds
+// phrase (all of s when lowering changed its length), and whether it does: a
+// regular expression that must match the phrase first then scans less.
+func fromPhrase(s, lower, phrase string) (string, bool) {
+	i := strings.Index(lower, phrase)
+	switch {
+	case i < 0:
+		return "", false
+	case len(lower) != len(s):
+		return s, true
+	}
+	return s[i:], true
 }
 
 // normalizeAction lower-cases the service prefix ("SNS:Publish" →

@@ -404,3 +404,16 @@ func TestEncodedMessage(t *testing.T) {
 		t.Error("EncodedMessage found a message in \"Access Denied\"")
 	}
 }
+
+// FuzzParseMessageEncoded: parseMessage's cheap check for an encoded message
+// agrees with EncodedMessage's regular expression.
+func FuzzParseMessageEncoded(f *testing.F) {
+	for _, m := range []string{"Encoded authorization failure message: T-kSWIRFn32", "encoded authorization failure message:\n\tabc", "Encoded authorization failure message: ", "ENCODED AUTHORIZATION FAILURE MESSAGE:x", "İ encoded authorization failure message: ab", "Access Denied"} {
+		f.Add(m)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		if _, ok := EncodedMessage(msg); parseMessage(msg).encoded != ok {
+			t.Fatalf("parseMessage(%q).encoded = %v, EncodedMessage says %v", msg, !ok, ok)
+		}
+	})
+}

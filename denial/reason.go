@@ -165,8 +165,10 @@ var phraseKeys = []string{"polic", "boundar", "explicit deny in a session", "pub
 
 // classify returns the reason class a message states, or "" when it states
 // none.
-func classify(message string) string {
-	m := strings.ToLower(message)
+func classify(message string) string { return classifyLower(strings.ToLower(message)) }
+
+// classifyLower is classify of a message already in lower case.
+func classifyLower(m string) string {
 	if !slices.ContainsFunc(phraseKeys, func(k string) bool { return strings.Contains(m, k) }) {
 		return ""
 	}
