@@ -55,8 +55,8 @@ const (
 
 // recordMember returns the index of the record member whose lower-cased
 // name is k, or -1.
-func recordMember(k string) int {
-	switch k {
+func recordMember(k []byte) int {
+	switch string(k) {
 	case "eventversion":
 		return mEventVersion
 	case "eventtime":
@@ -101,8 +101,8 @@ func recordMember(k string) int {
 
 // identityMember returns the index of the userIdentity member whose
 // lower-cased name is k, or -1.
-func identityMember(k string) int {
-	switch k {
+func identityMember(k []byte) int {
+	switch string(k) {
 	case "type":
 		return iType
 	case "principalid":
@@ -138,28 +138,34 @@ type record struct {
 // find fills r from the parsed object v.
 func (r *record) find(v *fastjson.Value) {
 	*r = record{}
-	pick(v, recordMember, r.top[:])
+	pick(v, false, r.top[:])
 	if id := r.top[mUserIdentity]; is(id, fastjson.TypeObject) {
-		pick(id, identityMember, r.identity[:])
+		pick(id, true, r.identity[:])
 	}
 }
 
-// pick keeps in dst[index(name)] the first member of object v whose
-// lower-cased name index knows.
-func pick(v *fastjson.Value, index func(string) int, dst []*fastjson.Value) {
+// pick keeps in dst the first member of object v of each name
+// recordMember (identityMember when identity is set) knows, in any case.
+func pick(v *fastjson.Value, identity bool, dst []*fastjson.Value) {
 	o, _ := v.Object()
 	o.Visit(func(k []byte, m *fastjson.Value) {
 		var buf [24]byte
 		if len(k) > len(buf) {
 			return
 		}
-		for i, c := range k {
+		for j, c := range k {
 			if c-'A' < 26 {
 				c += 'a' - 'A'
 			}
-			buf[i] = c
+			buf[j] = c
 		}
-		if i := index(string(buf[:len(k)])); i >= 0 && dst[i] == nil {
+		lower, i := buf[:len(k)], 0
+		if identity {
+			i = identityMember(lower)
+		} else {
+			i = recordMember(lower)
+		}
+		if i >= 0 && dst[i] == nil {
 			dst[i] = m
 		}
 	})
