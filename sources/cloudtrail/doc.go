@@ -50,16 +50,8 @@
 // goccy/go-json encodes the activities, byte for byte as encoding/json does.
 // Differential tests and fuzz targets hold each step to encoding/json.
 //
-// The parsers were chosen by measuring the deployed configuration (default
-// detections, denial explanation, 256 KB entries) on 100 MB of maximum batches
-// of the shared recordings (README, "Speed"): fastjson alone is the one parsed
-// form all three readers can use (the presets need arbitrary paths, which a
-// typed struct does not serve); per record it cost 2.4 µs and no allocation,
-// against 2.7-5.8 µs and 21 allocations for goccy/go-json into a typed struct,
-// 5.3 µs and 10 for bytedance/sonic, 22 µs and 28 for encoding/json. The
-// hand-written one-pass reader it replaces was about 1.2 µs, but the deployed
-// function parsed every record twice more behind it (the presets with
-// fastjson, the denial explanation with encoding/json). The hand-written batch
-// scanner and activity encoder (about 700 lines) gave way to goccy/go-json for
-// about 9% more CPU.
+// The parsers were chosen by measuring the deployed configuration on the
+// same batches (README, "Speed", has the comparison): fastjson is the one
+// parsed form all three readers can use, since the presets need arbitrary
+// paths, which a typed struct (goccy/go-json, bytedance/sonic) does not serve.
 package cloudtrail

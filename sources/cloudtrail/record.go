@@ -99,32 +99,12 @@ func recordMember(k []byte) int {
 	return -1
 }
 
-// identityMember returns the index of the userIdentity member whose
-// lower-cased name is k, or -1.
-func identityMember(k []byte) int {
-	switch string(k) {
-	case "type":
-		return iType
-	case "principalid":
-		return iPrincipalID
-	case "arn":
-		return iARN
-	case "accountid":
-		return iAccountID
-	case "accesskeyid", "acceskeyid": // the misspelling occurs in exported data
-		return iAccessKeyID
-	case "username":
-		return iUserName
-	case "invokedby":
-		return iInvokedBy
-	case "sessioncontext":
-		return iSessionContext
-	case "identityprovider":
-		return iIdentityProvider
-	case "onbehalfof":
-		return iOnBehalfOf
-	}
-	return -1
+// identityIndex maps the lower-cased names of the userIdentity members read
+// to their indexes; "acceskeyid" is a misspelling found in exported data.
+var identityIndex = map[string]int{
+	"type": iType, "principalid": iPrincipalID, "arn": iARN, "accountid": iAccountID, "accesskeyid": iAccessKeyID,
+	"acceskeyid": iAccessKeyID, "username": iUserName, "invokedby": iInvokedBy, "sessioncontext": iSessionContext,
+	"identityprovider": iIdentityProvider, "onbehalfof": iOnBehalfOf,
 }
 
 // record is a parsed CloudTrail record with its members found: the record's
@@ -145,7 +125,7 @@ func (r *record) find(v *fastjson.Value) {
 }
 
 // pick keeps in dst the first member of object v of each name
-// recordMember (identityMember when identity is set) knows, in any case.
+// recordMember (identityIndex when identity is set) knows, in any case.
 func pick(v *fastjson.Value, identity bool, dst []*fastjson.Value) {
 	o, _ := v.Object()
 	o.Visit(func(k []byte, m *fastjson.Value) {
@@ -159,11 +139,11 @@ func pick(v *fastjson.Value, identity bool, dst []*fastjson.Value) {
 			}
 			buf[j] = c
 		}
-		lower, i := buf[:len(k)], 0
-		if identity {
-			i = identityMember(lower)
-		} else {
-			i = recordMember(lower)
+		i := -1
+		if !identity {
+			i = recordMember(buf[:len(k)])
+		} else if j, ok := identityIndex[string(buf[:len(k)])]; ok {
+			i = j
 		}
 		if i >= 0 && dst[i] == nil {
 			dst[i] = m
