@@ -208,3 +208,13 @@ func sortCounts(cs []Count) {
 }
 
 func sortStrings(ss []string) { slices.Sort(ss) }
+
+// GroupKey is the key the default notification policy groups a by
+// (principal and detection, severity for critical and high), hashed to a
+// fixed length of hex digits. A destination that deduplicates downstream
+// (PagerDuty's dedup_key) uses it, so a burst is one incident there too.
+func GroupKey(a *activity.Activity) string {
+	var n Notifier
+	k, _ := n.groupKey(a)
+	return hashKey(k)
+}

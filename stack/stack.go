@@ -21,6 +21,7 @@ import (
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/guarddutysource"
 	"github.com/activity-aware/ids/constructs/monitoring"
+	"github.com/activity-aware/ids/constructs/pagerdutydestination"
 	"github.com/activity-aware/ids/constructs/routing"
 	"github.com/activity-aware/ids/constructs/securityhubsource"
 	"github.com/activity-aware/ids/constructs/slackdestination"
@@ -48,6 +49,12 @@ const (
 	ParamSignedWebhookMinSeverity = "SignedWebhookMinSeverity"
 	SignedWebhookURLPattern       = `^$|^https://[^\s"\\]+$`
 	ConditionSignedWebhook        = "HasSignedWebhook"
+
+	// PagerDuty: deployed when its routing key is given.
+	ParamPagerDutyRoutingKey   = "PagerDutyRoutingKey"
+	ParamPagerDutyMinSeverity  = "PagerDutyMinSeverity"
+	PagerDutyRoutingKeyPattern = `^$|^[A-Za-z0-9]{32}$`
+	ConditionPagerDuty         = "HasPagerDuty"
 )
 
 // Props configures the stack. All fields beyond StackProps are optional.
@@ -227,17 +234,46 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Function:   fn,
 	})
 
+	routingKey := awscdk.NewCfnParameter(s, jsii.String(ParamPagerDutyRoutingKey), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		NoEcho:                jsii.Bool(true),
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(PagerDutyRoutingKeyPattern),
+		ConstraintDescription: jsii.String("must be empty or a 32-character Events API v2 integration key"),
+		Description: jsii.String("PagerDuty Events API v2 integration key: activities at or above PagerDutyMinSeverity " +
+			"trigger incidents. Stored in Secrets Manager, never shown. Empty: not deployed."),
+	})
+	hasPagerDuty := whenGiven(s, ConditionPagerDuty, routingKey)
+	pd := pagerdutydestination.New(s, jsii.String("PagerDutyDestination"), &pagerdutydestination.Props{
+		Bus: bus.EventBus(),
+		// {"routingKey": …}: never empty, so CloudFormation's validation
+		// has no empty default to warn about; the value is the NoEcho
+		// parameter's, never plain text in the template.
+		RoutingKey: awscdk.SecretValue_UnsafePlainText(awscdk.Fn_Join(jsii.String(""),
+			jsii.Strings(`{"routingKey":"`, *routingKey.ValueAsString(), `"}`))),
+		SecretName: jsii.String(*s.StackName() + "/pagerduty"),
+		KeyAlias:   jsii.String("alias/" + *s.StackName() + "/pagerduty"),
+		Filter:     &routing.Filter{MinSeverity: minSeverity(s, ParamPagerDutyMinSeverity, "PagerDuty", pagerdutydestination.DefaultMinSeverity)},
+		Condition:  hasPagerDuty,
+		Function:   fn,
+	})
+
 	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{
 		Sources: sources,
 		Destinations: []monitoring.Component{
 			{Name: "slack", Function: slack.Function()},
-			{Name: "webhook", Function: webhook.Function(), Condition: hasWebhook},
+			// The optional destinations filter by a minimum severity their
+			// users set, which may keep the (info) canary out.
+			{Name: "webhook", Function: webhook.Function(), Condition: hasWebhook, NoCanary: true},
+			{Name: "pagerduty", Function: pd.Function(), Condition: hasPagerDuty, NoCanary: true},
 		},
 		Queues: append(queues,
 			monitoring.Queue{Queue: slack.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Slack destination"},
 			monitoring.Queue{Queue: slack.FailureQueue(), Keeps: "activities the Slack destination could not deliver"},
 			monitoring.Queue{Queue: webhook.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the signed webhook destination", Condition: hasWebhook},
 			monitoring.Queue{Queue: webhook.FailureQueue(), Keeps: "activities the signed webhook destination could not deliver", Condition: hasWebhook},
+			monitoring.Queue{Queue: pd.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the PagerDuty destination", Condition: hasPagerDuty},
+			monitoring.Queue{Queue: pd.FailureQueue(), Keeps: "activities the PagerDuty destination could not deliver", Condition: hasPagerDuty},
 		),
 		Bus:                 bus.EventBus(),
 		SelfProtectionIDs:   selfProtectionIDs(),
@@ -258,6 +294,9 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	output("SignedWebhookSecretArn", "Secrets Manager secret holding the signed webhook's URL and signing secret (signingSecret)", webhook.Secret().SecretArn(), hasWebhook)
 	output("SignedWebhookDeadLetterQueueUrl", "Activities EventBridge could not hand to the signed webhook destination", webhook.DeadLetterQueue().QueueUrl(), hasWebhook)
 	output("SignedWebhookFailureQueueUrl", "Activities the signed webhook destination could not deliver", webhook.FailureQueue().QueueUrl(), hasWebhook)
+	output("PagerDutySecretArn", "Secrets Manager secret holding the PagerDuty routing key", pd.Secret().SecretArn(), hasPagerDuty)
+	output("PagerDutyDeadLetterQueueUrl", "Activities EventBridge could not hand to the PagerDuty destination", pd.DeadLetterQueue().QueueUrl(), hasPagerDuty)
+	output("PagerDutyFailureQueueUrl", "Activities the PagerDuty destination could not deliver", pd.FailureQueue().QueueUrl(), hasPagerDuty)
 	return s
 }
 

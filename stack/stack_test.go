@@ -167,6 +167,10 @@ func TestStackLogicalIDs(t *testing.T) {
 		"SignedWebhookDestinationSecret1C4AFB4C":          "AWS::SecretsManager::Secret",
 		"SignedWebhookDestinationFailureQueueCB43F40A":    "AWS::SQS::Queue",
 		"SignedWebhookDestinationDeadLetterQueueAB6C1B11": "AWS::SQS::Queue",
+		"PagerDutyDestinationKeyB0DDCB2E":                 "AWS::KMS::Key",
+		"PagerDutyDestinationSecretD7C392D7":              "AWS::SecretsManager::Secret",
+		"PagerDutyDestinationFailureQueueA792856A":        "AWS::SQS::Queue",
+		"PagerDutyDestinationDeadLetterQueue61261F4B":     "AWS::SQS::Queue",
 	}
 	for id, typ := range want {
 		if got := get(s.tpl, "Resources", id, "Type"); got != typ {
@@ -185,8 +189,8 @@ func TestStackLogicalIDs(t *testing.T) {
 func TestStackFunctionsAndOutputs(t *testing.T) {
 	s := synthStack(t, nil)
 	fns := resources(s.tpl, "AWS::Lambda::Function")
-	if len(fns) != 3 {
-		t.Fatalf("want 3 functions (one conditional), got %d", len(fns))
+	if len(fns) != 4 {
+		t.Fatalf("want 4 functions (two conditional), got %d", len(fns))
 	}
 	for id, fn := range fns {
 		p := fn["Properties"]
@@ -205,7 +209,7 @@ func TestStackFunctionsAndOutputs(t *testing.T) {
 	}
 	sort.Strings(names)
 	wantNames := []string{"ActivityBusArn", "ActivityBusName", "AlarmTopicArn", "CloudTrailSourceFailureQueueUrl", "DashboardUrl",
-		"HeartbeatAlarmName", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl", "SignedWebhookSecretArn",
+		"HeartbeatAlarmName", "PagerDutyDeadLetterQueueUrl", "PagerDutyFailureQueueUrl", "PagerDutySecretArn", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl", "SignedWebhookSecretArn",
 		"SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn"}
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Errorf("outputs = %v, want %v", names, wantNames)
@@ -370,7 +374,7 @@ func TestStackSources(t *testing.T) {
 	}{{
 		name:        "guardduty only",
 		sources:     []string{"guardduty"},
-		wantParams:  []string{"AlarmEmail", "SignedWebhookMinSeverity", "SignedWebhookUrl", "SlackWebhookUrl"},
+		wantParams:  []string{"AlarmEmail", "PagerDutyMinSeverity", "PagerDutyRoutingKey", "SignedWebhookMinSeverity", "SignedWebhookUrl", "SlackWebhookUrl"},
 		wantQueues:  []string{"GuardDutySourceDeadLetterQueueE17CA047", "GuardDutySourceFailureQueue415BF499"},
 		wantOutputs: []string{"GuardDutySourceDeadLetterQueueUrl", "GuardDutySourceFailureQueueUrl"},
 		wantPatterns: []any{
@@ -379,7 +383,7 @@ func TestStackSources(t *testing.T) {
 	}, {
 		name:        "log group and guardduty",
 		sources:     []string{"cloudtrail-logs", "guardduty"},
-		wantParams:  []string{"AlarmEmail", "CloudTrailFilterPattern", "CloudTrailLogGroupName", "SignedWebhookMinSeverity", "SignedWebhookUrl", "SlackWebhookUrl"},
+		wantParams:  []string{"AlarmEmail", "CloudTrailFilterPattern", "CloudTrailLogGroupName", "PagerDutyMinSeverity", "PagerDutyRoutingKey", "SignedWebhookMinSeverity", "SignedWebhookUrl", "SlackWebhookUrl"},
 		wantQueues:  []string{"CloudTrailSourceFailureQueue01321C75", "GuardDutySourceDeadLetterQueueE17CA047", "GuardDutySourceFailureQueue415BF499"},
 		wantOutputs: []string{"CloudTrailSourceFailureQueueUrl", "GuardDutySourceDeadLetterQueueUrl", "GuardDutySourceFailureQueueUrl"},
 		wantPatterns: []any{
@@ -479,64 +483,82 @@ func watchedIDs(tpl map[string]any) map[string]bool {
 	return watched
 }
 
-// TestStackSignedWebhook checks the optional signed webhook: a NoEcho URL
+// TestStackOptionalDestinations checks each optional destination: a NoEcho
 // parameter that defaults to empty, a minimum-severity parameter, and a
-// condition that leaves every resource of the destination (and its outputs)
-// out when the URL is empty.
-func TestStackSignedWebhook(t *testing.T) {
+// condition that leaves every resource of the destination, its alarms and
+// its outputs out when the parameter is empty.
+func TestStackOptionalDestinations(t *testing.T) {
 	s := synthStack(t, nil)
-	wantParams := map[string]any{
-		stack.ParamSignedWebhookURL: map[string]any{
-			"Type": "String", "NoEcho": true, "Default": "",
-			"AllowedPattern":        stack.SignedWebhookURLPattern,
-			"ConstraintDescription": "must be empty or an https:// URL without spaces, quotes or backslashes",
-			"Description": "HTTPS URL that receives every activity as a signed webhook (Standard Webhooks); " +
-				"the signing secret is generated into Secrets Manager. Empty: not deployed.",
+	tests := []struct {
+		param, minParam, minDefault, pattern, condition, prefix string
+		good, bad                                               []string
+		outputs                                                 []string
+	}{
+		{
+			stack.ParamSignedWebhookURL, stack.ParamSignedWebhookMinSeverity, "info", stack.SignedWebhookURLPattern, stack.ConditionSignedWebhook, "SignedWebhookDestination",
+			[]string{"", "https://hooks.example.com/aaids?k=v"},
+			[]string{"http://hooks.example.com/", `https://x.example/"},"signingSecret":"known`, "https://x.example/a b", `https://x.example/\\`},
+			[]string{"SignedWebhookSecretArn", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl"},
 		},
-		stack.ParamSignedWebhookMinSeverity: map[string]any{
-			"Type": "String", "Default": "info",
-			"AllowedValues": []any{"critical", "high", "medium", "low", "info"},
-			"Description":   "Least severity of the activities sent to the signed webhook.",
+		{
+			stack.ParamPagerDutyRoutingKey, stack.ParamPagerDutyMinSeverity, "high", stack.PagerDutyRoutingKeyPattern, stack.ConditionPagerDuty, "PagerDutyDestination",
+			[]string{"", "R0123456789abcdef0123456789ABCDE"},
+			[]string{"short", `R0123456789abcdef0123456789ABC"}`, "R0123456789abcdef0123456789ABCDEF"},
+			[]string{"PagerDutySecretArn", "PagerDutyDeadLetterQueueUrl", "PagerDutyFailureQueueUrl"},
 		},
 	}
-	for name, p := range wantParams {
-		if got := get(s.tpl, "Parameters", name); !reflect.DeepEqual(got, p) {
-			t.Errorf("parameter %s = %v\nwant %v", name, got, p)
-		}
-	}
-	wantCond := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{ref(stack.ParamSignedWebhookURL), ""}}}}
-	if got := get(s.tpl, "Conditions", stack.ConditionSignedWebhook); !reflect.DeepEqual(got, wantCond) {
-		t.Errorf("condition = %v", got)
-	}
-	re := regexp.MustCompile(stack.SignedWebhookURLPattern)
-	for url, ok := range map[string]bool{"": true, "https://hooks.example.com/aaids?k=v": true, "http://hooks.example.com/": false,
-		`https://x.example/"},"signingSecret":"known`: false, "https://x.example/a b": false, `https://x.example/\`: false} {
-		if re.MatchString(url) != ok {
-			t.Errorf("URL pattern on %q = %v, want %v", url, !ok, ok)
-		}
-	}
-	gated, alarms := 0, 0
-	for id, r := range get(s.tpl, "Resources").(map[string]any) {
-		inDest := strings.HasPrefix(id, "SignedWebhookDestination")
-		c := get(r, "Condition")
-		switch {
-		case get(r, "Type") == "AWS::CloudWatch::Alarm" && c == stack.ConditionSignedWebhook:
-			// Its errors, throttles, cold-start permanent errors, heartbeat
-			// and two queues are watched while it exists.
-			alarms++
-		case (c == stack.ConditionSignedWebhook) != inDest:
-			t.Errorf("resource %s has condition %v", id, c)
-		case inDest:
-			gated++
-		}
-	}
-	if gated < 12 || alarms != 6 {
-		t.Errorf("%d resources gated, %d alarms; want at least 12 and 6", gated, alarms)
-	}
-	for _, o := range []string{"SignedWebhookSecretArn", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl"} {
-		if got := get(s.tpl, "Outputs", o, "Condition"); got != stack.ConditionSignedWebhook {
-			t.Errorf("output %s condition = %v", o, got)
-		}
+	for _, tt := range tests {
+		t.Run(tt.prefix, func(t *testing.T) {
+			p := get(s.tpl, "Parameters", tt.param)
+			if get(p, "NoEcho") != true || get(p, "Default") != "" || get(p, "AllowedPattern") != tt.pattern {
+				t.Errorf("parameter %s = %v", tt.param, p)
+			}
+			m := get(s.tpl, "Parameters", tt.minParam)
+			if get(m, "Default") != tt.minDefault || !reflect.DeepEqual(get(m, "AllowedValues"), []any{"critical", "high", "medium", "low", "info"}) {
+				t.Errorf("parameter %s = %v", tt.minParam, m)
+			}
+			wantCond := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{ref(tt.param), ""}}}}
+			if got := get(s.tpl, "Conditions", tt.condition); !reflect.DeepEqual(got, wantCond) {
+				t.Errorf("condition = %v", got)
+			}
+			re := regexp.MustCompile(tt.pattern)
+			for _, v := range tt.good {
+				if !re.MatchString(v) {
+					t.Errorf("pattern refuses %q", v)
+				}
+			}
+			for _, v := range tt.bad {
+				if re.MatchString(v) {
+					t.Errorf("pattern accepts %q", v)
+				}
+			}
+			gated, alarms := 0, 0
+			for id, r := range get(s.tpl, "Resources").(map[string]any) {
+				inDest := strings.HasPrefix(id, tt.prefix)
+				c := get(r, "Condition")
+				switch {
+				case get(r, "Type") == "AWS::CloudWatch::Alarm" && c == tt.condition:
+					// Errors, throttles, cold-start permanent errors and
+					// two queues are watched while it exists.
+					alarms++
+				case (c == tt.condition) != inDest:
+					t.Errorf("resource %s has condition %v", id, c)
+				case inDest:
+					gated++
+				}
+			}
+			if gated < 12 || alarms != 5 {
+				t.Errorf("%d resources gated, %d alarms; want at least 12 and 5", gated, alarms)
+			}
+			for _, o := range tt.outputs {
+				if got := get(s.tpl, "Outputs", o, "Condition"); got != tt.condition {
+					t.Errorf("output %s condition = %v", o, got)
+				}
+			}
+			if strings.Contains(fmt.Sprint(get(s.tpl, "Outputs")), tt.param) {
+				t.Errorf("an output carries %s", tt.param)
+			}
+		})
 	}
 }
 

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/destinations/webhook/signature"
 )
@@ -20,19 +22,28 @@ type destinationFormat interface {
 	body(a *activity.Activity) ([]byte, error)
 	// post delivers a to the target configured by setup.
 	post(ctx context.Context, a *activity.Activity) error
+	// minSeverity is the least severity the destination's rule passes by
+	// default.
+	minSeverity() activity.Severity
 }
 
 // destinationFormats builds the format named name with --post target (""
 // when not posting); getenv reads what a target needs besides its URL.
 var destinationFormats = map[string]func(target string, getenv func(string) string) (destinationFormat, error){
-	"webhook": newWebhookFormat,
+	"webhook":   newWebhookFormat,
+	"pagerduty": newPagerDutyFormat,
 }
 
 // replayHTTPTimeout bounds one request of --post.
 const replayHTTPTimeout = 10 * time.Second
 
-// envSigningSecret holds the signing secret for --format webhook --post.
-const envSigningSecret = "WEBHOOK_SIGNING_SECRET"
+// The environment variables --post reads a destination's credential from.
+const (
+	// envSigningSecret holds the signing secret for --format webhook.
+	envSigningSecret = "WEBHOOK_SIGNING_SECRET"
+	// envRoutingKey holds the integration key for --format pagerduty.
+	envRoutingKey = "PAGERDUTY_ROUTING_KEY"
+)
 
 type webhookFormat struct {
 	client *webhook.Client
@@ -57,6 +68,8 @@ func newWebhookFormat(target string, getenv func(string) string) (destinationFor
 	return f, nil
 }
 
+func (f *webhookFormat) minSeverity() activity.Severity { return activity.Info }
+
 func (f *webhookFormat) body(a *activity.Activity) ([]byte, error) {
 	b, _, err := webhook.Render(a)
 	return b, err
@@ -68,5 +81,41 @@ func (f *webhookFormat) post(ctx context.Context, a *activity.Activity) error {
 		return err
 	}
 	_, err = f.client.Post(ctx, f.target, id, b, nil)
+	return err
+}
+
+type pagerDutyFormat struct {
+	client *pagerduty.Client
+	key    string
+}
+
+// newPagerDutyFormat prints each trigger event without its routing key (a
+// secret); --post sends to the Events API URL given (e.g.
+// https://events.pagerduty.com/v2/enqueue) with $PAGERDUTY_ROUTING_KEY.
+func newPagerDutyFormat(target string, getenv func(string) string) (destinationFormat, error) {
+	f := &pagerDutyFormat{}
+	if target == "" {
+		return f, nil
+	}
+	key, err := pagerduty.RoutingKeyFromSecret(getenv(envRoutingKey))
+	if err != nil {
+		return nil, fmt.Errorf("--post with --format pagerduty sends with $%s: %w", envRoutingKey, err)
+	}
+	if err := pagerduty.CheckEventsURL(target); err != nil {
+		return nil, fmt.Errorf("--post: %w", err)
+	}
+	f.key = key
+	f.client = pagerduty.NewClient(&http.Client{Timeout: replayHTTPTimeout}, target, nil)
+	return f, nil
+}
+
+func (f *pagerDutyFormat) minSeverity() activity.Severity { return activity.High }
+
+func (f *pagerDutyFormat) body(a *activity.Activity) ([]byte, error) {
+	return json.Marshal(pagerduty.Render(a))
+}
+
+func (f *pagerDutyFormat) post(ctx context.Context, a *activity.Activity) error {
+	_, err := f.client.Send(ctx, f.key, pagerduty.Render(a), nil)
 	return err
 }

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/webhook"
+	"github.com/activity-aware/ids/internal/localpagerduty"
 	"github.com/activity-aware/ids/internal/localwebhook"
 )
 
@@ -53,5 +55,34 @@ func TestReplayWebhook(t *testing.T) {
 	code, _, errOut = runAaids(t, "replay", "--format", "webhook", "--post", srv.URL(), in)
 	if code != exitUsage || !strings.Contains(errOut, envSigningSecret) {
 		t.Fatalf("without the secret: exit %d:\n%s", code, errOut)
+	}
+}
+
+func TestReplayPagerDuty(t *testing.T) {
+	// The console presets make the sign-in failure high: it pages; the
+	// medium denial does not.
+	in := writeInput(t, "trail.json", `{"Records":[`+denied+`]}`)
+	signin := "../../sample-events/console-signin-failure.json"
+	args := []string{"replay", "--format", "pagerduty", "--detections", "console-signin-without-mfa,console-auth-failures", in, signin}
+	code, out, errOut := runAaids(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var e pagerduty.Event
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &e) != nil || e.Payload.Severity != "error" || e.RoutingKey != "" {
+		t.Fatalf("want one trigger event without its routing key, got:\n%s", out)
+	}
+
+	srv := localpagerduty.New(0)
+	defer srv.Close()
+	const key = "R0123456789abcdef0123456789ABCDE"
+	code, _, errOut = runAaidsEnv(t, map[string]string{envRoutingKey: key}, append(args[:3], append([]string{"--post", srv.URL()}, args[3:]...)...)...)
+	if code != exitOK || len(srv.Events()) != 1 || srv.Events()[0].RoutingKey != key {
+		t.Fatalf("--post: exit %d, %d events: %s", code, len(srv.Events()), errOut)
+	}
+	code, _, errOut = runAaids(t, "replay", "--format", "pagerduty", "--post", srv.URL(), in)
+	if code != exitUsage || !strings.Contains(errOut, envRoutingKey) {
+		t.Fatalf("without the key: exit %d: %s", code, errOut)
 	}
 }

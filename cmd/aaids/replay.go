@@ -23,7 +23,7 @@ import (
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
-const replayUsage = `Usage: aaids replay [--format text|json|slack|webhook] [--post URL] [--aggregate=false] PATH...
+const replayUsage = `Usage: aaids replay [--format text|json|slack|webhook|pagerduty] [--post URL] [--aggregate=false] PATH...
 
 Replays CloudTrail data and AWS service events through the same code the
 deployed system runs: the CloudTrail source standardizes every record into an
@@ -53,8 +53,11 @@ Output (stdout), one item per activity:
            included), one per line
   webhook  every signed webhook's body (Standard Webhooks), one per line;
            --post signs with $WEBHOOK_SIGNING_SECRET
-  The destinations other than Slack get every activity, as their rules
-  send it: the notification policy and digests are Slack's.
+  pagerduty  every Events API v2 trigger event (without its routing key),
+           one per line; --post sends with $PAGERDUTY_ROUTING_KEY
+  The destinations other than Slack get what their rules pass by default
+  (pagerduty: high and critical): the notification policy and digests are
+  Slack's.
 
 A summary goes to stderr. Exit status: 0 when all input was processed, 1 when
 some input could not be read or decoded or a post failed (the rest is still
@@ -82,7 +85,7 @@ func (s replayStats) String() string {
 func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
-	format := fs.String("format", "text", "output `format`: text, json, slack or webhook")
+	format := fs.String("format", "text", "output `format`: text, json, slack, webhook or pagerduty")
 	post := fs.String("post", "", "deliver every message to this `URL` through the format's destination client (Slack: an incoming webhook, default $SLACK_WEBHOOK_URL)")
 	maxBytes := fs.Int("max-entry-bytes", activity.DefaultMaxEntrySize, "EventBridge entry size limit, in `bytes`")
 	presets := fs.String("detections", detections.DefaultID, "comma-separated detection preset `ids` or packs (cis, threats, self-protection, all) to evaluate, as the deployed source's DETECTIONS (see 'aaids detections list')")
@@ -100,7 +103,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	}
 	newFormat, other := destinationFormats[*format]
 	if !other && !slices.Contains([]string{"text", "json", "slack"}, *format) {
-		fmt.Fprintf(stdio.Err, "aaids replay: unknown --format %q (want text, json, slack or webhook)\n", *format)
+		fmt.Fprintf(stdio.Err, "aaids replay: unknown --format %q (want text, json, slack, webhook or pagerduty)\n", *format)
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
@@ -299,8 +302,12 @@ func (r *replayer) deliver(msg *slackapi.WebhookMessage, what string) {
 }
 
 // deliverOther prints the request body a destination other than Slack would
-// send for a, and sends it with --post.
+// send for a, and sends it with --post; an activity below the severity its
+// rule passes by default is not sent, as deployed.
 func (r *replayer) deliverOther(a *activity.Activity, what string) {
+	if a.Severity.Rank() < r.dest.minSeverity().Rank() {
+		return
+	}
 	r.stats.messages++
 	b, err := r.dest.body(a)
 	if err != nil {

@@ -53,6 +53,10 @@ type Component struct {
 	// under (an optional destination): its alarms carry it, and the
 	// dashboard, which cannot, leaves it out.
 	Condition awscdk.CfnCondition
+	// NoCanary marks a destination whose rule may not pass the heartbeat
+	// canary (it filters by severity): it gets no heartbeat alarm, which
+	// would fire for want of canaries; its other alarms stay.
+	NoCanary bool
 }
 
 // Queue is a last-stop queue and what it keeps, for the alarm's description.
@@ -341,6 +345,9 @@ func (m *monitoring) heartbeat(c constructs.Construct, p *Props, action awscloud
 	schedule.Node().AddDependency(role)
 	var first awscloudwatch.IAlarm
 	for i, d := range p.Destinations {
+		if d.NoCanary {
+			continue
+		}
 		a := awscloudwatch.NewAlarm(c, jsii.String(fmt.Sprintf("HeartbeatAlarm%d", i)), &awscloudwatch.AlarmProps{
 			Metric:             Metric(metrics.CanaryDelivered, metrics.DimDestination, d, awscdk.Duration_Minutes(jsii.Number(2**p.HeartbeatRate))),
 			Threshold:          jsii.Number(1),

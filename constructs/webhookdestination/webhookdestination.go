@@ -77,17 +77,8 @@ type Destination interface {
 
 type dest struct {
 	constructs.Construct
-	parts  destination.Parts
-	secret awssecretsmanager.ISecret
-	key    awskms.IKey
+	*destination.Parts
 }
-
-func (d *dest) Function() awslambda.IFunction     { return d.parts.Function.Function() }
-func (d *dest) Secret() awssecretsmanager.ISecret { return d.secret }
-func (d *dest) Key() awskms.IKey                  { return d.key }
-func (d *dest) Rule() awsevents.IRule             { return d.parts.Rule }
-func (d *dest) DeadLetterQueue() awssqs.IQueue    { return d.parts.DeadLetterQueue }
-func (d *dest) FailureQueue() awssqs.IQueue       { return d.parts.FailureQueue }
 
 // New defines the destination.
 func New(scope constructs.Construct, id *string, props *Props) Destination {
@@ -102,10 +93,10 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		p.SecretCacheTTL = awscdk.Duration_Seconds(jsii.Number(secrets.DefaultTTL.Seconds()))
 	}
 	c := constructs.NewConstruct(scope, id)
-	d := &dest{Construct: c, secret: p.Secret}
-	if d.secret == nil {
-		var key awskms.Key
-		key, d.secret = destination.NewSecret(c, destination.SecretProps{
+	secret := p.Secret
+	var key awskms.IKey
+	if secret == nil {
+		key, secret = destination.NewSecret(c, destination.SecretProps{
 			Name:       "webhook",
 			SecretName: p.SecretName,
 			KeyAlias:   p.KeyAlias,
@@ -121,15 +112,15 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 				"receiver must be given whenever it changes; rotating it without the receiver would stop " +
 				"every delivery. Rotate by generating a new value and handing it over (README).",
 		})
-		d.key = key
 	}
 	ttl := time.Duration(*p.SecretCacheTTL.ToSeconds(nil)) * time.Second
-	d.parts = destination.New(c, destination.Props{
+	parts := destination.New(c, destination.Props{
 		Name:                "webhook",
 		ImportPath:          ImportPath,
 		Bus:                 p.Bus,
-		Secret:              d.secret,
-		Environment:         secrets.Config{ARN: *d.secret.SecretArn(), CacheTTL: ttl}.Environment(webhook.EnvSecretARN),
+		Secret:              secret,
+		Key:                 key,
+		Environment:         secrets.Config{ARN: *secret.SecretArn(), CacheTTL: ttl}.Environment(webhook.EnvSecretARN),
 		Filter:              p.Filter,
 		Condition:           p.Condition,
 		ReservedConcurrency: p.ReservedConcurrency,
@@ -137,5 +128,5 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		RuleRetryAttempts:   p.RuleRetryAttempts,
 		Function:            p.Function,
 	})
-	return d
+	return &dest{Construct: c, Parts: parts}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/heartbeat"
@@ -29,6 +30,7 @@ import (
 	"github.com/activity-aware/ids/internal/lambdaemu"
 	"github.com/activity-aware/ids/internal/localaws"
 	"github.com/activity-aware/ids/internal/localeventbridge"
+	"github.com/activity-aware/ids/internal/localpagerduty"
 	"github.com/activity-aware/ids/internal/localsecrets"
 	"github.com/activity-aware/ids/internal/localslack"
 	"github.com/activity-aware/ids/internal/localwebhook"
@@ -44,6 +46,8 @@ const (
 	localBusARN    = "arn:aws:events:" + localRegion + ":" + localAccount + ":event-bus/" + localBusName
 	localSecretARN = "arn:aws:secretsmanager:" + localRegion + ":" + localAccount + ":secret:activity-aware-ids-e2e-webhook-AbCdEf"
 	logGroup       = "CloudTrail/DefaultLogGroup"
+	// e2eRoutingKey is the PagerDuty integration key of the local secret.
+	e2eRoutingKey = "R0123456789abcdef0123456789ABCDE"
 )
 
 // deployment is what TestMain prepares once: the emulator, the compiled
@@ -84,6 +88,7 @@ var destinations = []struct {
 }{
 	{"slack", slack.EnvWebhookSecretARN, "./lambdas/slack-destination"},
 	{"webhook", webhook.EnvSecretARN, "./lambdas/webhook-destination"},
+	{"pagerduty", pagerduty.EnvSecretARN, "./lambdas/pagerduty-destination"},
 }
 
 var dep *deployment
@@ -341,6 +346,11 @@ type slackReceiver struct{ *localslack.Server }
 
 func (r slackReceiver) Accepted() int { return len(r.Messages()) }
 
+// pagerdutyReceiver counts the local Events API's accepted events.
+type pagerdutyReceiver struct{ *localpagerduty.Server }
+
+func (r pagerdutyReceiver) Accepted() int { return len(r.Events()) }
+
 // webhookReceiver counts the local webhook receiver's deliveries.
 type webhookReceiver struct{ *localwebhook.Server }
 
@@ -355,6 +365,8 @@ type pipeline struct {
 	slack *localslack.Server
 	// webhook is the signed webhook's receiver, when the pipeline runs it.
 	webhook *localwebhook.Server
+	// pagerduty is the local Events API, when the pipeline runs PagerDuty.
+	pagerduty *localpagerduty.Server
 	// recv is the running destination's receiver.
 	recv   receiver
 	dd     *destDeployment
@@ -414,6 +426,13 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 		t.Cleanup(p.webhook.Close)
 		p.recv = webhookReceiver{p.webhook}
 		p.sm = localsecrets.New(p.dd.secretARN, p.webhook.SecretValue())
+	case "pagerduty":
+		p.pagerduty = localpagerduty.New(0)
+		t.Cleanup(p.pagerduty.Close)
+		p.recv = pagerdutyReceiver{p.pagerduty}
+		p.sm = localsecrets.New(p.dd.secretARN, `{"routingKey":"`+e2eRoutingKey+`"}`)
+		// The one setting the template leaves to its default: the endpoint.
+		opts.destEnv = merge(opts.destEnv, map[string]string{pagerduty.EnvEventsURL: p.pagerduty.URL()})
 	default:
 		t.Fatalf("no receiver for destination %q", name)
 	}
@@ -427,7 +446,7 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 	}
 	dstEnv := merge(p.dd.fn.Env, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL()})
 	// The function's name, as the metrics' Function dimension carries it.
-	fnName := map[string]string{"slack": "SlackDestination", "webhook": "SignedWebhookDestination"}[name]
+	fnName := map[string]string{"slack": "SlackDestination", "webhook": "SignedWebhookDestination", "pagerduty": "PagerDutyDestination"}[name]
 	p.dest = p.start(p.dd.fn, p.dd.bin, fnName, dstEnv, timeout)
 	return p
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -51,8 +52,10 @@ type Props struct {
 	// ImportPath is the destination function's main package.
 	ImportPath string
 	Bus        awsevents.IEventBus
-	// Secret is read by the function.
+	// Secret is read by the function; Key encrypts it (nil for an existing
+	// secret).
 	Secret awssecretsmanager.ISecret
+	Key    awskms.IKey
 	// Environment configures the function (the runtime package's
 	// Config.Environment); a user variable of the same name is refused.
 	Environment map[string]string
@@ -66,18 +69,39 @@ type Props struct {
 	Function *gofunction.Props
 }
 
-// Parts are what New built.
+// Parts are what New built (and the secret and key the destination keeps
+// its credentials in). A destination construct embeds it for its getters.
 type Parts struct {
-	Function        gofunction.Function
-	Rule            awsevents.Rule
-	DeadLetterQueue awssqs.Queue
-	FailureQueue    awssqs.Queue
+	function     gofunction.Function
+	rule         awsevents.Rule
+	dlq          awssqs.Queue
+	failureQueue awssqs.Queue
+	secret       awssecretsmanager.ISecret
+	key          awskms.IKey
 }
+
+// Function is the destination function.
+func (p *Parts) Function() awslambda.IFunction { return p.function.Function() }
+
+// Rule routes activities from the bus to the function.
+func (p *Parts) Rule() awsevents.IRule { return p.rule }
+
+// DeadLetterQueue keeps the activities the rule could not hand over.
+func (p *Parts) DeadLetterQueue() awssqs.IQueue { return p.dlq }
+
+// FailureQueue keeps the activities the function failed to deliver.
+func (p *Parts) FailureQueue() awssqs.IQueue { return p.failureQueue }
+
+// Secret holds the destination's credentials.
+func (p *Parts) Secret() awssecretsmanager.ISecret { return p.secret }
+
+// Key encrypts the secret; nil when an existing secret was passed in.
+func (p *Parts) Key() awskms.IKey { return p.key }
 
 // New builds the function, rule and queues in scope. Call it last in the
 // destination's constructor: the condition is applied to every resource
 // scope holds by then.
-func New(scope constructs.Construct, p Props) Parts {
+func New(scope constructs.Construct, p Props) *Parts {
 	if p.ReservedConcurrency == nil {
 		p.ReservedConcurrency = jsii.Number(DefaultReservedConcurrency)
 	}
@@ -92,8 +116,8 @@ func New(scope constructs.Construct, p Props) Parts {
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(DefaultTimeoutSeconds)),
 		Description: jsii.String("Activity Aware IDS: activities from the bus to " + p.Name),
 	})
-	var parts Parts
-	parts.FailureQueue = failurequeue.New(scope, jsii.String("FailureQueue"),
+	parts := &Parts{secret: p.Secret, key: p.Key}
+	parts.failureQueue = failurequeue.New(scope, jsii.String("FailureQueue"),
 		"the activities the function failed to deliver to "+p.Name+" after every retry")
 	env := map[string]*string{}
 	var conflicts []string
@@ -114,25 +138,25 @@ func New(scope constructs.Construct, p Props) Parts {
 		synthcheck.Add(scope, func() []string { return []string{msg} })
 	}
 	fp.Environment = &env
-	fp.OnFailure = awslambdadestinations.NewSqsDestination(parts.FailureQueue)
+	fp.OnFailure = awslambdadestinations.NewSqsDestination(parts.failureQueue)
 	fp.RetryAttempts = jsii.Number(RetryAttempts)
 	fp.MaxEventAge = p.MaxEventAge
 	fp.ReservedConcurrentExecutions = p.ReservedConcurrency
-	parts.Function = gofunction.New(scope, jsii.String("Function"), &fp)
-	fn := parts.Function.Function()
+	parts.function = gofunction.New(scope, jsii.String("Function"), &fp)
+	fn := parts.function.Function()
 	if p.Secret != nil {
 		p.Secret.GrantRead(fn, nil)
 	}
 
-	parts.Rule = awsevents.NewRule(scope, jsii.String("Rule"), &awsevents.RuleProps{
+	parts.rule = awsevents.NewRule(scope, jsii.String("Rule"), &awsevents.RuleProps{
 		EventBus:     p.Bus,
 		EventPattern: p.Filter.Pattern(scope),
 		Description:  jsii.String("Activities to the " + p.Name + " destination"),
 	})
-	parts.DeadLetterQueue = failurequeue.New(scope, jsii.String("DeadLetterQueue"),
+	parts.dlq = failurequeue.New(scope, jsii.String("DeadLetterQueue"),
 		"the activities EventBridge could not hand to the "+p.Name+" function")
-	parts.Rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
-		DeadLetterQueue: parts.DeadLetterQueue,
+	parts.rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: parts.dlq,
 		MaxEventAge:     p.MaxEventAge,
 		RetryAttempts:   p.RuleRetryAttempts,
 	}))
@@ -169,7 +193,7 @@ type SecretProps struct {
 // NewSecret stores the secret under a new customer-managed key that rotates
 // yearly. Both go with the stack: the value comes from stack parameters (or
 // is generated), so a redeploy restores what is lost.
-func NewSecret(scope constructs.Construct, p SecretProps) (awskms.Key, awssecretsmanager.ISecret) {
+func NewSecret(scope constructs.Construct, p SecretProps) (awskms.IKey, awssecretsmanager.ISecret) {
 	key := awskms.NewKey(scope, jsii.String("Key"), &awskms.KeyProps{
 		Description:       jsii.String("Activity Aware IDS: encrypts the " + p.Name + " secret"),
 		EnableKeyRotation: jsii.Bool(true),

@@ -1,0 +1,130 @@
+// Package eventtext makes attacker-controlled text (user agents, session and
+// resource names, error messages: anything an activity carries) safe for the
+// plain-text and light-markup formats of the destinations other than Slack
+// (PagerDuty summaries, Adaptive Card text, e-mail subjects and bodies).
+//
+// Line is the one walker: it keeps every value on one line (line breaks and
+// tabs become spaces, so no value can start a line that looks like ours),
+// shows control characters as U+FFFD and bidirectional, zero-width and
+// line-separator characters as a visible [U+XXXX] marker, defangs URL schemes
+// ("https://" → "https[:]//") and "www." so no client turns them into
+// links, lets the format map its own special characters (Escape), and cuts by
+// runes with "…" within the format's limit, counted on what is sent.
+package eventtext
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Ellipsis ends a value that was cut.
+const Ellipsis = "…"
+
+// Escape maps one rune special to a format to what the format shows instead;
+// ok false keeps the rune.
+type Escape func(r rune) (replacement string, ok bool)
+
+// Invisible reports the runes that change how text reads without being seen:
+// bidirectional controls, zero-width characters, line and paragraph
+// separators, the byte-order mark.
+func Invisible(r rune) bool {
+	switch {
+	case r == 0x061C, r == 0x180E, r == 0xFEFF:
+		return true
+	case r >= 0x200B && r <= 0x200F, r >= 0x2028 && r <= 0x202E, r >= 0x2060 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// scheme matches a URL scheme and its slashes ("https://", "hxxp://") and a
+// "www." host, case-insensitively.
+var scheme = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]{1,15}):(/{1,3})|\b(www)\.`)
+
+// Defang breaks URL schemes and "www." hosts so no client links them.
+func Defang(s string) string {
+	if !strings.Contains(s, ":/") && !strings.Contains(strings.ToLower(s), "www.") {
+		return s
+	}
+	return scheme.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasSuffix(m, ".") {
+			return m[:len(m)-1] + "[.]"
+		}
+		i := strings.IndexByte(m, ':')
+		return m[:i] + "[:]" + m[i+1:]
+	})
+}
+
+// Line returns s as one line of safe text of at most max runes (0 or less:
+// ""), with esc (nil: none) applied to the format's special runes.
+func Line(s string, max int, esc Escape) string {
+	if max <= 0 || s == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(min(len(s), 4*max) + 8)
+	for _, r := range s { // invalid UTF-8 decodes as U+FFFD
+		switch {
+		case r == '\n' || r == '\r' || r == '\t' || r == 0x0B || r == 0x0C || r == 0x85:
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+			b.WriteRune(utf8.RuneError)
+		case Invisible(r):
+			fmt.Fprintf(&b, "[U+%04X]", r)
+		default:
+			if esc != nil {
+				if rep, ok := esc(r); ok {
+					b.WriteString(rep)
+					continue
+				}
+			}
+			b.WriteRune(r)
+		}
+		if b.Len() > 8*max+64 {
+			break // far beyond the limit: the rest is cut anyway
+		}
+	}
+	return Cut(Defang(b.String()), max)
+}
+
+// Cut returns s within max runes, ending a cut value with Ellipsis.
+func Cut(s string, max int) string {
+	if max <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == max-1 {
+			return s[:i] + Ellipsis
+		}
+		n++
+	}
+	return s
+}
+
+// consoleHosts are the AWS Management Console's hosts per partition; a
+// region's console is a subdomain.
+var consoleHosts = []string{"console.aws.amazon.com", "console.amazonaws-us-gov.com", "console.amazonaws.cn"}
+
+// ConsoleURL reports whether raw is an https link to the AWS Management
+// Console, the only links a destination shows: a link from the bus may come
+// from any producer.
+func ConsoleURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.User != nil || u.Port() != "" || len(raw) > 3000 || strings.ContainsAny(raw, " \t\r\n<>\"") {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, h := range consoleHosts {
+		if host == h || strings.HasSuffix(host, "."+h) {
+			return true
+		}
+	}
+	return false
+}
