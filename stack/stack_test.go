@@ -392,7 +392,7 @@ func TestStackSources(t *testing.T) {
 	}, {
 		name:        "guardduty and securityhub",
 		sources:     []string{"guardduty", "securityhub"},
-		wantParams:  []string{"AlarmEmail", "SignedWebhookMinSeverity", "SignedWebhookUrl", "SlackWebhookUrl"},
+		wantParams:  []string{"AlarmEmail", "PagerDutyMinSeverity", "PagerDutyRoutingKey", "SignedWebhookMinSeverity", "SignedWebhookUrl", "SlackWebhookUrl"},
 		wantQueues:  []string{"GuardDutySourceDeadLetterQueueE17CA047", "GuardDutySourceFailureQueue415BF499", "SecurityHubSourceDeadLetterQueueE13AFDFE", "SecurityHubSourceFailureQueue8CCC1E72"},
 		wantOutputs: []string{"GuardDutySourceFailureQueueUrl", "SecurityHubSourceDeadLetterQueueUrl", "SecurityHubSourceFailureQueueUrl"},
 		wantPatterns: []any{
