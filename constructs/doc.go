@@ -4,6 +4,8 @@
 //   - activitybus: the EventBridge custom bus activities travel on, archived
 //   - cloudtrailsource: the Lambda subscribed to CloudTrail's log group
 //   - guarddutysource: GuardDuty findings from the default bus to activities
+//   - securityhubsource: Security Hub (ASFF) findings from the default bus
+//   - accessanalyzersource: IAM Access Analyzer findings from the default bus
 //   - slackdestination: the webhook secret, the Slack Lambda, its rule and DLQs
 //   - webhookdestination: signed webhooks, with the same rule, queues and secret
 //   - routing: a destination's rule pattern from severities, detections, sources
