@@ -14,6 +14,10 @@
 //	organizationId               o-...: the organization may publish activities
 //	sources                      the sources to deploy, a list or "a,b" (default
 //	                             cloudtrail-logs; see stack.SourceNames)
+//	cloudTrailEventsRegion       the region the stack is deployed to, with the
+//	                             cloudtrail-events source outside us-east-1: the app
+//	                             adds <stackName>-GlobalEvents (us-east-1), which
+//	                             forwards IAM, STS, Organizations and sign-in events
 //	packageBucket                S3 bucket the template's assets are published to
 //	                             (`./dev.sh package`), so any account can install it
 //	packagePrefix                key prefix in packageBucket (default activity-aware-ids/)
@@ -21,6 +25,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +60,15 @@ func newApp(app awscdk.App) awscdk.Stack {
 		panic(err)
 	}
 	s := stack.New(app, jsii.String(name), props)
+	region, err := contextString(app.Node().TryGetContext, "cloudTrailEventsRegion")
+	if err != nil {
+		panic(err)
+	}
+	// CloudTrail delivers the global services' events to us-east-1 only: a
+	// stack there forwards them to the region the main stack reads them in.
+	if region != "" && region != stack.GlobalEventsRegion && slices.Contains(props.Sources, stack.SourceCloudTrailEvents) {
+		stack.NewGlobalEvents(app, jsii.String(name+"-GlobalEvents"), region, awscdk.StackProps{Synthesizer: props.Synthesizer})
+	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{
 		Verbose: jsii.Bool(true),
 	}), nil)

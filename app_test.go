@@ -65,6 +65,7 @@ func TestCdkNag(t *testing.T) {
 		nil,
 		{"decodeAuthorizationMessages": true, "organizationId": "o-a1b2c3d4e5", "detections": []any{"unauthorized-api-calls"}},
 		{"sources": "cloudtrail-logs,guardduty,securityhub,accessanalyzer"},
+		{"sources": "cloudtrail-events", "cloudTrailEventsRegion": "eu-west-1"},
 	} {
 		t.Run(fmt.Sprint(context), func(t *testing.T) {
 			// GIVEN the app, beside a stack with a queue that is neither
@@ -81,11 +82,25 @@ func TestCdkNag(t *testing.T) {
 					t.Errorf("cdk-nag reports no %s on the non-compliant queue (is the pack applied?); errors: %q", rule, got)
 				}
 			}
-			// AND nothing in ours
-			for level, ms := range findings(ours) {
-				for _, m := range ms {
-					t.Errorf("cdk-nag %s at %s", level, m)
+			// AND nothing in ours (the main stack and any other it brings)
+			checked := 0
+			for _, child := range *app.Node().Children() {
+				if !*awscdk.Stack_IsStack(child) {
+					continue
 				}
+				s := awscdk.Stack_Of(child)
+				if *s.StackName() == "NonCompliant" {
+					continue
+				}
+				checked++
+				for level, ms := range findings(s) {
+					for _, m := range ms {
+						t.Errorf("cdk-nag %s in %s at %s", level, *s.StackName(), m)
+					}
+				}
+			}
+			if want := 1 + strings.Count(fmt.Sprint(context), "cloudTrailEventsRegion"); checked != want || ours == nil {
+				t.Errorf("checked %d stacks, want %d", checked, want)
 			}
 		})
 	}

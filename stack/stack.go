@@ -17,6 +17,7 @@ import (
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/constructs/accessanalyzersource"
 	"github.com/activity-aware/ids/constructs/activitybus"
+	"github.com/activity-aware/ids/constructs/cloudtraileventssource"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/guarddutysource"
@@ -92,10 +93,13 @@ const (
 	// SourceAccessAnalyzer reads IAM Access Analyzer findings from the
 	// default bus.
 	SourceAccessAnalyzer = "accessanalyzer"
+	// SourceCloudTrailEvents reads CloudTrail's API calls and sign-ins from
+	// the default bus (all management events, read-only ones included).
+	SourceCloudTrailEvents = "cloudtrail-events"
 )
 
 // SourceNames lists every source name, in the order the stack defines them.
-var SourceNames = []string{SourceCloudTrailLogs, SourceGuardDuty, SourceSecurityHub, SourceAccessAnalyzer}
+var SourceNames = []string{SourceCloudTrailLogs, SourceCloudTrailEvents, SourceGuardDuty, SourceSecurityHub, SourceAccessAnalyzer}
 
 // checkSources rejects unknown and repeated source names.
 func checkSources(names []string) error {
@@ -201,6 +205,14 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 				SkipGuardDuty: jsii.Bool(on(SourceGuardDuty)),
 				Function:      fn,
 			}))
+	}
+	if on(SourceCloudTrailEvents) {
+		var ids *[]*string
+		if len(p.Detections) > 0 {
+			ids = jsii.Strings(p.Detections...)
+		}
+		eventSource(SourceCloudTrailEvents, "CloudTrailEventsSource", "CloudTrail events",
+			cloudtraileventssource.New(s, jsii.String("CloudTrailEventsSource"), &cloudtraileventssource.Props{Bus: bus.EventBus(), Detections: ids, Function: fn}))
 	}
 	if on(SourceAccessAnalyzer) {
 		eventSource(SourceAccessAnalyzer, "AccessAnalyzerSource", "IAM Access Analyzer findings",
@@ -390,4 +402,21 @@ func selfProtectionIDs() []string {
 		ids[i] = p.ID
 	}
 	return ids
+}
+
+// GlobalEventsRegion is where EventBridge delivers the CloudTrail events of
+// global services (IAM, STS's global endpoint, Organizations, sign-in).
+const GlobalEventsRegion = "us-east-1"
+
+// NewGlobalEvents defines the stack that, deployed in us-east-1 beside a
+// stack with SourceCloudTrailEvents in region, forwards the global
+// services' CloudTrail events to region's default bus.
+func NewGlobalEvents(scope constructs.Construct, id *string, region string, sprops awscdk.StackProps) awscdk.Stack {
+	if sprops.Description == nil {
+		sprops.Description = jsii.String("Activity Aware IDS: global services' CloudTrail events from us-east-1 to " + region)
+	}
+	sprops.Env = &awscdk.Environment{Region: jsii.String(GlobalEventsRegion)}
+	s := awscdk.NewStack(scope, id, &sprops)
+	cloudtraileventssource.NewGlobalForwarder(s, jsii.String("GlobalEventsForwarder"), region)
+	return s
 }

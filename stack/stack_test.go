@@ -371,6 +371,8 @@ func TestStackSources(t *testing.T) {
 		wantPatterns []any
 		// wantSkip is the Security Hub source's SECURITYHUB_SKIP_PRODUCTS.
 		wantSkip string
+		// wantState is the default-bus rules' state (default ENABLED).
+		wantState string
 	}{{
 		name:        "guardduty only",
 		sources:     []string{"guardduty"},
@@ -400,6 +402,18 @@ func TestStackSources(t *testing.T) {
 			map[string]any{"source": []any{"aws.securityhub"}, "detail-type": []any{"Security Hub Findings - Imported"}},
 		},
 		wantSkip: "GuardDuty",
+	}, {
+		name:        "cloudtrail events",
+		sources:     []string{"cloudtrail-events"},
+		wantParams:  []string{"AlarmEmail", "SignedWebhookMinSeverity", "SignedWebhookUrl", "SlackWebhookUrl"},
+		wantQueues:  []string{"CloudTrailEventsSourceDeadLetterQueue728DC0C6", "CloudTrailEventsSourceFailureQueueDB0CBD8F"},
+		wantOutputs: []string{"CloudTrailEventsSourceDeadLetterQueueUrl", "CloudTrailEventsSourceFailureQueueUrl"},
+		wantPatterns: []any{map[string]any{
+			"source":      []any{map[string]any{"prefix": "aws."}},
+			"detail-type": []any{"AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail", "AWS Console Signin via CloudTrail"},
+			"detail":      map[string]any{"errorCode": []any{map[string]any{"suffix": "UnauthorizedOperation"}, map[string]any{"prefix": "AccessDenied"}}},
+		}},
+		wantState: "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -447,6 +461,13 @@ func TestStackSources(t *testing.T) {
 			for _, r := range resources(s.tpl, "AWS::Events::Rule") {
 				if get(r, "Properties", "EventBusName") == nil && get(r, "Properties", "EventPattern") != nil {
 					patterns = append(patterns, get(r, "Properties", "EventPattern"))
+					want := tt.wantState
+					if want == "" {
+						want = "ENABLED"
+					}
+					if got := get(r, "Properties", "State"); got != want {
+						t.Errorf("rule state %v, want %s", got, want)
+					}
 				}
 			}
 			sort.Slice(patterns, func(i, j int) bool { return fmt.Sprint(patterns[i]) < fmt.Sprint(patterns[j]) })

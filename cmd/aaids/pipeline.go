@@ -50,7 +50,7 @@ func newPipeline(detectionIDs, filterPattern string) (*pipeline, error) {
 	}
 	p := &pipeline{
 		source: src,
-		events: eventsources.All(),
+		events: eventsources.All(src),
 		now:    time.Now().UTC(),
 	}
 	if filterPattern != "" {

@@ -305,6 +305,11 @@ func TestReplayEvents(t *testing.T) {
 		source:     "activity-aware-ids.accessanalyzer",
 		activities: 5,
 		ids:        []string{"accessanalyzer-b8ae0460-5d29-4922-b92a-ba956c986277@2023-09-29T17:29:18.758Z"},
+	}, {
+		dir:        "../../sources/cloudtrailevents/testdata",
+		source:     "activity-aware-ids.cloudtrail",
+		activities: 2,
+		ids:        []string{"450230d4-b39e-4a18-a6a0-d07a6e2105cb", "d38ce1b3-4575-4cb8-a632-611b8243bfc3"},
 	}}
 	for _, tt := range tests {
 		t.Run(filepath.Base(filepath.Dir(tt.dir)), func(t *testing.T) {

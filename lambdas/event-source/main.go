@@ -40,7 +40,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*awsevents.Handler, error)
 	if err != nil {
 		return nil, err
 	}
-	router, err := eventsources.Router(cfg)
+	router, err := eventsources.Router(cfg, os.Getenv)
 	if err != nil {
 		return nil, err
 	}

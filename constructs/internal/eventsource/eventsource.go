@@ -57,6 +57,15 @@ type Props struct {
 	// SkipProducts are the Security Hub products whose findings the function
 	// skips.
 	SkipProducts []string
+	// Environment adds variables the sources read (the CloudTrail source's
+	// detections), merged with the function's own.
+	Environment map[string]string
+	// RawPattern, when set, replaces the rules' pattern in the template: a
+	// pattern the L2 EventPattern cannot express ("$or").
+	RawPattern map[string]any
+	// State, when set, is the rules' state, e.g.
+	// "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS".
+	State string
 	// What the source reads, for descriptions, e.g. "GuardDuty findings".
 	What string
 	// MaxEventAge of an event in the rule's and the function's retries.
@@ -116,13 +125,17 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	s := &source{Construct: c}
 	s.fq = failurequeue.New(c, jsii.String("FailureQueue"),
 		"the "+p.What+" events the source function could not publish after every retry")
-	var conflicts []string
-	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, srcevents.Config{
+	own := srcevents.Config{
 		EventBusName:      *p.Bus.EventBusName(),
 		Sources:           p.Sources,
 		PutEventsMaxBytes: DefaultPutEventsMaxBytes,
 		SkipProducts:      p.SkipProducts,
-	}.Environment())
+	}.Environment()
+	for k, v := range p.Environment {
+		own[k] = v
+	}
+	var conflicts []string
+	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, own)
 	if len(conflicts) > 0 {
 		synthcheck.Add(c, func() []string {
 			return []string{"eventsource: Function.Environment sets " + strings.Join(conflicts, ", ") + ", which the source sets itself"}
@@ -150,6 +163,13 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 			EventPattern: p.Pattern,
 			Description:  jsii.String(p.What + " to the Activity Aware IDS source"),
 		})
+		cfn := rule.Node().DefaultChild().(awsevents.CfnRule)
+		if p.RawPattern != nil {
+			cfn.AddPropertyOverride(jsii.String("EventPattern"), p.RawPattern)
+		}
+		if p.State != "" {
+			cfn.AddPropertyOverride(jsii.String("State"), jsii.String(p.State))
+		}
 		rule.AddTarget(awseventstargets.NewLambdaFunction(s.fn.Function(), &awseventstargets.LambdaFunctionProps{
 			DeadLetterQueue: s.dlq,
 			MaxEventAge:     p.MaxEventAge,
