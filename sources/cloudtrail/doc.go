@@ -39,19 +39,14 @@
 //
 // # Parsing, once
 //
-// base64 and gzip (klauspost/compress, readers pooled), then goccy/go-json
-// decodes the batch into events.CloudwatchLogsData exactly as encoding/json
-// would; valyala/fastjson (a pooled parser, no allocation per record) parses
-// each record once, and that parse feeds the activity builder, the detection
-// presets (filterpattern.Pattern.MatchParsed) and the denial explanation
-// (denial.Explain, which reads it only for a denial). internal/jsonscan keeps
-// Detail strictly valid JSON (fastjson is lenient) and summarizes a record
-// nested beyond fastjson's 300 levels, so such a record keeps its activity.
-// goccy/go-json encodes the activities, byte for byte as encoding/json does.
-// Differential tests and fuzz targets hold each step to encoding/json.
-//
-// The parsers were chosen by measuring the deployed configuration on the
-// same batches (README, "Speed", has the comparison): fastjson is the one
-// parsed form all three readers can use, since the presets need arbitrary
-// paths, which a typed struct (goccy/go-json, bytedance/sonic) does not serve.
+// base64 and gzip (klauspost/compress), then goccy/go-json decodes the batch
+// as encoding/json would; valyala/fastjson (a pooled parser) parses each
+// record once, for the activity builder, the detection presets
+// (filterpattern.Pattern.MatchParsed) and the denial explanation
+// (denial.Explain, which reads it only for a denial): the presets need
+// arbitrary paths, which a typed struct does not serve (README, "Speed", has
+// the measured comparison). internal/jsonscan keeps Detail strictly valid
+// JSON and summarizes nesting beyond fastjson's 300 levels, so such a record
+// keeps its activity. Differential tests and fuzz targets hold each step to
+// encoding/json.
 package cloudtrail
