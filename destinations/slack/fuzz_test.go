@@ -12,7 +12,8 @@ import (
 // FuzzRender renders activities made of arbitrary strings and checks that
 // every message stays within Slack's limits (as localslack enforces them)
 // and carries no unescaped <, > or & from event data, no live mention or
-// link, and no code fence broken open.
+// link, no code fence broken open, no invisible character, and no formatting
+// from event data in any mrkdwn text (checkNoEventFormatting).
 func FuzzRender(f *testing.F) {
 	h := hostileActivity()
 	f.Add("Access denied: IAMUser alice → iam:GetPolicy", "alice", "aws-cli/2.15.30", "AccessDenied", "User: x is not authorized",
@@ -20,6 +21,8 @@ func FuzzRender(f *testing.F) {
 	f.Add(h.Subject, h.Actor.Name, "<!channel>&<@U123>", "<!here>", "\u202Etxt.exe &amp; &lt;",
 		"```\n<!here>\n```", "<https://evil.example|click>", "<!channel>", "javascript:alert(1)", "<@U999>", "```", 40)
 	f.Add("", "", "", "", "", "", "", "", "", "", "", 0)
+	f.Add("*URGENT*", "_alice_", "~ua~", "`x`", "Access Denied\n*Missing:* nothing — benign\n> quote",
+		"*b*\n```", "*Det*", "*Key*", "https://x/", "\u200b\u2028*r*\u2029", "{}", 4)
 	f.Add(strings.Repeat("🙂", 200), strings.Repeat("&", 3000), strings.Repeat("`", 4000), strings.Repeat("<", 2500), "\x00\x1b[31m\xff",
 		strings.Repeat("``", 2000), strings.Repeat("x, ", 1500), strings.Repeat("k", 500), "https://a/"+strings.Repeat("b", 3000), strings.Repeat(">", 3000), "not json", 200)
 	f.Fuzz(func(t *testing.T, subject, actor, userAgent, errCode, errMsg, params, detection, fieldKey, link, resource, statement string, n int) {

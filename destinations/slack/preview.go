@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"regexp"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
@@ -18,7 +19,7 @@ func Preview(msg *slackapi.WebhookMessage) string {
 	}
 	var b strings.Builder
 	line := func(s string) {
-		b.WriteString(terminalSafe(unescape(s)))
+		b.WriteString(terminalSafe(unescape(uncode(s))))
 		b.WriteByte('\n')
 	}
 	if msg.Blocks == nil || len(msg.Blocks.BlockSet) == 0 {
@@ -69,6 +70,13 @@ func Preview(msg *slackapi.WebhookMessage) string {
 	}
 	return b.String()
 }
+
+// codeSpan matches the renderer's one-line code spans; their backticks are
+// the renderer's (event text cannot carry one, see inlineCode).
+var codeSpan = regexp.MustCompile("`([^`\n]+)`")
+
+// uncode shows code spans as their text: a terminal has no code style.
+func uncode(s string) string { return codeSpan.ReplaceAllString(s, "$1") }
 
 // terminalSafe drops control characters other than newline and tab, so that
 // no escape sequence reaches a terminal.

@@ -2,9 +2,14 @@
 // them through an incoming webhook.
 //
 // Everything an activity carries came from whoever made the underlying call,
-// so every value is escaped (&, <, >), stripped of control and bidirectional
-// override characters and cut by runes within Slack's limits before it reaches
-// a message; only the renderer's own mrkdwn formatting stays live.
+// so every value is escaped (&, <, >), its control, bidirectional and
+// invisible characters made visible, and cut by runes within Slack's limits
+// before it reaches a message. Slack has no escape for its formatting
+// characters, so event text never sits bare in mrkdwn: it is plain_text
+// (header, context, buttons) or a code span or code block (fields, the
+// permission line, statements), one span per line so that a line break in a
+// value cannot start a line that looks like the renderer's. Only the
+// renderer's own labels are formatted. See docs/SECURITY.md.
 package slack
 
 import (
@@ -18,6 +23,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
 )
 
 // Slack's documented limits, in characters.
@@ -128,7 +134,11 @@ func (r *renderer) severity() slackapi.Block {
 	if icon == "" {
 		icon = ":white_circle:"
 	}
-	text := fmt.Sprintf("%s *%s*", icon, escapeLine(strings.ToUpper(string(sev)), 20))
+	name := strings.ToUpper(string(sev))
+	if !sev.Valid() {
+		name = "UNKNOWN SEVERITY"
+	}
+	text := fmt.Sprintf("%s *%s*", icon, name)
 	if len(r.a.Detections) > 0 {
 		label := "  ·  Detection: "
 		if len(r.a.Detections) > 1 {
@@ -142,9 +152,12 @@ func (r *renderer) severity() slackapi.Block {
 			if strings.TrimSpace(title) == "" {
 				title = d.ID
 			}
-			t := "*" + escapeLine(title, 200) + "*"
-			if d.Severity != "" {
-				t += " (" + escapeLine(string(d.Severity), 20) + ")"
+			t := inlineCode(title, 200)
+			if t == "" {
+				t = "`?`"
+			}
+			if d.Severity.Valid() {
+				t += " (" + string(d.Severity) + ")"
 			}
 			if i > 0 {
 				t = ", " + t
@@ -160,11 +173,17 @@ func (r *renderer) severity() slackapi.Block {
 	return section(text)
 }
 
-// field is one section field: a bold label and an escaped value, within
-// Slack's per-field limit.
-func field(label, value string) *slackapi.TextBlockObject {
-	prefix := "*" + label + "*\n"
-	return mrkdwn(prefix + escape(value, maxFieldText-runes(prefix)))
+// field is one section field: a bold label and the value as code lines
+// (codeLines), within Slack's per-field limit. name is the renderer's own
+// label; a name that came with the event goes through label first.
+func field(name, value string) *slackapi.TextBlockObject {
+	prefix := "*" + name + "*\n"
+	return mrkdwnField(prefix, codeLines(value, maxFieldText-runes(prefix)))
+}
+
+// mrkdwnField is a field whose value is mrkdwn the renderer composed.
+func mrkdwnField(prefix, value string) *slackapi.TextBlockObject {
+	return mrkdwn(prefix + value)
 }
 
 func (r *renderer) show(values ...string) {
@@ -185,16 +204,21 @@ func (r *renderer) keyFields() slackapi.Block {
 			fields = append(fields, field(label, value))
 		}
 	}
+	addComposed := func(label, value string) {
+		if value != "" && len(fields) < maxFields {
+			fields = append(fields, mrkdwnField("*"+label+"*\n", value))
+		}
+	}
 	if actor := a.Actor; actor != nil {
-		addField("Who", actorText(actor))
+		addComposed("Who", actorText(actor))
 		r.show(actor.Name, actor.ARN, actor.Type, actor.AccountID, actor.SourceIP, actor.UserAgent, actor.InvokedBy, actor.AccessKeyID)
 	}
 	if action := a.Action; action != nil {
-		addField("Action", actionText(action))
+		addComposed("Action", actionText(action))
 		addField("Error", joinNonEmpty(": ", action.ErrorCode, action.ErrorMessage))
 		r.show(action.Service, action.Name, action.ErrorCode, action.ErrorMessage, serviceShortName(action.Service)+":"+action.Name)
 	}
-	addField("Account", accountText(a.Account))
+	addComposed("Account", accountText(a.Account))
 	addField("Region", a.Region)
 	r.show(a.Account.ID, a.Account.Name, a.Region)
 	if a.Actor != nil {
@@ -210,7 +234,7 @@ func (r *renderer) keyFields() slackapi.Block {
 		addField("User agent", a.Actor.UserAgent)
 	}
 	if res := resourcesText(a.Resources); res != "" {
-		addField("Resources", res)
+		addComposed("Resources", res)
 		for _, rs := range a.Resources {
 			r.show(rs.ARN)
 		}
@@ -221,6 +245,8 @@ func (r *renderer) keyFields() slackapi.Block {
 	return slackapi.NewSectionBlock(nil, fields, nil)
 }
 
+// actorText is the Who field's value, mrkdwn: the event's values as code
+// spans, the renderer's words ("issuer", "MFA", "key") around them.
 func actorText(actor *activity.Actor) string {
 	name := actor.Name
 	if name == "" {
@@ -230,19 +256,22 @@ func actorText(actor *activity.Actor) string {
 		name = actor.PrincipalID
 	}
 	lines := []string{}
+	name, typ := inlineCode(name, 400), inlineCode(actor.Type, 60)
 	if name != "" {
-		if actor.Type != "" {
-			name += " (" + actor.Type + ")"
+		if typ != "" {
+			name += " (" + typ + ")"
 		}
 		lines = append(lines, name)
-	} else if actor.Type != "" {
-		lines = append(lines, actor.Type)
+	} else if typ != "" {
+		lines = append(lines, typ)
 	}
 	if actor.ARN != "" && actor.ARN != actor.Name {
-		lines = append(lines, actor.ARN)
+		if arn := inlineCode(actor.ARN, 600); arn != "" {
+			lines = append(lines, arn)
+		}
 	}
-	if actor.SessionIssuer != "" {
-		lines = append(lines, "issuer "+actor.SessionIssuer)
+	if issuer := inlineCode(actor.SessionIssuer, 600); issuer != "" {
+		lines = append(lines, "issuer "+issuer)
 	}
 	if actor.MFA != nil {
 		if *actor.MFA {
@@ -251,8 +280,8 @@ func actorText(actor *activity.Actor) string {
 			lines = append(lines, "MFA: no")
 		}
 	}
-	if actor.AccessKeyID != "" {
-		lines = append(lines, "key "+actor.AccessKeyID)
+	if key := inlineCode(actor.AccessKeyID, 60); key != "" {
+		lines = append(lines, "key "+key)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -263,6 +292,7 @@ func serviceShortName(service string) string {
 	return short
 }
 
+// actionText is the Action field's value, mrkdwn.
 func actionText(action *activity.Action) string {
 	text := action.Name
 	if action.Service != "" {
@@ -271,11 +301,13 @@ func actionText(action *activity.Action) string {
 			text = action.Service
 		}
 	}
+	text = inlineCode(text, 300)
 	if text == "" {
 		return ""
 	}
 	var notes []string
-	if action.Outcome != "" {
+	switch action.Outcome {
+	case activity.Denied, activity.Failed, activity.Success:
 		notes = append(notes, string(action.Outcome))
 	}
 	if action.ReadOnly != nil && *action.ReadOnly {
@@ -287,16 +319,20 @@ func actionText(action *activity.Action) string {
 	return text
 }
 
+// accountText is the Account field's value, mrkdwn.
 func accountText(acct activity.Account) string {
+	id, name := inlineCode(acct.ID, 100), inlineCode(acct.Name, 300)
 	switch {
-	case acct.ID != "" && acct.Name != "":
-		return acct.ID + " (" + acct.Name + ")"
-	case acct.ID != "":
-		return acct.ID
+	case id != "" && name != "":
+		return id + " (" + name + ")"
+	case id != "":
+		return id
 	}
-	return acct.Name
+	return name
 }
 
+// resourcesText is the Resources field's value, mrkdwn: at most three, and
+// how many more there were.
 func resourcesText(resources []activity.Resource) string {
 	const shown = 3
 	var lines []string
@@ -305,16 +341,33 @@ func resourcesText(resources []activity.Resource) string {
 			lines = append(lines, fmt.Sprintf("and %d more", len(resources)-shown))
 			break
 		}
-		lines = append(lines, joinNonEmpty(" ", res.ARN, parenthesize(res.Type)))
+		line := inlineCode(res.ARN, 500)
+		if typ := inlineCode(res.Type, 100); typ != "" {
+			line = joinNonEmpty(" ", line, "("+typ+")")
+		}
+		if line != "" {
+			lines = append(lines, line)
+		}
 	}
 	return strings.Join(lines, "\n")
 }
 
-func parenthesize(s string) string {
-	if s == "" {
-		return ""
+// firstNonBlank is the first of its arguments that is not blank.
+func firstNonBlank(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
 	}
-	return "(" + s + ")"
+	return ""
+}
+
+// orQuestion is "?" for a value that rendered empty.
+func orQuestion(s string) string {
+	if s == "" {
+		return "`?`"
+	}
+	return s
 }
 
 func joinNonEmpty(sep string, parts ...string) string {
@@ -343,9 +396,11 @@ func (r *renderer) permission() slackapi.Block {
 	if res == "" {
 		res = "*"
 	}
-	reason := p.ReasonText
+	// The reason is the explainer's own words for a known class; anything
+	// else the activity carries is shown as the data it is.
+	reason := denial.ReasonText(p.Reason)
 	if reason == "" {
-		reason = p.Reason
+		reason = inlineCode(firstNonBlank(p.ReasonText, p.Reason), 600)
 	}
 	if reason == "" {
 		reason = "reason unknown"
@@ -362,7 +417,10 @@ func (r *renderer) permission() slackapi.Block {
 	if p.Encoded {
 		suffix += " (details in the encoded authorization message)"
 	}
-	text := label + " " + inlineCode(act, 200) + " on " + inlineCode(res, 1200) + " — " + escapeLine(reason, 600) + suffix
+	if p.Fixable && p.Reason == denial.ReasonUnknown {
+		suffix += " — reason not stated by AWS: the statement below is the likeliest fix"
+	}
+	text := label + " " + orQuestion(inlineCode(act, 200)) + " on " + orQuestion(inlineCode(res, 1200)) + " — " + reason + suffix
 	return section(text)
 }
 
@@ -420,11 +478,11 @@ func (r *renderer) details() []slackapi.Block {
 			if key == "" {
 				key = "Field"
 			}
-			fields = append(fields, field(escapeLine(key, 100), f.Value))
+			fields = append(fields, mrkdwnField(label(key, 100)+"\n", codeLines(f.Value, maxFieldText-104)))
 		}
 		rest = rest[n:]
 		if len(blocks) == maxDetailSections-1 && len(rest) > 0 {
-			fields = append(fields, mrkdwn(fmt.Sprintf("_%d more fields not shown_", len(rest))))
+			fields = append(fields, plain(fmt.Sprintf("%d more fields not shown", len(rest))))
 			rest = nil
 		}
 		blocks = append(blocks, slackapi.NewSectionBlock(nil, fields, nil))
@@ -470,8 +528,7 @@ func (r *renderer) context() slackapi.Block {
 	var elems []slackapi.MixedElement
 	addElem := func(label, value string) {
 		if strings.TrimSpace(value) != "" && len(elems) < maxContext {
-			prefix := label + ": "
-			elems = append(elems, mrkdwn(prefix+escapeLine(value, 300)))
+			elems = append(elems, plain(label+": "+escapeLine(value, 300)))
 		}
 	}
 	addElem("Source", a.Source)

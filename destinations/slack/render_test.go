@@ -184,12 +184,78 @@ func checkMessage(t testing.TB, payload []byte) {
 		if n := strings.Count(s, "```"); n != 0 && n != 2 {
 			t.Fatalf("%s: %d ``` fences, want 0 or 2: %.200q", path, n, s)
 		}
-		for _, r := range s {
+		for i, r := range s {
 			if isBidiControl(r) || (r < 0x20 && r != '\n' && r != '\t') {
 				t.Fatalf("%s: control character %U in %.80q", path, r, s)
 			}
+			// The renderer's own zero-width space only ever splits a run of
+			// backticks inside a code block.
+			if isInvisible(r) && (string(r) != zeroWidthSpace || !strings.HasPrefix(s[i+len(zeroWidthSpace):], "`")) {
+				t.Fatalf("%s: invisible character %U in %.80q", path, r, s)
+			}
 		}
 	})
+	checkNoEventFormatting(t, msg)
+}
+
+var (
+	// codeBlockRE and codeSpanRE match the renderer's code: a fenced block
+	// and a one-line span.
+	codeBlockRE = regexp.MustCompile("(?s)```\n.*?\n```")
+	codeSpanRE  = regexp.MustCompile("`[^`\n]+`")
+	// boldRE matches one of the renderer's bold labels.
+	boldRE = regexp.MustCompile(`\*[^*\n_~]+\*`)
+	// emojiRE matches the renderer's emoji (the severity icon).
+	emojiRE = regexp.MustCompile(`:[a-z_]+:`)
+)
+
+// checkNoEventFormatting checks every mrkdwn text object of a decoded
+// message: once its code blocks and spans (where Slack formats nothing) are
+// taken out, what remains may hold bold labels and nothing else that
+// formats: no other *, _, ~ or backtick, and no line that starts a quote.
+// The renderer puts every value that came with the event in code, so this
+// holds for any activity.
+func checkNoEventFormatting(t testing.TB, msg map[string]any) {
+	t.Helper()
+	var visit func(path string, v any)
+	visit = func(path string, v any) {
+		switch x := v.(type) {
+		case []any:
+			for i, e := range x {
+				visit(path+"["+itoa(i)+"]", e)
+			}
+		case map[string]any:
+			if x["type"] == "mrkdwn" {
+				text, _ := x["text"].(string)
+				checkMrkdwn(t, path, text)
+			}
+			for k, e := range x {
+				visit(path+"."+k, e)
+			}
+		}
+	}
+	visit("", msg)
+}
+
+func checkMrkdwn(t testing.TB, path, text string) {
+	t.Helper()
+	for _, block := range codeBlockRE.FindAllString(text, -1) {
+		if strings.Count(block, "```") != 2 {
+			t.Fatalf("%s: code block closed early: %.200q", path, block)
+		}
+	}
+	rest := codeBlockRE.ReplaceAllString(text, "")
+	rest = codeSpanRE.ReplaceAllString(rest, "")
+	rest = boldRE.ReplaceAllString(rest, "")
+	rest = emojiRE.ReplaceAllString(rest, "")
+	if i := strings.IndexAny(rest, "*_~`"); i >= 0 {
+		t.Fatalf("%s: formatting character %q outside the renderer's code and labels: %.200q (from %.300q)", path, rest[i], rest, text)
+	}
+	for _, line := range strings.Split(rest, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "&gt;") || strings.HasPrefix(strings.TrimSpace(line), ">") {
+			t.Fatalf("%s: a line starts a quote: %.200q", path, text)
+		}
+	}
 }
 
 // strayAmpersand finds an & that does not start &amp;, &lt; or &gt;.
@@ -238,8 +304,8 @@ func TestRenderContent(t *testing.T) {
 			a:    loadActivity(t, "testdata/detections-permission.activity.json"),
 			want: []string{
 				":red_circle: *HIGH*",
-				"*Unauthorized API calls* (medium), *IAM policy reconnaissance by a deploy role* (high)",
-				":shield: *Guardrail denial:* `iam:GetPolicy` on `arn:aws:iam::123456789012:policy/Admin` — explicit deny in a service control policy — the guardrail held",
+				"`Unauthorized API calls` (medium), `IAM policy reconnaissance by a deploy role` (high)",
+				":shield: *Guardrail denial:* `iam:GetPolicy` on `arn:aws:iam::123456789012:policy/Admin` — a service control policy denies it — the guardrail held",
 				"Note: trimmed to fit the event bus",
 			},
 			notWant: []string{"*Missing:*", "Suggested statement"},
@@ -256,11 +322,11 @@ func TestRenderContent(t *testing.T) {
 			name: "key fields and request parameters",
 			a:    loadActivity(t, "testdata/iam-user-denial.activity.json"),
 			want: []string{
-				"*Who*\nalice (IAMUser)\narn:aws:iam::123456789012:user/alice\nMFA: no\nkey AKIAIOSFODNN7EXAMPLE",
-				"*Action*\niam:GetPolicy (denied, read-only)",
-				"*Account*\n123456789012 (prod)",
-				"*Source IP*\n203.0.113.24",
-				"*Time*\n2024-06-12T09:41:07Z",
+				"*Who*\n`alice` (`IAMUser`)\n`arn:aws:iam::123456789012:user/alice`\nMFA: no\nkey `AKIAIOSFODNN7EXAMPLE`",
+				"*Action*\n`iam:GetPolicy` (denied, read-only)",
+				"*Account*\n`123456789012` (`prod`)",
+				"*Source IP*\n`203.0.113.24`",
+				"*Time*\n`2024-06-12T09:41:07Z`",
 				"*Request parameters*\n```\n{\n  \"policyArn\": \"arn:aws:iam::123456789012:policy/Admin\"\n}\n```",
 				"Event ID: 3f9e8c1a-5b2d-4c6e-9f0a-1b2c3d4e5f60",
 				"Log group: CloudTrail/DefaultLogGroup",
@@ -278,7 +344,7 @@ func TestRenderContent(t *testing.T) {
 		{
 			name: "remaining display fields in details, capped",
 			a:    manyFieldsActivity(),
-			want: []string{"_11 more fields not shown_"},
+			want: []string{"11 more fields not shown"},
 		},
 	}
 	for _, tt := range tests {
@@ -359,5 +425,42 @@ func TestPreview(t *testing.T) {
 	hostile := Preview(Render(hostileActivity()))
 	if !strings.Contains(hostile, "<!channel> <@U123>") || strings.ContainsRune(hostile, 0x1b) {
 		t.Errorf("preview should show the characters, without control codes:\n%.300s", hostile)
+	}
+}
+
+// TestRenderEventTextCannotFormat renders the values an attacker chooses to
+// fake a line or format text: a denial whose error message carries a fake
+// "Missing:" line, a bold user agent, formatting in every other field, and
+// the invisible characters that hide text. None of it may format, and the
+// fake line must not start a line the way the renderer's lines do.
+func TestRenderEventTextCannotFormat(t *testing.T) {
+	a := loadActivity(t, "testdata/iam-user-denial.activity.json")
+	a.Action.ErrorMessage = "Access Denied\n*Missing:* nothing — benign\n> quoted\n~gone~ _it_"
+	a.Actor.UserAgent = "*URGENT*"
+	a.Actor.Name = "alice`*x*`\u200b\u2028bob"
+	a.Region = "_us-east-1_"
+	a.Fields = append(a.Fields, activity.Field{Key: "*Missing:*", Value: "```\n*fake*\n```"})
+	a.Detections = []activity.Detection{{ID: "d", Title: "*Critical* _now_", Severity: "*"}}
+	msg := Render(a)
+	payload := encode(t, msg)
+	checkMessage(t, payload)
+	var decoded any
+	if err := json.Unmarshal(payload, &decoded); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	walk(decoded, "", func(_, s string) { b.WriteString(s + "\n\n") })
+	text := b.String()
+	for _, want := range []string{
+		"*Error*\n`AccessDenied: Access Denied`\n`*Missing:* nothing — benign`\n`&gt; quoted`\n`~gone~ _it_`",
+		"*User agent*\n`*URGENT*`",
+		"[U+200B][U+2028]bob",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("message lacks %s\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "\n*Missing:* nothing") {
+		t.Error("the error message starts a line of its own that reads like the renderer's")
 	}
 }

@@ -12,7 +12,10 @@ const ellipsis = "…"
 // escapedRune is how one rune of event text appears in Slack text: &, < and >
 // become the entities Slack requires, so no event can write a mention or a
 // link; control characters become U+FFFD; bidirectional controls (which can
-// make "gpj.exe" read as "exe.jpg") become a visible [U+202E] marker.
+// make "gpj.exe" read as "exe.jpg") and invisible characters (zero-width
+// spaces and joiners, word joiner, byte order mark, line and paragraph
+// separators, which can hide text or break a line Slack would not count) become
+// a visible [U+202E] marker.
 func escapedRune(r rune, oneLine bool) string {
 	switch {
 	case r == '&':
@@ -33,7 +36,7 @@ func escapedRune(r rune, oneLine bool) string {
 		return ""
 	case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
 		return "\uFFFD"
-	case isBidiControl(r):
+	case isBidiControl(r) || isInvisible(r):
 		return fmt.Sprintf("[U+%04X]", r)
 	}
 	return string(r)
@@ -42,6 +45,12 @@ func escapedRune(r rune, oneLine bool) string {
 func isBidiControl(r rune) bool {
 	return r == 0x061C || r == 0x200E || r == 0x200F ||
 		(r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// isInvisible reports the characters that show nothing or break a line by
+// themselves: U+200B–U+200D, U+2060, U+FEFF, U+2028 and U+2029.
+func isInvisible(r rune) bool {
+	return (r >= 0x200B && r <= 0x200D) || r == 0x2060 || r == 0xFEFF || r == 0x2028 || r == 0x2029
 }
 
 // escape makes event text safe for Slack and cuts it to at most max runes
@@ -104,7 +113,7 @@ func plainRune(r rune, oneLine bool) bool {
 	case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
 		return false
 	}
-	return !isBidiControl(r)
+	return !isBidiControl(r) && !isInvisible(r)
 }
 
 // plainText reports whether every rune of s appears as itself and no two
@@ -136,10 +145,76 @@ func codeBlock(label, content string, max int) string {
 	return label + open + escape(content, budget) + close
 }
 
-// inlineCode shows a short event value as `code`. Backticks inside it become
-// a look-alike, since mrkdwn has no way to escape them.
+// inlineCode shows a short event value as `code` on one line, at most max
+// runes with the backticks, and "" when the value is blank.
+//
+// Slack has no escape for its formatting characters (* _ ~ ` and a leading >),
+// so event text that reaches a mrkdwn object goes into a code span or a code
+// block, where Slack formats nothing (the entities &amp; &lt; &gt; are still
+// decoded, so the text reads as it was). The value cannot close its span: a
+// backtick in it becomes the look-alike ˋ (U+02CB); line breaks become spaces,
+// so a value never starts a line of its own; white space at either end is
+// dropped, as Slack would not show a span that starts with it.
 func inlineCode(s string, max int) string {
-	return "`" + escapeLine(strings.ReplaceAll(s, "`", "ˋ"), max-2) + "`"
+	s = strings.TrimSpace(strings.ReplaceAll(s, "`", "ˋ"))
+	if s == "" || max < 3 {
+		return ""
+	}
+	inner := strings.TrimSpace(escapeLine(s, max-2))
+	if inner == "" {
+		return ""
+	}
+	return "`" + inner + "`"
+}
+
+// codeLines shows multi-line event text in mrkdwn: each non-blank line of s
+// is its own code span (see inlineCode), one per line, the whole at most max
+// runes. Every line it writes starts with a backtick, so no line of the value
+// can pass for one of the renderer's (a bold label, "Missing:", a quote).
+func codeLines(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	lines := strings.Split(strings.ReplaceAll(s, "\r", ""), "\n")
+	for _, line := range lines {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		sep := 0
+		if b.Len() > 0 {
+			sep = 1
+		}
+		room := max - n - sep
+		if room < 4 {
+			break
+		}
+		c := inlineCode(line, room)
+		if c == "" {
+			continue
+		}
+		if sep == 1 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(c)
+		n += sep + runes(c)
+	}
+	return b.String()
+}
+
+// label is the renderer's bold label for a name that came with the event (a
+// display field's key): on one line, without Slack's formatting characters,
+// so it can neither end the bold early nor format what follows.
+func label(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if strings.ContainsRune("*_~`", r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(escapeLine(s, max))
+	if s == "" {
+		s = "Field"
+	}
+	return "*" + s + "*"
 }
 
 // unescape reverses the entity escaping, for terminal previews.
