@@ -10,6 +10,9 @@
 // With a Notifier, the destination applies its notification policy (package
 // correlation); HandleSQS takes the batches of the destination's pacing
 // queues and Sweep, run every minute, delivers the digests of ended windows.
+//
+// An event whose publisher is not a trusted producer (Handler.Trust,
+// eventbus.Trust) is never delivered as an activity.
 package dispatch
 
 import (
@@ -17,10 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
@@ -39,6 +44,15 @@ type Result struct {
 	Skipped string
 }
 
+// UnverifiedDeliverer is a Deliverer that can stand a notice in for an event
+// that failed verification (eventbus.ErrUnverified): who published it and
+// why it is not believed, nothing of what it claims. A Deliverer without it
+// refuses such events and counts them (log line "unverified": 1), never
+// delivering them as activities.
+type UnverifiedDeliverer interface {
+	DeliverUnverified(ctx context.Context, ev events.EventBridgeEvent, reason error, log *slog.Logger) (Result, error)
+}
+
 // Deliverer renders an activity for one system and delivers it.
 type Deliverer interface {
 	Deliver(ctx context.Context, a *activity.Activity, log *slog.Logger) (Result, error)
@@ -55,6 +69,10 @@ type Handler struct {
 	// Name prefixes errors and log messages, e.g. "webhook".
 	Name      string
 	Deliverer Deliverer
+	// Trust is the set of producers whose activities are delivered (see
+	// eventbus.Trust); when zero, the function's own account (from the
+	// invocation's function ARN) is the one trusted producer.
+	Trust eventbus.Trust
 	// Logger receives one line per event; slog.Default when nil.
 	Logger *slog.Logger
 	// Metrics receives one embedded-metric line per event (none when nil).
@@ -103,7 +121,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 	if h.Deliverer == nil {
 		return ErrNoDeliverer
 	}
-	a, err := eventbus.Decode(ev)
+	a, err := eventbus.DecodeVerified(ev, h.trust(ctx))
+	if errors.Is(err, eventbus.ErrUnverified) {
+		return h.unverified(ctx, ev, err, log)
+	}
 	if err != nil {
 		log.ErrorContext(ctx, h.Name+": rejected event", slog.String("eventId", ev.ID), slog.String("error", err.Error()))
 		return fmt.Errorf("%s: handle event %s: %w", h.Name, ev.ID, err)
@@ -189,6 +210,40 @@ func (h *Handler) deliver(ctx context.Context, a *activity.Activity, log *slog.L
 	)
 	log.InfoContext(ctx, h.Name+": delivered", slog.Int("attempts", res.Attempts))
 	return nil
+}
+
+// unverified handles an event that failed verification: the Deliverer's
+// notice when it has one, else a refusal that is counted in the log. The
+// notice bypasses the notification policy: it is not an activity.
+func (h *Handler) unverified(ctx context.Context, ev events.EventBridgeEvent, reason error, log *slog.Logger) error {
+	log = log.With(slog.String("eventId", ev.ID), slog.String("account", ev.AccountID), slog.Int("unverified", 1))
+	ud, ok := h.Deliverer.(UnverifiedDeliverer)
+	if !ok {
+		log.WarnContext(ctx, h.Name+": refused unverified activity", slog.String("error", reason.Error()))
+		return nil
+	}
+	res, err := ud.DeliverUnverified(ctx, ev, reason, log)
+	if err != nil {
+		log.ErrorContext(ctx, h.Name+": unverified-activity notice failed", slog.Int("attempts", res.Attempts), slog.String("error", err.Error()))
+		return fmt.Errorf("%s: unverified event %s: %w", h.Name, ev.ID, err)
+	}
+	h.Metrics.Emit(metrics.N(metrics.Posts, 1), metrics.N(metrics.DeliveryFailures, 0))
+	log.WarnContext(ctx, h.Name+": unverified activity, notice posted", slog.String("error", reason.Error()), slog.Int("attempts", res.Attempts))
+	return nil
+}
+
+// trust is h.Trust, or the function's own account when h.Trust is zero.
+func (h *Handler) trust(ctx context.Context) eventbus.Trust {
+	if !h.Trust.IsZero() {
+		return h.Trust
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		// arn:aws:lambda:region:account:function:name
+		if parts := strings.SplitN(lc.InvokedFunctionArn, ":", 6); len(parts) == 6 {
+			return eventbus.Trust{Accounts: []string{parts[4]}}
+		}
+	}
+	return eventbus.Trust{}
 }
 
 func (h *Handler) now() time.Time {

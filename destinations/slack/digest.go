@@ -14,7 +14,8 @@ import (
 // its window: the group's total for the window and its breakdown, e.g.
 // "IAMUser ci-deployer: 400 denied calls in 3 min: iam 90, s3 50, …; from
 // 198.51.100.23", and a link to what was posted first. Every value from the
-// events is escaped as Render escapes it.
+// events is shown as Render shows it: escaped, and in code spans (or
+// plain_text) so that it cannot format; the link only to an AWS console.
 func RenderDigest(d *correlation.Digest) *slackapi.WebhookMessage {
 	off := false
 	noun := "activity"
@@ -24,49 +25,48 @@ func RenderDigest(d *correlation.Digest) *slackapi.WebhookMessage {
 	var head, summary string
 	if d.BySuppression {
 		head = "Suppressed: " + correlation.Plural(d.Suppressed, noun)
-		summary = fmt.Sprintf("*%s suppressed* in %s (%s)", escapeLine(correlation.Plural(d.Suppressed, noun), 50),
-			escapeLine(d.Breakdown.Span(), 20), escapeLine("reason: "+d.Reason, 400))
+		summary = fmt.Sprintf("*%s suppressed* in %s (reason: %s)", correlation.Plural(d.Suppressed, noun),
+			inlineCode(d.Breakdown.Span(), 20), orQuestion(inlineCode(d.Reason, 400)))
 	} else {
 		head = "Digest: " + d.Label
-		summary = fmt.Sprintf("*%s*: %s in %s (%s posted, %s folded)", escapeLine(d.Principal, 300),
-			escapeLine(correlation.Plural(d.Count, noun), 50), escapeLine(d.Breakdown.Span(), 20),
-			"1", escapeLine(fmt.Sprint(d.Folded()), 20))
+		summary = fmt.Sprintf("%s: %s in %s (1 posted, %d folded)", orQuestion(inlineCode(d.Principal, 300)),
+			inlineCode(correlation.Plural(d.Count, noun), 50), inlineCode(d.Breakdown.Span(), 20), d.Folded())
 	}
 	var parts []string
 	if len(d.Services) > 0 {
-		parts = append(parts, "by service: "+correlation.List(d.Services, 15))
+		parts = append(parts, "by service: "+inlineCode(correlation.List(d.Services, 15), maxText/3))
 	}
 	if len(d.SourceIPs) > 0 {
-		parts = append(parts, "from "+strings.Join(d.SourceIPs, ", "))
+		parts = append(parts, "from "+inlineCode(strings.Join(d.SourceIPs, ", "), maxText/3))
 	}
 	blocks := []slackapi.Block{
 		slackapi.NewHeaderBlock(plain(escapeLine(head, maxHeader))),
 		section(summary),
 	}
 	if len(parts) > 0 {
-		blocks = append(blocks, section(escape(strings.Join(parts, "; "), maxText)))
+		blocks = append(blocks, section(strings.Join(parts, "; ")))
 	}
 	if len(d.Actions) > 0 {
-		blocks = append(blocks, section("*Actions*: "+escape(correlation.List(d.Actions, 40), maxText-20)))
+		blocks = append(blocks, section("*Actions*: "+inlineCode(correlation.List(d.Actions, 40), maxText-20)))
 	}
 	if len(d.UserAgents) > 0 {
-		blocks = append(blocks, section("*User agents*: "+escape(strings.Join(d.UserAgents, "; "), maxText-20)))
+		blocks = append(blocks, section("*User agents*\n"+codeLines(strings.Join(d.UserAgents, "\n"), maxText-20)))
 	}
 	if d.FirstSubject != "" && !d.BySuppression {
-		blocks = append(blocks, section("*First (posted at once)*: "+escapeLine(d.FirstSubject, 500)))
+		blocks = append(blocks, section("*First (posted at once)*: "+inlineCode(d.FirstSubject, 500)))
 	}
-	if linkable(d.FirstLink) {
+	if consoleLink(d.FirstLink, linkPartition(d.FirstLink)) {
 		blocks = append(blocks, slackapi.NewActionBlock("", slackapi.NewButtonBlockElement("link-0", "",
 			plain("First activity in the console")).WithURL(d.FirstLink)))
 	}
 	ctx := []slackapi.MixedElement{
-		mrkdwn("Window: " + escapeLine(d.Start.UTC().Format(time.RFC3339)+" to "+d.End.UTC().Format(time.RFC3339), 100)),
+		plain("Window: " + escapeLine(d.Start.UTC().Format(time.RFC3339)+" to "+d.End.UTC().Format(time.RFC3339), 100)),
 	}
 	if d.FirstID != "" {
-		ctx = append(ctx, mrkdwn("First event ID: "+escapeLine(d.FirstID, 200)))
+		ctx = append(ctx, plain("First event ID: "+escapeLine(d.FirstID, 200)))
 	}
 	if d.Severity != "" {
-		ctx = append(ctx, mrkdwn("Severity: "+escapeLine(string(d.Severity), 20)))
+		ctx = append(ctx, plain("Severity: "+escapeLine(string(d.Severity), 20)))
 	}
 	blocks = append(blocks, slackapi.NewContextBlock("", ctx...))
 	return &slackapi.WebhookMessage{
@@ -75,4 +75,17 @@ func RenderDigest(d *correlation.Digest) *slackapi.WebhookMessage {
 		UnfurlLinks: &off,
 		UnfurlMedia: &off,
 	}
+}
+
+// linkPartition is the partition whose console a link's host names, "aws"
+// when none does; consoleLink then checks the link against it.
+func linkPartition(raw string) string {
+	for partition, hosts := range consoleHosts {
+		for _, h := range hosts {
+			if strings.Contains(strings.ToLower(raw), h) {
+				return partition
+			}
+		}
+	}
+	return "aws"
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/destinations/dispatch"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/metrics"
 )
 
@@ -37,9 +38,16 @@ var ErrNoWebhook = errors.New("slack: handler has no webhook secret or client")
 // EventBridge rule delivered, renders it and posts it to the webhook whose
 // URL the secret holds. A failed delivery is an error, so Lambda retries the
 // event and finally sends it to the on-failure destination.
+//
+// An event that fails verification (eventbus.ErrUnverified) is never rendered
+// as an alert: the handler posts an "unverified activity" notice naming the
+// publishing account and the reason instead (RenderUnverified).
 type Handler struct {
 	Secret Secret
 	Client *Client
+	// Trust is the set of producers whose activities render as alerts
+	// (dispatch.Handler.Trust); zero: the function's own account.
+	Trust eventbus.Trust
 	// Decoder, when set, decodes encoded authorization failure messages so
 	// the message can say what was missing (off when nil).
 	Decoder AuthorizationDecoder
@@ -79,7 +87,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 // shared is the dispatch handler that does the work, built on first use.
 func (h *Handler) shared() *dispatch.Handler {
 	h.once.Do(func() {
-		h.dispatch = &dispatch.Handler{Name: "slack", Deliverer: (*deliverer)(h), Logger: h.Logger, Metrics: h.Metrics,
+		h.dispatch = &dispatch.Handler{Name: "slack", Deliverer: (*deliverer)(h), Trust: h.Trust, Logger: h.Logger, Metrics: h.Metrics,
 			Account: h.Account, Now: h.Now, Notifier: h.Notifier}
 	})
 	return h.dispatch
@@ -139,6 +147,17 @@ func (d *deliverer) DeliverDigest(ctx context.Context, dg *correlation.Digest, l
 		return dispatch.Result{}, err
 	}
 	attempts, err := d.Client.deliver(ctx, webhookURL, RenderDigest(dg), log)
+	return dispatch.Result{Attempts: attempts}, err
+}
+
+// DeliverUnverified posts the notice that stands in for an event that failed
+// verification.
+func (d *deliverer) DeliverUnverified(ctx context.Context, ev events.EventBridgeEvent, reason error, log *slog.Logger) (dispatch.Result, error) {
+	webhookURL, err := d.webhookURL(ctx)
+	if err != nil {
+		return dispatch.Result{}, err
+	}
+	attempts, err := d.Client.deliver(ctx, webhookURL, RenderUnverified(ev, reason), log)
 	return dispatch.Result{Attempts: attempts}, err
 }
 

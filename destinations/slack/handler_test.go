@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
@@ -19,6 +20,9 @@ import (
 )
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// testTrust trusts the account eventFor's events are published by.
+var testTrust = eventbus.Trust{Accounts: []string{"123456789012"}}
 
 // fakeSecret is a secret whose value a test can rotate.
 type fakeSecret struct {
@@ -100,11 +104,6 @@ func TestHandle(t *testing.T) {
 			event:   eventFor(t, denial, func(m map[string]any) { m["schemaVersion"] = "2.0" }),
 			wantErr: activity.ErrUnsupportedVersion, errText: `"2.0"`,
 		},
-		{
-			name: "not an activity", secret: url,
-			event:   func() events.EventBridgeEvent { e := eventFor(t, denial, nil); e.Source = "aws.ec2"; return e }(),
-			wantErr: eventbus.ErrNotActivity,
-		},
 		{name: "secret unreadable", secErr: errors.New("secrets: AccessDeniedException"), event: eventFor(t, denial, nil), errText: "read webhook secret: secrets: AccessDeniedException"},
 		{name: "secret not a Slack URL", secret: "https://evil.example/services/" + secretToken, event: eventFor(t, denial, nil), wantErr: ErrInvalidSecret, errText: "host is not"},
 		{name: "secret JSON without url", secret: `{"webhook": "` + url + `"}`, event: eventFor(t, denial, nil), wantErr: ErrInvalidSecret},
@@ -115,7 +114,7 @@ func TestHandle(t *testing.T) {
 			var logs bytes.Buffer
 			h := &Handler{
 				Secret: &fakeSecret{value: tt.secret, err: tt.secErr},
-				Client: testClient(),
+				Client: testClient(), Trust: testTrust,
 				Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 			}
 			err := h.Handle(t.Context(), tt.event)
@@ -186,7 +185,7 @@ func TestHandleDecodesAuthorizationMessage(t *testing.T) {
 	dec := &fakeDecoder{doc: `{"allowed":false,"explicitDeny":false,"matchedStatements":{"items":[]},"failures":{"items":[]},
 		"context":{"principal":{"id":"AROA27EXAMPLEID:aws-go-sdk","arn":"arn:aws:sts::751353041310:assumed-role/stratus/aws-go-sdk"},
 		"action":"ec2:RunInstances","resource":"arn:aws:ec2:ca-central-1:751353041310:instance/*","conditions":{"items":[]}}}`}
-	h := &Handler{Secret: &fakeSecret{value: s.URL()}, Client: testClient(), Decoder: dec}
+	h := &Handler{Secret: &fakeSecret{value: s.URL()}, Client: testClient(), Trust: testTrust, Decoder: dec}
 	if err := h.Handle(t.Context(), eventFor(t, "testdata/assumed-role-ec2-denial.activity.json", nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -206,4 +205,91 @@ func TestHandleDecodesAuthorizationMessage(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return strings.Trim(string(b), `"`)
+}
+
+// TestHandleUnverified sends events a principal of another account (or of
+// the organization) could put on the bus. None may render as an alert: each
+// becomes the unverified-activity notice, naming the publishing account, and
+// the handler does not fail (the notice is the record of the attempt).
+func TestHandleUnverified(t *testing.T) {
+	s := localslack.New()
+	defer s.Close()
+	denial := "testdata/iam-user-denial.activity.json"
+	org := eventbus.Trust{Accounts: []string{"123456789012"}, Organization: true}
+	from := func(account string, edit func(*events.EventBridgeEvent)) events.EventBridgeEvent {
+		ev := eventFor(t, denial, nil)
+		ev.AccountID = account
+		if edit != nil {
+			edit(&ev)
+		}
+		return ev
+	}
+	tests := []struct {
+		name     string
+		trust    eventbus.Trust
+		ctx      func(context.Context) context.Context
+		event    events.EventBridgeEvent
+		verified bool
+		reason   string
+	}{
+		{name: "trusted producer", trust: testTrust, event: from("123456789012", nil), verified: true},
+		{name: "untrusted account", trust: testTrust, event: from("999999999999", nil), reason: "not a trusted producer"},
+		{name: "source without the prefix", trust: testTrust, event: from("123456789012", func(e *events.EventBridgeEvent) { e.Source = "aws.ec2" }), reason: "does not start with"},
+		{name: "other detail type", trust: testTrust, event: from("123456789012", func(e *events.EventBridgeEvent) { e.DetailType = "Alert" }), reason: "detail-type"},
+		{name: "organization member speaking for itself", trust: org, event: from("210987654321", func(e *events.EventBridgeEvent) {
+			e.Detail = []byte(strings.Replace(string(e.Detail), `"123456789012"`, `"210987654321"`, 1))
+		}), verified: true},
+		{name: "organization member speaking for another account", trust: org, event: from("210987654321", nil), reason: "about itself only"},
+		{name: "default trust is the function's own account", ctx: ownAccount("123456789012"), event: from("123456789012", nil), verified: true},
+		{name: "default trust refuses other accounts", ctx: ownAccount("123456789012"), event: from("999999999999", nil), reason: "not a trusted producer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(s.Messages())
+			var logs bytes.Buffer
+			h := &Handler{Secret: &fakeSecret{value: s.URL()}, Client: testClient(), Trust: tt.trust, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			ctx := t.Context()
+			if tt.ctx != nil {
+				ctx = tt.ctx(ctx)
+			}
+			if err := h.Handle(ctx, tt.event); err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			msgs := s.Messages()[before:]
+			if len(msgs) != 1 {
+				t.Fatalf("%d messages, want 1", len(msgs))
+			}
+			raw := string(msgs[0].Raw)
+			isNotice := strings.Contains(raw, "Unverified activity: not shown")
+			if tt.verified {
+				if isNotice || !strings.Contains(raw, "Access denied: IAMUser alice") {
+					t.Fatalf("a verified activity should render as its alert:\n%.400s", raw)
+				}
+				return
+			}
+			if !isNotice || strings.Contains(raw, "Access denied: IAMUser alice") || strings.Contains(raw, "cloudtrailv2") {
+				t.Fatalf("an unverified event rendered what it claims:\n%.600s", raw)
+			}
+			for _, want := range []string{jsonString("*Published by account*\n`" + tt.event.AccountID + "`"), tt.reason} {
+				if !strings.Contains(raw, want) {
+					t.Errorf("notice lacks %q:\n%s", want, raw)
+				}
+			}
+			if !strings.Contains(logs.String(), `"unverified":1`) {
+				t.Errorf("log does not count the unverified event: %s", logs.String())
+			}
+			checkMessage(t, msgs[0].Raw)
+		})
+	}
+}
+
+// ownAccount puts a Lambda invocation context for a function of account in
+// ctx, as the runtime does.
+func ownAccount(account string) func(context.Context) context.Context {
+	return func(ctx context.Context) context.Context {
+		return lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+			AwsRequestID:       "req-1",
+			InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + account + ":function:slack-destination",
+		})
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
@@ -78,6 +79,8 @@ type renderer struct {
 	// shown holds the raw values the key fields display, so the details
 	// section does not repeat them.
 	shown map[string]bool
+	// dropped counts the links that are not AWS console links.
+	dropped int
 }
 
 func (r *renderer) blocks() []slackapi.Block {
@@ -491,14 +494,18 @@ func (r *renderer) details() []slackapi.Block {
 }
 
 // links are the console links as buttons. A button's URL is not mrkdwn, so
-// no event text can turn it into a mention; only http(s) URLs are kept.
+// no event text can turn it into a mention, and only links to the AWS console
+// of the activity's partition are kept (consoleLink); the others are counted
+// in r.dropped and noted in the context line.
 func (r *renderer) links() slackapi.Block {
 	var buttons []slackapi.BlockElement
+	partition := activityPartition(r.a)
 	for _, l := range r.a.Links {
-		if len(buttons) == maxLinks {
-			break
+		if !consoleLink(l.URL, partition) {
+			r.dropped++
+			continue
 		}
-		if !linkable(l.URL) {
+		if len(buttons) == maxLinks {
 			continue
 		}
 		title := strings.TrimSpace(l.Title)
@@ -513,12 +520,50 @@ func (r *renderer) links() slackapi.Block {
 	return slackapi.NewActionBlock("", buttons...)
 }
 
-func linkable(raw string) bool {
-	if raw == "" || runes(raw) > maxButtonURL || strings.ContainsAny(raw, " \t\r\n<>") {
+// consoleHosts are the AWS Management Console hosts of each partition; a
+// link's host must be one of them or a subdomain of one (the regional
+// consoles, such as us-east-1.console.aws.amazon.com).
+var consoleHosts = map[string][]string{
+	"aws":        {"console.aws.amazon.com"},
+	"aws-us-gov": {"console.amazonaws-us-gov.com"},
+	"aws-cn":     {"console.amazonaws.cn"},
+}
+
+// consoleLink reports whether raw is an https link to the AWS console of the
+// partition: parsed, no user info or port, and a host that is a console host
+// or ends in "." and one, compared exactly (lower case).
+func consoleLink(raw, partition string) bool {
+	if raw == "" || runes(raw) > maxButtonURL || strings.ContainsAny(raw, " \t\r\n<>\\") {
 		return false
 	}
 	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+	if err != nil || u.Scheme != "https" || u.User != nil || u.Port() != "" || u.Opaque != "" {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, h := range consoleHosts[partition] {
+		if host == h || strings.HasSuffix(host, "."+h) {
+			return true
+		}
+	}
+	return false
+}
+
+// activityPartition is the AWS partition the activity happened in, from its
+// region (the actor's ARN when there is none); "aws" when neither says.
+func activityPartition(a *activity.Activity) string {
+	region := a.Region
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case region == "" && a.Actor != nil && strings.HasPrefix(a.Actor.ARN, "arn:"):
+		if p := strings.SplitN(a.Actor.ARN, ":", 3); len(p) == 3 && consoleHosts[p[1]] != nil {
+			return p[1]
+		}
+	}
+	return "aws"
 }
 
 // context is the small print: source, severity, event id, origin and whether
@@ -539,6 +584,9 @@ func (r *renderer) context() slackapi.Block {
 	}
 	if a.Truncated {
 		addElem("Note", "trimmed to fit the event bus")
+	}
+	if r.dropped > 0 {
+		addElem("Links dropped", fmt.Sprintf("%d (not an AWS console link)", r.dropped))
 	}
 	if len(elems) == 0 {
 		return nil
@@ -563,4 +611,43 @@ func (r *renderer) fallback() string {
 		text += " — " + escapeLine(strings.Join(titles, ", "), maxFallback/2-4)
 	}
 	return text
+}
+
+// RenderUnverified is the notice posted instead of an activity whose event
+// failed verification (eventbus.ErrUnverified): a clearly marked message that
+// shows who published the event and why it is not believed, and nothing of
+// what the event claims (no subject, severity, detections or links). Every
+// value is shown as data.
+func RenderUnverified(ev events.EventBridgeEvent, reason error) *slackapi.WebhookMessage {
+	off := false
+	why := "unknown"
+	if reason != nil {
+		why = reason.Error()
+	}
+	var fields []*slackapi.TextBlockObject
+	add := func(label, value string) {
+		if strings.TrimSpace(value) != "" {
+			fields = append(fields, field(label, value))
+		}
+	}
+	add("Published by account", ev.AccountID)
+	add("Source", ev.Source)
+	add("Detail type", ev.DetailType)
+	add("Region", ev.Region)
+	add("Event ID", ev.ID)
+	if !ev.Time.IsZero() {
+		add("Time", ev.Time.UTC().Format(time.RFC3339))
+	}
+	blocks := []slackapi.Block{
+		slackapi.NewHeaderBlock(plain("Unverified activity: not shown")),
+		section(":warning: *An event on the activity bus failed verification.* What it claims is not shown; the publishing account is not a trusted producer for it, or the event is not an activity."),
+		slackapi.NewSectionBlock(nil, fields, nil),
+		section("*Reason*\n" + codeLines(why, maxText-20)),
+	}
+	return &slackapi.WebhookMessage{
+		Text:        "[UNVERIFIED] activity event from account " + escapeLine(ev.AccountID, 40) + " not shown",
+		Blocks:      &slackapi.Blocks{BlockSet: blocks},
+		UnfurlLinks: &off,
+		UnfurlMedia: &off,
+	}
 }

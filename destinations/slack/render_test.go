@@ -464,3 +464,47 @@ func TestRenderEventTextCannotFormat(t *testing.T) {
 		t.Error("the error message starts a line of its own that reads like the renderer's")
 	}
 }
+
+// TestRenderLinksOnlyToTheConsole offers a forged activity's links: only
+// https links to the AWS console of the activity's partition become buttons,
+// by exact host-suffix match after parsing; the rest are dropped and noted.
+func TestRenderLinksOnlyToTheConsole(t *testing.T) {
+	tests := []struct {
+		region string
+		url    string
+		kept   bool
+	}{
+		{"us-east-1", "https://console.aws.amazon.com/cloudtrailv2/home", true},
+		{"us-east-1", "https://us-east-1.console.aws.amazon.com/iam/home#/roles", true},
+		{"us-east-1", "https://CONSOLE.AWS.AMAZON.COM/", true},
+		{"us-gov-west-1", "https://console.amazonaws-us-gov.com/iam/home", true},
+		{"us-gov-west-1", "https://us-gov-west-1.console.amazonaws-us-gov.com/", true},
+		{"cn-north-1", "https://console.amazonaws.cn/iam/home", true},
+		{"cn-north-1", "https://console.aws.amazon.com/", false}, // another partition's console
+		{"us-east-1", "https://console.amazonaws.cn/", false},
+		{"us-east-1", "http://console.aws.amazon.com/", false},
+		{"us-east-1", "https://console.aws.amazon.com.evil.example/", false},
+		{"us-east-1", "https://evilconsole.aws.amazon.com/", false},
+		{"us-east-1", "https://aws.amazon.com/", false},
+		{"us-east-1", "https://console.aws.amazon.com@evil.example/", false},
+		{"us-east-1", "https://evil.example/?console.aws.amazon.com", false},
+		{"us-east-1", "https://console.aws.amazon.com:8443/", false},
+		{"us-east-1", "https://evil.example\\@console.aws.amazon.com/", false},
+		{"us-east-1", "javascript://console.aws.amazon.com/%0aalert(1)", false},
+	}
+	for _, tt := range tests {
+		a := &activity.Activity{SchemaVersion: "1.0", ID: "x", Source: "cloudtrail", Subject: "s", Severity: activity.High,
+			Region: tt.region, Links: []activity.Link{{Title: "Open", URL: tt.url}}}
+		msg := Render(a)
+		var buttons int
+		for _, b := range msg.Blocks.BlockSet {
+			if ab, ok := b.(*slackapi.ActionBlock); ok {
+				buttons += len(ab.Elements.ElementSet)
+			}
+		}
+		noted := strings.Contains(Preview(msg), "Links dropped: 1 (not an AWS console link)")
+		if (buttons == 1) != tt.kept || noted == tt.kept {
+			t.Errorf("%s in %s: %d buttons, noted %v; want kept %v", tt.url, tt.region, buttons, noted, tt.kept)
+		}
+	}
+}

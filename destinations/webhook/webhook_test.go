@@ -20,6 +20,7 @@ import (
 	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/destinations/webhook/signature"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/internal/localsecrets"
 	"github.com/activity-aware/ids/internal/localwebhook"
 	"github.com/activity-aware/ids/internal/testactivities"
@@ -233,6 +234,7 @@ func TestHandle(t *testing.T) {
 	var logs bytes.Buffer
 	h := &dispatch.Handler{
 		Name:      "webhook",
+		Trust:     eventbus.Trust{Accounts: []string{"123456789012"}},
 		Deliverer: &Destination{Secret: secrets.NewCache(secretsmanager.NewFromConfig(sm.AWSConfig()), arn, time.Minute), Client: testClient()},
 		Logger:    slog.New(slog.NewJSONHandler(&logs, nil)),
 	}

@@ -7,6 +7,8 @@
 //
 //	WEBHOOK_SECRET_ARN  the secret {"url": …, "signingSecret": …} (required)
 //	SECRET_CACHE_TTL    how long its value is cached (Go duration, default 5m)
+//	PRODUCER_ACCOUNTS   trusted producers: account ids and/or "organization"
+//	                    (default: the function's own account)
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/destinations/webhook"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/metrics"
 )
 
@@ -48,8 +51,14 @@ func main() {
 		logger.Error("webhook-destination: init failed", "error", fmt.Errorf("load AWS config: %w", err).Error())
 		os.Exit(1)
 	}
+	trust, err := eventbus.ParseTrust(os.Getenv(eventbus.EnvProducerAccounts))
+	if err != nil {
+		logger.Error("webhook-destination: init failed", "error", err.Error())
+		os.Exit(1)
+	}
 	h := &dispatch.Handler{
-		Name: "webhook",
+		Name:  "webhook",
+		Trust: trust,
 		Deliverer: &webhook.Destination{
 			Secret: secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.ARN, cfg.CacheTTL),
 			Client: webhook.NewClient(&http.Client{Timeout: requestTimeout}, nil),
