@@ -145,7 +145,7 @@ func TestHandleDeliveryFailureIsAnError(t *testing.T) {
 	s := localslack.New()
 	defer s.Close()
 	s.Fail(localslack.ChannelIsArchived(), 1)
-	h := &Handler{Secret: &fakeSecret{value: s.URL()}, Client: testClient()}
+	h := &Handler{Secret: &fakeSecret{value: s.URL()}, Client: testClient(), Trust: testTrust}
 	err := h.Handle(t.Context(), eventFor(t, "testdata/iam-user-denial.activity.json", nil))
 	if !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "channel_is_archived") || s.Requests() != 1 {
 		t.Fatalf("Handle = %v after %d requests, want a permanent channel_is_archived error after 1", err, s.Requests())
@@ -156,7 +156,7 @@ func TestHandleUsesRotatedSecret(t *testing.T) {
 	s := localslack.New()
 	defer s.Close()
 	secret := &fakeSecret{value: s.URLFor("before")}
-	h := &Handler{Secret: secret, Client: testClient()}
+	h := &Handler{Secret: secret, Client: testClient(), Trust: testTrust}
 	ev := eventFor(t, "testdata/iam-user-denial.activity.json", nil)
 	if err := h.Handle(t.Context(), ev); err != nil {
 		t.Fatal(err)

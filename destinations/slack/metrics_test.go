@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/localslack"
@@ -90,7 +91,7 @@ func TestHandleMetrics(t *testing.T) {
 			s.Fail(localslack.ChannelIsArchived(), tt.fail)
 			var out bytes.Buffer
 			h := &Handler{
-				Secret: &fakeSecret{value: s.URL()}, Client: testClient(), Account: account,
+				Secret: &fakeSecret{value: s.URL()}, Client: testClient(), Account: account, Trust: eventbus.Trust{Accounts: []string{account, "123456789012"}},
 				Metrics: metrics.New(&out, fn, metrics.DimDestination, "slack"),
 				Now:     func() time.Time { return now },
 			}
@@ -120,7 +121,7 @@ func TestHandleMetrics(t *testing.T) {
 }
 
 func TestCanaryNeedsTheSecret(t *testing.T) {
-	h := &Handler{Secret: &fakeSecret{value: "https://evil.example/hook"}, Client: testClient(), Account: account}
+	h := &Handler{Secret: &fakeSecret{value: "https://evil.example/hook"}, Client: testClient(), Account: account, Trust: eventbus.Trust{Accounts: []string{account}}}
 	if err := h.Handle(t.Context(), canaryEvent(t, account)); err == nil {
 		t.Fatal("a canary was counted with a secret that holds no Slack webhook")
 	}
