@@ -26,6 +26,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/activity-aware/ids/destinations/slack"
 )
 
 // Exit statuses shared by every command.
@@ -67,7 +69,20 @@ func main() {
 	os.Exit(code)
 }
 
+// terminalWriter passes what aaids writes through slack.TerminalSafe: event
+// text (ids, error messages that quote records, denial lines) reaches stderr
+// in many places, and none of it may move the cursor or ring the bell.
+type terminalWriter struct{ w io.Writer }
+
+func (t terminalWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(t.w, slack.TerminalSafe(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 func run(ctx context.Context, args []string, stdio Stdio) int {
+	stdio.Err = terminalWriter{stdio.Err}
 	if len(args) == 0 {
 		usage(stdio.Err)
 		return exitUsage

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -83,6 +85,11 @@ func (p *pipeline) activities(it logfile.Item) (acts []*activity.Activity, read 
 	case logfile.LogsData:
 		return p.fromLogsData(it.LogsData)
 	case logfile.Record:
+		if _, ok := busActivityEvent(it); ok {
+			// An event from the activity bus carries its activity already:
+			// the caller verifies and emits it (replay), or skips it.
+			return nil, 1, nil
+		}
 		if awsevents.IsEvent(it.Raw) {
 			acts, err := p.events.FromEvent(it.Raw)
 			if err != nil {
@@ -151,4 +158,16 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 		fail(stop)
 	}
 	return st
+}
+
+// busActivityEvent returns the EventBridge event an item holds when it is an
+// activity event from the bus, or claims to be one: its detail type is
+// activity.DetailType or its source starts with activity.SourcePrefix. Such an
+// event is verified as the destination verifies it, never standardized again.
+func busActivityEvent(it logfile.Item) (events.EventBridgeEvent, bool) {
+	var ev events.EventBridgeEvent
+	if it.Kind != logfile.Record || !awsevents.IsEvent(it.Raw) || json.Unmarshal(it.Raw, &ev) != nil {
+		return events.EventBridgeEvent{}, false
+	}
+	return ev, ev.DetailType == activity.DetailType || strings.HasPrefix(ev.Source, activity.SourcePrefix)
 }

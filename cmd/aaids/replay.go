@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
@@ -20,10 +21,11 @@ import (
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
-const replayUsage = `Usage: aaids replay [--format text|json|slack|webhook|pagerduty] [--post URL] [--aggregate=false] PATH...
+const replayUsage = `Usage: aaids replay [--format text|json|slack|webhook|pagerduty] [--post URL] [--aggregate=false] [--accounts LIST] PATH...
 
 Replays CloudTrail data and AWS service events through the same code the
 deployed system runs: the CloudTrail source standardizes every record into an
@@ -44,6 +46,14 @@ and hold CloudWatch Logs subscription events ({"awslogs":{"data":...}}),
 CloudTrail log files ({"Records":[...]}), single CloudTrail records,
 EventBridge events as a rule delivers them ({"detail-type":...,"detail":...}),
 or one such JSON document per line.
+
+Activity events as the destination receives them from the bus (EventBridge
+events with "detail-type": "Activity", single or one per line) are verified
+as the destination verifies them: the publishing account must be one of
+--accounts (12-digit ids, or "organization" for any account of the bus's
+organization, publishing about itself), and the source must start with
+"activity-aware-ids.". A refused event is an error: its reason goes to stderr
+and the exit status is 1.
 
 Output (stdout), one item per activity:
   text   a readable preview of the Slack message (default)
@@ -91,6 +101,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	presets := fs.String("detections", detections.DefaultID, "comma-separated detection preset `ids` or packs (cis, threats, self-protection, all) to evaluate, as the deployed source's DETECTIONS (see 'aaids detections list')")
 	pattern := fs.String("filter-pattern", "", "select log events with this CloudWatch Logs filter `pattern`, as the deployed subscription filter does (default: every event)")
 	policy := addPolicyFlags(fs)
+	accounts := fs.String("accounts", "", "trusted producer accounts for activity events, as the destination's PRODUCER_ACCOUNTS: comma-separated account ids and/or \"organization\" (`LIST`; default: none, every event is refused)")
 	fs.Usage = func() {
 		fmt.Fprint(stdio.Err, replayUsage)
 		fs.PrintDefaults()
@@ -136,6 +147,11 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		client = slack.NewClient(&http.Client{Timeout: 10 * time.Second})
 	}
 
+	trust, err := eventbus.ParseTrust(*accounts)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "aaids replay: --accounts: %v\n", err)
+		return exitUsage
+	}
 	pipe, err := newPipeline(*presets, *pattern)
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "aaids replay: %v\n", err)
@@ -160,10 +176,15 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		webhook:  webhook,
 		dest:     dest,
 		posting:  *post != "",
+		trust:    trust,
 	}
 	r.enc = json.NewEncoder(&r.encoded)
 	r.enc.SetEscapeHTML(false)
 	st := pipe.run(ctx, fs.Args(), "aaids replay", stdio.Err, func(it logfile.Item, acts []*activity.Activity) {
+		if ev, ok := busActivityEvent(it); ok {
+			r.emitEvent(it, ev)
+			return
+		}
 		all, err := corr.derive(ctx, acts)
 		if err != nil {
 			r.fail(fmt.Errorf("%s: correlate: %w", where(it), err))
@@ -197,6 +218,7 @@ type replayer struct {
 	errOut  io.Writer
 	client  *slack.Client
 	webhook string
+	trust   eventbus.Trust
 	stats   replayStats
 	// line holds an entry's output line, encoded a message's; enc writes
 	// into encoded.
@@ -207,6 +229,21 @@ type replayer struct {
 	// dest is the destination other than Slack that --format names.
 	dest    destinationFormat
 	posting bool
+}
+
+// emitEvent verifies an activity event as the destination does and emits
+// its activity; a refused event is an error that says why.
+func (r *replayer) emitEvent(it logfile.Item, ev events.EventBridgeEvent) {
+	a, err := eventbus.DecodeVerified(ev, r.trust)
+	if err != nil {
+		hint := ""
+		if r.trust.IsZero() && errors.Is(err, eventbus.ErrUnverified) {
+			hint = " (no trusted producer accounts: see --accounts)"
+		}
+		r.fail(fmt.Errorf("%s: event %s refused: %w%s", where(it), activity.Truncate(ev.ID, 80), err, hint))
+		return
+	}
+	r.emit(it, a)
 }
 
 func (r *replayer) fail(err error) {

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -19,7 +20,7 @@ func Preview(msg *slackapi.WebhookMessage) string {
 	}
 	var b strings.Builder
 	line := func(s string) {
-		b.WriteString(terminalSafe(unescape(uncode(s))))
+		b.WriteString(TerminalSafe(unescape(uncode(s))))
 		b.WriteByte('\n')
 	}
 	if msg.Blocks == nil || len(msg.Blocks.BlockSet) == 0 {
@@ -78,16 +79,39 @@ var codeSpan = regexp.MustCompile("`([^`\n]+)`")
 // uncode shows code spans as their text: a terminal has no code style.
 func uncode(s string) string { return codeSpan.ReplaceAllString(s, "$1") }
 
-// terminalSafe drops control characters other than newline and tab, so that
-// no escape sequence reaches a terminal.
-func terminalSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' {
-			return r
+// TerminalSafe makes text safe to print on a terminal: control characters
+// other than newline and tab (ESC, BEL, carriage return, C1 controls) are
+// dropped, so no escape sequence or overwritten line reaches the reader, and
+// bidirectional and invisible characters are shown as a [U+202E] marker, as
+// in Slack. It is the one sanitizer for everything aaids prints that came
+// with an event: the text preview and every line on stderr.
+func TerminalSafe(s string) string {
+	clean := true
+	for _, r := range s {
+		if terminalUnsafe(r) {
+			clean = false
+			break
 		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
-			return -1
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+		case isBidiControl(r) || isInvisible(r):
+			fmt.Fprintf(&b, "[U+%04X]", r)
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
+	}
+	return b.String()
+}
+
+func terminalUnsafe(r rune) bool {
+	return (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || (r >= 0x80 && r <= 0x9f) || isBidiControl(r) || isInvisible(r)
 }
