@@ -196,8 +196,14 @@ func Explain(a *activity.Activity, rec *fastjson.Value) *activity.Permission {
 	p.ReasonText = class.text
 	p.Guardrail = class.guardrail
 	p.Fixable = class.fixable && p.Action != ""
+	if p.Reason == ReasonUnknown && strings.HasPrefix(p.Action, "s3:") {
+		// S3 answers a bare "Access Denied" whatever refused the call; the
+		// most common cause is that no policy allows it, so the statement is
+		// suggested, marked as the reason AWS did not state (ReasonNotStated).
+		p.Fixable = true
+	}
 	if p.Fixable {
-		p.Statement = allowStatement(p.Action, p.Resource)
+		p.Statement = allowStatement(p.Action, statementResource(p))
 	}
 	return p
 }

@@ -159,10 +159,11 @@ func TestExplainRecordedDenials(t *testing.T) {
 		{"AssumeRole", want{action: "sts:AssumeRole", resource: "arn:aws:iam::457448411975:role/stratus-red-team-ec2-get-password-data-role", reason: ReasonUnknown}},
 		// RDS: "User is not authorized to perform: rds:…", resource from requestParameters.resourceArn.
 		{"StopActivityStream", want{action: "rds:StopActivityStream", resource: "arn:aws:rds:us-east-1:123456789012:cluster:production-aurora", reason: ReasonUnknown}},
-		// S3 "Access Denied": action mapped, bucket from requestParameters.
-		{"DeleteBucketEncryption", want{action: "s3:PutEncryptionConfiguration", resource: "arn:aws:s3:::sensitive-data-bucket", reason: ReasonUnknown}},
+		// S3 "Access Denied": action mapped, bucket from requestParameters; AWS
+		// did not say why, so the allow is suggested (ReasonNotStated).
+		{"DeleteBucketEncryption", want{action: "s3:PutEncryptionConfiguration", resource: "arn:aws:s3:::sensitive-data-bucket", reason: ReasonUnknown, fixable: true}},
 		// S3 denial without a message.
-		{"PutBucketPolicy", want{action: "s3:PutBucketPolicy", resource: "arn:aws:s3:::example-bucket", reason: ReasonUnknown}},
+		{"PutBucketPolicy", want{action: "s3:PutBucketPolicy", resource: "arn:aws:s3:::example-bucket", reason: ReasonUnknown, fixable: true}},
 		// CloudTrail network activity event: VpceAccessDenied, object from bucket and key.
 		{"GetObject", want{action: "s3:GetObject", resource: "arn:aws:s3:::example-bucket/sensitive-file.txt", reason: ReasonVPCEndpointPolicy, guardrail: true}},
 		// Secrets Manager "User is not authorized": action mapped, secret from secretId.
@@ -256,14 +257,14 @@ func TestExplainMessages(t *testing.T) {
 			want: want{action: "s3:PutBucketPolicy", resource: "arn:aws:s3:::amzn-s3-demo-bucket", reason: ReasonS3BlockPublicAccess, guardrail: true}},
 		{name: "s3 old Access Denied, ListObjectsV2", service: "s3.amazonaws.com", event: "ListObjectsV2", code: "AccessDenied",
 			msg: "Access Denied", params: `{"bucketName":"amzn-s3-demo-bucket","list-type":"2","prefix":""}`,
-			want: want{action: "s3:ListBucket", resource: "arn:aws:s3:::amzn-s3-demo-bucket", reason: ReasonUnknown}},
+			want: want{action: "s3:ListBucket", resource: "arn:aws:s3:::amzn-s3-demo-bucket", reason: ReasonUnknown, fixable: true}},
 		{name: "s3 HeadObject, resources from a data event", service: "s3.amazonaws.com", event: "HeadObject", code: "AccessDenied",
 			msg:       "Access Denied",
 			resources: []string{"arn:aws:s3:::amzn-s3-demo-bucket", "arn:aws:s3:::amzn-s3-demo-bucket/report.csv"},
-			want:      want{action: "s3:GetObject", resource: "arn:aws:s3:::amzn-s3-demo-bucket/report.csv", reason: ReasonUnknown}},
+			want:      want{action: "s3:GetObject", resource: "arn:aws:s3:::amzn-s3-demo-bucket/report.csv", reason: ReasonUnknown, fixable: true}},
 		{name: "s3 HeadBucket, requestParameters as a JSON string", service: "s3.amazonaws.com", event: "HeadBucket", code: "AccessDenied",
 			msg: "Access Denied", params: `"{\"bucketName\":\"amzn-s3-demo-bucket\"}"`,
-			want: want{action: "s3:ListBucket", resource: "arn:aws:s3:::amzn-s3-demo-bucket", reason: ReasonUnknown}},
+			want: want{action: "s3:ListBucket", resource: "arn:aws:s3:::amzn-s3-demo-bucket", reason: ReasonUnknown, fixable: true}},
 		{name: "kms resource policy", service: "kms.amazonaws.com", event: "Decrypt", code: "AccessDeniedException",
 			msg:  role + "kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab because no resource-based policy allows the kms:Decrypt action",
 			want: want{action: "kms:Decrypt", resource: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", reason: ReasonNoResourcePolicy, fixable: true}},

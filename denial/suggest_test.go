@@ -115,3 +115,42 @@ func TestSuggestEmpty(t *testing.T) {
 		t.Errorf("Suggest(nil) = %s, %v", b, notFixable)
 	}
 }
+
+// TestLiteralWildcardsFromTheEvent: an S3 object key an attacker chose to be
+// "*", "?" or a policy variable must not become a wildcard grant, neither in
+// the statement Explain suggests (the Slack message) nor in Suggest's document;
+// AWS's own "every instance" form stays.
+func TestLiteralWildcardsFromTheEvent(t *testing.T) {
+	tests := []struct {
+		key, want string
+	}{
+		{"*", "arn:aws:s3:::prod-bucket/${*}"},
+		{"reports/?.csv", "arn:aws:s3:::prod-bucket/reports/${?}.csv"},
+		{"${aws:username}/*", "arn:aws:s3:::prod-bucket/${$}{aws:username}/${*}"},
+		{"plain.txt", "arn:aws:s3:::prod-bucket/plain.txt"},
+	}
+	for _, tt := range tests {
+		params, _ := json.Marshal(map[string]string{"bucketName": "prod-bucket", "key": tt.key})
+		a := &activity.Activity{Action: &activity.Action{Service: "s3.amazonaws.com", Name: "GetObject", ErrorCode: "AccessDenied", ErrorMessage: "Access Denied", Outcome: activity.Denied}}
+		raw := []byte(`{"eventSource":"s3.amazonaws.com","eventName":"GetObject","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":` + string(params) + `}`)
+		p := Explain(a, raw)
+		if p == nil || !p.Fixable || !ReasonNotStated(p) {
+			t.Fatalf("key %q: %+v, want a fixable permission whose reason AWS did not state", tt.key, p)
+		}
+		var st struct{ Resource string }
+		if err := json.Unmarshal(p.Statement, &st); err != nil || st.Resource != tt.want {
+			t.Errorf("key %q: statement %s, want Resource %q", tt.key, p.Statement, tt.want)
+		}
+		doc, _ := Suggest([]*activity.Permission{p})
+		if len(doc.Statement) != 1 || doc.Statement[0].Resource[0] != tt.want {
+			t.Errorf("key %q: Suggest %+v, want Resource %q", tt.key, doc.Statement, tt.want)
+		}
+	}
+	kept := perm("ec2:GetPasswordData", "arn:aws:ec2:us-west-2:111111111111:instance/*", ReasonNoIdentityPolicy)
+	if doc, _ := Suggest([]*activity.Permission{kept}); doc.Statement[0].Resource[0] != kept.Resource {
+		t.Errorf("AWS's instance/* became %q", doc.Statement[0].Resource[0])
+	}
+	if got := IAMLiteral(AnyResource); got != "*" {
+		t.Errorf("IAMLiteral(%q) = %q", AnyResource, got)
+	}
+}

@@ -25,7 +25,13 @@ deduplicated; no wildcard is added that AWS did not state.
 Denials an Allow cannot fix (explicit denies, guardrails such as SCPs, RCPs,
 permissions boundaries, session and VPC endpoint policies, and denials whose
 reason AWS did not state) are listed on stderr as "not fixable by an allow",
-with a summary.
+with a summary. S3's bare "Access Denied" is the exception: its most common
+cause is a missing allow, so it is in the document and listed on stderr as
+"reason not stated by AWS".
+
+A *, ? or $ that came with the event (an S3 object key "*", say) is written
+in IAM's literal form (${*}, ${?}, ${$}), so the document grants the resource
+that was denied and never a wildcard the caller chose.
 
 --principal matches the caller's ARN, its session issuer, or a role's ARN for
 the sessions of that role.
@@ -109,6 +115,12 @@ func runPolicy(ctx context.Context, args []string, stdio Stdio) int {
 			line = fmt.Sprintf("%s (%d times)", line, n)
 		}
 		fmt.Fprintf(stdio.Err, "aaids policy suggest: not fixable by an allow: %s\n", line)
+	}
+	// A bare "Access Denied" is in the document as the likeliest fix; say so.
+	for _, p := range c.perms {
+		if denial.ReasonNotStated(p) {
+			fmt.Fprintf(stdio.Err, "aaids policy suggest: reason not stated by AWS (suggested as a missing allow): %s\n", describe(p, c.actors[p]))
+		}
 	}
 	c.summary(stdio.Err, st, len(doc.Statement), len(notFixable))
 	if st.errors > 0 {

@@ -63,8 +63,11 @@ func TestPolicySuggest(t *testing.T) {
 				{Effect: "Allow", Action: []string{"lambda:ListFunctions", "organizations:LeaveOrganization"}, Resource: []string{"*"}},
 				{Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: []string{"arn:aws:ec2:ca-south-3r:751353041310:instance/*"}},
 				{Effect: "Allow", Action: []string{"ec2-instance-connect:SendSSHPublicKey"}, Resource: []string{"arn:aws:ec2:us-west-2:111122223333:instance/i-abcdef01234567890"}},
+				// S3's bare "Access Denied": suggested, the reason not stated.
+				{Effect: "Allow", Action: []string{"s3:PutBucketPolicy"}, Resource: []string{"arn:aws:s3:::example-bucket"}},
+				{Effect: "Allow", Action: []string{"s3:PutEncryptionConfiguration"}, Resource: []string{"arn:aws:s3:::sensitive-data-bucket"}},
 			},
-			notFixable: 8,
+			notFixable: 6,
 		},
 		{
 			name: "a role's sessions",
@@ -133,7 +136,7 @@ func TestPolicyExitCodes(t *testing.T) {
 			}
 			if tt.code == exitInput {
 				doc := validPolicy(t, stdout)
-				if len(doc.Statement) != 3 || !strings.Contains(stderr, "missing.json") {
+				if len(doc.Statement) != 5 || !strings.Contains(stderr, "missing.json") {
 					t.Errorf("statements %d, stderr:\n%s", len(doc.Statement), stderr)
 				}
 			}
@@ -168,4 +171,27 @@ func lastLine(text, containing string) string {
 		}
 	}
 	return ""
+}
+
+// TestPolicySuggestBareS3AccessDenied: S3's bare "Access Denied" on an object
+// whose key the caller chose to be "*" is suggested (the likeliest fix), said
+// on stderr to be a reason AWS did not state, and granted on that one key in
+// IAM's literal form, never on the whole bucket.
+func TestPolicySuggestBareS3AccessDenied(t *testing.T) {
+	rec := `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/bob","accountId":"123456789012"},"eventTime":"2026-11-20T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"prod-bucket","key":"*"},"eventID":"5b3c1a52-0000-4000-8000-0000000000aa","eventType":"AwsApiCall","recipientAccountId":"123456789012"}`
+	in := writeInput(t, "s3.json", rec)
+	code, out, errOut := runAaids(t, "policy", "suggest", in)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	doc := validPolicy(t, out)
+	if len(doc.Statement) != 1 || doc.Statement[0].Resource[0] != "arn:aws:s3:::prod-bucket/${*}" {
+		t.Fatalf("document %+v, want s3:GetObject on arn:aws:s3:::prod-bucket/${*}", doc.Statement)
+	}
+	if !strings.Contains(errOut, "reason not stated by AWS (suggested as a missing allow): s3:GetObject on arn:aws:s3:::prod-bucket/* by arn:aws:iam::123456789012:user/bob") {
+		t.Errorf("stderr does not say the reason was not stated:\n%s", errOut)
+	}
+	if strings.Contains(errOut, "not fixable by an allow") {
+		t.Errorf("a bare S3 Access Denied was dropped as not fixable:\n%s", errOut)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/internal/localslack"
 )
 
@@ -505,6 +506,24 @@ func TestRenderLinksOnlyToTheConsole(t *testing.T) {
 		noted := strings.Contains(Preview(msg), "Links dropped: 1 (not an AWS console link)")
 		if (buttons == 1) != tt.kept || noted == tt.kept {
 			t.Errorf("%s in %s: %d buttons, noted %v; want kept %v", tt.url, tt.region, buttons, noted, tt.kept)
+		}
+	}
+}
+
+// TestRenderReasonNotStated: a bare S3 "Access Denied" on a key the caller
+// named "*" shows the suggested statement on that one key (IAM's literal
+// form) and says that AWS did not state the reason.
+func TestRenderReasonNotStated(t *testing.T) {
+	a := &activity.Activity{SchemaVersion: "1.0", ID: "x", Source: "cloudtrail", Subject: "Access denied", Severity: activity.Medium,
+		Action: &activity.Action{Service: "s3.amazonaws.com", Name: "GetObject", ErrorCode: "AccessDenied", ErrorMessage: "Access Denied", Outcome: activity.Denied}}
+	a.Permission = denial.Explain(a, []byte(`{"requestParameters":{"bucketName":"prod-bucket","key":"*"}}`))
+	text := Preview(Render(a))
+	for _, want := range []string{
+		"*Missing:* s3:GetObject on arn:aws:s3:::prod-bucket/* — AWS did not say which policy denied it — reason not stated by AWS: the statement below is the likeliest fix",
+		`"Resource": "arn:aws:s3:::prod-bucket/${*}"`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("message lacks %q:\n%s", want, text)
 		}
 	}
 }
