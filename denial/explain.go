@@ -196,10 +196,12 @@ func Explain(a *activity.Activity, rec *fastjson.Value) *activity.Permission {
 	p.ReasonText = class.text
 	p.Guardrail = class.guardrail
 	p.Fixable = class.fixable && p.Action != ""
-	if p.Reason == ReasonUnknown && strings.HasPrefix(p.Action, "s3:") {
+	if p.Reason == ReasonUnknown && strings.HasPrefix(p.Action, "s3:") && p.Resource != "" && p.Resource != AnyResource {
 		// S3 answers a bare "Access Denied" whatever refused the call; the
 		// most common cause is that no policy allows it, so the statement is
 		// suggested, marked as the reason AWS did not state (ReasonNotStated).
+		// Only for a named bucket or object: a guess is never a grant on
+		// every resource.
 		p.Fixable = true
 	}
 	if p.Fixable {

@@ -133,7 +133,7 @@ func TestLiteralWildcardsFromTheEvent(t *testing.T) {
 		params, _ := json.Marshal(map[string]string{"bucketName": "prod-bucket", "key": tt.key})
 		a := &activity.Activity{Action: &activity.Action{Service: "s3.amazonaws.com", Name: "GetObject", ErrorCode: "AccessDenied", ErrorMessage: "Access Denied", Outcome: activity.Denied}}
 		raw := []byte(`{"eventSource":"s3.amazonaws.com","eventName":"GetObject","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":` + string(params) + `}`)
-		p := Explain(a, raw)
+		p := Explain(a, parsed(t, raw))
 		if p == nil || !p.Fixable || !ReasonNotStated(p) {
 			t.Fatalf("key %q: %+v, want a fixable permission whose reason AWS did not state", tt.key, p)
 		}

@@ -69,6 +69,9 @@ Output (stdout), one item per activity:
   (pagerduty: high and critical): the notification policy and digests are
   Slack's.
 
+--post accepts Slack's webhook hosts only; a webhook on a loopback host (a
+local Slack endpoint) needs SLACK_ALLOW_LOOPBACK_WEBHOOK=true.
+
 A summary goes to stderr. Exit status: 0 when all input was processed, 1 when
 some input could not be read or decoded or a post failed (the rest is still
 processed), 2 for usage errors.
@@ -140,11 +143,18 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	}
 	var client *slack.Client
 	if webhook != "" && !other {
-		if err := slack.ValidateWebhookURL(webhook); err != nil {
+		// A local Slack endpoint is for testing, and said so explicitly,
+		// as the deployed function's setting is.
+		var opts []slack.Option
+		loopback := stdio.Getenv != nil && stdio.Getenv(slack.EnvAllowLoopbackWebhook) == "true"
+		if loopback {
+			opts = append(opts, slack.WithLoopback())
+		}
+		if err := slack.ValidateWebhookURL(webhook, loopback); err != nil {
 			fmt.Fprintf(stdio.Err, "aaids replay: --post: %v\n", err)
 			return exitUsage
 		}
-		client = slack.NewClient(&http.Client{Timeout: 10 * time.Second})
+		client = slack.NewClient(&http.Client{Timeout: 10 * time.Second}, opts...)
 	}
 
 	trust, err := eventbus.ParseTrust(*accounts)

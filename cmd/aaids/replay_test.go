@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/internal/localslack"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
@@ -125,8 +128,11 @@ func TestReplayPost(t *testing.T) {
 	in := writeInput(t, "trail.json", `{"Records":[`+denied+`,`+denied+`]}`)
 	srv := localslack.New()
 	defer srv.Close()
+	if code, _, errOut := runAaids(t, "replay", "--post", srv.URL(), in); code != exitUsage || !strings.Contains(errOut, "loopback host") {
+		t.Fatalf("a loopback webhook without the local-testing setting: exit %d: %s", code, errOut)
+	}
 
-	code, _, errOut := runAaids(t, "replay", "--format", "json", "--post", srv.URL(), in)
+	code, _, errOut := runLocal(t, "replay", "--format", "json", "--post", srv.URL(), in)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -137,13 +143,13 @@ func TestReplayPost(t *testing.T) {
 	if got := summary(t, errOut); got.posted != 1 || got.duplicates != 1 {
 		t.Fatalf("summary %+v", got)
 	}
-	code, _, errOut = runAaids(t, "replay", "--format", "json", "--aggregate=false", "--post", srv.URL(), in)
+	code, _, errOut = runLocal(t, "replay", "--format", "json", "--aggregate=false", "--post", srv.URL(), in)
 	if code != exitOK || len(srv.Messages()) != 3 {
 		t.Fatalf("--aggregate=false: exit %d, Slack holds %d messages, want 3: %s", code, len(srv.Messages()), errOut)
 	}
 
 	srv.Fail(localslack.ChannelNotFound(), 10)
-	code, _, errOut = runAaids(t, "replay", "--format", "json", "--post", srv.URL(), in)
+	code, _, errOut = runLocal(t, "replay", "--format", "json", "--post", srv.URL(), in)
 	if code != exitInput || !strings.Contains(errOut, "channel_not_found") {
 		t.Fatalf("exit %d, want %d naming channel_not_found:\n%s", code, exitInput, errOut)
 	}
@@ -365,4 +371,19 @@ func TestReplayEvents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runLocal is runAaids with the local-testing setting on, so --post may name
+// a local Slack endpoint.
+func runLocal(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	getenv := func(k string) string {
+		if k == slack.EnvAllowLoopbackWebhook {
+			return "true"
+		}
+		return ""
+	}
+	code = run(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: getenv})
+	return code, out.String(), errOut.String()
 }

@@ -46,12 +46,10 @@ type Cache struct {
 }
 
 // NewCache returns a cache of the secret secretID (an ARN or a name), whose
-// value is fetched on first use and again once it is older than ttl
-// (DefaultTTL when ttl <= 0).
+// value is fetched on first use and again once it is older than ttl. A ttl of
+// zero (or less) caches nothing: every Value reads Secrets Manager (callers
+// that want the default pass DefaultTTL).
 func NewCache(client GetSecretValueAPI, secretID string, ttl time.Duration) *Cache {
-	if ttl <= 0 {
-		ttl = DefaultTTL
-	}
 	return &Cache{client: client, secretID: secretID, ttl: ttl, now: time.Now}
 }
 
@@ -82,10 +80,19 @@ func (c *Cache) Value(ctx context.Context) (string, error) {
 	}
 }
 
+// Invalidate drops the cached value, so the next Value reads Secrets Manager:
+// the caller learned that the value no longer works (a webhook Slack says is
+// gone), and a rotated secret should be used at once, not after the TTL.
+func (c *Cache) Invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.value, c.fetched = "", time.Time{}
+}
+
 func (c *Cache) fresh() (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.fetched.IsZero() || c.now().Sub(c.fetched) >= c.ttl {
+	if c.ttl <= 0 || c.fetched.IsZero() || c.now().Sub(c.fetched) >= c.ttl {
 		return "", false
 	}
 	return c.value, true

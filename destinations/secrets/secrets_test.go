@@ -161,3 +161,36 @@ func TestCacheThroughEnvironmentEndpoint(t *testing.T) {
 		t.Fatalf("Value = %q, %v", v, err)
 	}
 }
+
+// TestCacheZeroTTLCachesNothing: SECRET_CACHE_TTL=0s means every read goes
+// to Secrets Manager, not the default five minutes.
+func TestCacheZeroTTLCachesNothing(t *testing.T) {
+	srv := localsecrets.New(secretARN, webhook)
+	defer srv.Close()
+	c := secrets.NewCache(newClient(srv), secretARN, 0)
+	if v, err := c.Value(context.Background()); err != nil || v != webhook {
+		t.Fatalf("Value = %q, %v", v, err)
+	}
+	srv.SetValue(rotated)
+	if v, err := c.Value(context.Background()); err != nil || v != rotated {
+		t.Fatalf("Value = %q, %v; want the rotated value at once", v, err)
+	}
+	if srv.Calls() != 2 {
+		t.Errorf("GetSecretValue calls = %d, want 2", srv.Calls())
+	}
+}
+
+// TestCacheInvalidate: a dropped value is read again at once, within the TTL.
+func TestCacheInvalidate(t *testing.T) {
+	srv := localsecrets.New(secretARN, webhook)
+	defer srv.Close()
+	c := secrets.NewCache(newClient(srv), secretARN, time.Hour)
+	if _, err := c.Value(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetValue(rotated)
+	c.Invalidate()
+	if v, err := c.Value(context.Background()); err != nil || v != rotated {
+		t.Fatalf("after Invalidate Value = %q, %v; want the rotated value", v, err)
+	}
+}

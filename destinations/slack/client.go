@@ -46,6 +46,8 @@ type Client struct {
 	http   *http.Client
 	retry  delivery.Retrier
 	logger *slog.Logger
+	// loopback accepts webhooks on a loopback host (WithLoopback).
+	loopback bool
 }
 
 // Option configures a Client.
@@ -71,6 +73,13 @@ func WithDeadlineMargin(d time.Duration) Option {
 // never the URL or the message).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) { c.logger = l }
+}
+
+// WithLoopback lets the client post to a webhook on a loopback host (http
+// or https), for local testing against a local Slack endpoint. The deployed
+// function never sets it (EnvAllowLoopbackWebhook).
+func WithLoopback() Option {
+	return func(c *Client) { c.loopback = true }
 }
 
 // NewClient returns a Client that posts with a copy of httpClient (nil: a new
@@ -101,7 +110,7 @@ func (c *Client) Post(ctx context.Context, webhookURL string, msg *slackapi.Webh
 // deliver is Post, returning the number of attempts made and logging retries
 // with log.
 func (c *Client) deliver(ctx context.Context, webhookURL string, msg *slackapi.WebhookMessage, log *slog.Logger) (int, error) {
-	if err := ValidateWebhookURL(webhookURL); err != nil {
+	if err := ValidateWebhookURL(webhookURL, c.loopback); err != nil {
 		return 0, &Error{Destination: "slack", Permanent: true, Err: err}
 	}
 	if msg == nil {

@@ -18,7 +18,7 @@ import (
 const secretToken = "s3cr3tT0ken"
 
 func testClient(opts ...Option) *Client {
-	return NewClient(&http.Client{Timeout: 5 * time.Second}, append([]Option{WithBackoff(10*time.Millisecond, 50*time.Millisecond)}, opts...)...)
+	return NewClient(&http.Client{Timeout: 5 * time.Second}, append([]Option{WithBackoff(10*time.Millisecond, 50*time.Millisecond), WithLoopback()}, opts...)...)
 }
 
 func testMessage(t *testing.T) *slackapi.WebhookMessage {
@@ -171,7 +171,7 @@ func TestPostHangTimesOutWithoutDeadline(t *testing.T) {
 	s := localslack.New()
 	defer s.Close()
 	s.Fail(localslack.Hang(), 100)
-	c := NewClient(&http.Client{Timeout: 200 * time.Millisecond}, WithMaxAttempts(2), WithBackoff(time.Millisecond, time.Millisecond))
+	c := NewClient(&http.Client{Timeout: 200 * time.Millisecond}, WithMaxAttempts(2), WithBackoff(time.Millisecond, time.Millisecond), WithLoopback())
 	err := c.Post(context.Background(), s.URLFor(secretToken), testMessage(t))
 	if !errors.Is(err, ErrRetryable) || s.Requests() != 2 {
 		t.Fatalf("Post = %v after %d requests, want retryable after 2", err, s.Requests())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/activity-aware/ids/correlation"
+	"github.com/activity-aware/ids/eventbus"
 )
 
 // The environment of the destination function: the construct writes it
@@ -37,6 +38,14 @@ const (
 	// EnvNotifyGroupBy is the group key's dimensions, comma-separated.
 	// Default "principal,detection".
 	EnvNotifyGroupBy = "NOTIFY_GROUP_BY"
+	// EnvProducerAccounts lists the producers whose activities render as
+	// alerts (eventbus.ParseTrust: account ids and/or "organization").
+	// Default: the function's own account.
+	EnvProducerAccounts = "PRODUCER_ACCOUNTS"
+	// EnvAllowLoopbackWebhook, "true", accepts a webhook URL on a loopback
+	// host (http or https): for running the function against a local Slack
+	// endpoint only. The construct never sets it. Default false.
+	EnvAllowLoopbackWebhook = "SLACK_ALLOW_LOOPBACK_WEBHOOK"
 )
 
 // DefaultSecretCacheTTL is how long the function reuses the webhook URL it
@@ -64,6 +73,20 @@ type Config struct {
 	DestinationName string
 	NotifyWindow    time.Duration
 	NotifyGroupBy   []string
+	// ProducerAccounts are the trusted producers (Handler.Trust): account
+	// ids (CDK tokens in a construct) and/or "organization"; none: the
+	// function's own account.
+	ProducerAccounts []string
+	// AllowLoopbackWebhook accepts a loopback webhook URL, for local
+	// testing (WithLoopback).
+	AllowLoopbackWebhook bool
+}
+
+// Trust is the producer set ProducerAccounts names (ConfigFromEnv checked
+// it).
+func (c Config) Trust() eventbus.Trust {
+	t, _ := eventbus.ParseTrust(strings.Join(c.ProducerAccounts, ","))
+	return t
 }
 
 // ConfigFromEnv reads and checks the configuration from getenv (os.Getenv in
@@ -85,12 +108,26 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.SecretCacheTTL = d
 	}
-	if v := getenv(EnvDecodeAuthorizationMessages); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("%w: %s: want true or false, got %q", ErrConfig, EnvDecodeAuthorizationMessages, v)
+	for _, b := range []struct {
+		name string
+		to   *bool
+	}{{EnvDecodeAuthorizationMessages, &c.DecodeAuthorizationMessages}, {EnvAllowLoopbackWebhook, &c.AllowLoopbackWebhook}} {
+		if v := getenv(b.name); v != "" {
+			parsed, err := strconv.ParseBool(v)
+			if err != nil {
+				return Config{}, fmt.Errorf("%w: %s: want true or false, got %q", ErrConfig, b.name, v)
+			}
+			*b.to = parsed
 		}
-		c.DecodeAuthorizationMessages = b
+	}
+	if v := getenv(EnvProducerAccounts); v != "" {
+		t, err := eventbus.ParseTrust(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: %s: %w", ErrConfig, EnvProducerAccounts, err)
+		}
+		if !t.IsZero() {
+			c.ProducerAccounts = strings.Split(t.String(), ",")
+		}
 	}
 	if c.StateTable = getenv(EnvStateTable); c.StateTable == "" {
 		return c, nil
@@ -132,6 +169,12 @@ func (c Config) Environment() map[string]string {
 		env[EnvDestinationName] = c.DestinationName
 		env[EnvNotifyWindow] = c.NotifyWindow.String()
 		env[EnvNotifyGroupBy] = strings.Join(c.NotifyGroupBy, ",")
+	}
+	if len(c.ProducerAccounts) > 0 {
+		env[EnvProducerAccounts] = strings.Join(c.ProducerAccounts, ",")
+	}
+	if c.AllowLoopbackWebhook {
+		env[EnvAllowLoopbackWebhook] = "true"
 	}
 	return env
 }

@@ -32,6 +32,13 @@ func TestConfigFromEnv(t *testing.T) {
 		{Name: "ttl without unit", Env: map[string]string{EnvWebhookSecretARN: arn, EnvSecretCacheTTL: "300"}, WantErr: EnvSecretCacheTTL},
 		{Name: "negative ttl", Env: map[string]string{EnvWebhookSecretARN: arn, EnvSecretCacheTTL: "-1m"}, WantErr: EnvSecretCacheTTL},
 		{Name: "decode not a bool", Env: map[string]string{EnvWebhookSecretARN: arn, EnvDecodeAuthorizationMessages: "sometimes"}, WantErr: EnvDecodeAuthorizationMessages},
+		{
+			Name: "no caching, producers, local testing",
+			Env:  map[string]string{EnvWebhookSecretARN: arn, EnvSecretCacheTTL: "0s", EnvProducerAccounts: "111122223333, organization", EnvAllowLoopbackWebhook: "true"},
+			Want: Config{WebhookSecretARN: arn, SecretCacheTTL: 0, ProducerAccounts: []string{"111122223333", "organization"}, AllowLoopbackWebhook: true},
+		},
+		{Name: "producer not an account", Env: map[string]string{EnvWebhookSecretARN: arn, EnvProducerAccounts: "*"}, WantErr: EnvProducerAccounts},
+		{Name: "loopback not a bool", Env: map[string]string{EnvWebhookSecretARN: arn, EnvAllowLoopbackWebhook: "local"}, WantErr: EnvAllowLoopbackWebhook},
 	})
 }
 
@@ -44,5 +51,6 @@ func TestConfigEnvironmentRoundTrip(t *testing.T) {
 		Config{WebhookSecretARN: "arn:aws:secretsmanager:us-east-1:111122223333:secret:a-AbCdEf", SecretCacheTTL: 90 * time.Second, DecodeAuthorizationMessages: true, HeartbeatAccount: "111122223333"},
 		Config{WebhookSecretARN: "arn:aws:secretsmanager:us-east-1:111122223333:secret:a-AbCdEf", SecretCacheTTL: time.Minute, StateTable: "t",
 			DestinationName: "critical", NotifyWindow: 15 * time.Minute, NotifyGroupBy: []string{"principal", "source-ip"}},
+		Config{WebhookSecretARN: "arn:aws:secretsmanager:us-east-1:111122223333:secret:a-AbCdEf", ProducerAccounts: []string{"111122223333", "organization"}, AllowLoopbackWebhook: true},
 	)
 }

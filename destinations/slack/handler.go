@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -23,6 +24,41 @@ import (
 // up (secrets.(*Cache) implements it).
 type Secret interface {
 	Value(ctx context.Context) (string, error)
+}
+
+// Invalidator is a Secret whose cached value can be dropped; the handler
+// drops it when Slack says the webhook URL no longer works
+// (secrets.(*Cache) implements it).
+type Invalidator interface {
+	Invalidate()
+}
+
+// goneCodes are Slack's answers that mean the webhook URL itself is no
+// longer valid (revoked, its channel or app removed): the URL was rotated or
+// must be, so the cached secret is dropped.
+var goneCodes = map[string]bool{
+	"no_service":          true,
+	"no_service_id":       true,
+	"no_team":             true,
+	"team_disabled":       true,
+	"channel_not_found":   true,
+	"channel_is_archived": true,
+	"invalid_token":       true,
+	"token_revoked":       true,
+}
+
+// webhookGone reports a delivery error after which the cached webhook URL
+// must not be used again: one of goneCodes, or 403, 404 or 410.
+func webhookGone(err error) bool {
+	var de *Error
+	if !errors.As(err, &de) {
+		return false
+	}
+	switch de.StatusCode {
+	case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		return true
+	}
+	return goneCodes[de.Code]
 }
 
 // AuthorizationDecoder decodes an EC2-style encoded authorization failure
@@ -137,6 +173,7 @@ func (d *deliverer) Deliver(ctx context.Context, a *activity.Activity, log *slog
 		return dispatch.Result{}, err
 	}
 	attempts, err := h.Client.deliver(ctx, webhookURL, msg, log)
+	d.dropIfGone(err, log)
 	return dispatch.Result{Attempts: attempts}, err
 }
 
@@ -147,6 +184,7 @@ func (d *deliverer) DeliverDigest(ctx context.Context, dg *correlation.Digest, l
 		return dispatch.Result{}, err
 	}
 	attempts, err := d.Client.deliver(ctx, webhookURL, RenderDigest(dg), log)
+	d.dropIfGone(err, log)
 	return dispatch.Result{Attempts: attempts}, err
 }
 
@@ -158,7 +196,18 @@ func (d *deliverer) DeliverUnverified(ctx context.Context, ev events.EventBridge
 		return dispatch.Result{}, err
 	}
 	attempts, err := d.Client.deliver(ctx, webhookURL, RenderUnverified(ev, reason), log)
+	d.dropIfGone(err, log)
 	return dispatch.Result{Attempts: attempts}, err
+}
+
+// dropIfGone drops the cached secret when Slack said the webhook is gone, so
+// the next attempt (Lambda's retry, the next event) reads the secret again
+// and uses a rotated URL at once instead of after the cache's TTL.
+func (d *deliverer) dropIfGone(err error, log *slog.Logger) {
+	if inv, ok := d.Secret.(Invalidator); ok && err != nil && webhookGone(err) {
+		inv.Invalidate()
+		log.Warn("slack: webhook gone, cached secret dropped")
+	}
 }
 
 // Check proves the secret is readable and holds a Slack webhook URL.
@@ -172,7 +221,7 @@ func (d *deliverer) webhookURL(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("slack: read webhook secret: %w", err)
 	}
-	return WebhookURLFromSecret(value)
+	return WebhookURLFromSecret(value, d.Client.loopback)
 }
 
 // decodePermission fills the activity's permission from the encoded

@@ -10,12 +10,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/eventbus"
+	"github.com/activity-aware/ids/internal/localsecrets"
 	"github.com/activity-aware/ids/internal/localslack"
 )
 
@@ -290,6 +294,54 @@ func ownAccount(account string) func(context.Context) context.Context {
 		return lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
 			AwsRequestID:       "req-1",
 			InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + account + ":function:slack-destination",
+		})
+	}
+}
+
+// TestHandleDropsAGoneWebhook: Slack answers that the cached webhook no
+// longer exists (no_service, channel_not_found, invalid_token, 403/404/410);
+// the secret was rotated meanwhile. The next event must go to the rotated
+// URL, read through the real cache from a local Secrets Manager, not after
+// the cache's hour; an answer that says nothing about the URL (a 5xx, a
+// refused message) keeps the cached value.
+func TestHandleDropsAGoneWebhook(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   localslack.Fault
+		rotated bool
+	}{
+		{"no_service", localslack.NoService(), true},
+		{"channel_not_found", localslack.ChannelNotFound(), true},
+		{"invalid_token 403", localslack.Fault{Status: 403, Body: "invalid_token"}, true},
+		{"action_prohibited 403", localslack.ActionProhibited(), true},
+		{"410", localslack.ChannelIsArchived(), true},
+		{"invalid_blocks 400 keeps the URL", localslack.InvalidBlocks(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := localslack.New()
+			defer s.Close()
+			sm := localsecrets.New("arn:aws:secretsmanager:us-east-1:123456789012:secret:hook-AbCdEf", s.URLFor("before"))
+			defer sm.Close()
+			client := secretsmanager.NewFromConfig(sm.AWSConfig(), func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
+			h := &Handler{Secret: secrets.NewCache(client, sm.ARN(), time.Hour), Client: testClient(), Trust: testTrust}
+			ev := eventFor(t, "testdata/iam-user-denial.activity.json", nil)
+			s.Fail(tt.fault, 1)
+			if err := h.Handle(t.Context(), ev); err == nil {
+				t.Fatal("the refused post succeeded")
+			}
+			sm.SetValue(s.URLFor("after"))
+			if err := h.Handle(t.Context(), ev); err != nil {
+				t.Fatal(err)
+			}
+			want := "/before"
+			if tt.rotated {
+				want = "/after"
+			}
+			msgs := s.Messages()
+			if len(msgs) != 1 || !strings.HasSuffix(msgs[0].Path, want) {
+				t.Fatalf("posted to %v, want %s", paths(msgs), want)
+			}
 		})
 	}
 }

@@ -40,7 +40,8 @@ func TestHandleSQSAppliesTheNotificationPolicy(t *testing.T) {
 	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	h := &Handler{
 		Secret:   &fakeSecret{value: srv.URL()},
-		Client:   NewClient(nil),
+		Client:   NewClient(nil, WithLoopback()),
+		Trust:    testTrust,
 		Logger:   slogDiscard(),
 		Notifier: &correlation.Notifier{Store: correlation.NewMemoryStore(), Policy: correlation.Policy{Destination: "test"}},
 		Now:      func() time.Time { return now },
@@ -96,7 +97,8 @@ func TestHandleSQSFailedPostIsRetried(t *testing.T) {
 	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	h := &Handler{
 		Secret:   &fakeSecret{value: srv.URL()},
-		Client:   NewClient(nil, WithMaxAttempts(1)),
+		Client:   NewClient(nil, WithMaxAttempts(1), WithLoopback()),
+		Trust:    testTrust,
 		Logger:   slogDiscard(),
 		Notifier: &correlation.Notifier{Store: correlation.NewMemoryStore(), Policy: correlation.Policy{Destination: "test"}},
 		Now:      func() time.Time { return now },
@@ -118,7 +120,7 @@ func TestInvokeDispatches(t *testing.T) {
 	ctx := context.Background()
 	srv := localslack.New()
 	defer srv.Close()
-	h := &Handler{Secret: &fakeSecret{value: srv.URL()}, Client: NewClient(nil), Logger: slogDiscard()}
+	h := &Handler{Secret: &fakeSecret{value: srv.URL()}, Client: NewClient(nil, WithLoopback()), Trust: testTrust, Logger: slogDiscard()}
 	ev := eventFor(t, "testdata/iam-user-denial.activity.json", nil)
 	direct, _ := json.Marshal(ev)
 	if _, err := h.Invoke(ctx, direct); err != nil || len(srv.Messages()) != 1 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	slackapi "github.com/slack-go/slack"
+	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
@@ -516,7 +517,7 @@ func TestRenderLinksOnlyToTheConsole(t *testing.T) {
 func TestRenderReasonNotStated(t *testing.T) {
 	a := &activity.Activity{SchemaVersion: "1.0", ID: "x", Source: "cloudtrail", Subject: "Access denied", Severity: activity.Medium,
 		Action: &activity.Action{Service: "s3.amazonaws.com", Name: "GetObject", ErrorCode: "AccessDenied", ErrorMessage: "Access Denied", Outcome: activity.Denied}}
-	a.Permission = denial.Explain(a, []byte(`{"requestParameters":{"bucketName":"prod-bucket","key":"*"}}`))
+	a.Permission = denial.Explain(a, fastjson.MustParse(`{"requestParameters":{"bucketName":"prod-bucket","key":"*"}}`))
 	text := Preview(Render(a))
 	for _, want := range []string{
 		"*Missing:* s3:GetObject on arn:aws:s3:::prod-bucket/* — AWS did not say which policy denied it — reason not stated by AWS: the statement below is the likeliest fix",

@@ -26,15 +26,19 @@ var webhookHosts = map[string]bool{
 }
 
 // ValidateWebhookURL accepts an incoming-webhook URL: https on
-// hooks.slack.com or hooks.slack-gov.com with a /services/ path, or, for local
-// testing only, http or https on a loopback host. The error names the problem,
-// never the URL.
-func ValidateWebhookURL(raw string) error {
+// hooks.slack.com or hooks.slack-gov.com with a /services/ path, or, when
+// allowLoopback is set (local testing only: EnvAllowLoopbackWebhook, never in
+// the deployed function), http or https on a loopback host. The error names
+// the problem, never the URL.
+func ValidateWebhookURL(raw string, allowLoopback bool) error {
 	u, err := delivery.CheckURL(raw, func(host string) bool { return webhookHosts[host] })
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidWebhookURL, err)
 	}
 	if delivery.IsLoopback(strings.ToLower(u.Hostname())) {
+		if !allowLoopback {
+			return fmt.Errorf("%w: loopback host, accepted only with the local-testing setting (%s)", ErrInvalidWebhookURL, EnvAllowLoopbackWebhook)
+		}
 		return nil
 	}
 	if !strings.HasPrefix(u.EscapedPath(), "/services/") || len(u.EscapedPath()) == len("/services/") {
@@ -45,8 +49,8 @@ func ValidateWebhookURL(raw string) error {
 
 // WebhookURLFromSecret returns the webhook URL a Secrets Manager secret value
 // holds, either the bare URL or a JSON object {"url": "..."}, and validates
-// it. Errors never contain the value.
-func WebhookURLFromSecret(value string) (string, error) {
+// it (ValidateWebhookURL). Errors never contain the value.
+func WebhookURLFromSecret(value string, allowLoopback bool) (string, error) {
 	v := strings.TrimSpace(value)
 	if v == "" {
 		return "", fmt.Errorf("%w: empty value", ErrInvalidSecret)
@@ -64,7 +68,7 @@ func WebhookURLFromSecret(value string) (string, error) {
 		}
 		v = strings.TrimSpace(*s.URL)
 	}
-	if err := ValidateWebhookURL(v); err != nil {
+	if err := ValidateWebhookURL(v, allowLoopback); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalidSecret, err)
 	}
 	return v, nil

@@ -59,9 +59,14 @@ func setup(ctx context.Context, logger *slog.Logger) (*slack.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
+	var clientOpts []slack.Option
+	if cfg.AllowLoopbackWebhook {
+		clientOpts = append(clientOpts, slack.WithLoopback())
+	}
 	h := &slack.Handler{
 		Secret: secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.WebhookSecretARN, cfg.SecretCacheTTL),
-		Client: slack.NewClient(&http.Client{Timeout: slackTimeout}),
+		Client: slack.NewClient(&http.Client{Timeout: slackTimeout}, clientOpts...),
+		Trust:  cfg.Trust(),
 		Logger: logger,
 		// EMF lines on stdout become metrics in CloudWatch Logs.
 		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimDestination, "slack"),

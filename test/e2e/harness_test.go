@@ -444,7 +444,9 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 	if opts.destTimeout > 0 {
 		timeout = opts.destTimeout
 	}
-	dstEnv := merge(p.dd.fn.Env, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL()})
+	// The secret holds the local Slack's loopback URL: the local-testing
+	// setting, which the template never carries, lets the function post there.
+	dstEnv := merge(p.dd.fn.Env, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL(), slack.EnvAllowLoopbackWebhook: "true"})
 	// The function's name, as the metrics' Function dimension carries it.
 	fnName := map[string]string{"slack": "SlackDestination", "webhook": "SignedWebhookDestination", "pagerduty": "PagerDutyDestination"}[name]
 	p.dest = p.start(p.dd.fn, p.dd.bin, fnName, dstEnv, timeout)
