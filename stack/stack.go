@@ -28,6 +28,7 @@ import (
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/constructs/webhookdestination"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/eventbus"
 )
 
 // Parameter names and defaults of the template.
@@ -38,9 +39,10 @@ const (
 	ParamAlarmEmail     = "AlarmEmail"
 	DefaultLogGroupName = "CloudTrail/DefaultLogGroup"
 	FilterPatternMaxLen = 1024
-	// WebhookURLPattern admits Slack's incoming-webhook hosts only (commercial
-	// and GovSlack), so a mistyped or hostile URL fails at deploy.
-	WebhookURLPattern    = `^https://hooks\.slack(-gov)?\.com/[^\s]+$`
+	// WebhookURLPattern admits Slack's incoming-webhook URLs only (commercial
+	// and GovSlack, /services/ paths, as the function's own check), so a
+	// mistyped or hostile URL fails at deploy.
+	WebhookURLPattern    = `^https://hooks\.slack(-gov)?\.com/services/[^\s]+$`
 	AlarmEmailPattern    = `^$|^[^\s@]+@[^\s@]+\.[^\s@]+$`
 	conditionSubscribeID = "HasCloudTrailLogGroup"
 	conditionEmailID     = "HasAlarmEmail"
@@ -139,7 +141,7 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Type:                  jsii.String("String"),
 		NoEcho:                jsii.Bool(true),
 		AllowedPattern:        jsii.String(WebhookURLPattern),
-		ConstraintDescription: jsii.String("must be a Slack incoming webhook URL: https://hooks.slack.com/... or https://hooks.slack-gov.com/..."),
+		ConstraintDescription: jsii.String("must be a Slack incoming webhook URL: https://hooks.slack.com/services/… or https://hooks.slack-gov.com/services/…"),
 		Description:           jsii.String("Slack incoming webhook URL; stored in Secrets Manager, never shown."),
 	})
 	alarmEmail := awscdk.NewCfnParameter(s, jsii.String(ParamAlarmEmail), &awscdk.CfnParameterProps{
@@ -158,8 +160,12 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		fn = &gofunction.Props{ModuleDir: jsii.String(p.ModuleDir)}
 	}
 	var org *string
+	// The stack's own sources publish for every account they read; with an
+	// organization, each member may publish about itself.
+	producers := []*string{awscdk.Aws_ACCOUNT_ID()}
 	if p.OrganizationID != "" {
 		org = jsii.String(p.OrganizationID)
+		producers = append(producers, jsii.String(eventbus.Organization))
 	}
 	bus := activitybus.New(s, jsii.String("ActivityBus"), &activitybus.Props{
 		// Named after the stack, as its other resources are, so the
@@ -224,6 +230,7 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		SecretName:                  jsii.String(*s.StackName() + "/slack-webhook"),
 		KeyAlias:                    jsii.String("alias/" + *s.StackName() + "/slack-webhook"),
 		DecodeAuthorizationMessages: jsii.Bool(p.DecodeAuthorizationMessages),
+		ProducerAccounts:            &producers,
 		Function:                    fn,
 	})
 	signedURL := awscdk.NewCfnParameter(s, jsii.String(ParamSignedWebhookURL), &awscdk.CfnParameterProps{

@@ -69,8 +69,8 @@ func TestStackParameters(t *testing.T) {
 		"SlackWebhookUrl": map[string]any{
 			"Type":                  "String",
 			"NoEcho":                true,
-			"AllowedPattern":        `^https://hooks\.slack(-gov)?\.com/[^\s]+$`,
-			"ConstraintDescription": "must be a Slack incoming webhook URL: https://hooks.slack.com/... or https://hooks.slack-gov.com/...",
+			"AllowedPattern":        `^https://hooks\.slack(-gov)?\.com/services/[^\s]+$`,
+			"ConstraintDescription": "must be a Slack incoming webhook URL: https://hooks.slack.com/services/… or https://hooks.slack-gov.com/services/…",
 			"Description":           "Slack incoming webhook URL; stored in Secrets Manager, never shown.",
 		},
 	}
@@ -84,10 +84,17 @@ func TestStackParameters(t *testing.T) {
 		want bool
 	}{
 		{"https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", true},
+		{"https://hooks.slack-gov.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", true},
 		{"http://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", false},
+		// Any other https host would have the function refuse the secret at
+		// the first alert; the template refuses it at deployment instead.
+		{"https://evil.example/services/T0/B0/X", false},
+		{"https://hooks.slack.com.evil.example/services/T0/B0/X", false},
+		{"https://hooksXslack.com/services/T0/B0/X", false},
+		{"https://hooks.slack.com/workflows/T0/X", false},
+		{"https://127.0.0.1/services/T0/B0/X", false},
 		{"", false},
 		{"https://hooks.slack.com/services/T0 0", false},
-		{"https://hooks.slack-gov.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", true},
 		{"https://evil.example/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", false},
 		{"https://hooks.slack.com.evil.example/services/T0", false},
 		{"https://hooks.slackxcom/services/T0", false},

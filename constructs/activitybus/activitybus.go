@@ -30,7 +30,10 @@ type Props struct {
 	// Default 30 days.
 	ArchiveRetention awscdk.Duration
 	// OrganizationID, when set (o-...), lets every account of that AWS
-	// Organization publish activities on the bus.
+	// Organization publish activities on the bus, and nothing else: the
+	// statement pins the source to activity.SourcePrefix and the detail type
+	// to activity.DetailType. Destinations still verify who published each
+	// activity (slackdestination's ProducerAccounts).
 	OrganizationID *string
 }
 
@@ -95,7 +98,11 @@ func New(scope constructs.Construct, id *string, props *Props) Bus {
 			Actions:    jsii.Strings("events:PutEvents"),
 			Resources:  jsii.Strings(*eventBus.EventBusArn()),
 			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:PrincipalOrgID": *p.OrganizationID},
+				"StringEquals": map[string]any{
+					"aws:PrincipalOrgID": *p.OrganizationID,
+					"events:detail-type": activity.DetailType,
+				},
+				"StringLike": map[string]any{"events:source": activity.SourcePrefix + "*"},
 			},
 		}))
 	}

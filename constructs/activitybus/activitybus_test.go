@@ -60,10 +60,21 @@ func TestActivityBus(t *testing.T) {
 			if got := len(policies) > 0; got != tt.wantOrgPolicy {
 				t.Fatalf("bus policy present = %v, want %v", got, tt.wantOrgPolicy)
 			}
+			// The organization may publish activities and nothing else: a
+			// member cannot put an event that a rule for another source, or
+			// another detail type, would match.
+			wantCondition := map[string]any{
+				"StringEquals": map[string]any{"aws:PrincipalOrgID": "o-a1b2c3d4e5", "events:detail-type": "Activity"},
+				"StringLike":   map[string]any{"events:source": "activity-aware-ids.*"},
+			}
 			for _, p := range policies {
-				cond := cdktest.Get(p, "Properties", "Statement", "Condition", "StringEquals", "aws:PrincipalOrgID")
-				if cond != "o-a1b2c3d4e5" {
-					t.Errorf("bus policy condition = %v, want the organization id", cdktest.Get(p, "Properties", "Statement"))
+				st := cdktest.Get(p, "Properties", "Statement")
+				cond := cdktest.Get(p, "Properties", "Statement", "Condition")
+				if !reflect.DeepEqual(cond, wantCondition) {
+					t.Errorf("bus policy condition = %v, want %v (statement %v)", cond, wantCondition, st)
+				}
+				if a := cdktest.Get(p, "Properties", "Statement", "Action"); a != "events:PutEvents" {
+					t.Errorf("bus policy action = %v, want events:PutEvents only", a)
 				}
 			}
 		})

@@ -79,6 +79,12 @@ type Props struct {
 	// SecretCacheTTL is how long the function caches the webhook URL.
 	// Default 5 minutes.
 	SecretCacheTTL awscdk.Duration
+	// ProducerAccounts are the accounts whose activities the destination
+	// renders as alerts (account ids, or "organization" for any account the
+	// bus's organization policy admits, each publishing about itself); any
+	// other event on the bus is posted as an "unverified activity" notice.
+	// Default: the stack's own account.
+	ProducerAccounts *[]*string
 	// DecodeAuthorizationMessages lets the function decode the encoded
 	// authorization message of a denied call (sts:DecodeAuthorizationMessage)
 	// and show why it was denied. Default false.
@@ -153,6 +159,9 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 	if p.DecodeAuthorizationMessages == nil {
 		p.DecodeAuthorizationMessages = jsii.Bool(false)
 	}
+	if p.ProducerAccounts == nil || len(*p.ProducerAccounts) == 0 {
+		p.ProducerAccounts = &[]*string{awscdk.Aws_ACCOUNT_ID()}
+	}
 	if p.ReservedConcurrency == nil {
 		p.ReservedConcurrency = jsii.Number(DefaultReservedConcurrency)
 	}
@@ -184,6 +193,7 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		DecodeAuthorizationMessages: *p.DecodeAuthorizationMessages,
 		// Only the stack's own account's canary is absorbed.
 		HeartbeatAccount: *awscdk.Aws_ACCOUNT_ID(),
+		ProducerAccounts: derefAll(*p.ProducerAccounts),
 	}.Environment())
 	if len(conflicts) > 0 {
 		msg := "slackdestination: Function.Environment sets " + strings.Join(conflicts, ", ") +
@@ -197,6 +207,9 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 	d.fn = gofunction.New(c, jsii.String("Function"), &fp)
 	fn := d.fn.Function()
 	d.secret.GrantRead(fn, nil)
+	if d.key != nil {
+		restrictSecret(d.secret, fn)
+	}
 	if *p.DecodeAuthorizationMessages {
 		grantDecodeAuthorizationMessage(d.fn)
 	}
@@ -216,6 +229,30 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		RetryAttempts:   p.RuleRetryAttempts,
 	}))
 	return d
+}
+
+// cfnExecRolePattern matches the role CloudFormation deploys with under the
+// CDK bootstrap (any qualifier), which manages the secret.
+const cfnExecRolePattern = "role/cdk-*-cfn-exec-role-*"
+
+// restrictSecret denies secretsmanager:GetSecretValue on the secret to every
+// principal but the function's role and the deploying role: an identity
+// policy elsewhere in the account granting secretsmanager:* cannot read the
+// webhook URL (an explicit deny in the resource policy wins).
+func restrictSecret(secret awssecretsmanager.ISecret, fn awslambda.IFunction) {
+	deployRole := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":iam::"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":" + cfnExecRolePattern),
+	})
+	secret.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheDestinationReadsTheWebhook"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("secretsmanager:GetSecretValue"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{
+			"ArnNotLike": map[string]any{"aws:PrincipalArn": []any{*fn.Role().RoleArn(), *deployRole}},
+		},
+	}))
 }
 
 // newSecret stores url in a secret under a new customer-managed key that
@@ -260,4 +297,14 @@ func grantDecodeAuthorizationMessage(fn gofunction.Function) {
 			"resource is *; it decodes the messages of denied calls and reads nothing else."),
 		AppliesTo: &[]any{jsii.String("Resource::*")},
 	}}, jsii.Bool(true))
+}
+
+func derefAll(ps []*string) []string {
+	out := make([]string, 0, len(ps))
+	for _, s := range ps {
+		if s != nil {
+			out = append(out, *s)
+		}
+	}
+	return out
 }

@@ -38,6 +38,8 @@ func TestSlackDestination(t *testing.T) {
 				"SECRET_CACHE_TTL":              "5m0s",
 				"DECODE_AUTHORIZATION_MESSAGES": "false",
 				"HEARTBEAT_ACCOUNT":             map[string]any{"Ref": "AWS::AccountId"},
+				// By default the stack's own account is the one producer.
+				"PRODUCER_ACCOUNTS": map[string]any{"Ref": "AWS::AccountId"},
 			},
 			wantConc: 2,
 		},
@@ -54,6 +56,7 @@ func TestSlackDestination(t *testing.T) {
 					},
 					SecretCacheTTL:              awscdk.Duration_Minutes(jsii.Number(1)),
 					DecodeAuthorizationMessages: jsii.Bool(true),
+					ProducerAccounts:            jsii.Strings("123456789012", "organization"),
 					ReservedConcurrency:         jsii.Number(1),
 				}
 			},
@@ -70,6 +73,7 @@ func TestSlackDestination(t *testing.T) {
 				"SECRET_CACHE_TTL":              "1m0s",
 				"DECODE_AUTHORIZATION_MESSAGES": "true",
 				"HEARTBEAT_ACCOUNT":             map[string]any{"Ref": "AWS::AccountId"},
+				"PRODUCER_ACCOUNTS":             "123456789012,organization",
 			},
 			wantDecode: true,
 			wantConc:   1,
@@ -107,6 +111,7 @@ func TestSlackDestination(t *testing.T) {
 				secretArn = cdktest.Ref(secretID)
 				tt.wantEnv["SLACK_WEBHOOK_SECRET_ARN"] = secretArn
 				assertKeyDecryptFor(t, raw, keyID, fnID)
+				assertOnlyTheFunctionReads(t, raw, secretID, fnID)
 			} else {
 				if len(cdktest.Resources(raw, "AWS::SecretsManager::Secret")) != 0 || len(cdktest.Resources(raw, "AWS::KMS::Key")) != 0 || dst.Key() != nil {
 					t.Error("an existing secret must not create a secret or key")
@@ -221,5 +226,36 @@ func TestSlackDestinationRefusesOverriddenEnvironment(t *testing.T) {
 	want := "slackdestination: Function.Environment sets SECRET_CACHE_TTL, which the destination sets itself"
 	if err := cdktest.SynthError(stack); err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("synthesis error = %v, want %q", err, want)
+	}
+}
+
+// assertOnlyTheFunctionReads checks the secret's resource policy: every
+// principal but the function's role and CloudFormation's deploying role is
+// denied secretsmanager:GetSecretValue, so an identity policy elsewhere in
+// the account that grants secretsmanager:* cannot read the webhook URL.
+func assertOnlyTheFunctionReads(t *testing.T, tpl map[string]any, secretID, fnID string) {
+	t.Helper()
+	policy := cdktest.Get(cdktest.Only(t, tpl, "AWS::SecretsManager::ResourcePolicy"), "Properties")
+	if !reflect.DeepEqual(cdktest.Get(policy, "SecretId"), cdktest.Ref(secretID)) {
+		t.Errorf("resource policy on %v, want the secret", cdktest.Get(policy, "SecretId"))
+	}
+	roleID := cdktest.LogicalID(t, tpl, "AWS::IAM::Role")
+	if !reflect.DeepEqual(cdktest.Get(tpl, "Resources", fnID, "Properties", "Role"), cdktest.GetAtt(roleID, "Arn")) {
+		t.Fatalf("the function's role is not %s", roleID)
+	}
+	want := map[string]any{
+		"Sid":       "OnlyTheDestinationReadsTheWebhook",
+		"Effect":    "Deny",
+		"Principal": map[string]any{"AWS": "*"},
+		"Action":    "secretsmanager:GetSecretValue",
+		"Resource":  "*",
+		"Condition": map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": []any{
+			cdktest.GetAtt(roleID, "Arn"),
+			map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::", map[string]any{"Ref": "AWS::AccountId"}, ":role/cdk-*-cfn-exec-role-*"}}},
+		}}},
+	}
+	statements := cdktest.Get(policy, "ResourcePolicy", "Statement").([]any)
+	if len(statements) != 1 || !reflect.DeepEqual(statements[0], want) {
+		t.Errorf("secret resource policy = %v\nwant %v", statements, want)
 	}
 }
