@@ -251,6 +251,8 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Filter:     &routing.Filter{MinSeverity: minSeverity(s, ParamSignedWebhookMinSeverity, "the signed webhook", activity.Info)},
 		Condition:  hasWebhook,
 		Function:   fn,
+		// The same producers as the Slack destination's.
+		ProducerAccounts: &producers,
 	})
 
 	routingKey := awscdk.NewCfnParameter(s, jsii.String(ParamPagerDutyRoutingKey), &awscdk.CfnParameterProps{
@@ -274,7 +276,9 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		KeyAlias:   jsii.String("alias/" + *s.StackName() + "/pagerduty"),
 		Filter:     &routing.Filter{MinSeverity: minSeverity(s, ParamPagerDutyMinSeverity, "PagerDuty", pagerdutydestination.DefaultMinSeverity)},
 		Condition:  hasPagerDuty,
-		Function:   fn,
+		// The same producers as the Slack destination's.
+		ProducerAccounts: &producers,
+		Function:         fn,
 	})
 
 	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{

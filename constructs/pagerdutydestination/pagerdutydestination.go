@@ -59,6 +59,11 @@ type Props struct {
 	ReservedConcurrency *float64
 	MaxEventAge         awscdk.Duration
 	RuleRetryAttempts   *float64
+	// ProducerAccounts are the accounts whose activities may page (account
+	// ids, or "organization" for any account the bus's organization policy
+	// admits, each publishing about itself); any other event on the bus is
+	// refused and counted (eventbus.Trust). Default: the stack's own account.
+	ProducerAccounts *[]*string
 	// Function overrides the function's defaults.
 	Function *gofunction.Props
 }
@@ -127,6 +132,7 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		Secret:              secret,
 		Key:                 key,
 		Environment:         cfg.Environment(),
+		ProducerAccounts:    p.ProducerAccounts,
 		Filter:              &filter,
 		Condition:           p.Condition,
 		ReservedConcurrency: p.ReservedConcurrency,

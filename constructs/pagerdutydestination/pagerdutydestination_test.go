@@ -39,6 +39,8 @@ func TestPagerDutyDestination(t *testing.T) {
 	wantEnv := map[string]any{
 		"PAGERDUTY_SECRET_ARN": cdktest.Ref(secretID), "SECRET_CACHE_TTL": "5m0s",
 		"PAGERDUTY_EVENTS_URL": "https://events.eu.pagerduty.com/v2/enqueue",
+		// By default the stack's own account is the one producer.
+		"PRODUCER_ACCOUNTS": cdktest.Ref("AWS::AccountId"),
 	}
 	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::Lambda::Function"), "Properties", "Environment", "Variables"); !reflect.DeepEqual(got, wantEnv) {
 		t.Errorf("environment = %v", got)

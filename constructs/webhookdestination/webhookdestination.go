@@ -53,6 +53,12 @@ type Props struct {
 	// SecretCacheTTL is how long the function reuses the secret's value.
 	// Default 5 minutes.
 	SecretCacheTTL awscdk.Duration
+	// ProducerAccounts are the accounts whose activities the destination
+	// delivers (account ids, or "organization" for any account the bus's
+	// organization policy admits, each publishing about itself); any other
+	// event on the bus is refused and counted (eventbus.Trust). Default: the
+	// stack's own account.
+	ProducerAccounts *[]*string
 	// ReservedConcurrency (default 2), MaxEventAge (6 hours) and
 	// RuleRetryAttempts (20) as for every destination.
 	ReservedConcurrency *float64
@@ -121,6 +127,7 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		Secret:              secret,
 		Key:                 key,
 		Environment:         secrets.Config{ARN: *secret.SecretArn(), CacheTTL: ttl}.Environment(webhook.EnvSecretARN),
+		ProducerAccounts:    p.ProducerAccounts,
 		Filter:              p.Filter,
 		Condition:           p.Condition,
 		ReservedConcurrency: p.ReservedConcurrency,

@@ -54,7 +54,9 @@ func TestWebhookDestinationNewSecretGated(t *testing.T) {
 		t.Errorf("secret KmsKeyId = %v", cdktest.Get(secret, "KmsKeyId"))
 	}
 	fn := cdktest.Only(t, raw, "AWS::Lambda::Function")
-	wantEnv := map[string]any{"WEBHOOK_SECRET_ARN": cdktest.Ref(secretID), "SECRET_CACHE_TTL": "5m0s"}
+	wantEnv := map[string]any{"WEBHOOK_SECRET_ARN": cdktest.Ref(secretID), "SECRET_CACHE_TTL": "5m0s",
+		// By default the stack's own account is the one producer.
+		"PRODUCER_ACCOUNTS": cdktest.Ref("AWS::AccountId")}
 	if got := cdktest.Get(fn, "Properties", "Environment", "Variables"); !reflect.DeepEqual(got, wantEnv) {
 		t.Errorf("environment = %v, want %v", got, wantEnv)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/secrets"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/metrics"
 )
 
@@ -45,8 +46,14 @@ func main() {
 		logger.Error("pagerduty-destination: init failed", "error", fmt.Errorf("load AWS config: %w", err).Error())
 		os.Exit(1)
 	}
+	trust, err := eventbus.ParseTrust(os.Getenv(eventbus.EnvProducerAccounts))
+	if err != nil {
+		logger.Error("pagerduty-destination: init failed", "error", err.Error())
+		os.Exit(1)
+	}
 	h := &dispatch.Handler{
-		Name: "pagerduty",
+		Name:  "pagerduty",
+		Trust: trust,
 		Deliverer: &pagerduty.Destination{
 			Secret: secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.Secret.ARN, cfg.Secret.CacheTTL),
 			Client: pagerduty.NewClient(&http.Client{Timeout: requestTimeout}, cfg.EventsURL, nil),

@@ -27,6 +27,7 @@ import (
 	"github.com/activity-aware/ids/constructs/internal/failurequeue"
 	"github.com/activity-aware/ids/constructs/internal/synthcheck"
 	"github.com/activity-aware/ids/constructs/routing"
+	"github.com/activity-aware/ids/eventbus"
 )
 
 // Defaults every destination starts from.
@@ -59,7 +60,13 @@ type Props struct {
 	// Environment configures the function (the runtime package's
 	// Config.Environment); a user variable of the same name is refused.
 	Environment map[string]string
-	Filter      *routing.Filter
+	// ProducerAccounts are the accounts whose activities the function
+	// delivers (eventbus.EnvProducerAccounts: account ids, or "organization"
+	// for any account the bus's organization policy admits, each publishing
+	// about itself); other events on the bus are never delivered as
+	// activities. Default: the stack's own account.
+	ProducerAccounts *[]*string
+	Filter           *routing.Filter
 	// Condition, when set, gates every resource of scope.
 	Condition           awscdk.CfnCondition
 	ReservedConcurrency *float64
@@ -132,6 +139,14 @@ func New(scope constructs.Construct, p Props) *Parts {
 	for k, v := range p.Environment {
 		env[k] = jsii.String(v)
 	}
+	producers := p.ProducerAccounts
+	if producers == nil || len(*producers) == 0 {
+		producers = &[]*string{awscdk.Aws_ACCOUNT_ID()}
+	}
+	if _, ok := env[eventbus.EnvProducerAccounts]; ok && fp.Environment != nil && (*fp.Environment)[eventbus.EnvProducerAccounts] != nil {
+		conflicts = append(conflicts, eventbus.EnvProducerAccounts)
+	}
+	env[eventbus.EnvProducerAccounts] = awscdk.Fn_Join(jsii.String(","), producers)
 	if len(conflicts) > 0 {
 		sort.Strings(conflicts)
 		msg := "destination " + p.Name + ": Function.Environment sets " + strings.Join(conflicts, ", ") + ", which the destination sets itself"
