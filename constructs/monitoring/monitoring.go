@@ -393,7 +393,7 @@ func (m *monitoring) newDashboard(c constructs.Construct, p *Props, functions []
 		if dst.Condition != nil {
 			continue
 		}
-		for _, n := range []string{metrics.Posts, metrics.CanaryDelivered, metrics.Digests, metrics.Folded} {
+		for _, n := range []string{metrics.Posts, metrics.CanaryDelivered, metrics.Digests, metrics.Folded, metrics.Suppressed, metrics.Duplicates} {
 			posts = append(posts, Metric(n, metrics.DimDestination, dst, five))
 		}
 		for _, n := range []string{metrics.DeliveryFailures, metrics.PermanentErrors} {
@@ -422,7 +422,7 @@ func (m *monitoring) newDashboard(c constructs.Construct, p *Props, functions []
 	}
 	alarms := awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Title: jsii.String("Alarms"), Alarms: &refs, Width: jsii.Number(24)})
 	d.AddWidgets(alarms)
-	d.AddWidgets(graph("Source: records in, activities published, unrecognized", sources), graph("Delivered: posts, canaries, digests, folded", posts))
+	d.AddWidgets(graph("Source: records in, activities published, unrecognized", sources), graph("Delivered: posts, canaries, digests, folded, suppressed, duplicates", posts))
 	d.AddWidgets(graph("Failures: publish failures and retries, delivery failures, permanent errors", failures), graph("Delivery latency (event to post), p50 and p99", latency))
 	d.AddWidgets(graph("Function errors and throttles", health), graph("Parked messages in last-stop queues", queues))
 	return d

@@ -283,7 +283,7 @@ func TestDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{metrics.RecordsIn, metrics.ActivitiesPublished, metrics.PublishFailures, metrics.Posts, metrics.DeliveryLatency, metrics.CanaryDelivered, "ApproximateNumberOfMessagesVisible", "Throttles", "alarm"} {
+	for _, name := range []string{metrics.RecordsIn, metrics.ActivitiesPublished, metrics.PublishFailures, metrics.Posts, metrics.DeliveryLatency, metrics.CanaryDelivered, metrics.Folded, metrics.Suppressed, "ApproximateNumberOfMessagesVisible", "Throttles", "alarm"} {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("dashboard lacks %s", name)
 		}
