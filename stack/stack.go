@@ -281,6 +281,7 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Function:         fn,
 	})
 
+	alerts, evaluated := selfProtection(s, &p)
 	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{
 		Sources: sources,
 		Destinations: []monitoring.Component{
@@ -299,7 +300,8 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 			monitoring.Queue{Queue: pd.FailureQueue(), Keeps: "activities the PagerDuty destination could not deliver", Condition: hasPagerDuty},
 		),
 		Bus:                 bus.EventBus(),
-		SelfProtectionIDs:   selfProtectionIDs(),
+		SelfProtectionIDs:   evaluated,
+		CloudTrailAlerts:    alerts,
 		AlarmEmail:          alarmEmail.ValueAsString(),
 		AlarmEmailCondition: hasEmail,
 		DashboardName:       jsii.String(*s.StackName() + "-Monitoring"),
@@ -401,18 +403,35 @@ func cloudTrailLogs(s awscdk.Stack, bus activitybus.Bus, p *Props, fn *gofunctio
 	return source
 }
 
-// selfProtectionIDs are the ids of the self-protection presets, whose
-// activities also go to the alarm topic.
-func selfProtectionIDs() []string {
-	presets, err := detections.Lookup(detections.PackSelfProtection)
+// selfProtection returns the self-protection presets under this stack's
+// naming, as alerts straight from CloudTrail, and the ids of those the
+// source evaluates itself (whose activities also go to the topic).
+func selfProtection(s awscdk.Stack, p *Props) (alerts []monitoring.CloudTrailAlert, evaluated []string) {
+	naming := detections.Naming{Prefix: *s.StackName(), TrailLogGroup: detections.DefaultNaming.TrailLogGroup}
+	if param, ok := s.Node().TryFindChild(jsii.String(ParamLogGroupName)).(awscdk.CfnParameter); ok {
+		naming.TrailLogGroup = *param.ValueAsString()
+	}
+	presets, err := detections.LookupFor(naming, detections.PackSelfProtection)
 	if err != nil {
 		panic(fmt.Sprintf("stack: %v", err))
 	}
-	ids := make([]string, len(presets))
-	for i, p := range presets {
-		ids[i] = p.ID
+	enabled := map[string]bool{}
+	if ps, err := detections.Lookup(p.Detections...); err == nil {
+		for _, e := range ps {
+			enabled[e.ID] = true
+		}
 	}
-	return ids
+	for _, preset := range presets {
+		pattern, err := preset.EventBridgePattern()
+		if err != nil {
+			panic(fmt.Sprintf("stack: self-protection alert: %v", err))
+		}
+		alerts = append(alerts, monitoring.CloudTrailAlert{ID: preset.ID, Pattern: pattern})
+		if enabled[preset.ID] && (slices.Contains(p.Sources, SourceCloudTrailLogs) || slices.Contains(p.Sources, SourceCloudTrailEvents)) {
+			evaluated = append(evaluated, preset.ID)
+		}
+	}
+	return alerts, evaluated
 }
 
 // GlobalEventsRegion is where EventBridge delivers the CloudTrail events of

@@ -468,7 +468,10 @@ func TestStackSources(t *testing.T) {
 			}
 			var patterns []any
 			for _, r := range resources(s.tpl, "AWS::Events::Rule") {
-				if get(r, "Properties", "EventBusName") == nil && get(r, "Properties", "EventPattern") != nil {
+				// The self-protection alerts from CloudTrail are
+				// TestStackSelfProtectionAlerts' business.
+				cloudTrail := reflect.DeepEqual(get(r, "Properties", "EventPattern", "detail-type"), []any{"AWS API Call via CloudTrail"})
+				if get(r, "Properties", "EventBusName") == nil && get(r, "Properties", "EventPattern") != nil && !cloudTrail {
 					patterns = append(patterns, get(r, "Properties", "EventPattern"))
 					want := tt.wantState
 					if want == "" {
@@ -599,5 +602,61 @@ func TestStackNamingReachesTheSource(t *testing.T) {
 	env := get(s.tpl, "Resources", "CloudTrailSourceFunctionF5B91EDE", "Properties", "Environment", "Variables")
 	if get(env, "DETECTIONS_NAMING_PREFIX") != "Activity-Aware-IDS" || !reflect.DeepEqual(get(env, "DETECTIONS_TRAIL_LOG_GROUP"), ref("CloudTrailLogGroupName")) {
 		t.Errorf("source naming environment = %v", env)
+	}
+}
+
+// TestStackSelfProtectionAlerts: every self-protection preset reaches the
+// alarm topic straight from CloudTrail's events on the default bus, under
+// this stack's naming, whatever the source evaluates; the activity-bus rule
+// exists only when the source labels them.
+func TestStackSelfProtectionAlerts(t *testing.T) {
+	s := synthStack(t, nil)
+	topic := cdktest.LogicalID(t, s.tpl, "AWS::SNS::Topic")
+	presets, err := detections.LookupFor(detections.Naming{Prefix: "Activity-Aware-IDS", TrailLogGroup: "CloudTrail/DefaultLogGroup"}, detections.PackSelfProtection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []string
+	for _, r := range resources(s.tpl, "AWS::Events::Rule") {
+		p := r["Properties"]
+		if !reflect.DeepEqual(get(p, "EventPattern", "detail-type"), []any{"AWS API Call via CloudTrail"}) {
+			continue
+		}
+		if get(p, "EventBusName") != nil || !reflect.DeepEqual(get(p, "Targets", 0, "Arn"), ref(topic)) || get(p, "Targets", 0, "DeadLetterConfig") == nil {
+			t.Errorf("CloudTrail alert rule %v is not on the default bus with the topic and a dead-letter queue", p)
+		}
+		tmpl, _ := get(p, "Targets", 0, "InputTransformer", "InputTemplate").(string)
+		alerts = append(alerts, tmpl)
+	}
+	if len(alerts) != len(presets) {
+		t.Fatalf("%d CloudTrail alert rules, want one per self-protection preset (%d)", len(alerts), len(presets))
+	}
+	for _, p := range presets {
+		found := false
+		for _, a := range alerts {
+			found = found || strings.Contains(a, "("+p.ID+", from CloudTrail)")
+		}
+		if !found {
+			t.Errorf("no CloudTrail alert for %s", p.ID)
+		}
+	}
+	// The log group in the patterns is the stack's parameter.
+	if !strings.Contains(fmt.Sprint(s.tpl["Resources"]), "logGroupName:[map[Ref:CloudTrailLogGroupName]") {
+		t.Error("the CloudTrail alerts do not name the stack's log group parameter")
+	}
+	for _, r := range resources(s.tpl, "AWS::Events::Rule") {
+		if get(r, "Properties", "EventPattern", "detail", "detections") != nil {
+			t.Error("an activity-bus alert rule exists though the source does not evaluate the self-protection presets")
+		}
+	}
+	withPresets := synthStack(t, &stack.Props{Detections: []string{"unauthorized-api-calls", "self-protection"}})
+	n := 0
+	for _, r := range resources(withPresets.tpl, "AWS::Events::Rule") {
+		if get(r, "Properties", "EventPattern", "detail", "detections") != nil {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d activity-bus alert rules with the presets evaluated, want 1", n)
 	}
 }

@@ -59,6 +59,17 @@ type Component struct {
 	NoCanary bool
 }
 
+// CloudTrailAlert is a detection sent to the topic from CloudTrail's events
+// on the default bus.
+type CloudTrailAlert struct {
+	// ID names the alert (a detection preset id) in its rule and message.
+	ID string
+	// Pattern is the EventBridge pattern of the CloudTrail events, as
+	// detections.Preset.EventBridgePattern gives it (on "detail", possibly
+	// under "$or"); values may hold CDK tokens.
+	Pattern string
+}
+
 // Queue is a last-stop queue and what it keeps, for the alarm's description.
 type Queue struct {
 	Queue awssqs.IQueue
@@ -83,8 +94,16 @@ type Props struct {
 	// alerts to the topic too.
 	Bus awsevents.IEventBus
 	// SelfProtectionIDs are the detection preset ids whose activities the
-	// rule sends to the topic.
+	// rule sends to the topic. Leave it empty when the source does not
+	// evaluate them (CloudTrailAlerts covers them without the source).
 	SelfProtectionIDs []string
+	// CloudTrailAlerts are sent to the topic straight from CloudTrail: one
+	// rule each on the account's default event bus, matching the "AWS API
+	// Call via CloudTrail" events of the alert's pattern. They depend on
+	// neither the subscription filter, the source, the activity bus nor
+	// Slack, and cost nothing (AWS service events on the default bus are
+	// free).
+	CloudTrailAlerts []CloudTrailAlert
 	// AlarmEmail subscribes an address to the topic (it must confirm the
 	// subscription). With AlarmEmailCondition, the subscription exists only
 	// when the condition holds (an empty stack parameter, say).
@@ -167,9 +186,15 @@ func New(scope constructs.Construct, id *string, props *Props) Monitoring {
 	atLeastOne := awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 	notBreaching := awscloudwatch.TreatMissingData_NOT_BREACHING
 
-	if p.Bus != nil && len(p.SelfProtectionIDs) > 0 {
-		m.alertQueue = m.alertRule(c, &p)
+	if (p.Bus != nil && len(p.SelfProtectionIDs) > 0) || len(p.CloudTrailAlerts) > 0 {
+		m.alertQueue = failurequeue.New(c, jsii.String("AlertDeadLetterQueue"), "the self-protection alerts EventBridge could not publish to the alarm topic")
 		p.Queues = append(p.Queues, Queue{Queue: m.alertQueue, Keeps: "self-protection alerts EventBridge could not publish to the alarm topic"})
+	}
+	if p.Bus != nil && len(p.SelfProtectionIDs) > 0 {
+		m.alertRule(c, &p)
+	}
+	for i, a := range p.CloudTrailAlerts {
+		m.cloudTrailRule(c, i, a)
 	}
 	for i, q := range p.Queues {
 		alarm(fmt.Sprintf("QueueAlarm%d", i), q.Queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
@@ -275,7 +300,7 @@ func newTopic(c constructs.Construct) awssns.Topic {
 
 // alertRule sends the self-protection activities on the bus to the topic as
 // a short text, with a dead-letter queue of its own.
-func (m *monitoring) alertRule(c constructs.Construct, p *Props) awssqs.IQueue {
+func (m *monitoring) alertRule(c constructs.Construct, p *Props) {
 	pattern := activitybus.ActivityPattern()
 	pattern.Detail = &map[string]any{"detections": map[string]any{"id": p.SelfProtectionIDs}}
 	rule := awsevents.NewRule(c, jsii.String("SelfProtectionAlertRule"), &awsevents.RuleProps{
@@ -283,9 +308,8 @@ func (m *monitoring) alertRule(c constructs.Construct, p *Props) awssqs.IQueue {
 		EventPattern: pattern,
 		Description:  jsii.String("Critical self-protection activities to the alarm topic, beside Slack"),
 	})
-	dlq := failurequeue.New(c, jsii.String("AlertDeadLetterQueue"), "the self-protection alerts EventBridge could not publish to the alarm topic")
 	rule.AddTarget(awseventstargets.NewSnsTopic(m.topic, &awseventstargets.SnsTopicProps{
-		DeadLetterQueue: dlq,
+		DeadLetterQueue: m.alertQueue,
 		Message: awsevents.RuleTargetInput_FromText(jsii.String(fmt.Sprintf(
 			"Activity Aware IDS self-protection alert (%s): %s; account %s, actor %s, activity %s at %s. The pipeline itself may be under attack: check it does not depend on what was changed.",
 			*awsevents.EventField_FromPath(jsii.String("$.detail.severity")),
@@ -296,7 +320,35 @@ func (m *monitoring) alertRule(c constructs.Construct, p *Props) awssqs.IQueue {
 			*awsevents.EventField_FromPath(jsii.String("$.detail.time")),
 		))),
 	}))
-	return dlq
+}
+
+// cloudTrailRule sends the CloudTrail events of one alert to the topic as
+// a line of text. The event's fields are whoever made the call's: the
+// message is plain text to people, never markup.
+func (m *monitoring) cloudTrailRule(c constructs.Construct, i int, a CloudTrailAlert) {
+	var pattern map[string]any
+	if err := json.Unmarshal([]byte(a.Pattern), &pattern); err != nil {
+		panic(fmt.Sprintf("monitoring: CloudTrail alert %s: pattern: %v", a.ID, err))
+	}
+	pattern["detail-type"] = []any{"AWS API Call via CloudTrail"}
+	rule := awsevents.NewRule(c, jsii.String(fmt.Sprintf("CloudTrailAlertRule%d", i)), &awsevents.RuleProps{
+		// The account's default bus, where CloudTrail's events arrive.
+		EventPattern: &awsevents.EventPattern{DetailType: jsii.Strings("AWS API Call via CloudTrail")},
+		Description:  jsii.String("Activity Aware IDS self-protection (" + a.ID + ") from CloudTrail to the alarm topic, beside the pipeline"),
+	})
+	// The preset's pattern may use $or at the top, which the L2 pattern
+	// type cannot say.
+	rule.Node().DefaultChild().(awsevents.CfnRule).AddPropertyOverride(jsii.String("EventPattern"), pattern)
+	field := func(path string) string { return *awsevents.EventField_FromPath(jsii.String(path)) }
+	rule.AddTarget(awseventstargets.NewSnsTopic(m.topic, &awseventstargets.SnsTopicProps{
+		DeadLetterQueue: m.alertQueue,
+		Message: awsevents.RuleTargetInput_FromText(jsii.String(fmt.Sprintf(
+			"Activity Aware IDS self-protection alert (%s, from CloudTrail): %s on %s by %s in account %s, %s, at %s; error code %s; CloudTrail event %s. "+
+				"The pipeline itself may be under attack: this alert does not depend on it.",
+			a.ID, field("$.detail.eventName"), field("$.detail.eventSource"), field("$.detail.userIdentity.arn"),
+			field("$.account"), field("$.region"), field("$.time"), field("$.detail.errorCode"), field("$.detail.eventID"),
+		))),
+	}))
 }
 
 // heartbeat invokes the first source with a heartbeat request every rate
