@@ -14,6 +14,9 @@
 //	organizationId               o-...: the organization may publish activities
 //	sources                      the sources to deploy, a list or "a,b" (default
 //	                             cloudtrail-logs; see stack.SourceNames)
+//	centralBusArn                the activity bus ARN of the central stack: the app
+//	                             adds <stackName>-Member, for StackSets across the
+//	                             organization, forwarding the sources' events there
 //	cloudTrailEventsRegion       the region the stack is deployed to, with the
 //	                             cloudtrail-events source outside us-east-1: the app
 //	                             adds <stackName>-GlobalEvents (us-east-1), which
@@ -68,6 +71,18 @@ func newApp(app awscdk.App) awscdk.Stack {
 	// stack there forwards them to the region the main stack reads them in.
 	if region != "" && region != stack.GlobalEventsRegion && slices.Contains(props.Sources, stack.SourceCloudTrailEvents) {
 		stack.NewGlobalEvents(app, jsii.String(name+"-GlobalEvents"), region, awscdk.StackProps{Synthesizer: props.Synthesizer})
+	}
+	central, err := contextString(app.Node().TryGetContext, "centralBusArn")
+	if err != nil {
+		panic(err)
+	}
+	if central != "" {
+		stack.NewMember(app, jsii.String(name+"-Member"), &stack.MemberProps{
+			StackProps:    awscdk.StackProps{Synthesizer: props.Synthesizer},
+			CentralBusArn: central,
+			Sources:       props.Sources,
+			Detections:    props.Detections,
+		})
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{
 		Verbose: jsii.Bool(true),

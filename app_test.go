@@ -66,6 +66,7 @@ func TestCdkNag(t *testing.T) {
 		{"decodeAuthorizationMessages": true, "organizationId": "o-a1b2c3d4e5", "detections": []any{"unauthorized-api-calls"}},
 		{"sources": "cloudtrail-logs,guardduty,securityhub,accessanalyzer"},
 		{"sources": "cloudtrail-events", "cloudTrailEventsRegion": "eu-west-1"},
+		{"sources": "cloudtrail-events,guardduty,securityhub,accessanalyzer", "organizationId": "o-a1b2c3d4e5", "centralBusArn": "arn:aws:events:eu-west-1:111122223333:event-bus/Activity-Aware-IDS-ActivityBus"},
 	} {
 		t.Run(fmt.Sprint(context), func(t *testing.T) {
 			// GIVEN the app, beside a stack with a queue that is neither
@@ -99,7 +100,7 @@ func TestCdkNag(t *testing.T) {
 					}
 				}
 			}
-			if want := 1 + strings.Count(fmt.Sprint(context), "cloudTrailEventsRegion"); checked != want || ours == nil {
+			if want := 1 + strings.Count(fmt.Sprint(context), "cloudTrailEventsRegion") + strings.Count(fmt.Sprint(context), "centralBusArn"); checked != want || ours == nil {
 				t.Errorf("checked %d stacks, want %d", checked, want)
 			}
 		})

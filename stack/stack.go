@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -21,6 +22,7 @@ import (
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/guarddutysource"
+	"github.com/activity-aware/ids/constructs/memberforwarding"
 	"github.com/activity-aware/ids/constructs/monitoring"
 	"github.com/activity-aware/ids/constructs/pagerdutydestination"
 	"github.com/activity-aware/ids/constructs/routing"
@@ -167,12 +169,26 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		org = jsii.String(p.OrganizationID)
 		producers = append(producers, jsii.String(eventbus.Organization))
 	}
+	// In an organization, member accounts forward the event sources' AWS
+	// events to the activity bus (NewMember): the bus admits them from the
+	// organization, and each event source's rule listens there too.
+	var forwarded *[]*string
+	var buses *[]awsevents.IEventBus
+	if org != nil {
+		if types := memberforwarding.DetailTypes(p.Sources); len(types) > 0 {
+			forwarded = jsii.Strings(types...)
+		}
+	}
 	bus := activitybus.New(s, jsii.String("ActivityBus"), &activitybus.Props{
 		// Named after the stack, as its other resources are, so the
 		// self-protection detections recognize changes to it.
-		EventBusName:   jsii.String(*s.StackName() + "-ActivityBus"),
-		OrganizationID: org,
+		EventBusName:         jsii.String(*s.StackName() + "-ActivityBus"),
+		OrganizationID:       org,
+		ForwardedDetailTypes: forwarded,
 	})
+	if forwarded != nil {
+		buses = &[]awsevents.IEventBus{awsevents.EventBus_FromEventBusName(s, jsii.String("DefaultBus"), jsii.String("default")), bus.EventBus()}
+	}
 	output := func(id, description string, value *string, cond ...awscdk.CfnCondition) {
 		o := awscdk.NewCfnOutput(s, jsii.String(id), &awscdk.CfnOutputProps{
 			Description: jsii.String(description),
@@ -202,13 +218,14 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	}
 	if on(SourceGuardDuty) {
 		eventSource(SourceGuardDuty, "GuardDutySource", "GuardDuty findings",
-			guarddutysource.New(s, jsii.String("GuardDutySource"), &guarddutysource.Props{Bus: bus.EventBus(), Function: fn}))
+			guarddutysource.New(s, jsii.String("GuardDutySource"), &guarddutysource.Props{Bus: bus.EventBus(), EventBuses: buses, Function: fn}))
 	}
 	if on(SourceSecurityHub) {
 		eventSource(SourceSecurityHub, "SecurityHubSource", "Security Hub findings",
 			securityhubsource.New(s, jsii.String("SecurityHubSource"), &securityhubsource.Props{
 				Bus:           bus.EventBus(),
 				SkipGuardDuty: jsii.Bool(on(SourceGuardDuty)),
+				EventBuses:    buses,
 				Function:      fn,
 			}))
 	}
@@ -218,11 +235,11 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 			ids = jsii.Strings(p.Detections...)
 		}
 		eventSource(SourceCloudTrailEvents, "CloudTrailEventsSource", "CloudTrail events",
-			cloudtraileventssource.New(s, jsii.String("CloudTrailEventsSource"), &cloudtraileventssource.Props{Bus: bus.EventBus(), Detections: ids, Function: fn}))
+			cloudtraileventssource.New(s, jsii.String("CloudTrailEventsSource"), &cloudtraileventssource.Props{Bus: bus.EventBus(), Detections: ids, EventBuses: buses, Function: fn}))
 	}
 	if on(SourceAccessAnalyzer) {
 		eventSource(SourceAccessAnalyzer, "AccessAnalyzerSource", "IAM Access Analyzer findings",
-			accessanalyzersource.New(s, jsii.String("AccessAnalyzerSource"), &accessanalyzersource.Props{Bus: bus.EventBus(), Function: fn}))
+			accessanalyzersource.New(s, jsii.String("AccessAnalyzerSource"), &accessanalyzersource.Props{Bus: bus.EventBus(), EventBuses: buses, Function: fn}))
 	}
 	slack := slackdestination.New(s, jsii.String("SlackDestination"), &slackdestination.Props{
 		Bus:                         bus.EventBus(),
@@ -448,5 +465,51 @@ func NewGlobalEvents(scope constructs.Construct, id *string, region string, spro
 	sprops.Env = &awscdk.Environment{Region: jsii.String(GlobalEventsRegion)}
 	s := awscdk.NewStack(scope, id, &sprops)
 	cloudtraileventssource.NewGlobalForwarder(s, jsii.String("GlobalEventsForwarder"), region)
+	return s
+}
+
+// MemberProps configures the member stack. CentralBusArn is required.
+type MemberProps struct {
+	awscdk.StackProps
+	// CentralBusArn is the central stack's activity bus.
+	CentralBusArn string
+	// Sources are the central stack's sources; the member forwards the
+	// events of those fed by EventBridge (not cloudtrail-logs).
+	Sources []string
+	// Detections are the central stack's, which select the CloudTrail
+	// events forwarded.
+	Detections []string
+}
+
+// NewMember defines the member stack, for CloudFormation StackSets across
+// the organization (every account and region, us-east-1 included): rules on
+// the account's default bus forward the central stack's event sources'
+// events to its activity bus.
+func NewMember(scope constructs.Construct, id *string, props *MemberProps) awscdk.Stack {
+	p := *props
+	var forwarded []string
+	for _, name := range p.Sources {
+		if name != SourceCloudTrailLogs {
+			forwarded = append(forwarded, name)
+		}
+	}
+	if p.CentralBusArn == "" || len(forwarded) == 0 {
+		panic("stack: a member stack needs the central bus ARN and a source fed by EventBridge (" +
+			strings.Join(SourceNames[1:], ", ") + ")")
+	}
+	sprops := p.StackProps
+	if sprops.Description == nil {
+		sprops.Description = jsii.String("Activity Aware IDS member: this account's security events to the central activity bus")
+	}
+	s := awscdk.NewStack(scope, id, &sprops)
+	var detections *[]*string
+	if len(p.Detections) > 0 {
+		detections = jsii.Strings(p.Detections...)
+	}
+	memberforwarding.New(s, jsii.String("Forwarding"), &memberforwarding.Props{
+		CentralBusArn: jsii.String(p.CentralBusArn),
+		Sources:       jsii.Strings(forwarded...),
+		Detections:    detections,
+	})
 	return s
 }

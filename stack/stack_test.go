@@ -660,3 +660,61 @@ func TestStackSelfProtectionAlerts(t *testing.T) {
 		t.Errorf("%d activity-bus alert rules with the presets evaluated, want 1", n)
 	}
 }
+
+// TestStackOrganization: with an organization, the central bus admits the
+// event sources' AWS events from the organization's accounts (source aws.*,
+// those detail-types), and each event source's rule listens on the bus too;
+// the member stack forwards them there.
+func TestStackOrganization(t *testing.T) {
+	s := synthStack(t, &stack.Props{OrganizationID: "o-a1b2c3d4e5", Sources: []string{"cloudtrail-logs", "guardduty", "accessanalyzer"}})
+	var forward map[string]any
+	for _, p := range resources(s.tpl, "AWS::Events::EventBusPolicy") {
+		if get(p, "Properties", "StatementId") == "cdk-OrganizationForwardServiceEvents" {
+			forward, _ = get(p, "Properties", "Statement").(map[string]any)
+		}
+	}
+	if forward == nil {
+		t.Fatalf("no OrganizationForwardServiceEvents statement")
+	}
+	wantCond := map[string]any{
+		"StringEquals": map[string]any{
+			"aws:PrincipalOrgID": "o-a1b2c3d4e5",
+			"events:detail-type": []any{"GuardDuty Finding", "Access Analyzer Finding", "Unused Access Finding for IAM entities", "Internal Access Finding"},
+		},
+		"StringLike": map[string]any{"events:source": "aws.*"},
+	}
+	if !reflect.DeepEqual(forward["Condition"], wantCond) || forward["Action"] != "events:PutEvents" {
+		t.Errorf("statement %v", forward)
+	}
+	onBus := 0
+	for _, r := range resources(s.tpl, "AWS::Events::Rule") {
+		if reflect.DeepEqual(get(r, "Properties", "EventBusName"), ref("ActivityBus7F826587")) {
+			if src := get(r, "Properties", "EventPattern", "source", 0); src == "aws.guardduty" || src == "aws.access-analyzer" {
+				onBus++
+			}
+		}
+	}
+	if onBus != 2 {
+		t.Errorf("%d event-source rules on the activity bus, want 2", onBus)
+	}
+}
+
+func TestMemberStack(t *testing.T) {
+	var tpl map[string]any
+	cdktest.Check(t, func() {
+		m := stack.NewMember(cdktest.NewApp(nil), jsii.String("Activity-Aware-IDS-Member"), &stack.MemberProps{
+			CentralBusArn: "arn:aws:events:eu-west-1:111122223333:event-bus/Activity-Aware-IDS-ActivityBus",
+			Sources:       []string{"cloudtrail-logs", "guardduty"},
+		})
+		tpl = *assertions.Template_FromStack(m, nil).ToJSON()
+	})
+	if n := len(resources(tpl, "AWS::Events::Rule")); n != 1 {
+		t.Errorf("%d rules, want 1 (the log group is not forwarded)", n)
+	}
+	defer func() {
+		if r := recover(); r == nil {
+			t.Error("a member stack without an EventBridge source was accepted")
+		}
+	}()
+	stack.NewMember(cdktest.NewApp(nil), jsii.String("Bad"), &stack.MemberProps{CentralBusArn: "arn:aws:events:eu-west-1:111122223333:event-bus/x", Sources: []string{"cloudtrail-logs"}})
+}

@@ -35,6 +35,11 @@ type Props struct {
 	// to activity.DetailType. Destinations still verify who published each
 	// activity (slackdestination's ProducerAccounts).
 	OrganizationID *string
+	// ForwardedDetailTypes, with OrganizationID, lets the organization's
+	// accounts forward AWS service events of these detail-types (source
+	// "aws.*", which only AWS services can emit) to the bus, for the sources
+	// that read them there (constructs/memberforwarding).
+	ForwardedDetailTypes *[]*string
 }
 
 // Bus is the activity bus.
@@ -103,6 +108,21 @@ func New(scope constructs.Construct, id *string, props *Props) Bus {
 					"events:detail-type": activity.DetailType,
 				},
 				"StringLike": map[string]any{"events:source": activity.SourcePrefix + "*"},
+			},
+		}))
+	}
+	if p.OrganizationID != nil && p.ForwardedDetailTypes != nil && len(*p.ForwardedDetailTypes) > 0 {
+		eventBus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OrganizationForwardServiceEvents"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings("events:PutEvents"),
+			Resources:  jsii.Strings(*eventBus.EventBusArn()),
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{
+					"aws:PrincipalOrgID": *p.OrganizationID,
+					"events:detail-type": *p.ForwardedDetailTypes,
+				},
+				"StringLike": map[string]any{"events:source": "aws.*"},
 			},
 		}))
 	}
