@@ -10,11 +10,15 @@ package heartbeat
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/metrics"
 )
 
 // Source is the activity source of the canary; its entries carry
@@ -94,4 +98,37 @@ func Is(eventSource, eventAccount, account string, a *activity.Activity) bool {
 		}
 	}
 	return false
+}
+
+// Publisher delivers activities to the bus; eventbus.Publisher implements
+// it, and its Retried count, when it has one, feeds PublishRetries.
+type Publisher interface {
+	Publish(ctx context.Context, acts []*activity.Activity) error
+}
+
+// Send publishes the canary for req through pub, as a source does when the
+// schedule invokes it, and records one metric line on m (HeartbeatsSent,
+// PublishFailures, PublishRetries) and one log line on log, which names
+// component (e.g. "cloudtrail source"). A failed publish is an error, so
+// the invocation fails and the heartbeat alarm's missing canary follows.
+func Send(ctx context.Context, pub Publisher, req Request, now time.Time, m *metrics.Emitter, log *slog.Logger, component string) error {
+	a := Activity(req, now)
+	rc, _ := pub.(interface{ Retried() int64 })
+	retried := func() int64 {
+		if rc == nil {
+			return 0
+		}
+		return rc.Retried()
+	}
+	before := retried()
+	err := pub.Publish(ctx, []*activity.Activity{a})
+	values := []metrics.Value{metrics.N(metrics.PublishRetries, int(retried()-before))}
+	if err != nil {
+		m.Emit(append(values, metrics.N(metrics.PublishFailures, 1))...)
+		log.ErrorContext(ctx, component+": heartbeat publish failed", "activityId", a.ID, "error", err.Error())
+		return fmt.Errorf("heartbeat: publish %s: %w", a.ID, err)
+	}
+	m.Emit(append(values, metrics.N(metrics.HeartbeatsSent, 1), metrics.N(metrics.PublishFailures, 0))...)
+	log.InfoContext(ctx, component+": heartbeat published", "activityId", a.ID)
+	return nil
 }

@@ -108,16 +108,8 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // heartbeat publishes the canary for req.
 func (h *Handler) heartbeat(ctx context.Context, log *slog.Logger, req heartbeat.Request) error {
-	a := heartbeat.Activity(req, time.Now())
-	before := h.retried()
-	err := h.Publisher.Publish(ctx, []*activity.Activity{a})
-	values := []metrics.Value{metrics.N(metrics.PublishRetries, int(h.retried()-before))}
-	if err != nil {
-		h.Metrics.Emit(append(values, metrics.N(metrics.PublishFailures, 1))...)
-		log.ErrorContext(ctx, "event source: heartbeat publish failed", "activityId", a.ID, "error", err.Error())
-		return fmt.Errorf("awsevents: publish heartbeat: %w", err)
+	if err := heartbeat.Send(ctx, h.Publisher, req, time.Now(), h.Metrics, log, "event source"); err != nil {
+		return fmt.Errorf("awsevents: %w", err)
 	}
-	h.Metrics.Emit(append(values, metrics.N(metrics.HeartbeatsSent, 1), metrics.N(metrics.PublishFailures, 0))...)
-	log.InfoContext(ctx, "event source: heartbeat published", "activityId", a.ID)
 	return nil
 }

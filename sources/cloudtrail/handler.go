@@ -81,17 +81,9 @@ func (h *Handler) heartbeat(ctx context.Context, req heartbeat.Request) error {
 	if h.Now != nil {
 		now = h.Now
 	}
-	a := heartbeat.Activity(req, now())
-	before := h.retried()
-	err := h.Publisher.Publish(ctx, []*activity.Activity{a})
-	values := []metrics.Value{metrics.N(metrics.PublishRetries, int(h.retried()-before))}
-	if err != nil {
-		h.Metrics.Emit(append(values, metrics.N(metrics.PublishFailures, 1))...)
-		h.logger().ErrorContext(ctx, "cloudtrail source: heartbeat publish failed", "activityId", a.ID, "error", err.Error())
-		return fmt.Errorf("cloudtrail: publish heartbeat: %w", err)
+	if err := heartbeat.Send(ctx, h.Publisher, req, now(), h.Metrics, h.logger(), "cloudtrail source"); err != nil {
+		return fmt.Errorf("cloudtrail: %w", err)
 	}
-	h.Metrics.Emit(append(values, metrics.N(metrics.HeartbeatsSent, 1), metrics.N(metrics.PublishFailures, 0))...)
-	h.logger().InfoContext(ctx, "cloudtrail source: heartbeat published", "activityId", a.ID)
 	return nil
 }
 
