@@ -265,17 +265,13 @@ func (s *Server) sendMessage(_ context.Context, body []byte) (any, error) {
 	if len(in.MessageBody) > 256*1024 {
 		return nil, invalid("One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.queue(in.QueueUrl)
+	id, err := s.Send(in.QueueUrl, in.MessageBody, in.MessageAttributes)
 	if err != nil {
 		return nil, err
 	}
-	m := &message{id: localaws.NewID(), body: in.MessageBody, attrs: in.MessageAttributes, sent: s.now()}
-	q.messages = append(q.messages, m)
-	out := map[string]string{"MessageId": m.id, "MD5OfMessageBody": md5Hex(m.body)}
-	if len(m.attrs) > 0 {
-		out["MD5OfMessageAttributes"] = attributesMD5(m.attrs)
+	out := map[string]string{"MessageId": id, "MD5OfMessageBody": md5Hex(in.MessageBody)}
+	if len(in.MessageAttributes) > 0 {
+		out["MD5OfMessageAttributes"] = attributesMD5(in.MessageAttributes)
 	}
 	return out, nil
 }
@@ -397,15 +393,19 @@ func selectAttributes(attrs map[string]Attribute, names []string) map[string]Att
 	return out
 }
 
-// find returns the message whose latest receipt handle is receipt; the
-// caller holds s.mu.
-func (q *queue) find(receipt string) (int, error) {
+// received returns the queue at url and the index of its message whose
+// latest receipt handle is receipt; the caller holds s.mu.
+func (s *Server) received(url, receipt string) (*queue, int, error) {
+	q, err := s.queue(url)
+	if err != nil {
+		return nil, 0, err
+	}
 	for i, m := range q.messages {
 		if m.receipt != "" && m.receipt == receipt {
-			return i, nil
+			return q, i, nil
 		}
 	}
-	return 0, &localaws.Error{Status: http.StatusBadRequest, Type: "ReceiptHandleIsInvalid", Message: "The input receipt handle is invalid."}
+	return nil, 0, &localaws.Error{Status: http.StatusBadRequest, Type: "ReceiptHandleIsInvalid", Message: "The input receipt handle is invalid."}
 }
 
 func (s *Server) changeMessageVisibility(_ context.Context, body []byte) (any, error) {
@@ -422,11 +422,7 @@ func (s *Server) changeMessageVisibility(_ context.Context, body []byte) (any, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q, err := s.queue(in.QueueUrl)
-	if err != nil {
-		return nil, err
-	}
-	i, err := q.find(in.ReceiptHandle)
+	q, i, err := s.received(in.QueueUrl, in.ReceiptHandle)
 	if err != nil {
 		return nil, err
 	}
@@ -444,11 +440,7 @@ func (s *Server) deleteMessage(_ context.Context, body []byte) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q, err := s.queue(in.QueueUrl)
-	if err != nil {
-		return nil, err
-	}
-	i, err := q.find(in.ReceiptHandle)
+	q, i, err := s.received(in.QueueUrl, in.ReceiptHandle)
 	if err != nil {
 		return nil, err
 	}
