@@ -3,6 +3,7 @@ package activity
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,49 @@ func TestSeverity(t *testing.T) {
 	}
 	if _, err := ParseSeverity("urgent"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("ParseSeverity(urgent) = %v", err)
+	}
+}
+
+// TestBoundShedsResources: a denial naming 2,500 resources (a
+// DeleteObjects of thousands of keys, say) is still one entry within the
+// limit, a denial with its actor, action and severity, the resources shed
+// with their count kept. Before, trimming strings alone left it too large
+// and the activity was lost.
+func TestBoundShedsResources(t *testing.T) {
+	a := &Activity{
+		SchemaVersion: SchemaVersion, ID: "del-objects", Source: "cloudtrail", Subject: "Access denied: s3:DeleteObjects",
+		Severity: High, Time: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Account: Account{ID: "123456789012"},
+		Actor:  &Actor{Type: "AssumedRole", ARN: "arn:aws:sts::123456789012:assumed-role/ci/run", Name: "ci"},
+		Action: &Action{Service: "s3.amazonaws.com", Name: "DeleteObjects", ErrorCode: "AccessDenied", Outcome: Denied},
+		Fields: []Field{{Key: "Bucket", Value: "prod-bucket"}},
+		Tags:   []string{"denied"},
+	}
+	for i := range 2500 {
+		a.Resources = append(a.Resources, Resource{Type: "AWS::S3::Object",
+			ARN: fmt.Sprintf("arn:aws:s3:::prod-bucket/exports/2024/01/02/part-%05d-%s.parquet", i, strings.Repeat("x", 60))})
+	}
+	e, err := NewEntry(a, DefaultMaxEntrySize)
+	if err != nil {
+		t.Fatalf("NewEntry: %v", err)
+	}
+	if e.Size() > DefaultMaxEntrySize {
+		t.Fatalf("entry is %d bytes, limit %d", e.Size(), DefaultMaxEntrySize)
+	}
+	got, err := Parse(e.Detail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Severity != High || got.Action == nil || got.Action.Outcome != Denied || got.Actor == nil || got.Actor.ARN != a.Actor.ARN || !got.Truncated {
+		t.Fatalf("bounded activity lost what matters: %+v", got)
+	}
+	if len(got.Resources) == 0 || len(got.Resources) >= 2500 {
+		t.Errorf("%d resources kept, want some shed and some kept", len(got.Resources))
+	}
+	want := fmt.Sprintf("%d of 2500", 2500-len(got.Resources))
+	if len(got.Fields) == 0 || got.Fields[0].Key != ResourcesNotShownKey || got.Fields[0].Value != want {
+		t.Errorf("fields %+v, want first %s: %s", got.Fields, ResourcesNotShownKey, want)
+	}
+	if len(a.Resources) != 2500 || len(a.Fields) != 1 {
+		t.Error("Bound modified its input")
 	}
 }

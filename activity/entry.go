@@ -103,10 +103,16 @@ func entrySource(name string) string {
 //  1. detail, the original record: its largest members first become shortened
 //     text previews, then, if need be, the whole record becomes one preview;
 //  2. the longest display field values;
-//  3. the longest remaining strings (user agent, error message, resources, …).
+//  3. the longest remaining strings (user agent, error message, resources, …);
+//  4. the detail, whole;
+//  5. lists, when trimming strings was not enough (a denial naming thousands
+//     of resources): resources, keeping how many there were in a first
+//     display field ResourcesNotShownKey; then display fields, links, tags
+//     and all but the first detection.
 //
-// It never drops the id, subject, actor or action; if even their trimmed form
-// does not fit it returns ErrTooLarge. The activity is not modified.
+// It never drops the id, subject, severity, actor or action; if even their
+// trimmed form does not fit it returns ErrTooLarge. The activity is not
+// modified.
 func Bound(a *Activity, maxBytes int) ([]byte, error) {
 	enc, err := Marshal(a)
 	if err != nil {
@@ -154,7 +160,65 @@ func Bound(a *Activity, maxBytes int) ([]byte, error) {
 			return enc, nil
 		}
 	}
+	if enc, err = shedLists(c, maxBytes); err != nil || len(enc) <= maxBytes {
+		return enc, err
+	}
 	return nil, fmt.Errorf("%w: activity %s needs %d bytes, limit %d", ErrTooLarge, a.ID, len(enc), maxBytes)
+}
+
+// ResourcesNotShownKey is the display field Bound adds when it sheds
+// resources: "N of M" resources are not in the activity.
+const ResourcesNotShownKey = "Resources not shown"
+
+// shedLists halves c's lists until its encoding fits maxBytes: resources
+// first (the count of those shed goes in a first display field), then
+// display fields (from the end, the count kept), then links, tags and all
+// detections but the first. It returns the last encoding, which is still too
+// large when nothing is left to shed.
+func shedLists(c *Activity, maxBytes int) ([]byte, error) {
+	enc, err := Marshal(c)
+	if err != nil || len(enc) <= maxBytes {
+		return enc, err
+	}
+	total := len(c.Resources)
+	// halve shrinks a list to half its length (0 from 1) and reports whether
+	// the activity then fits.
+	halve := func(n *int, cut func(keep int)) (bool, error) {
+		for *n > 0 {
+			cut(*n / 2)
+			if enc, err = Marshal(c); err != nil {
+				return false, err
+			}
+			if len(enc) <= maxBytes {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	if total > 0 {
+		c.Fields = append([]Field{{Key: ResourcesNotShownKey}}, c.Fields...)
+		n := total
+		fits, err := halve(&n, func(keep int) {
+			c.Resources, n = c.Resources[:keep], keep
+			c.Fields[0].Value = fmt.Sprintf("%d of %d", total-keep, total)
+		})
+		if fits || err != nil {
+			return enc, err
+		}
+	}
+	first := 0
+	if total > 0 {
+		first = 1 // the count of shed resources stays
+	}
+	n := len(c.Fields) - first
+	if fits, err := halve(&n, func(keep int) { c.Fields, n = c.Fields[:first+keep], keep }); fits || err != nil {
+		return enc, err
+	}
+	c.Links, c.Tags = nil, nil
+	if len(c.Detections) > 1 {
+		c.Detections = c.Detections[:1]
+	}
+	return Marshal(c)
 }
 
 // minKeptRunes is the shortest a string is trimmed to.
