@@ -191,6 +191,9 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 		Exclusions:        ex,
 		DetectionsOnly:    broad || len(ex) > 0,
 		PutEventsMaxBytes: int(*p.PutEventsMaxBytes),
+		// A partly published batch parks its undelivered log events here
+		// and succeeds, so Lambda does not send the accepted ones again.
+		FailureQueueURL: *queue.QueueUrl(),
 	}.Environment())
 	if len(conflicts) > 0 {
 		problems = append(problems, "cloudtrailsource: Function.Environment sets "+strings.Join(conflicts, ", ")+
@@ -204,6 +207,7 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	fp.MaxEventAge = p.MaxEventAge
 	fn := gofunction.New(c, jsii.String("Function"), &fp)
 	p.Bus.GrantPutEventsTo(fn.Function(), nil)
+	queue.GrantSendMessages(fn.Function())
 
 	s := &source{Construct: c, fn: fn, queue: queue}
 	if p.LogGroup != nil {

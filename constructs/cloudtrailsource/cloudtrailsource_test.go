@@ -77,9 +77,16 @@ func TestCloudTrailSource(t *testing.T) {
 				"EVENT_BUS_NAME":       cdktest.Ref(busID),
 				"DETECTIONS":           tt.wantDetections,
 				"PUT_EVENTS_MAX_BYTES": "262144",
+				// A partly published batch parks its undelivered log
+				// events in the failure queue.
+				"FAILURE_QUEUE_URL": cdktest.Ref(queueID),
 			}
 			if got := cdktest.Get(fn, "Properties", "Environment", "Variables"); !reflect.DeepEqual(got, wantEnv) {
 				t.Errorf("environment = %v, want %v", got, wantEnv)
+			}
+			send := cdktest.StatementFor(t, raw, "sqs:SendMessage")
+			if !reflect.DeepEqual(send["Resource"], cdktest.GetAtt(queueID, "Arn")) {
+				t.Errorf("sqs:SendMessage on %v, want the failure queue", send["Resource"])
 			}
 			cfg := cdktest.Get(cdktest.Only(t, raw, "AWS::Lambda::EventInvokeConfig"), "Properties")
 			if cdktest.Get(cfg, "MaximumRetryAttempts") != 2.0 || cdktest.Get(cfg, "MaximumEventAgeInSeconds") != 21600.0 ||

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
@@ -80,6 +81,10 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 	if err != nil {
 		return nil, err
 	}
+	var failures cloudtrail.FailureQueue
+	if cfg.FailureQueueURL != "" {
+		failures = &cloudtrail.SQSFailureQueue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.FailureQueueURL}
+	}
 	var publisher cloudtrail.Publisher = pub
 	if corrCfg.StateTable != "" {
 		// Bursts of denials and threshold presets become derived
@@ -95,6 +100,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*cloudtrail.Handler, error
 		Publisher: publisher,
 		Logger:    logger,
 		Keep:      keep,
+		Failures:  failures,
 		// EMF lines on stdout become metrics in CloudWatch Logs.
 		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimSource, "cloudtrail"),
 	}, nil

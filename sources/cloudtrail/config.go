@@ -38,6 +38,10 @@ const (
 	// stack without a subscription).
 	EnvNamingPrefix        = "DETECTIONS_NAMING_PREFIX"
 	EnvNamingTrailLogGroup = "DETECTIONS_TRAIL_LOG_GROUP"
+	// EnvFailureQueueURL is the queue the log events of a partly published
+	// batch are parked in (Handler.Failures). Default: none, such a batch
+	// fails as a whole.
+	EnvFailureQueueURL = "FAILURE_QUEUE_URL"
 )
 
 // ErrConfig reports an environment the source function cannot run with.
@@ -60,6 +64,9 @@ type Config struct {
 	// Naming is how the self-protection presets recognize the deployment's
 	// own resources; the zero value means detections.DefaultNaming.
 	Naming detections.Naming
+	// FailureQueueURL is where undelivered log events of a partly
+	// published batch are parked; "" fails such a batch as a whole.
+	FailureQueueURL string
 }
 
 // ConfigFromEnv reads and checks the configuration from getenv (os.Getenv in
@@ -67,6 +74,7 @@ type Config struct {
 // id is an error wrapping ErrConfig that names the variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
+		FailureQueueURL:   getenv(EnvFailureQueueURL),
 		EventBusName:      getenv(EnvEventBusName),
 		PutEventsMaxBytes: activity.DefaultMaxEntrySize,
 	}
@@ -157,6 +165,9 @@ func (c Config) Environment() map[string]string {
 	}
 	if c.DetectionsOnly {
 		env[EnvDetectionsOnly] = "true"
+	}
+	if c.FailureQueueURL != "" {
+		env[EnvFailureQueueURL] = c.FailureQueueURL
 	}
 	if c.Naming != (detections.Naming{}) {
 		env[EnvNamingPrefix] = c.Naming.Prefix

@@ -43,6 +43,10 @@ type Handler struct {
 	// detection labels (detections.SubscriptionPattern). Heartbeats are
 	// always published.
 	Keep func(*activity.Activity) bool
+	// Failures, when set, keeps the log events of a batch the bus took only
+	// in part (parkPartial), so the batch is not sent again; nil: a partly
+	// published batch fails the invocation as a whole.
+	Failures FailureQueue
 }
 
 // retryCounter is implemented by eventbus.Publisher: entries sent again so
@@ -99,6 +103,33 @@ func (h *Handler) retried() int64 {
 		return rc.Retried()
 	}
 	return 0
+}
+
+// parkPartial keeps the log events of a partly published batch in the
+// failure queue and reports whether it did: then the invocation succeeds,
+// and Lambda does not send the batch again (which would post every accepted
+// activity once more). A batch of which nothing was published is retried as
+// a whole, as nothing would be sent twice; so is a batch whose failures
+// could not be parked (downstream, one delivery per activity id absorbs the
+// repeats).
+func (h *Handler) parkPartial(ctx context.Context, acts []*activity.Activity, err error, failed int, log *slog.Logger, attrs []any) bool {
+	ue, ok := errors.AsType[*eventbus.UndeliveredError](err)
+	if h.Failures == nil || !ok || failed == 0 || failed >= len(acts) {
+		return false
+	}
+	body, n, perr := parkBody(ctx, acts, ue)
+	if perr == nil && n != failed {
+		perr = fmt.Errorf("cloudtrail: park: %d of %d undelivered activities have no log event", failed-n, failed)
+	}
+	if perr == nil {
+		perr = h.Failures.Park(ctx, body)
+	}
+	if perr != nil {
+		log.ErrorContext(ctx, "cloudtrail source: park failed", append(attrs, "failed", failed, "error", perr.Error())...)
+		return false
+	}
+	log.WarnContext(ctx, "cloudtrail source: published, undelivered log events parked", append(attrs, "failed", failed, "parked", n, "error", err.Error())...)
+	return true
 }
 
 // KeepLabelled is the Handler's Keep behind a broad subscription filter: it
@@ -173,6 +204,9 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 		metrics.N(metrics.PublishFailures, failed),
 		metrics.N(metrics.PublishRetries, int(h.retried()-before)),
 	)
+	if err != nil && h.parkPartial(ctx, acts, err, failed, log, attrs) {
+		return nil
+	}
 	if err != nil {
 		log.ErrorContext(ctx, "cloudtrail source: publish failed", append(attrs, "failed", failed, "error", err.Error())...)
 		return fmt.Errorf("cloudtrail: publish %d activities: %w", len(acts), err)
