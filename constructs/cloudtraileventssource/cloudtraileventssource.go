@@ -136,25 +136,18 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 		panic(err.Error())
 	}
 	env := cloudtrail.Config{EventBusName: *props.Bus.EventBusName(), Detections: ids, DetectionsOnly: !narrow}.Environment()
-	var buses []awsevents.IEventBus
-	if props.EventBuses != nil {
-		buses = *props.EventBuses
+	// The L2 pattern is what synthesis checks; RawPattern is what deploys.
+	l2 := &awsevents.EventPattern{
+		Source:     awsevents.Match_Prefix(jsii.String("aws.")),
+		DetailType: jsii.Strings(DetailTypes...),
 	}
-	return eventsource.New(scope, id, &eventsource.Props{
-		Bus:     props.Bus,
-		Sources: []string{cloudtrailevents.SourceName},
-		// The L2 pattern for synthesis checks; RawPattern is what deploys.
-		Pattern: &awsevents.EventPattern{
-			Source:     awsevents.Match_Prefix(jsii.String("aws.")),
-			DetailType: jsii.Strings(DetailTypes...),
-		},
-		RawPattern:  pattern,
-		State:       StateAllManagementEvents,
-		Environment: env,
-		EventBuses:  buses,
-		What:        "CloudTrail events",
+	return eventsource.NewSource(scope, id, &eventsource.SourceProps{
+		Bus:         props.Bus,
+		EventBuses:  props.EventBuses,
 		MaxEventAge: props.MaxEventAge,
 		Function:    props.Function,
+	}, cloudtrailevents.SourceName, "CloudTrail events", l2, func(p *eventsource.Props) {
+		p.RawPattern, p.State, p.Environment = pattern, StateAllManagementEvents, env
 	})
 }
 

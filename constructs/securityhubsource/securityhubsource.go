@@ -49,25 +49,17 @@ func Pattern() *awsevents.EventPattern {
 
 // New defines the source.
 func New(scope constructs.Construct, id *string, props *Props) Source {
-	if props == nil || props.Bus == nil {
-		panic("securityhubsource: Props.Bus is required")
-	}
-	var buses []awsevents.IEventBus
-	if props.EventBuses != nil {
-		buses = *props.EventBuses
+	if props == nil {
+		props = &Props{}
 	}
 	var skip []string
 	if props.SkipGuardDuty != nil && *props.SkipGuardDuty {
 		skip = []string{securityhub.ProductGuardDuty}
 	}
-	return eventsource.New(scope, id, &eventsource.Props{
-		Bus:          props.Bus,
-		Sources:      []string{securityhub.SourceName},
-		Pattern:      Pattern(),
-		EventBuses:   buses,
-		SkipProducts: skip,
-		What:         "Security Hub findings",
-		MaxEventAge:  props.MaxEventAge,
-		Function:     props.Function,
-	})
+	return eventsource.NewSource(scope, id, &eventsource.SourceProps{
+		Bus:         props.Bus,
+		EventBuses:  props.EventBuses,
+		MaxEventAge: props.MaxEventAge,
+		Function:    props.Function,
+	}, securityhub.SourceName, "Security Hub findings", Pattern(), func(p *eventsource.Props) { p.SkipProducts = skip })
 }

@@ -100,7 +100,7 @@ func (Source) Activities(ev *awsevents.Event) ([]*activity.Activity, error) {
 	return []*activity.Activity{f.activity(ev)}, nil
 }
 
-func (f *Finding) id() string { return firstOf(f.ID, f.FindingID) }
+func (f *Finding) id() string { return awsevents.FirstOf(f.ID, f.FindingID) }
 
 // kind is the finding type; external access findings name none.
 func (f *Finding) kind(detailType string) string {
@@ -130,10 +130,10 @@ func (f *Finding) Severity(kind string) activity.Severity {
 func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 	kind := f.kind(ev.DetailType)
 	sev := f.Severity(kind)
-	region := firstOf(f.Region, ev.Region)
+	region := awsevents.FirstOf(f.Region, ev.Region)
 	at := awsevents.EventTime(ev, awsevents.ParseTime(f.UpdatedAt), awsevents.ParseTime(f.CreatedAt))
 	id := "accessanalyzer-" + f.id()
-	if v := firstOf(f.UpdatedAt, f.CreatedAt); v != "" {
+	if v := awsevents.FirstOf(f.UpdatedAt, f.CreatedAt); v != "" {
 		id += "@" + v
 	}
 	principal := f.principal()
@@ -145,7 +145,7 @@ func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 		Subject:       activity.Truncate(subject, awsevents.MaxSubjectRunes),
 		Severity:      sev,
 		Time:          at,
-		Account:       activity.Account{ID: firstOf(f.AccountID, ev.AccountID)},
+		Account:       activity.Account{ID: awsevents.FirstOf(f.AccountID, ev.AccountID)},
 		Region:        region,
 		Detections: []activity.Detection{{
 			ID:       activity.Truncate(kind, awsevents.MaxFieldRunes),
@@ -155,7 +155,7 @@ func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 		Detail: awsevents.CompactDetail(ev),
 	}
 	if strings.HasPrefix(f.Resource, "arn:") {
-		a.Resources = []activity.Resource{{Type: f.ResourceType, ARN: f.Resource, AccountID: arnAccount(f.Resource)}}
+		a.Resources = []activity.Resource{{Type: f.ResourceType, ARN: f.Resource, AccountID: awsevents.ARNField(f.Resource, 4)}}
 	}
 	var fields awsevents.Fields
 	fields.Add("Finding type", kind)
@@ -257,21 +257,4 @@ func findingLink(region, analyzerARN, id string) (string, bool) {
 	}
 	return awsevents.ConsoleURL(region, "access-analyzer", "region="+url.QueryEscape(region),
 		"/findings/details/"+name+"/"+id)
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func arnAccount(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) == 6 {
-		return parts[4]
-	}
-	return ""
 }

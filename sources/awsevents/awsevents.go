@@ -282,3 +282,23 @@ func IsConsoleURL(u string) bool {
 		return ok && ValidRegion(region)
 	}
 }
+
+// FirstOf returns the first of vs that is not blank, trimmed, or "".
+func FirstOf(vs ...string) string {
+	for _, v := range vs {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// ARNField returns field i of an ARN (3 the region, 4 the account id), or ""
+// when arn is not one.
+func ARNField(arn string, i int) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" && i >= 0 && i < 6 {
+		return parts[i]
+	}
+	return ""
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/sources/awsevents"
 )
 
 // Finding is the part of a GuardDuty finding (the detail of a "GuardDuty
@@ -211,7 +212,7 @@ func (r *Resource) describe() string {
 	case r.LambdaDetails != nil:
 		names = append(names, r.LambdaDetails.FunctionName)
 	case r.RdsDbInstanceDetails != nil:
-		names = append(names, firstOf(r.RdsDbInstanceDetails.DbInstanceIdentifier, r.RdsDbInstanceDetails.DbClusterIdentifier))
+		names = append(names, awsevents.FirstOf(r.RdsDbInstanceDetails.DbInstanceIdentifier, r.RdsDbInstanceDetails.DbClusterIdentifier))
 	case r.EcsClusterDetails != nil:
 		names = append(names, r.EcsClusterDetails.Name)
 	}

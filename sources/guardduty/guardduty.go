@@ -104,9 +104,9 @@ func bandName(s activity.Severity) string {
 }
 
 func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
-	region := firstOf(f.Region, ev.Region)
-	account := firstOf(f.AccountID, ev.AccountID)
-	partition := firstOf(f.Partition, awsevents.Partition(region, f.Arn))
+	region := awsevents.FirstOf(f.Region, ev.Region)
+	account := awsevents.FirstOf(f.AccountID, ev.AccountID)
+	partition := awsevents.FirstOf(f.Partition, awsevents.Partition(region, f.Arn))
 	updated := awsevents.ParseTime(f.UpdatedAt)
 	at := awsevents.EventTime(ev, updated, awsevents.ParseTime(f.CreatedAt))
 	band := Severity(f.Severity.Float())
@@ -119,10 +119,10 @@ func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 	if f.Service.AdditionalInfo.Sample.Bool() {
 		tags = append(tags, TagSample)
 	}
-	subject := firstOf(f.Title, f.Type)
+	subject := awsevents.FirstOf(f.Title, f.Type)
 
 	id := "guardduty-" + f.ID
-	if v := firstOf(f.UpdatedAt, f.CreatedAt); v != "" {
+	if v := awsevents.FirstOf(f.UpdatedAt, f.CreatedAt); v != "" {
 		id += "@" + v
 	}
 	a := &activity.Activity{
@@ -155,7 +155,7 @@ func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 	fields.Add("Action", f.Service.Action.describe())
 	if remote != nil {
 		fields.Add("Remote location", joinNonEmpty(", ", remote.City.CityName, remote.Country.CountryName))
-		fields.Add("Remote organization", joinNonEmpty(" / ", firstOf(remote.Organization.AsnOrg, remote.Organization.Org), remote.Organization.Isp))
+		fields.Add("Remote organization", joinNonEmpty(" / ", awsevents.FirstOf(remote.Organization.AsnOrg, remote.Organization.Org), remote.Organization.Isp))
 	}
 	if n := f.Service.Count.Int(); n > 0 {
 		fields.Add("Count", strconv.FormatInt(n, 10))
@@ -196,7 +196,7 @@ func (f *Finding) actor(remote *RemoteIPDetails) *activity.Actor {
 		}
 	}
 	if remote != nil {
-		act.SourceIP = firstOf(remote.IPAddressV4, remote.IPAddressV6)
+		act.SourceIP = awsevents.FirstOf(remote.IPAddressV4, remote.IPAddressV6)
 	}
 	if api := f.Service.Action.AwsAPICallAction; api != nil {
 		act.UserAgent = api.UserAgent.FullUserAgent
@@ -205,15 +205,6 @@ func (f *Finding) actor(remote *RemoteIPDetails) *activity.Actor {
 		return nil
 	}
 	return &act
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func joinNonEmpty(sep string, vs ...string) string {

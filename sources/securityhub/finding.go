@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/activity-aware/ids/sources/awsevents"
 )
 
 // Finding is the part of an ASFF finding the source reads; see the Security
@@ -72,7 +74,7 @@ var _ json.Unmarshaler = (*Score)(nil)
 // ProductName, else the name Security Hub records in ProductFields, else the
 // last part of ProductArn.
 func (f *Finding) Product() string {
-	if n := firstOf(f.ProductName, f.ProductFields["aws/securityhub/ProductName"]); n != "" {
+	if n := awsevents.FirstOf(f.ProductName, f.ProductFields["aws/securityhub/ProductName"]); n != "" {
 		return n
 	}
 	if i := strings.LastIndex(f.ProductArn, "/"); i >= 0 {
@@ -84,5 +86,5 @@ func (f *Finding) Product() string {
 // control is the id of the security control or rule that produced the
 // finding, e.g. "IAM.6" or "1.3".
 func (f *Finding) control() string {
-	return firstOf(f.Compliance.SecurityControlID, f.ProductFields["ControlId"], f.ProductFields["RuleId"])
+	return awsevents.FirstOf(f.Compliance.SecurityControlID, f.ProductFields["ControlId"], f.ProductFields["RuleId"])
 }

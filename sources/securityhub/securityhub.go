@@ -165,16 +165,16 @@ func Severity(label string, normalized float64, hasNormalized bool) activity.Sev
 
 func (f *Finding) activity(ev *awsevents.Event, raw json.RawMessage) *activity.Activity {
 	// Older findings carry no Region; their Id (an ARN) names it.
-	region := firstOf(f.Region, arnField(f.ID, 3), ev.Region)
+	region := awsevents.FirstOf(f.Region, awsevents.ARNField(f.ID, 3), ev.Region)
 	updated := awsevents.ParseTime(f.UpdatedAt)
 	at := awsevents.EventTime(ev, updated, awsevents.ParseTime(f.CreatedAt))
 	sev := Severity(f.Severity.Label, f.Severity.Normalized.value, f.Severity.Normalized.set)
 	id := "securityhub-" + f.ID
-	if v := firstOf(f.UpdatedAt, f.CreatedAt); v != "" {
+	if v := awsevents.FirstOf(f.UpdatedAt, f.CreatedAt); v != "" {
 		id += "@" + v
 	}
-	subject := firstOf(f.Title, f.control(), f.ID)
-	detection := firstOf(f.control(), firstType(f.Types), f.GeneratorID)
+	subject := awsevents.FirstOf(f.Title, f.control(), f.ID)
+	detection := awsevents.FirstOf(f.control(), firstType(f.Types), f.GeneratorID)
 	a := &activity.Activity{
 		SchemaVersion: activity.SchemaVersion,
 		ID:            id,
@@ -182,7 +182,7 @@ func (f *Finding) activity(ev *awsevents.Event, raw json.RawMessage) *activity.A
 		Subject:       activity.Truncate(subject, awsevents.MaxSubjectRunes),
 		Severity:      sev,
 		Time:          at,
-		Account:       activity.Account{ID: firstOf(f.AwsAccountID, ev.AccountID)},
+		Account:       activity.Account{ID: awsevents.FirstOf(f.AwsAccountID, ev.AccountID)},
 		Region:        region,
 		Detail:        compact(raw),
 	}
@@ -196,17 +196,17 @@ func (f *Finding) activity(ev *awsevents.Event, raw json.RawMessage) *activity.A
 	var names []string
 	for _, r := range f.Resources {
 		if strings.HasPrefix(r.ID, "arn:") {
-			a.Resources = append(a.Resources, activity.Resource{Type: r.Type, ARN: r.ID, AccountID: arnField(r.ID, 4)})
+			a.Resources = append(a.Resources, activity.Resource{Type: r.Type, ARN: r.ID, AccountID: awsevents.ARNField(r.ID, 4)})
 		}
 		names = append(names, strings.TrimSpace(r.Type+" "+r.ID))
 	}
 	var fields awsevents.Fields
 	fields.Add("Product", f.Product())
-	fields.Add("Company", firstOf(f.CompanyName, f.ProductFields["aws/securityhub/CompanyName"]))
+	fields.Add("Company", awsevents.FirstOf(f.CompanyName, f.ProductFields["aws/securityhub/CompanyName"]))
 	fields.Add("Control", f.control())
-	fields.Add("Severity", firstOf(strings.ToUpper(f.Severity.Label), string(sev)))
+	fields.Add("Severity", awsevents.FirstOf(strings.ToUpper(f.Severity.Label), string(sev)))
 	fields.Add("Compliance", f.Compliance.Status)
-	fields.Add("Workflow", firstOf(f.Workflow.Status, f.WorkflowState))
+	fields.Add("Workflow", awsevents.FirstOf(f.Workflow.Status, f.WorkflowState))
 	fields.Add("Record state", f.RecordState)
 	fields.Add("Resources", strings.Join(names, ", "))
 	fields.Add("Types", strings.Join(f.Types, ", "))
@@ -232,27 +232,9 @@ func compact(raw json.RawMessage) json.RawMessage {
 	return awsevents.CompactDetail(&awsevents.Event{Detail: raw})
 }
 
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 func firstType(ts []string) string {
 	if len(ts) == 0 {
 		return ""
 	}
 	return ts[0]
-}
-
-// arnField is field i of an ARN (3 the region, 4 the account), or "".
-func arnField(arn string, i int) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) == 6 && parts[0] == "arn" {
-		return parts[i]
-	}
-	return ""
 }

@@ -179,3 +179,43 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	}
 	return s
 }
+
+// SourceProps are the props every EventBridge-fed source construct takes;
+// the construct packages name it as their Props. Bus is required.
+type SourceProps struct {
+	// Bus receives the activities.
+	Bus awsevents.IEventBus
+	// EventBuses the rule listens on. Default: the account's default bus,
+	// where AWS services send their events.
+	EventBuses *[]awsevents.IEventBus
+	// MaxEventAge of an event in the rule's and the function's retries.
+	// Default 6 hours.
+	MaxEventAge awscdk.Duration
+	// Function overrides the function's defaults.
+	Function *gofunction.Props
+}
+
+// NewSource defines the source named name (an awsevents source name) from
+// its construct's props: its rule takes pattern, What describes it.
+func NewSource(scope constructs.Construct, id *string, props *SourceProps, name, what string, pattern *awsevents.EventPattern, more func(*Props)) Source {
+	if props == nil || props.Bus == nil {
+		panic(what + " source: Props.Bus is required")
+	}
+	var buses []awsevents.IEventBus
+	if props.EventBuses != nil {
+		buses = *props.EventBuses
+	}
+	p := &Props{
+		Bus:         props.Bus,
+		Sources:     []string{name},
+		Pattern:     pattern,
+		EventBuses:  buses,
+		What:        what,
+		MaxEventAge: props.MaxEventAge,
+		Function:    props.Function,
+	}
+	if more != nil {
+		more(p)
+	}
+	return New(scope, id, p)
+}
