@@ -28,6 +28,7 @@ import (
 	"github.com/activity-aware/ids/constructs/routing"
 	"github.com/activity-aware/ids/constructs/securityhubsource"
 	"github.com/activity-aware/ids/constructs/slackdestination"
+	"github.com/activity-aware/ids/constructs/teamsdestination"
 	"github.com/activity-aware/ids/constructs/webhookdestination"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
@@ -60,6 +61,12 @@ const (
 	ParamPagerDutyMinSeverity  = "PagerDutyMinSeverity"
 	PagerDutyRoutingKeyPattern = `^$|^[A-Za-z0-9]{32}$`
 	ConditionPagerDuty         = "HasPagerDuty"
+
+	// Microsoft Teams: deployed when its Workflows webhook URL is given.
+	ParamTeamsWebhookURL   = "TeamsWebhookUrl"
+	ParamTeamsMinSeverity  = "TeamsMinSeverity"
+	TeamsWebhookURLPattern = `^$|^https://[^\s"\\]+$`
+	ConditionTeams         = "HasTeams"
 )
 
 // Props configures the stack. All fields beyond StackProps are optional.
@@ -298,6 +305,31 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Function:         fn,
 	})
 
+	teamsURL := awscdk.NewCfnParameter(s, jsii.String(ParamTeamsWebhookURL), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		NoEcho:                jsii.Bool(true),
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(TeamsWebhookURLPattern),
+		ConstraintDescription: jsii.String("must be empty or an https:// URL without spaces, quotes or backslashes"),
+		Description: jsii.String("Microsoft Teams Workflows webhook URL (\"When a Teams webhook request is received\"): " +
+			"activities arrive as Adaptive Cards. Stored in Secrets Manager, never shown. Empty: not deployed."),
+	})
+	hasTeams := whenGiven(s, ConditionTeams, teamsURL)
+	msTeams := teamsdestination.New(s, jsii.String("TeamsDestination"), &teamsdestination.Props{
+		Bus: bus.EventBus(),
+		// {"url": …}: never empty, so CloudFormation's validation has no
+		// empty default to warn about; the value is the NoEcho parameter's.
+		WebhookURL: awscdk.SecretValue_UnsafePlainText(awscdk.Fn_Join(jsii.String(""),
+			jsii.Strings(`{"url":"`, *teamsURL.ValueAsString(), `"}`))),
+		SecretName: jsii.String(*s.StackName() + "/teams-webhook"),
+		KeyAlias:   jsii.String("alias/" + *s.StackName() + "/teams-webhook"),
+		Filter:     &routing.Filter{MinSeverity: minSeverity(s, ParamTeamsMinSeverity, "Microsoft Teams", activity.Info)},
+		Condition:  hasTeams,
+		// The same producers as the Slack destination's.
+		ProducerAccounts: &producers,
+		Function:         fn,
+	})
+
 	alerts, evaluated := selfProtection(s, &p)
 	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{
 		Sources: sources,
@@ -307,6 +339,7 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 			// users set, which may keep the (info) canary out.
 			{Name: "webhook", Function: webhook.Function(), Condition: hasWebhook, NoCanary: true},
 			{Name: "pagerduty", Function: pd.Function(), Condition: hasPagerDuty, NoCanary: true},
+			{Name: "teams", Function: msTeams.Function(), Condition: hasTeams, NoCanary: true},
 		},
 		Queues: append(queues,
 			monitoring.Queue{Queue: slack.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Slack destination"},
@@ -315,6 +348,8 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 			monitoring.Queue{Queue: webhook.FailureQueue(), Keeps: "activities the signed webhook destination could not deliver", Condition: hasWebhook},
 			monitoring.Queue{Queue: pd.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the PagerDuty destination", Condition: hasPagerDuty},
 			monitoring.Queue{Queue: pd.FailureQueue(), Keeps: "activities the PagerDuty destination could not deliver", Condition: hasPagerDuty},
+			monitoring.Queue{Queue: msTeams.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Teams destination", Condition: hasTeams},
+			monitoring.Queue{Queue: msTeams.FailureQueue(), Keeps: "activities the Teams destination could not deliver", Condition: hasTeams},
 		),
 		Bus:                 bus.EventBus(),
 		SelfProtectionIDs:   evaluated,
@@ -339,6 +374,9 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	output("PagerDutySecretArn", "Secrets Manager secret holding the PagerDuty routing key", pd.Secret().SecretArn(), hasPagerDuty)
 	output("PagerDutyDeadLetterQueueUrl", "Activities EventBridge could not hand to the PagerDuty destination", pd.DeadLetterQueue().QueueUrl(), hasPagerDuty)
 	output("PagerDutyFailureQueueUrl", "Activities the PagerDuty destination could not deliver", pd.FailureQueue().QueueUrl(), hasPagerDuty)
+	output("TeamsWebhookSecretArn", "Secrets Manager secret holding the Teams Workflows webhook URL", msTeams.Secret().SecretArn(), hasTeams)
+	output("TeamsDeadLetterQueueUrl", "Activities EventBridge could not hand to the Teams destination", msTeams.DeadLetterQueue().QueueUrl(), hasTeams)
+	output("TeamsFailureQueueUrl", "Activities the Teams destination could not deliver", msTeams.FailureQueue().QueueUrl(), hasTeams)
 	return s
 }
 

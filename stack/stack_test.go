@@ -178,6 +178,10 @@ func TestStackLogicalIDs(t *testing.T) {
 		"PagerDutyDestinationSecretD7C392D7":              "AWS::SecretsManager::Secret",
 		"PagerDutyDestinationFailureQueueA792856A":        "AWS::SQS::Queue",
 		"PagerDutyDestinationDeadLetterQueue61261F4B":     "AWS::SQS::Queue",
+		"TeamsDestinationKeyF1F89656":                     "AWS::KMS::Key",
+		"TeamsDestinationSecretB2110DDB":                  "AWS::SecretsManager::Secret",
+		"TeamsDestinationFailureQueueE3C7D9E0":            "AWS::SQS::Queue",
+		"TeamsDestinationDeadLetterQueueB733B860":         "AWS::SQS::Queue",
 	}
 	for id, typ := range want {
 		if got := get(s.tpl, "Resources", id, "Type"); got != typ {
@@ -196,8 +200,8 @@ func TestStackLogicalIDs(t *testing.T) {
 func TestStackFunctionsAndOutputs(t *testing.T) {
 	s := synthStack(t, nil)
 	fns := resources(s.tpl, "AWS::Lambda::Function")
-	if len(fns) != 4 {
-		t.Fatalf("want 4 functions (two conditional), got %d", len(fns))
+	if len(fns) != 5 {
+		t.Fatalf("want 5 functions (three conditional), got %d", len(fns))
 	}
 	for id, fn := range fns {
 		p := fn["Properties"]
@@ -217,7 +221,7 @@ func TestStackFunctionsAndOutputs(t *testing.T) {
 	sort.Strings(names)
 	wantNames := []string{"ActivityBusArn", "ActivityBusName", "AlarmTopicArn", "CloudTrailSourceFailureQueueUrl", "DashboardUrl",
 		"HeartbeatAlarmName", "PagerDutyDeadLetterQueueUrl", "PagerDutyFailureQueueUrl", "PagerDutySecretArn", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl", "SignedWebhookSecretArn",
-		"SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn"}
+		"SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn", "TeamsDeadLetterQueueUrl", "TeamsFailureQueueUrl", "TeamsWebhookSecretArn"}
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Errorf("outputs = %v, want %v", names, wantNames)
 	}
@@ -538,6 +542,12 @@ func TestStackOptionalDestinations(t *testing.T) {
 			[]string{"", "R0123456789abcdef0123456789ABCDE"},
 			[]string{"short", `R0123456789abcdef0123456789ABC"}`, "R0123456789abcdef0123456789ABCDEF"},
 			[]string{"PagerDutySecretArn", "PagerDutyDeadLetterQueueUrl", "PagerDutyFailureQueueUrl"},
+		},
+		{
+			stack.ParamTeamsWebhookURL, stack.ParamTeamsMinSeverity, "info", stack.TeamsWebhookURLPattern, stack.ConditionTeams, "TeamsDestination",
+			[]string{"", "https://prod-00.westeurope.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke?api-version=1&sig=abc"},
+			[]string{"http://x.example/", `https://x.example/"}`, "https://x.example/a b"},
+			[]string{"TeamsWebhookSecretArn", "TeamsDeadLetterQueueUrl", "TeamsFailureQueueUrl"},
 		},
 	}
 	for _, tt := range tests {

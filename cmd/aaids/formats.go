@@ -9,6 +9,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/destinations/pagerduty"
+	"github.com/activity-aware/ids/destinations/teams"
 	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/destinations/webhook/signature"
 )
@@ -32,6 +33,7 @@ type destinationFormat interface {
 var destinationFormats = map[string]func(target string, getenv func(string) string) (destinationFormat, error){
 	"webhook":   newWebhookFormat,
 	"pagerduty": newPagerDutyFormat,
+	"teams":     newTeamsFormat,
 }
 
 // replayHTTPTimeout bounds one request of --post.
@@ -117,5 +119,37 @@ func (f *pagerDutyFormat) body(a *activity.Activity) ([]byte, error) {
 
 func (f *pagerDutyFormat) post(ctx context.Context, a *activity.Activity) error {
 	_, err := f.client.Send(ctx, f.key, pagerduty.Render(a), nil)
+	return err
+}
+
+type teamsFormat struct {
+	client *teams.Client
+	url    string
+}
+
+// newTeamsFormat prints each message; --post sends to the Workflows
+// webhook URL given.
+func newTeamsFormat(target string, _ func(string) string) (destinationFormat, error) {
+	f := &teamsFormat{}
+	if target == "" {
+		return f, nil
+	}
+	u, err := teams.WebhookURLFromSecret(target)
+	if err != nil {
+		return nil, fmt.Errorf("--post: %w", err)
+	}
+	f.url = u
+	f.client = teams.NewClient(&http.Client{Timeout: replayHTTPTimeout}, nil)
+	return f, nil
+}
+
+func (f *teamsFormat) minSeverity() activity.Severity { return activity.Info }
+
+func (f *teamsFormat) body(a *activity.Activity) ([]byte, error) {
+	return json.Marshal(teams.Render(a))
+}
+
+func (f *teamsFormat) post(ctx context.Context, a *activity.Activity) error {
+	_, err := f.client.Post(ctx, f.url, teams.Render(a), nil)
 	return err
 }

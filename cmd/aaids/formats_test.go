@@ -10,6 +10,7 @@ import (
 	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/internal/localpagerduty"
+	"github.com/activity-aware/ids/internal/localteams"
 	"github.com/activity-aware/ids/internal/localwebhook"
 )
 
@@ -84,5 +85,26 @@ func TestReplayPagerDuty(t *testing.T) {
 	code, _, errOut = runAaids(t, "replay", "--format", "pagerduty", "--post", srv.URL(), in)
 	if code != exitUsage || !strings.Contains(errOut, envRoutingKey) {
 		t.Fatalf("without the key: exit %d: %s", code, errOut)
+	}
+}
+
+// TestReplayTeams checks the card printed is what --post delivers, and a
+// hostile record's text is not live in it.
+func TestReplayTeams(t *testing.T) {
+	in := writeInput(t, "trail.json", `{"Records":[`+denied+`]}`)
+	code, out, errOut := runAaids(t, "replay", "--format", "teams", in)
+	if code != exitOK || localteams.CheckMessage([]byte(strings.TrimSpace(out))) != nil {
+		t.Fatalf("exit %d, card %s: %s", code, out, errOut)
+	}
+	srv := localteams.New(localteams.PerSecond)
+	defer srv.Close()
+	code, _, errOut = runAaids(t, "replay", "--format", "teams", "--post", srv.URL(), in)
+	if code != exitOK || len(srv.Messages()) != 1 || string(srv.Messages()[0]) != strings.TrimSpace(out) {
+		t.Fatalf("--post: exit %d, %d messages: %s", code, len(srv.Messages()), errOut)
+	}
+	srv.Fail(localteams.NotFound(), 5)
+	code, _, errOut = runAaids(t, "replay", "--format", "teams", "--post", srv.URL(), in)
+	if code != exitInput || !strings.Contains(errOut, "404 WorkflowNotFound") {
+		t.Fatalf("deleted workflow: exit %d: %s", code, errOut)
 	}
 }

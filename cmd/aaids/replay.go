@@ -25,7 +25,7 @@ import (
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
-const replayUsage = `Usage: aaids replay [--format text|json|slack|webhook|pagerduty] [--post URL] [--aggregate=false] [--accounts LIST] PATH...
+const replayUsage = `Usage: aaids replay [--format text|json|slack|teams|pagerduty|webhook] [--post URL] [--aggregate=false] [--accounts LIST] PATH...
 
 Replays CloudTrail data and AWS service events through the same code the
 deployed system runs: the CloudTrail source standardizes every record into an
@@ -63,6 +63,7 @@ Output (stdout), one item per activity:
            included), one per line
   webhook  every signed webhook's body (Standard Webhooks), one per line;
            --post signs with $WEBHOOK_SIGNING_SECRET
+  teams    every Workflows webhook message (an Adaptive Card), one per line
   pagerduty  every Events API v2 trigger event (without its routing key),
            one per line; --post sends with $PAGERDUTY_ROUTING_KEY
   The destinations other than Slack get what their rules pass by default
@@ -98,7 +99,7 @@ func (s replayStats) String() string {
 func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
-	format := fs.String("format", "text", "output `format`: text, json, slack, webhook or pagerduty")
+	format := fs.String("format", "text", "output `format`: text, json, slack, teams, pagerduty or webhook")
 	post := fs.String("post", "", "deliver every message to this `URL` through the format's destination client (Slack: an incoming webhook, default $SLACK_WEBHOOK_URL)")
 	maxBytes := fs.Int("max-entry-bytes", activity.DefaultMaxEntrySize, "EventBridge entry size limit, in `bytes`")
 	presets := fs.String("detections", detections.DefaultID, "comma-separated detection preset `ids` or packs (cis, threats, self-protection, all) to evaluate, as the deployed source's DETECTIONS (see 'aaids detections list')")
@@ -117,7 +118,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	}
 	newFormat, other := destinationFormats[*format]
 	if !other && !slices.Contains([]string{"text", "json", "slack"}, *format) {
-		fmt.Fprintf(stdio.Err, "aaids replay: unknown --format %q (want text, json, slack, webhook or pagerduty)\n", *format)
+		fmt.Fprintf(stdio.Err, "aaids replay: unknown --format %q (want text, json, slack, teams, pagerduty or webhook)\n", *format)
 		return exitUsage
 	}
 	if fs.NArg() == 0 {

@@ -9,10 +9,12 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/destinations/pagerduty"
+	"github.com/activity-aware/ids/destinations/teams"
 	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/internal/localeventbridge"
 	"github.com/activity-aware/ids/internal/localhttp"
 	"github.com/activity-aware/ids/internal/localpagerduty"
+	"github.com/activity-aware/ids/internal/localteams"
 	"github.com/activity-aware/ids/internal/localwebhook"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
@@ -69,6 +71,19 @@ var destinationCases = []destinationCase{
 			return sampleEvent(t, "console-signin-failure.json"), 1
 		},
 		check: checkPagerDuty,
+	},
+	{
+		name:        "teams",
+		fail:        func(p *pipeline, f localhttp.Fault, n int) { p.teams.Fail(f, n) },
+		rateLimited: localteams.RateLimited("1"),
+		unavailable: localteams.ServiceUnavailable(),
+		refused:     localteams.NotFound(),
+		refusedCode: "404 WorkflowNotFound",
+		one:         "iam-getpolicy-denied.json",
+		batch: func(t *testing.T) ([]byte, int) {
+			return subscription(repoDenials(t)[:3]), 3
+		},
+		check: checkTeams,
 	},
 }
 
@@ -217,5 +232,25 @@ func checkPagerDuty(t *testing.T, p *pipeline) {
 	}
 	if ok, err := p.dd.pattern.Match(ev); ok || err != nil {
 		t.Errorf("the PagerDuty rule passes a medium activity (%v)", err)
+	}
+}
+
+// checkTeams checks that each published activity arrived as one card
+// Teams accepts, headed by the activity's subject.
+func checkTeams(t *testing.T, p *pipeline) {
+	t.Helper()
+	msgs := p.teams.Messages()
+	acts := p.published()
+	if len(msgs) != len(acts) || len(p.teams.Refused()) > 0 {
+		t.Fatalf("%d cards for %d activities; refused %v", len(msgs), len(acts), p.teams.Refused())
+	}
+	for i, raw := range msgs {
+		var m teams.Message
+		if err := json.Unmarshal(raw, &m); err != nil || localteams.CheckMessage(raw) != nil {
+			t.Fatalf("card %d: %v", i, err)
+		}
+		if h, _ := m.Attachments[0].Content.Body[0]["text"].(string); h == "" || !strings.Contains(acts[i].Subject, strings.Split(h, " ")[0]) {
+			t.Errorf("card %d header %q, activity %q", i, h, acts[i].Subject)
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/slack"
+	"github.com/activity-aware/ids/destinations/teams"
 	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/cfntemplate"
@@ -33,6 +34,7 @@ import (
 	"github.com/activity-aware/ids/internal/localpagerduty"
 	"github.com/activity-aware/ids/internal/localsecrets"
 	"github.com/activity-aware/ids/internal/localslack"
+	"github.com/activity-aware/ids/internal/localteams"
 	"github.com/activity-aware/ids/internal/localwebhook"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
@@ -89,6 +91,7 @@ var destinations = []struct {
 	{"slack", slack.EnvWebhookSecretARN, "./lambdas/slack-destination"},
 	{"webhook", webhook.EnvSecretARN, "./lambdas/webhook-destination"},
 	{"pagerduty", pagerduty.EnvSecretARN, "./lambdas/pagerduty-destination"},
+	{"teams", teams.EnvSecretARN, "./lambdas/teams-destination"},
 }
 
 var dep *deployment
@@ -356,6 +359,11 @@ type pagerdutyReceiver struct{ *localpagerduty.Server }
 
 func (r pagerdutyReceiver) Accepted() int { return len(r.Events()) }
 
+// teamsReceiver counts the local Teams webhook's accepted messages.
+type teamsReceiver struct{ *localteams.Server }
+
+func (r teamsReceiver) Accepted() int { return len(r.Messages()) }
+
 // webhookReceiver counts the local webhook receiver's deliveries.
 type webhookReceiver struct{ *localwebhook.Server }
 
@@ -372,6 +380,8 @@ type pipeline struct {
 	webhook *localwebhook.Server
 	// pagerduty is the local Events API, when the pipeline runs PagerDuty.
 	pagerduty *localpagerduty.Server
+	// teams is the local Workflows webhook, when the pipeline runs Teams.
+	teams *localteams.Server
 	// recv is the running destination's receiver.
 	recv   receiver
 	dd     *destDeployment
@@ -438,6 +448,11 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 		p.sm = localsecrets.New(p.dd.secretARN, `{"routingKey":"`+e2eRoutingKey+`"}`)
 		// The one setting the template leaves to its default: the endpoint.
 		opts.destEnv = merge(opts.destEnv, map[string]string{pagerduty.EnvEventsURL: p.pagerduty.URL()})
+	case "teams":
+		p.teams = localteams.New(localteams.PerSecond)
+		t.Cleanup(p.teams.Close)
+		p.recv = teamsReceiver{p.teams}
+		p.sm = localsecrets.New(p.dd.secretARN, p.teams.URL())
 	default:
 		t.Fatalf("no receiver for destination %q", name)
 	}
@@ -456,7 +471,7 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 	// setting, which the template never carries, lets the function post there.
 	dstEnv := merge(p.dd.fn.Env, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL(), slack.EnvAllowLoopbackWebhook: "true"})
 	// The function's name, as the metrics' Function dimension carries it.
-	fnName := map[string]string{"slack": "SlackDestination", "webhook": "SignedWebhookDestination", "pagerduty": "PagerDutyDestination"}[name]
+	fnName := map[string]string{"slack": "SlackDestination", "webhook": "SignedWebhookDestination", "pagerduty": "PagerDutyDestination", "teams": "TeamsDestination"}[name]
 	p.dest = p.start(p.dd.fn, p.dd.bin, fnName, dstEnv, timeout)
 	return p
 }
