@@ -17,9 +17,9 @@ func TestTeamsDestination(t *testing.T) {
 	// GIVEN a NoEcho URL parameter gated by a condition, routed to medium and above
 	stack := cdktest.NewStack()
 	bus := activitybus.New(stack, jsii.String("ActivityBus"), nil)
-	url := awscdk.NewCfnParameter(stack, jsii.String("Url"), &awscdk.CfnParameterProps{NoEcho: jsii.Bool(true), Default: jsii.String("")})
+	url := awscdk.NewCfnParameter(stack, jsii.String("Url"), &awscdk.CfnParameterProps{NoEcho: jsii.Bool(true), Default: jsii.String("-")})
 	cond := awscdk.NewCfnCondition(stack, jsii.String("HasTeams"), &awscdk.CfnConditionProps{
-		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(url.ValueAsString(), jsii.String(""))),
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(url.ValueAsString(), jsii.String("-"))),
 	})
 	// WHEN
 	teamsdestination.New(stack, jsii.String("Teams"), &teamsdestination.Props{
@@ -32,7 +32,7 @@ func TestTeamsDestination(t *testing.T) {
 	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::SecretsManager::Secret"), "Properties", "SecretString"); !reflect.DeepEqual(got, cdktest.Ref("Url")) {
 		t.Errorf("secret string = %v", got)
 	}
-	wantEnv := map[string]any{"TEAMS_WEBHOOK_SECRET_ARN": cdktest.Ref(secretID), "SECRET_CACHE_TTL": "5m0s"}
+	wantEnv := map[string]any{"TEAMS_WEBHOOK_SECRET_ARN": cdktest.Ref(secretID), "SECRET_CACHE_TTL": "5m0s", "PRODUCER_ACCOUNTS": cdktest.Ref("AWS::AccountId")}
 	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::Lambda::Function"), "Properties", "Environment", "Variables"); !reflect.DeepEqual(got, wantEnv) {
 		t.Errorf("environment = %v", got)
 	}
