@@ -398,6 +398,27 @@ func (f *Function) invokeOnce(ctx context.Context, payload []byte) (*Result, err
 	return res, nil
 }
 
+// Settle waits until the emulator reported the end of every invocation it
+// started ("REPORT RequestId" for each "START RequestId"): the emulator
+// copies the function's output asynchronously, so what an invocation wrote
+// (its log and metric lines) is only certain to be in Logs after it. It
+// gives up after a few seconds or when ctx ends.
+func (f *Function) Settle(ctx context.Context) error {
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		logs := f.Logs()
+		if strings.Count(logs, "REPORT RequestId:") >= strings.Count(logs, "START RequestId:") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %s: invocations not reported within %s", ErrInvoke, f.cfg.Name, readyTimeout)
+		}
+		if err := sleep(ctx, 5*time.Millisecond); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrInvoke, f.cfg.Name, err)
+		}
+	}
+}
+
 // Logs returns everything the emulator and the function wrote so far.
 func (f *Function) Logs() string {
 	f.mu.Lock()

@@ -108,6 +108,9 @@ func (a alarm) fires(value float64, hasData bool) bool {
 // would; hasData is false when no line carried it.
 func emitted(t *testing.T, f *lambdaemu.Function, name string, dims map[string]string) (sum float64, hasData bool) {
 	t.Helper()
+	if err := f.Settle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	data, err := emfparse.Lines(f.Logs())
 	if err != nil {
 		t.Fatalf("CloudWatch would drop a metric line: %v", err)
