@@ -20,6 +20,7 @@ import (
 	"github.com/activity-aware/ids/constructs/activitybus"
 	"github.com/activity-aware/ids/constructs/cloudtraileventssource"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
+	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/guarddutysource"
 	"github.com/activity-aware/ids/constructs/memberforwarding"
@@ -30,6 +31,7 @@ import (
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/constructs/teamsdestination"
 	"github.com/activity-aware/ids/constructs/webhookdestination"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
 )
@@ -40,6 +42,10 @@ const (
 	ParamFilterPattern  = "CloudTrailFilterPattern"
 	ParamWebhookURL     = "SlackWebhookUrl"
 	ParamAlarmEmail     = "AlarmEmail"
+	ParamBurstThreshold = "DenialBurstThreshold"
+	ParamBurstWindow    = "DenialBurstWindowMinutes"
+	ParamNotifyWindow   = "NotificationWindowMinutes"
+	ParamNotifyGroupBy  = "NotificationGroupBy"
 	DefaultLogGroupName = "CloudTrail/DefaultLogGroup"
 	FilterPatternMaxLen = 1024
 	// WebhookURLPattern admits Slack's incoming-webhook URLs only (commercial
@@ -205,10 +211,33 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 			o.SetCondition(cond[0])
 		}
 	}
+	// The correlation state, and its tunables for a template user (their
+	// defaults are package correlation's, documented there).
+	state := corrstate.New(s, jsii.String("Correlation"), nil)
+	number := func(id, description string, def, minimum float64) awscdk.CfnParameter {
+		return awscdk.NewCfnParameter(s, jsii.String(id), &awscdk.CfnParameterProps{
+			Type: jsii.String("Number"), Default: jsii.Number(def), MinValue: jsii.Number(minimum), Description: jsii.String(description),
+		})
+	}
+	notifyWindow := number(ParamNotifyWindow, "After a group's first Slack message, how many minutes the rest are "+
+		"folded into one digest.", correlation.DefaultWindow.Minutes(), 1)
+	groupBy := awscdk.NewCfnParameter(s, jsii.String(ParamNotifyGroupBy), &awscdk.CfnParameterProps{
+		Type:           jsii.String("String"),
+		Default:        jsii.String(strings.Join(correlation.DefaultGroupBy, ",")),
+		AllowedPattern: jsii.String(`^(principal|detection|outcome|account|source-ip|service|action)(,(principal|detection|outcome|account|source-ip|service|action))*$`),
+		Description:    jsii.String("What makes activities one notification group: comma-separated principal, detection, outcome, account, source-ip, service, action."),
+	})
 	var sources []monitoring.Component
 	var queues []monitoring.Queue
 	if on(SourceCloudTrailLogs) {
-		source := cloudTrailLogs(s, bus, &p, fn)
+		burstCount := number(ParamBurstThreshold, "Denied calls by one principal within the burst window that make one "+
+			"'Possible credential misuse' activity (severity high).", correlation.DefaultBurstCount, 2)
+		burstWindow := number(ParamBurstWindow, "The denial burst window, in minutes.", correlation.DefaultBurstWindow.Minutes(), 1)
+		source := cloudTrailLogs(s, bus, &p, fn, &cloudtrailsource.Props{
+			State:       state,
+			BurstCount:  burstCount.ValueAsNumber(),
+			BurstWindow: awscdk.Duration_Minutes(burstWindow.ValueAsNumber()),
+		})
 		sources = append(sources, monitoring.Component{Name: "cloudtrail", Function: source.Function()})
 		queues = append(queues, monitoring.Queue{Queue: source.FailureQueue(), Keeps: "CloudTrail batches the source could not publish"})
 		output("CloudTrailSourceFailureQueueUrl", "Batches the CloudTrail source could not publish", source.FailureQueue().QueueUrl())
@@ -256,6 +285,10 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		DecodeAuthorizationMessages: jsii.Bool(p.DecodeAuthorizationMessages),
 		ProducerAccounts:            &producers,
 		Function:                    fn,
+		State:                       state,
+		DestinationName:             jsii.String("slack"),
+		NotifyWindow:                awscdk.Duration_Minutes(notifyWindow.ValueAsNumber()),
+		GroupBy:                     &[]*string{groupBy.ValueAsString()},
 	})
 	signedURL := awscdk.NewCfnParameter(s, jsii.String(ParamSignedWebhookURL), &awscdk.CfnParameterProps{
 		Type:                  jsii.String("String"),
@@ -363,6 +396,7 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	output("ActivityBusArn", "ARN of the activity bus", bus.EventBus().EventBusArn())
 	output("SlackDeadLetterQueueUrl", "Activities EventBridge could not hand to the Slack destination", slack.DeadLetterQueue().QueueUrl())
 	output("SlackFailureQueueUrl", "Activities the Slack destination could not deliver", slack.FailureQueue().QueueUrl())
+	output("CorrelationTableName", "DynamoDB table of the correlation state and suppressions (aaids suppress --table)", state.Table().TableName())
 	output("SlackWebhookSecretArn", "Secrets Manager secret holding the Slack webhook URL", slack.Secret().SecretArn())
 	output("AlarmTopicArn", "SNS topic receiving every alarm and self-protection alert (subscribe more endpoints here)", mon.Topic().TopicArn())
 	output("DashboardUrl", "CloudWatch dashboard of the pipeline's metrics and alarms",
@@ -400,7 +434,7 @@ func minSeverity(s awscdk.Stack, id, destination string, def activity.Severity) 
 
 // cloudTrailLogs defines the CloudTrail source subscribed to CloudTrail's log
 // group, with the parameters that name the group and the filter pattern.
-func cloudTrailLogs(s awscdk.Stack, bus activitybus.Bus, p *Props, fn *gofunction.Props) cloudtrailsource.Source {
+func cloudTrailLogs(s awscdk.Stack, bus activitybus.Bus, p *Props, fn *gofunction.Props, corr *cloudtrailsource.Props) cloudtrailsource.Source {
 	logGroupName := awscdk.NewCfnParameter(s, jsii.String(ParamLogGroupName), &awscdk.CfnParameterProps{
 		Type:    jsii.String("String"),
 		Default: jsii.String(DefaultLogGroupName),
@@ -448,8 +482,11 @@ func cloudTrailLogs(s awscdk.Stack, bus activitybus.Bus, p *Props, fn *gofunctio
 		Detections:    presetIDs,
 		// The self-protection presets recognize this stack's resources by
 		// its name (they carry it) and the log group it reads.
-		Naming:   &detections.Naming{Prefix: *s.StackName(), TrailLogGroup: *logGroupName.ValueAsString()},
-		Function: fn,
+		Naming:      &detections.Naming{Prefix: *s.StackName(), TrailLogGroup: *logGroupName.ValueAsString()},
+		Function:    fn,
+		State:       corr.State,
+		BurstCount:  corr.BurstCount,
+		BurstWindow: corr.BurstWindow,
 	})
 	// One template serves accounts with and without a CloudTrail log group:
 	// an empty parameter leaves out the subscription and its permission.

@@ -165,6 +165,9 @@ func TestStackLogicalIDs(t *testing.T) {
 		"CloudTrailSourceFailureQueue01321C75":     "AWS::SQS::Queue",
 		"SlackDestinationFailureQueueF011B9BE":     "AWS::SQS::Queue",
 		"SlackDestinationDeadLetterQueue14040ED3":  "AWS::SQS::Queue",
+		"SlackDestinationQueueF18183DE":            "AWS::SQS::Queue",
+		"SlackDestinationPriorityQueue68E89526":    "AWS::SQS::Queue",
+		"CorrelationTableD59B857F":                 "AWS::DynamoDB::Table",
 		"CloudTrailSourceFunctionLogGroup0BAF89EC": "AWS::Logs::LogGroup",
 		"SlackDestinationFunctionLogGroup3BAF0267": "AWS::Logs::LogGroup",
 		"MonitoringTopicKey423AF5B2":               "AWS::KMS::Key",
@@ -188,7 +191,7 @@ func TestStackLogicalIDs(t *testing.T) {
 			t.Errorf("resource %s type = %v, want %s", id, got, typ)
 		}
 	}
-	for _, typ := range []string{"AWS::Events::EventBus", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::KMS::Key"} {
+	for _, typ := range []string{"AWS::Events::EventBus", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::KMS::Key", "AWS::DynamoDB::Table"} {
 		for id := range resources(s.tpl, typ) {
 			if _, ok := want[id]; !ok {
 				t.Errorf("unexpected %s %s: pin its logical id", typ, id)
@@ -219,7 +222,7 @@ func TestStackFunctionsAndOutputs(t *testing.T) {
 		}
 	}
 	sort.Strings(names)
-	wantNames := []string{"ActivityBusArn", "ActivityBusName", "AlarmTopicArn", "CloudTrailSourceFailureQueueUrl", "DashboardUrl",
+	wantNames := []string{"ActivityBusArn", "ActivityBusName", "AlarmTopicArn", "CloudTrailSourceFailureQueueUrl", "CorrelationTableName", "DashboardUrl",
 		"HeartbeatAlarmName", "PagerDutyDeadLetterQueueUrl", "PagerDutyFailureQueueUrl", "PagerDutySecretArn", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl", "SignedWebhookSecretArn",
 		"SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn", "TeamsDeadLetterQueueUrl", "TeamsFailureQueueUrl", "TeamsWebhookSecretArn"}
 	if !reflect.DeepEqual(names, wantNames) {
@@ -727,4 +730,49 @@ func TestMemberStack(t *testing.T) {
 		}
 	}()
 	stack.NewMember(cdktest.NewApp(nil), jsii.String("Bad"), &stack.MemberProps{CentralBusArn: "arn:aws:events:eu-west-1:111122223333:event-bus/x", Sources: []string{"cloudtrail-logs"}})
+}
+
+// TestStackDeploysWithTheMinimumConcurrencyQuota: a new account's
+// concurrency quota is 10 and a reservation that leaves less than 10
+// unreserved is refused, so the default template reserves none. Pacing
+// comes from the Slack destination's two queues instead: each event source
+// mapping runs at most 2 invocations, reports failed messages alone, and
+// critical and high activities have their own queue.
+func TestStackDeploysWithTheMinimumConcurrencyQuota(t *testing.T) {
+	s := synthStack(t, nil)
+	for id, fn := range resources(s.tpl, "AWS::Lambda::Function") {
+		// A function behind a condition (an optional destination, off with
+		// the default parameters) is not deployed by default.
+		if v := get(fn, "Properties", "ReservedConcurrentExecutions"); v != nil && fn["Condition"] == nil {
+			t.Errorf("function %s reserves concurrency %v", id, v)
+		}
+	}
+	mappings := resources(s.tpl, "AWS::Lambda::EventSourceMapping")
+	queues := map[any]bool{}
+	for id, m := range mappings {
+		p := m["Properties"]
+		if get(p, "ScalingConfig", "MaximumConcurrency") != 2.0 || get(p, "BatchSize") != 10.0 ||
+			!reflect.DeepEqual(get(p, "FunctionResponseTypes"), []any{"ReportBatchItemFailures"}) {
+			t.Errorf("event source mapping %s = %v", id, p)
+		}
+		queues[fmt.Sprint(get(p, "EventSourceArn"))] = true
+	}
+	if len(mappings) != 2 || len(queues) != 2 {
+		t.Fatalf("want two mappings on two queues, got %d on %d", len(mappings), len(queues))
+	}
+	var priority map[string]any
+	for _, r := range resources(s.tpl, "AWS::Events::Rule") {
+		if fmt.Sprint(get(r, "Properties", "Targets", 0, "Arn")) == fmt.Sprint(map[string]any{"Fn::GetAtt": []any{"SlackDestinationPriorityQueue68E89526", "Arn"}}) {
+			priority = r
+		}
+	}
+	if priority == nil || !reflect.DeepEqual(get(priority, "Properties", "EventPattern", "detail", "severity"), []any{"critical", "high"}) {
+		t.Fatalf("no rule routes critical and high activities to the priority queue: %v", priority)
+	}
+	table := get(s.tpl, "Resources", "CorrelationTableD59B857F", "Properties")
+	if get(table, "BillingMode") != "PAY_PER_REQUEST" || get(table, "TimeToLiveSpecification", "AttributeName") != "exp" ||
+		get(table, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != true ||
+		get(table, "SSESpecification", "SSEEnabled") != true {
+		t.Errorf("state table = %v", table)
+	}
 }

@@ -19,9 +19,11 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/internal/failurequeue"
 	"github.com/activity-aware/ids/constructs/internal/synthcheck"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/detections/filterpattern"
 	"github.com/activity-aware/ids/sources/cloudtrail"
@@ -78,6 +80,15 @@ type Props struct {
 	PutEventsMaxBytes *float64
 	// MaxEventAge of a batch waiting for a retry. Default 6 hours.
 	MaxEventAge awscdk.Duration
+	// State, when set, lets the source derive activities from what it
+	// publishes: bursts of denials by one principal, and the detections
+	// with a threshold (package correlation), counted in this table.
+	State corrstate.State
+	// BurstCount denied calls by one principal within BurstWindow make a
+	// denial burst. Defaults 20 and 10 minutes; either may be a
+	// CloudFormation parameter.
+	BurstCount  *float64
+	BurstWindow awscdk.Duration
 	// Function overrides the function's defaults (memory, timeout, log
 	// retention, module dir, import path). Its Environment is merged with
 	// the source's own (a variable the source sets is a synthesis error);
@@ -183,8 +194,7 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	if p.Naming != nil {
 		naming = *p.Naming
 	}
-	var conflicts []string
-	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, cloudtrail.Config{
+	env := cloudtrail.Config{
 		Naming:            naming,
 		EventBusName:      *p.Bus.EventBusName(),
 		Detections:        ids,
@@ -194,7 +204,20 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 		// A partly published batch parks its undelivered log events here
 		// and succeeds, so Lambda does not send the accepted ones again.
 		FailureQueueURL: *queue.QueueUrl(),
-	}.Environment())
+	}.Environment()
+	if p.State != nil {
+		if p.BurstCount == nil {
+			p.BurstCount = jsii.Number(correlation.DefaultBurstCount)
+		}
+		if p.BurstWindow == nil {
+			p.BurstWindow = awscdk.Duration_Seconds(jsii.Number(correlation.DefaultBurstWindow.Seconds()))
+		}
+		env[correlation.EnvStateTable] = *p.State.Table().TableName()
+		env[correlation.EnvBurstCount] = corrstate.NumberEnv(p.BurstCount)
+		env[correlation.EnvBurstWindow] = corrstate.DurationEnv(p.BurstWindow)
+	}
+	var conflicts []string
+	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, env)
 	if len(conflicts) > 0 {
 		problems = append(problems, "cloudtrailsource: Function.Environment sets "+strings.Join(conflicts, ", ")+
 			", which the source sets itself")
@@ -208,6 +231,9 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	fn := gofunction.New(c, jsii.String("Function"), &fp)
 	p.Bus.GrantPutEventsTo(fn.Function(), nil)
 	queue.GrantSendMessages(fn.Function())
+	if p.State != nil {
+		p.State.GrantSource(fn.Function())
+	}
 
 	s := &source{Construct: c, fn: fn, queue: queue}
 	if p.LogGroup != nil {

@@ -1,14 +1,37 @@
-// Package slackdestination provides the Slack destination: an EventBridge rule
-// on the activity bus that invokes a Lambda function, which renders each
-// activity as a Slack message and posts it to an incoming webhook whose URL
-// it reads from a Secrets Manager secret under a customer-managed KMS key.
+// Package slackdestination provides the Slack destination: EventBridge rules
+// on the activity bus put activities into two pacing queues, from which a
+// Lambda function renders each activity as a Slack message and posts it to
+// an incoming webhook whose URL it reads from a Secrets Manager secret under
+// a customer-managed KMS key.
 //
-// Several destinations can share one bus: narrow each one's rule with
-// Props.Detail to route, e.g., critical activities or one account's
-// activities to their own channel.
+// Pacing, without reserved concurrency (which a new account's concurrency
+// quota of 10 refuses): each queue's event source mapping runs at most
+// MaxConcurrency invocations (default 2, the least SQS allows), each posting
+// its batch one message after another, and the Slack client waits out 429s
+// for the Retry-After Slack names. Critical and high activities go to a
+// queue of their own, so they never wait behind a flood of lower ones.
+// Failed messages are retried alone (ReportBatchItemFailures) and, after
+// MaxReceiveCount receives, kept in the failure queue.
+//
+// With Props.State the function applies the notification policy (package
+// correlation): the first activity of a group is posted, the rest of its
+// window folded into one digest, suppressions counted, an activity id posted
+// once; a rule runs the function every minute to post the digests of ended
+// windows, so a digest follows its window within a minute without further
+// traffic. A scheduled sweep was chosen over one EventBridge Scheduler
+// schedule per group: it needs no scheduler role or per-group resources,
+// costs one index query a minute when idle, and a failed digest is simply
+// retried by the next sweep.
+//
+// Several destinations can share one bus and one state table: narrow each
+// one's rules with Props.Detail to route, e.g., critical activities or one
+// account's activities to their own channel.
 package slackdestination
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +41,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -27,9 +50,11 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/activity-aware/ids/constructs/activitybus"
+	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/internal/failurequeue"
 	"github.com/activity-aware/ids/constructs/internal/synthcheck"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/slack"
 )
 
@@ -40,9 +65,18 @@ const (
 	// DefaultSecretCacheTTL is how long the function reuses the webhook URL
 	// it read, so a rotated URL takes effect within minutes.
 	DefaultSecretCacheTTL = slack.DefaultSecretCacheTTL
-	// DefaultReservedConcurrency keeps bursts queued in Lambda's async queue
-	// instead of tripping Slack's limit of about one message per second.
-	DefaultReservedConcurrency = 2
+	// DefaultMaxConcurrency of each queue's event source mapping: the least
+	// SQS allows, so two posters per queue share Slack's rate of about one
+	// message per second per webhook.
+	DefaultMaxConcurrency = 2
+	// DefaultBatchSize of a queue's event source mapping.
+	DefaultBatchSize = 10
+	// DefaultMaxReceiveCount of a queued activity before it goes to the
+	// failure queue: with the visibility timeout, about half an hour of
+	// retries through a Slack outage.
+	DefaultMaxReceiveCount = 10
+	// QueueRetentionDays keeps queued activities through a long outage.
+	QueueRetentionDays = 4
 	// DefaultTimeoutSeconds covers a webhook post with its retries.
 	DefaultTimeoutSeconds = 30
 	// DefaultMaxEventAgeHours bounds how long an activity may wait, in the
@@ -89,8 +123,31 @@ type Props struct {
 	// authorization message of a denied call (sts:DecodeAuthorizationMessage)
 	// and show why it was denied. Default false.
 	DecodeAuthorizationMessages *bool
-	// ReservedConcurrency of the function. Default 2.
+	// ReservedConcurrency of the function. Default none: pacing comes from
+	// the queues' MaxConcurrency, and a new account's concurrency quota
+	// refuses reservations.
 	ReservedConcurrency *float64
+	// MaxConcurrency of each pacing queue's event source mapping (2 to
+	// 1000). Default 2.
+	MaxConcurrency *float64
+	// BatchSize of each pacing queue's event source mapping. Default 10.
+	BatchSize *float64
+	// MaxReceiveCount of a queued activity before the failure queue keeps
+	// it. Default 10.
+	MaxReceiveCount *float64
+	// State, when set, turns on the notification policy with its state in
+	// this table (and the minute sweep that posts digests).
+	State corrstate.State
+	// DestinationName names this destination's groups in the state table.
+	// Default: the construct's id.
+	DestinationName *string
+	// NotifyWindow is how long a group is folded after its first post.
+	// Default 10 minutes (correlation.DefaultWindow).
+	NotifyWindow awscdk.Duration
+	// GroupBy lists the group key's dimensions (principal, detection,
+	// outcome, account, source-ip, service, action). Default principal and
+	// detection.
+	GroupBy *[]*string
 	// MaxEventAge of an activity in the rule's and the function's retries.
 	// Default 6 hours.
 	MaxEventAge awscdk.Duration
@@ -115,13 +172,18 @@ type Destination interface {
 	Secret() awssecretsmanager.ISecret
 	// Key encrypts the secret; nil when an existing secret was passed in.
 	Key() awskms.IKey
-	// Rule routes activities from the bus to the function.
+	// Rule routes activities below high from the bus to Queue.
 	Rule() awsevents.IRule
-	// DeadLetterQueue keeps the activities the rule could not hand to the
-	// function.
+	// PriorityRule routes critical and high activities to PriorityQueue.
+	PriorityRule() awsevents.IRule
+	// Queue and PriorityQueue pace delivery to the function.
+	Queue() awssqs.IQueue
+	PriorityQueue() awssqs.IQueue
+	// DeadLetterQueue keeps the activities the rules could not hand to the
+	// queues.
 	DeadLetterQueue() awssqs.IQueue
 	// FailureQueue keeps the activities the function failed to deliver after
-	// every retry.
+	// every retry (the queues' dead-letter queue).
 	FailureQueue() awssqs.IQueue
 }
 
@@ -131,6 +193,9 @@ type destination struct {
 	secret       awssecretsmanager.ISecret
 	key          awskms.IKey
 	rule         awsevents.Rule
+	priorityRule awsevents.Rule
+	queue        awssqs.IQueue
+	priority     awssqs.IQueue
 	dlq          awssqs.IQueue
 	failureQueue awssqs.IQueue
 }
@@ -140,6 +205,9 @@ func (d *destination) LogGroup() awslogs.ILogGroup       { return d.fn.LogGroup(
 func (d *destination) Secret() awssecretsmanager.ISecret { return d.secret }
 func (d *destination) Key() awskms.IKey                  { return d.key }
 func (d *destination) Rule() awsevents.IRule             { return d.rule }
+func (d *destination) PriorityRule() awsevents.IRule     { return d.priorityRule }
+func (d *destination) Queue() awssqs.IQueue              { return d.queue }
+func (d *destination) PriorityQueue() awssqs.IQueue      { return d.priority }
 func (d *destination) DeadLetterQueue() awssqs.IQueue    { return d.dlq }
 func (d *destination) FailureQueue() awssqs.IQueue       { return d.failureQueue }
 
@@ -162,8 +230,27 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 	if p.ProducerAccounts == nil || len(*p.ProducerAccounts) == 0 {
 		p.ProducerAccounts = &[]*string{awscdk.Aws_ACCOUNT_ID()}
 	}
-	if p.ReservedConcurrency == nil {
-		p.ReservedConcurrency = jsii.Number(DefaultReservedConcurrency)
+	if p.MaxConcurrency == nil {
+		p.MaxConcurrency = jsii.Number(DefaultMaxConcurrency)
+	}
+	if p.BatchSize == nil {
+		p.BatchSize = jsii.Number(DefaultBatchSize)
+	}
+	if p.MaxReceiveCount == nil {
+		p.MaxReceiveCount = jsii.Number(DefaultMaxReceiveCount)
+	}
+	if p.DestinationName == nil {
+		p.DestinationName = id
+	}
+	if p.NotifyWindow == nil {
+		p.NotifyWindow = awscdk.Duration_Seconds(jsii.Number(correlation.DefaultWindow.Seconds()))
+	}
+	groupBy := correlation.DefaultGroupBy
+	if p.GroupBy != nil {
+		groupBy = nil
+		for _, g := range *p.GroupBy {
+			groupBy = append(groupBy, *g)
+		}
 	}
 	if p.MaxEventAge == nil {
 		p.MaxEventAge = awscdk.Duration_Hours(jsii.Number(DefaultMaxEventAgeHours))
@@ -186,23 +273,39 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 	d.failureQueue = failurequeue.New(c, jsii.String("FailureQueue"),
 		"the activities the function failed to deliver to Slack after every retry")
 	ttl := time.Duration(*p.SecretCacheTTL.ToSeconds(nil)) * time.Second
-	var conflicts []string
-	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, slack.Config{
+	cfg := slack.Config{
 		WebhookSecretARN:            *d.secret.SecretArn(),
 		SecretCacheTTL:              ttl,
 		DecodeAuthorizationMessages: *p.DecodeAuthorizationMessages,
 		// Only the stack's own account's canary is absorbed.
 		HeartbeatAccount: *awscdk.Aws_ACCOUNT_ID(),
 		ProducerAccounts: derefAll(*p.ProducerAccounts),
-	}.Environment())
-	if len(conflicts) > 0 {
-		msg := "slackdestination: Function.Environment sets " + strings.Join(conflicts, ", ") +
-			", which the destination sets itself"
-		synthcheck.Add(c, func() []string { return []string{msg} })
 	}
-	fp.OnFailure = awslambdadestinations.NewSqsDestination(d.failureQueue)
-	fp.RetryAttempts = jsii.Number(RetryAttempts)
-	fp.MaxEventAge = p.MaxEventAge
+	if p.State != nil {
+		cfg.StateTable, cfg.DestinationName = *p.State.Table().TableName(), *p.DestinationName
+	}
+	var problems []string
+	if joined := strings.Join(groupBy, ","); *awscdk.Token_IsUnresolved(joined) {
+		// A parameter: the function checks it when it starts.
+	} else if _, err := correlation.ParseGroupBy(joined); err != nil {
+		problems = append(problems, "slackdestination: GroupBy: "+err.Error())
+	}
+	env := cfg.Environment()
+	if p.State != nil {
+		// Either may be a CloudFormation parameter's token.
+		env[slack.EnvNotifyWindow] = corrstate.DurationEnv(p.NotifyWindow)
+		env[slack.EnvNotifyGroupBy] = strings.Join(groupBy, ",")
+	}
+	var conflicts []string
+	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, env)
+	if len(conflicts) > 0 {
+		problems = append(problems, "slackdestination: Function.Environment sets "+strings.Join(conflicts, ", ")+
+			", which the destination sets itself")
+	}
+	// Asynchronous invocations are the minute sweep's: a failed one is
+	// retried by the next sweep, so none is kept.
+	fp.RetryAttempts = jsii.Number(0)
+	fp.MaxEventAge = awscdk.Duration_Seconds(jsii.Number(60))
 	fp.ReservedConcurrentExecutions = p.ReservedConcurrency
 	d.fn = gofunction.New(c, jsii.String("Function"), &fp)
 	fn := d.fn.Function()
@@ -214,20 +317,66 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		grantDecodeAuthorizationMessage(d.fn)
 	}
 
-	pattern := activitybus.ActivityPattern()
-	pattern.Detail = p.Detail
-	d.rule = awsevents.NewRule(c, jsii.String("Rule"), &awsevents.RuleProps{
-		EventBus:     p.Bus,
-		EventPattern: pattern,
-		Description:  jsii.String("Activities to the Slack destination"),
-	})
+	// The pacing queues: a message becomes visible again after six function
+	// timeouts (as AWS advises for event source mappings), and goes to the
+	// failure queue after MaxReceiveCount receives.
+	timeout := fp.Timeout
+	newQueue := func(qid string) awssqs.IQueue {
+		return awssqs.NewQueue(c, jsii.String(qid), &awssqs.QueueProps{
+			Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL:        jsii.Bool(true),
+			RetentionPeriod:   awscdk.Duration_Days(jsii.Number(QueueRetentionDays)),
+			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * *timeout.ToSeconds(nil))),
+			DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: d.failureQueue, MaxReceiveCount: p.MaxReceiveCount},
+		})
+	}
+	d.queue, d.priority = newQueue("Queue"), newQueue("PriorityQueue")
+	for _, q := range []awssqs.IQueue{d.priority, d.queue} {
+		fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q, &awslambdaeventsources.SqsEventSourceProps{
+			BatchSize:               p.BatchSize,
+			MaxConcurrency:          p.MaxConcurrency,
+			ReportBatchItemFailures: jsii.Bool(true),
+		}))
+	}
+
 	d.dlq = failurequeue.New(c, jsii.String("DeadLetterQueue"),
-		"the activities EventBridge could not hand to the destination function")
-	d.rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
-		DeadLetterQueue: d.dlq,
-		MaxEventAge:     p.MaxEventAge,
-		RetryAttempts:   p.RuleRetryAttempts,
-	}))
+		"the activities EventBridge could not put into the destination's pacing queues")
+	urgent, rest, err := splitBySeverity(p.Detail)
+	if err != nil {
+		problems = append(problems, "slackdestination: Detail: "+err.Error())
+	}
+	newRule := func(rid, description string, detail *map[string]any, q awssqs.IQueue) awsevents.Rule {
+		pattern := activitybus.ActivityPattern()
+		pattern.Detail = detail
+		r := awsevents.NewRule(c, jsii.String(rid), &awsevents.RuleProps{
+			EventBus:     p.Bus,
+			EventPattern: pattern,
+			Description:  jsii.String(description),
+		})
+		r.AddTarget(awseventstargets.NewSqsQueue(q, &awseventstargets.SqsQueueProps{
+			DeadLetterQueue: d.dlq,
+			MaxEventAge:     p.MaxEventAge,
+			RetryAttempts:   p.RuleRetryAttempts,
+		}))
+		return r
+	}
+	d.rule = newRule("Rule", "Activities below high to the Slack destination's queue", rest, d.queue)
+	d.priorityRule = newRule("PriorityRule", "Critical and high activities to the Slack destination's priority queue", urgent, d.priority)
+
+	if p.State != nil {
+		p.State.GrantDestination(fn)
+		sweep := awsevents.NewRule(c, jsii.String("Sweep"), &awsevents.RuleProps{
+			Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+			Description: jsii.String("Posts the Slack destination's digests of ended windows"),
+		})
+		sweep.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+			MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(60)),
+			RetryAttempts: jsii.Number(2),
+		}))
+	}
+	if len(problems) > 0 {
+		synthcheck.Add(c, func() []string { return problems })
+	}
 	return d
 }
 
@@ -253,6 +402,63 @@ func restrictSecret(secret awssecretsmanager.ISecret, fn awslambda.IFunction) {
 			"ArnNotLike": map[string]any{"aws:PrincipalArn": []any{*fn.Role().RoleArn(), *deployRole}},
 		},
 	}))
+}
+
+// urgentSeverities go to the priority queue.
+var urgentSeverities = []any{"critical", "high"}
+
+// splitBySeverity returns the detail patterns of the priority rule (critical
+// and high) and of the other rule, each narrowed further by the user's
+// detail pattern. A user's severity filter must be a list of severities; a
+// nil pattern means the rule would match nothing and is narrowed to no
+// severity at all.
+func splitBySeverity(detail *map[string]any) (urgent, rest *map[string]any, err error) {
+	base := map[string]any{}
+	if detail != nil {
+		for k, v := range *detail {
+			base[k] = v
+		}
+	}
+	all := []any{"critical", "high", "medium", "low", "info"}
+	want := all
+	if v, ok := base["severity"]; ok {
+		list, ok := v.([]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("severity must be a list of severities, e.g. [\"critical\"]")
+		}
+		want = list
+	}
+	var u, r []any
+	for _, s := range want {
+		if slices.Contains(urgentSeverities, s) {
+			u = append(u, s)
+		} else {
+			r = append(r, s)
+		}
+	}
+	mk := func(sev []any) *map[string]any {
+		m := maps.Clone(base)
+		if len(sev) == 0 {
+			// Nothing of this class passes the user's filter: a severity no
+			// activity has keeps the rule (and its getter) without traffic.
+			sev = []any{"none"}
+		}
+		if len(sev) == len(all) {
+			delete(m, "severity")
+		} else {
+			m["severity"] = sev
+		}
+		return &m
+	}
+	// Activities with a severity outside the five (a newer schema) go to
+	// the ordinary queue: anything-but the urgent ones.
+	rest = mk(r)
+	if detail == nil || (*detail)["severity"] == nil {
+		m := maps.Clone(base)
+		m["severity"] = []any{map[string]any{"anything-but": urgentSeverities}}
+		rest = &m
+	}
+	return mk(u), rest, nil
 }
 
 // newSecret stores url in a secret under a new customer-managed key that

@@ -2,6 +2,7 @@ package slackdestination_test
 
 import (
 	"github.com/activity-aware/ids/constructs/activitybus"
+	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/internal/cdktest"
@@ -21,7 +22,10 @@ func TestSlackDestination(t *testing.T) {
 		wantPattern map[string]any
 		wantEnv     map[string]any
 		wantDecode  bool
-		wantConc    float64
+		wantConc    any
+		// wantUrgent and wantRest are the priority and the other rule's
+		// detail patterns.
+		wantUrgent, wantRest any
 	}{
 		{
 			name: "new secret from a NoEcho parameter, defaults",
@@ -41,7 +45,9 @@ func TestSlackDestination(t *testing.T) {
 				// By default the stack's own account is the one producer.
 				"PRODUCER_ACCOUNTS": map[string]any{"Ref": "AWS::AccountId"},
 			},
-			wantConc: 2,
+			wantConc:   nil,
+			wantUrgent: map[string]any{"severity": []any{"critical", "high"}},
+			wantRest:   map[string]any{"severity": []any{map[string]any{"anything-but": []any{"critical", "high"}}}},
 		},
 		{
 			name: "existing secret, narrowed to critical activities of one account",
@@ -76,7 +82,9 @@ func TestSlackDestination(t *testing.T) {
 				"PRODUCER_ACCOUNTS":             "123456789012,organization",
 			},
 			wantDecode: true,
-			wantConc:   1,
+			wantConc:   1.0,
+			wantUrgent: map[string]any{"severity": []any{"critical"}, "account": map[string]any{"id": []any{"123456789012"}}},
+			wantRest:   map[string]any{"severity": []any{"none"}, "account": map[string]any{"id": []any{"123456789012"}}},
 		},
 	}
 	for _, tt := range tests {
@@ -146,35 +154,68 @@ func TestSlackDestination(t *testing.T) {
 				t.Errorf("statements on *: %v, want %v", star, wantStar)
 			}
 
-			rule := cdktest.Get(cdktest.Only(t, raw, "AWS::Events::Rule"), "Properties")
-			if !reflect.DeepEqual(cdktest.Get(rule, "EventPattern"), tt.wantPattern) {
-				t.Errorf("rule pattern = %v, want %v", cdktest.Get(rule, "EventPattern"), tt.wantPattern)
-			}
-			if !reflect.DeepEqual(cdktest.Get(rule, "EventBusName"), cdktest.Ref(busID)) {
-				t.Errorf("rule bus = %v", cdktest.Get(rule, "EventBusName"))
-			}
 			dlqID := cdktest.FindID(t, raw, "AWS::SQS::Queue", "DeadLetterQueue")
 			failureID := cdktest.FindID(t, raw, "AWS::SQS::Queue", "FailureQueue")
-			wantTarget := map[string]any{
-				"Arn":              cdktest.GetAtt(fnID, "Arn"),
-				"Id":               "Target0",
-				"DeadLetterConfig": map[string]any{"Arn": cdktest.GetAtt(dlqID, "Arn")},
-				"RetryPolicy":      map[string]any{"MaximumEventAgeInSeconds": 21600.0, "MaximumRetryAttempts": 20.0},
+			priorityID := cdktest.FindID(t, raw, "AWS::SQS::Queue", "PriorityQueue")
+			queueID := ""
+			for id := range cdktest.Resources(raw, "AWS::SQS::Queue") {
+				if id != dlqID && id != failureID && id != priorityID {
+					queueID = id
+				}
 			}
-			if got := cdktest.Get(rule, "Targets", 0); !reflect.DeepEqual(got, wantTarget) {
-				t.Errorf("rule target = %v\nwant %v", got, wantTarget)
+			rules := cdktest.Resources(raw, "AWS::Events::Rule")
+			if len(rules) != 2 {
+				t.Fatalf("want 2 rules (priority and the rest), got %d", len(rules))
 			}
-			for _, q := range []string{dlqID, failureID} {
+			for _, r := range rules {
+				rule := cdktest.Get(r, "Properties")
+				target := cdktest.Get(rule, "Targets", 0)
+				wantDetail := tt.wantRest
+				if reflect.DeepEqual(cdktest.Get(target, "Arn"), cdktest.GetAtt(priorityID, "Arn")) {
+					wantDetail = tt.wantUrgent
+				} else if !reflect.DeepEqual(cdktest.Get(target, "Arn"), cdktest.GetAtt(queueID, "Arn")) {
+					t.Errorf("rule target %v is neither pacing queue", target)
+				}
+				pattern := map[string]any{}
+				for k, v := range tt.wantPattern {
+					if k != "detail" {
+						pattern[k] = v
+					}
+				}
+				pattern["detail"] = wantDetail
+				if !reflect.DeepEqual(cdktest.Get(rule, "EventPattern"), pattern) {
+					t.Errorf("rule pattern = %v, want %v", cdktest.Get(rule, "EventPattern"), pattern)
+				}
+				if !reflect.DeepEqual(cdktest.Get(rule, "EventBusName"), cdktest.Ref(busID)) {
+					t.Errorf("rule bus = %v", cdktest.Get(rule, "EventBusName"))
+				}
+				if !reflect.DeepEqual(cdktest.Get(target, "DeadLetterConfig"), map[string]any{"Arn": cdktest.GetAtt(dlqID, "Arn")}) ||
+					!reflect.DeepEqual(cdktest.Get(target, "RetryPolicy"), map[string]any{"MaximumEventAgeInSeconds": 21600.0, "MaximumRetryAttempts": 20.0}) {
+					t.Errorf("rule target = %v", target)
+				}
+			}
+			for _, q := range []string{dlqID, failureID, queueID, priorityID} {
 				if cdktest.Get(raw, "Resources", q, "Properties", "SqsManagedSseEnabled") != true {
 					t.Errorf("queue %s not encrypted", q)
 				}
 				cdktest.AssertTLSOnly(t, raw, q)
 			}
+			for _, q := range []string{queueID, priorityID} {
+				if got := cdktest.Get(raw, "Resources", q, "Properties", "RedrivePolicy"); !reflect.DeepEqual(got,
+					map[string]any{"deadLetterTargetArn": cdktest.GetAtt(failureID, "Arn"), "maxReceiveCount": 10.0}) {
+					t.Errorf("queue %s redrive = %v, want the failure queue", q, got)
+				}
+			}
 			assertEventsMaySend(t, raw, dlqID)
-			cfg := cdktest.Get(cdktest.Only(t, raw, "AWS::Lambda::EventInvokeConfig"), "Properties")
-			if !reflect.DeepEqual(cdktest.Get(cfg, "DestinationConfig", "OnFailure", "Destination"), cdktest.GetAtt(failureID, "Arn")) ||
-				cdktest.Get(cfg, "MaximumRetryAttempts") != 2.0 {
-				t.Errorf("event invoke config = %v", cfg)
+			for _, m := range cdktest.Resources(raw, "AWS::Lambda::EventSourceMapping") {
+				p := cdktest.Get(m, "Properties")
+				if cdktest.Get(p, "ScalingConfig", "MaximumConcurrency") != 2.0 || cdktest.Get(p, "BatchSize") != 10.0 ||
+					!reflect.DeepEqual(cdktest.Get(p, "FunctionResponseTypes"), []any{"ReportBatchItemFailures"}) {
+					t.Errorf("event source mapping = %v", p)
+				}
+			}
+			if n := len(cdktest.Resources(raw, "AWS::Lambda::EventSourceMapping")); n != 2 {
+				t.Errorf("%d event source mappings, want one per queue", n)
 			}
 		})
 	}
@@ -257,5 +298,55 @@ func assertOnlyTheFunctionReads(t *testing.T, tpl map[string]any, secretID, fnID
 	statements := cdktest.Get(policy, "ResourcePolicy", "Statement").([]any)
 	if len(statements) != 1 || !reflect.DeepEqual(statements[0], want) {
 		t.Errorf("secret resource policy = %v\nwant %v", statements, want)
+	}
+}
+
+// TestSlackDestinationNotificationPolicy: with a state table, the function
+// is told the table, its name, window and group key, may use the table, and
+// a rule runs it every minute to post the digests of ended windows.
+func TestSlackDestinationNotificationPolicy(t *testing.T) {
+	// GIVEN
+	stack := cdktest.NewStack()
+	bus := activitybus.New(stack, jsii.String("ActivityBus"), nil)
+	state := corrstate.New(stack, jsii.String("State"), nil)
+	url := awscdk.NewCfnParameter(stack, jsii.String("Url"), &awscdk.CfnParameterProps{NoEcho: jsii.Bool(true)})
+	// WHEN
+	slackdestination.New(stack, jsii.String("Critical"), &slackdestination.Props{
+		Bus: bus.EventBus(), WebhookURL: awscdk.SecretValue_CfnParameter(url), State: state,
+		NotifyWindow: awscdk.Duration_Minutes(jsii.Number(15)), GroupBy: jsii.Strings("principal", "source-ip"),
+	})
+	// THEN
+	_, raw := cdktest.Synth(t, stack)
+	tableID := cdktest.LogicalID(t, raw, "AWS::DynamoDB::Table")
+	fnID := cdktest.LogicalID(t, raw, "AWS::Lambda::Function")
+	env := cdktest.Get(cdktest.Only(t, raw, "AWS::Lambda::Function"), "Properties", "Environment", "Variables")
+	for k, want := range map[string]any{
+		"STATE_TABLE": cdktest.Ref(tableID), "DESTINATION_NAME": "Critical", "NOTIFY_WINDOW": "15m0s", "NOTIFY_GROUP_BY": "principal,source-ip",
+	} {
+		if got := cdktest.Get(env, k); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %v, want %v", k, got, want)
+		}
+	}
+	var sweep map[string]any
+	for _, r := range cdktest.Resources(raw, "AWS::Events::Rule") {
+		if cdktest.Get(r, "Properties", "ScheduleExpression") != nil {
+			sweep = r
+		}
+	}
+	if sweep == nil || cdktest.Get(sweep, "Properties", "ScheduleExpression") != "rate(1 minute)" ||
+		!reflect.DeepEqual(cdktest.Get(sweep, "Properties", "Targets", 0, "Arn"), cdktest.GetAtt(fnID, "Arn")) {
+		t.Fatalf("no minute sweep invoking the function: %v", sweep)
+	}
+	if st := cdktest.StatementFor(t, raw, "dynamodb:Query"); st == nil {
+		t.Fatal("the function may not query the state table")
+	}
+	stack2 := cdktest.NewStack()
+	url2 := awscdk.NewCfnParameter(stack2, jsii.String("Url"), &awscdk.CfnParameterProps{NoEcho: jsii.Bool(true)})
+	slackdestination.New(stack2, jsii.String("Bad"), &slackdestination.Props{
+		Bus: activitybus.New(stack2, jsii.String("Bus"), nil).EventBus(), WebhookURL: awscdk.SecretValue_CfnParameter(url2),
+		State: corrstate.New(stack2, jsii.String("S"), nil), GroupBy: jsii.Strings("colour"),
+	})
+	if err := cdktest.SynthError(stack2); err == nil || !strings.Contains(err.Error(), "colour") {
+		t.Fatalf("an unknown group dimension synthesized: %v", err)
 	}
 }
