@@ -41,6 +41,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -302,10 +303,13 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		problems = append(problems, "slackdestination: Function.Environment sets "+strings.Join(conflicts, ", ")+
 			", which the destination sets itself")
 	}
-	// Asynchronous invocations are the minute sweep's: a failed one is
-	// retried by the next sweep, so none is kept.
-	fp.RetryAttempts = jsii.Number(0)
-	fp.MaxEventAge = awscdk.Duration_Seconds(jsii.Number(60))
+	// Asynchronous invocations are the minute sweep's (and a redriven
+	// event's): one that fails every retry is kept in the watched failure
+	// queue, so a sweep that keeps failing raises the queue's alarm; the
+	// digests it owed stay due and the next sweep tries them again.
+	fp.OnFailure = awslambdadestinations.NewSqsDestination(d.failureQueue)
+	fp.RetryAttempts = jsii.Number(RetryAttempts)
+	fp.MaxEventAge = p.MaxEventAge
 	fp.ReservedConcurrentExecutions = p.ReservedConcurrency
 	d.fn = gofunction.New(c, jsii.String("Function"), &fp)
 	fn := d.fn.Function()

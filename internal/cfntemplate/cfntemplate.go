@@ -26,6 +26,8 @@ const (
 	TypeEventBus           = "AWS::Events::EventBus"
 	TypeSecret             = "AWS::SecretsManager::Secret"
 	TypePolicy             = "AWS::IAM::Policy"
+	TypeEventSourceMapping = "AWS::Lambda::EventSourceMapping"
+	TypeTable              = "AWS::DynamoDB::Table"
 )
 
 // Sentinel errors, for errors.Is.
@@ -45,7 +47,38 @@ type Template struct {
 
 // Parameter is one template parameter.
 type Parameter struct {
-	Default *string `json:"Default"`
+	Type string `json:"Type"`
+	// Default is a string or a number.
+	Default json.RawMessage `json:"Default"`
+}
+
+// DefaultString returns the parameter's default as the string a Ref to it
+// resolves to; ok is false when it has none.
+func (p Parameter) DefaultString() (string, bool) {
+	if len(p.Default) == 0 {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(p.Default, &s) == nil {
+		return s, true
+	}
+	var n json.Number
+	if json.Unmarshal(p.Default, &n) == nil {
+		return n.String(), true
+	}
+	return "", false
+}
+
+// Defaults returns the parameters that have a default, by name, as the
+// strings a Ref to them resolves to when a stack is created with defaults.
+func (t *Template) Defaults() map[string]string {
+	out := map[string]string{}
+	for name, p := range t.Parameters {
+		if v, ok := p.DefaultString(); ok {
+			out[name] = v
+		}
+	}
+	return out
 }
 
 // Resource is one template resource.
@@ -122,8 +155,8 @@ func (t *Template) resolveString(v any, params map[string]string) (string, error
 			if s, ok := params[ref]; ok {
 				return s, nil
 			}
-			if p, ok := t.Parameters[ref]; ok && p.Default != nil {
-				return *p.Default, nil
+			if v, ok := t.Parameters[ref].DefaultString(); ok {
+				return v, nil
 			}
 			return "", fmt.Errorf("%w: parameter %s has no value", ErrUnresolved, ref)
 		}
@@ -428,6 +461,76 @@ func (t *Template) RuleTargeting(fn string) (*Rule, error) {
 		return nil, fmt.Errorf("%w: rule %s has no EventPattern", ErrNotFound, found[0].LogicalID)
 	}
 	return found[0], nil
+}
+
+// QueuesOf returns the logical ids of the SQS queues whose event source
+// mappings invoke the function fn, with each mapping's batch size, maximum
+// concurrency and function response types.
+func (t *Template) QueuesOf(fn string) ([]Mapping, error) {
+	var out []Mapping
+	for _, id := range t.OfType(TypeEventSourceMapping) {
+		var p struct {
+			FunctionName   json.RawMessage `json:"FunctionName"`
+			EventSourceArn json.RawMessage `json:"EventSourceArn"`
+			BatchSize      int             `json:"BatchSize"`
+			ScalingConfig  struct {
+				MaximumConcurrency int `json:"MaximumConcurrency"`
+			} `json:"ScalingConfig"`
+			FunctionResponseTypes []string `json:"FunctionResponseTypes"`
+		}
+		if err := json.Unmarshal(t.Resources[id].Properties, &p); err != nil {
+			return nil, fmt.Errorf("cfntemplate: event source mapping %s: %w", id, err)
+		}
+		if getAttID(p.FunctionName) == fn {
+			out = append(out, Mapping{QueueID: getAttID(p.EventSourceArn), BatchSize: p.BatchSize,
+				MaxConcurrency: p.ScalingConfig.MaximumConcurrency, ResponseTypes: p.FunctionResponseTypes})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].QueueID < out[j].QueueID })
+	return out, nil
+}
+
+// Mapping is an event source mapping from a queue.
+type Mapping struct {
+	QueueID        string
+	BatchSize      int
+	MaxConcurrency int
+	ResponseTypes  []string
+}
+
+// RulesTargeting returns every rule with a pattern that targets one of ids
+// (functions or queues), by logical id.
+func (t *Template) RulesTargeting(ids ...string) ([]*Rule, error) {
+	var found []*Rule
+	for _, id := range t.OfType(TypeRule) {
+		var p struct {
+			EventBusName json.RawMessage `json:"EventBusName"`
+			EventPattern json.RawMessage `json:"EventPattern"`
+			Targets      []struct {
+				Arn json.RawMessage `json:"Arn"`
+			} `json:"Targets"`
+		}
+		if err := json.Unmarshal(t.Resources[id].Properties, &p); err != nil {
+			return nil, fmt.Errorf("cfntemplate: rule %s: %w", id, err)
+		}
+		if len(p.EventPattern) == 0 {
+			continue // a schedule
+		}
+		r := &Rule{LogicalID: id, BusID: getAttID(p.EventBusName), Pattern: p.EventPattern}
+		hit := false
+		for _, target := range p.Targets {
+			tid := getAttID(target.Arn)
+			r.FunctionIDs = append(r.FunctionIDs, tid)
+			hit = hit || slices.Contains(ids, tid)
+		}
+		if hit {
+			found = append(found, r)
+		}
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("%w: no rule targets %s", ErrNotFound, strings.Join(ids, ", "))
+	}
+	return found, nil
 }
 
 // Allowed returns the resources (resolved with vals) that the policies

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	slackapi "github.com/slack-go/slack"
+	"golang.org/x/time/rate"
 )
 
 // DefaultPath is the path of the webhook URL returned by URL.
@@ -95,6 +97,8 @@ type Server struct {
 	once sync.Once
 
 	mu       sync.Mutex
+	limiter  *rate.Limiter
+	limited  int
 	faults   []queuedFault
 	messages []Message
 	requests int
@@ -132,6 +136,43 @@ func (s *Server) Fail(f Fault, times int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, queuedFault{fault: f, left: times})
+}
+
+// RateLimit makes the server answer 429 rate_limited with a Retry-After
+// header, as Slack does, to posts beyond perSecond messages a second once a
+// burst of burst posts is spent (Slack allows about one message per second
+// per webhook, with short bursts). Zero perSecond lifts the limit.
+func (s *Server) RateLimit(perSecond float64, burst int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limiter = nil
+	if perSecond > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(perSecond), burst)
+	}
+}
+
+// RateLimited is the number of posts answered 429 by RateLimit.
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
+}
+
+// overLimit reports whether the rate limit refuses a post now, and after how
+// many whole seconds (at least 1) one would pass.
+func (s *Server) overLimit() (bool, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limiter == nil {
+		return false, 0
+	}
+	r := s.limiter.Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		s.limited++
+		return true, max(1, int(math.Ceil(d.Seconds())))
+	}
+	return false, 0
 }
 
 // Messages returns the accepted messages, in arrival order.
@@ -200,6 +241,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
 		answer(w, f.Status, f.Body)
+		return
+	}
+	if limited, after := s.overLimit(); limited {
+		w.Header().Set("Retry-After", strconv.Itoa(after))
+		answer(w, http.StatusTooManyRequests, CodeRateLimited)
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {

@@ -205,3 +205,37 @@ func TestServerConcurrentFaults(t *testing.T) {
 		t.Fatalf("statuses %v, messages %d; want 10×500, 20×200", count, len(s.Messages()))
 	}
 }
+
+// TestRateLimit: past the burst, posts faster than the rate are answered
+// 429 with a Retry-After of at least a second, and accepted again once it
+// has passed.
+func TestRateLimit(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.RateLimit(1, 3)
+	post := func() *http.Response {
+		t.Helper()
+		resp, err := http.Post(s.URL(), "application/json", strings.NewReader(`{"text":"hi"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 3 {
+		if resp := post(); resp.StatusCode != http.StatusOK {
+			t.Fatalf("post %d within the burst: %d", i, resp.StatusCode)
+		}
+	}
+	resp := post()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("post past the burst: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if s.RateLimited() != 1 || len(s.Messages()) != 3 {
+		t.Fatalf("limited %d, accepted %d", s.RateLimited(), len(s.Messages()))
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if resp := post(); resp.StatusCode != http.StatusOK {
+		t.Fatalf("post after Retry-After: %d", resp.StatusCode)
+	}
+}

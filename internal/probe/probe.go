@@ -106,7 +106,16 @@ func Log() []byte {
 		}
 	}
 	// The admin stops the trail half way through the probe.
-	stop := map[string]any{
+	stop := stopLogging()
+	// In the middle of the file, as a log file of those minutes would hold it.
+	mid := len(recs) / 2
+	recs = append(recs[:mid], append([]map[string]any{stop}, recs[mid:]...)...)
+	return mustJSON(map[string]any{"Records": recs})
+}
+
+// stopLogging is the admin's StopLogging record.
+func stopLogging() map[string]any {
+	return map[string]any{
 		"eventVersion": "1.09",
 		"userIdentity": map[string]any{
 			"type": "AssumedRole", "principalId": "AROAEXAMPLEADMIN:pat", "arn": "arn:aws:sts::111122223333:assumed-role/Admin/pat",
@@ -122,10 +131,33 @@ func Log() []byte {
 		"responseElements":  nil, "requestID": "req-stop", "eventID": StopLoggingID, "readOnly": false,
 		"eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": "111122223333", "eventCategory": "Management",
 	}
-	// In the middle of the file, as a log file of those minutes would hold it.
-	mid := len(recs) / 2
-	recs = append(recs[:mid], append([]map[string]any{stop}, recs[mid:]...)...)
-	b, err := json.Marshal(map[string]any{"Records": recs})
+}
+
+// Burst returns n denied calls by the probing IAM user, one every 100 ms
+// across the probed services, with the admin's StopLogging (a critical
+// activity once self-trail-or-log-group-stopped labels it) in the middle:
+// n+1 CloudTrail records, one JSON document each.
+func Burst(n int) []string {
+	out := make([]string, 0, n+1)
+	for i := range n {
+		s := services[i%len(services)]
+		r := record(i, Start.Add(time.Duration(i)*100*time.Millisecond), "ci-deployer", ProberIP,
+			"Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux lang/python#3.12 exec-env/enumerate-iam",
+			s.source, s.actions[(i/len(services))%len(s.actions)], s.code)
+		b, err := json.Marshal(r)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, string(b))
+		if i == n/2-1 {
+			out = append(out, string(mustJSON(stopLogging())))
+		}
+	}
+	return out
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // only maps of strings and numbers
 	}

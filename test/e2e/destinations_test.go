@@ -230,7 +230,7 @@ func checkPagerDuty(t *testing.T, p *pipeline) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := p.dd.pattern.Match(ev); ok || err != nil {
+	if _, ok, err := p.dd.routeOf(ev); ok || err != nil {
 		t.Errorf("the PagerDuty rule passes a medium activity (%v)", err)
 	}
 }

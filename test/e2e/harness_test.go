@@ -19,14 +19,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/destinations/teams"
 	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/cfntemplate"
+	"github.com/activity-aware/ids/internal/dynalite"
 	"github.com/activity-aware/ids/internal/eventpattern"
 	"github.com/activity-aware/ids/internal/lambdaemu"
 	"github.com/activity-aware/ids/internal/localaws"
@@ -49,8 +54,35 @@ const (
 	localSecretARN = "arn:aws:secretsmanager:" + localRegion + ":" + localAccount + ":secret:activity-aware-ids-e2e-webhook-AbCdEf"
 	logGroup       = "CloudTrail/DefaultLogGroup"
 	// e2eRoutingKey is the PagerDuty integration key of the local secret.
-	e2eRoutingKey = "R0123456789abcdef0123456789ABCDE"
+	e2eRoutingKey  = "R0123456789abcdef0123456789ABCDE"
+	localTableName = "activity-aware-ids-e2e-state"
 )
+
+// route is one rule feeding a destination: its pattern (as deployed with the
+// parameters' defaults) and its target, the function or a pacing queue.
+type route struct {
+	rule, target string
+	pattern      *eventpattern.Pattern
+}
+
+// routeOf returns the target the destination's rules hand the event to; ok
+// is false when no rule matches it. The rules of one destination are
+// disjoint (priority and the rest), so more than one match is an error.
+func (dd *destDeployment) routeOf(ev []byte) (target string, ok bool, err error) {
+	for _, r := range dd.routes {
+		m, err := r.pattern.Match(ev)
+		if err != nil {
+			return "", false, fmt.Errorf("match rule %s: %w", r.rule, err)
+		}
+		if m {
+			if ok {
+				return "", false, fmt.Errorf("two rules (to %s and %s) match one event", target, r.target)
+			}
+			target, ok = r.target, true
+		}
+	}
+	return target, ok, nil
+}
 
 // deployment is what TestMain prepares once: the emulator, the compiled
 // functions and their configuration from the synthesized template. dest,
@@ -63,8 +95,6 @@ type deployment struct {
 	destBin   string
 	source    *cfntemplate.Function
 	dest      *cfntemplate.Function
-	rule      *cfntemplate.Rule
-	pattern   *eventpattern.Pattern
 	// tpl is the synthesized template (its alarms, queues, schedule).
 	tpl *cfntemplate.Template
 	// aaids is the compiled command line, for redrive.
@@ -74,11 +104,13 @@ type deployment struct {
 
 // destDeployment is one destination function as the template configures it.
 type destDeployment struct {
-	name      string
-	bin       string
-	fn        *cfntemplate.Function
-	rule      *cfntemplate.Rule
-	pattern   *eventpattern.Pattern
+	name string
+	bin  string
+	fn   *cfntemplate.Function
+	// routes are the rules that deliver to it, directly or through its
+	// pacing queues; mappings are its queues' event source mappings.
+	routes    []route
+	mappings  []cfntemplate.Mapping
 	secretARN string
 }
 
@@ -262,6 +294,16 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 	for _, q := range tpl.OfType("AWS::SQS::Queue") {
 		vals.Refs[q] = "https://sqs." + localRegion + ".amazonaws.com/" + localAccount + "/" + q
 	}
+	table, err := tpl.Only(cfntemplate.TypeTable)
+	if err != nil {
+		return err
+	}
+	vals.Refs[table] = localTableName
+	// The parameters a stack created with its defaults has (the burst
+	// threshold, the notification window and group key).
+	for name, v := range tpl.Defaults() {
+		vals.Refs[name] = v
+	}
 	sourceID, err := tpl.SubscribedFunction()
 	if err != nil {
 		return err
@@ -270,7 +312,17 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 		return err
 	}
 	for _, id := range tpl.OfType(cfntemplate.TypeFunction) {
-		rule, err := tpl.RuleTargeting(id)
+		// A destination is a rule's target, or reads pacing queues that
+		// rules feed.
+		mappings, err := tpl.QueuesOf(id)
+		if err != nil {
+			return err
+		}
+		targets := []string{id}
+		for _, m := range mappings {
+			targets = append(targets, m.QueueID)
+		}
+		rules, err := tpl.RulesTargeting(targets...)
 		if err != nil {
 			continue
 		}
@@ -291,18 +343,22 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 		if dd == nil {
 			return fmt.Errorf("rule target %s is no destination the suite knows (environment %v)", id, keys(fn.Env))
 		}
-		if rule.BusID != bus {
-			return fmt.Errorf("rule %s is on %q, not on the activity bus %s", rule.LogicalID, rule.BusID, bus)
+		for _, rule := range rules {
+			if rule.BusID != bus {
+				return fmt.Errorf("rule %s is on %q, not on the activity bus %s", rule.LogicalID, rule.BusID, bus)
+			}
+			// The pattern as deployed with the parameters' defaults.
+			pattern, err := tpl.ResolvePattern(rule.Pattern, nil)
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", rule.LogicalID, err)
+			}
+			compiled, err := eventpattern.Compile(pattern)
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", rule.LogicalID, err)
+			}
+			dd.routes = append(dd.routes, route{rule: rule.LogicalID, target: rule.FunctionIDs[0], pattern: compiled})
 		}
-		// The pattern as deployed with the parameters' defaults.
-		pattern, err := tpl.ResolvePattern(rule.Pattern, nil)
-		if err != nil {
-			return fmt.Errorf("rule %s: %w", rule.LogicalID, err)
-		}
-		if dd.pattern, err = eventpattern.Compile(pattern); err != nil {
-			return fmt.Errorf("rule %s: %w", rule.LogicalID, err)
-		}
-		dd.fn, dd.rule = fn, rule
+		dd.fn, dd.mappings = fn, mappings
 		if reads, err := tpl.Allowed(fn.RoleID, "secretsmanager:GetSecretValue", vals); err != nil || !slices.Contains(reads, dd.secretARN) {
 			return fmt.Errorf("the %s destination's role may read %v (%v), not its secret", dd.name, reads, err)
 		}
@@ -313,7 +369,7 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 		}
 	}
 	sd := d.dests["slack"]
-	d.dest, d.rule, d.pattern = sd.fn, sd.rule, sd.pattern
+	d.dest = sd.fn
 	if sd.secretARN != localSecretARN {
 		return fmt.Errorf("the Slack destination reads %s, not the Slack secret", sd.secretARN)
 	}
@@ -339,6 +395,12 @@ type options struct {
 	// destination names the destination the pipeline runs (default
 	// "slack"), with its local receiver.
 	destination string
+	// aggregate runs both functions with the correlation state in a
+	// dynalite table, as the template configures them: the source derives
+	// bursts, the destination applies its notification policy. Without it
+	// the scenarios run the per-activity path (STATE_TABLE unset): every
+	// activity is posted, nothing derived.
+	aggregate bool
 }
 
 // receiver is a destination's local endpoint as the ledger sees it.
@@ -387,6 +449,10 @@ type pipeline struct {
 	dd     *destDeployment
 	source *lambdaemu.Function
 	dest   *lambdaemu.Function
+	// destEnv and destTimeout are what dest was started with, for another
+	// execution environment of it.
+	destEnv     map[string]string
+	destTimeout time.Duration
 
 	// delivered counts the bus entries already handed to the bus step.
 	delivered int
@@ -458,10 +524,14 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 	}
 	t.Cleanup(p.sm.Close)
 
+	state := map[string]string{correlation.EnvStateTable: ""}
+	if opts.aggregate {
+		state = p.startTable()
+	}
 	// No local SQS unless a suite brings one: parking a partly published
 	// batch then fails at once (connection refused), and the batch fails as
 	// a whole, as it did before parking.
-	srcEnv := merge(dep.source.Env, map[string]string{"AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9"}, opts.sourceEnv, map[string]string{"AWS_ENDPOINT_URL_EVENTBRIDGE": p.eb.URL()})
+	srcEnv := merge(dep.source.Env, state, map[string]string{"AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9"}, opts.sourceEnv, map[string]string{"AWS_ENDPOINT_URL_EVENTBRIDGE": p.eb.URL()})
 	p.source = p.start(dep.source, dep.sourceBin, "CloudTrailSource", srcEnv, dep.source.Timeout)
 	timeout := p.dd.fn.Timeout
 	if opts.destTimeout > 0 {
@@ -469,11 +539,40 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 	}
 	// The secret holds the local Slack's loopback URL: the local-testing
 	// setting, which the template never carries, lets the function post there.
-	dstEnv := merge(p.dd.fn.Env, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL(), slack.EnvAllowLoopbackWebhook: "true"})
+	dstEnv := merge(p.dd.fn.Env, state, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL(), slack.EnvAllowLoopbackWebhook: "true"})
 	// The function's name, as the metrics' Function dimension carries it.
 	fnName := map[string]string{"slack": "SlackDestination", "webhook": "SignedWebhookDestination", "pagerduty": "PagerDutyDestination", "teams": "TeamsDestination"}[name]
 	p.dest = p.start(p.dd.fn, p.dd.bin, fnName, dstEnv, timeout)
+	p.destEnv, p.destTimeout = dstEnv, timeout
 	return p
+}
+
+// startTable starts dynalite with the state table the template names and
+// returns the environment that points the functions at it.
+func (p *pipeline) startTable() map[string]string {
+	p.t.Helper()
+	ctx := context.Background()
+	srv, err := dynalite.Start(ctx)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(srv.Close)
+	client := dynamodb.New(dynamodb.Options{Region: localRegion, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(localaws.AccessKeyID, localaws.SecretAccessKey, "")})
+	if _, err := client.CreateTable(ctx, correlation.TableSchema(localTableName)); err != nil {
+		p.t.Fatal(err)
+	}
+	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(localTableName)}, 10*time.Second); err != nil {
+		p.t.Fatal(err)
+	}
+	if dep.source.Env[correlation.EnvStateTable] != localTableName || p.dd.fn.Env[correlation.EnvStateTable] != localTableName {
+		p.t.Fatalf("the template does not give both functions the state table (%q, %q)",
+			dep.source.Env[correlation.EnvStateTable], p.dd.fn.Env[correlation.EnvStateTable])
+	}
+	return map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": srv.URL}
 }
 
 func merge(maps ...map[string]string) map[string]string {
@@ -573,9 +672,9 @@ func (p *pipeline) deliver(max int) []invocation {
 		if err != nil {
 			p.t.Fatalf("envelope: %v", err)
 		}
-		ok, err := p.dd.pattern.Match(ev)
+		_, ok, err := p.dd.routeOf(ev)
 		if err != nil {
-			p.t.Fatalf("match rule pattern: %v", err)
+			p.t.Fatal(err)
 		}
 		if !ok {
 			p.filtered++

@@ -46,6 +46,8 @@ var scenarios = []scenario{
 	{12, "hostile strings", "1 record with mentions, links, &, RTL override, a 300 KB value", hostileStringsScenario},
 	{13, "secret rotated", "3 recorded denials; the webhook secret rotates (cache 2 s)", secretRotationScenario},
 	{14, "250 KB record", "1 recorded denial grown to 250 KB", largeRecordScenario},
+	{15, "500 denials and a critical, Slack rate-limited, notification policy on",
+		"500 denied calls by one IAM user + 1 StopLogging in the middle (10 payloads); every 20th entry delivered twice; Slack 1 msg/s, burst 3", aggregationScenario},
 }
 
 // TestScenarios runs the fourteen scenarios, each on a fresh pipeline.
