@@ -97,34 +97,28 @@ func New(scope constructs.Construct, id *string, props *Props) Bus {
 		Retention:    p.ArchiveRetention,
 	})
 	if p.OrganizationID != nil {
-		eventBus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("OrganizationPutActivities"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
-			Actions:    jsii.Strings("events:PutEvents"),
-			Resources:  jsii.Strings(*eventBus.EventBusArn()),
-			Conditions: &map[string]any{
-				"StringEquals": map[string]any{
-					"aws:PrincipalOrgID": *p.OrganizationID,
-					"events:detail-type": activity.DetailType,
-				},
-				"StringLike": map[string]any{"events:source": activity.SourcePrefix + "*"},
-			},
-		}))
+		eventBus.AddToResourcePolicy(organizationPut("OrganizationPutActivities", eventBus, *p.OrganizationID,
+			activity.DetailType, activity.SourcePrefix+"*"))
 	}
 	if p.OrganizationID != nil && p.ForwardedDetailTypes != nil && len(*p.ForwardedDetailTypes) > 0 {
-		eventBus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("OrganizationForwardServiceEvents"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
-			Actions:    jsii.Strings("events:PutEvents"),
-			Resources:  jsii.Strings(*eventBus.EventBusArn()),
-			Conditions: &map[string]any{
-				"StringEquals": map[string]any{
-					"aws:PrincipalOrgID": *p.OrganizationID,
-					"events:detail-type": *p.ForwardedDetailTypes,
-				},
-				"StringLike": map[string]any{"events:source": "aws.*"},
-			},
-		}))
+		eventBus.AddToResourcePolicy(organizationPut("OrganizationForwardServiceEvents", eventBus, *p.OrganizationID,
+			*p.ForwardedDetailTypes, "aws.*"))
 	}
 	return &bus{Construct: c, eventBus: eventBus, archive: archive}
+}
+
+// organizationPut lets every principal of the organization put events on the
+// bus whose detail type is detailTypes (one or a list) and whose source
+// matches sourcePattern, and nothing else.
+func organizationPut(sid string, eventBus awsevents.EventBus, orgID string, detailTypes any, sourcePattern string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String(sid),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("events:PutEvents"),
+		Resources:  jsii.Strings(*eventBus.EventBusArn()),
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:PrincipalOrgID": orgID, "events:detail-type": detailTypes},
+			"StringLike":   map[string]any{"events:source": sourcePattern},
+		},
+	})
 }
