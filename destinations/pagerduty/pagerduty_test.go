@@ -198,7 +198,7 @@ func TestHandle(t *testing.T) {
 	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:aaids/pagerduty-AbCdEf"
 	sm := localsecrets.New(arn, `{"routingKey":"`+testKey+`"}`)
 	defer sm.Close()
-	h := &dispatch.Handler{Name: "pagerduty", Deliverer: &Destination{
+	h := &dispatch.Handler{Name: "pagerduty", Trust: testactivities.Trust, Deliverer: &Destination{
 		Secret: secrets.NewCache(secretsmanager.NewFromConfig(sm.AWSConfig()), arn, time.Minute),
 		Client: testClient(s.URL()),
 	}}

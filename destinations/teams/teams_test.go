@@ -180,7 +180,7 @@ func TestHandle(t *testing.T) {
 	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:aaids/teams-AbCdEf"
 	sm := localsecrets.New(arn, s.URL())
 	defer sm.Close()
-	h := &dispatch.Handler{Name: "teams", Deliverer: &Destination{
+	h := &dispatch.Handler{Name: "teams", Trust: testactivities.Trust, Deliverer: &Destination{
 		Secret: secrets.NewCache(secretsmanager.NewFromConfig(sm.AWSConfig()), arn, time.Minute),
 		Client: testClient(),
 	}}

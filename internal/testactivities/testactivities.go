@@ -21,6 +21,7 @@ import (
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
@@ -135,7 +136,14 @@ func Hostile() *activity.Activity {
 	}
 }
 
-// Event is the EventBridge event a destination's rule delivers for a.
+// Publisher is the account Event's events are published by.
+const Publisher = "123456789012"
+
+// Trust trusts Publisher, as a destination deployed in its account does.
+var Trust = eventbus.Trust{Accounts: []string{Publisher}}
+
+// Event is the EventBridge event a destination's rule delivers for a,
+// published by Publisher.
 func Event(tb testing.TB, a *activity.Activity) events.EventBridgeEvent {
 	tb.Helper()
 	entry, err := activity.NewEntry(a, 0)
@@ -144,7 +152,7 @@ func Event(tb testing.TB, a *activity.Activity) events.EventBridgeEvent {
 	}
 	return events.EventBridgeEvent{
 		Version: "0", ID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", DetailType: entry.DetailType,
-		Source: entry.Source, AccountID: "123456789012", Region: "us-east-1",
+		Source: entry.Source, AccountID: Publisher, Region: "us-east-1",
 		Time: a.Time, Detail: entry.Detail,
 	}
 }
