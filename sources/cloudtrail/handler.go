@@ -70,10 +70,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudwatchLogsEvent) err
 // Source.FromPayload). Its response is JSON null, as Handle's is.
 //
 // A heartbeat request (heartbeat.ParseRequest) publishes the canary activity
-// through the same publisher instead.
+// through the same publisher instead; a Kinesis event (the stream of a logs
+// destination) is HandleKinesis's, answered with its batch item failures.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if req, ok := heartbeat.ParseRequest(payload); ok {
 		return []byte("null"), h.heartbeat(ctx, req)
+	}
+	if out, ok, err := h.invokeKinesis(ctx, payload); ok {
+		return out, err
 	}
 	acts, err := h.Source.FromPayload(payload)
 	return []byte("null"), h.publish(ctx, acts, err)

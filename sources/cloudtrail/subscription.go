@@ -71,10 +71,27 @@ func (s *Source) fromData(data []byte) ([]*activity.Activity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: base64: %w", ErrMalformedPayload, err)
 	}
-	if err := inflate(inflated, raw[:n]); err != nil {
+	return s.fromGzip(inflated, raw[:n])
+}
+
+// fromGzip inflates the gzipped batch JSON (into inflated, a pooled buffer)
+// and standardizes it: the one decoder behind the log-group trigger (after
+// base64) and the Kinesis stream (whose record data is these bytes).
+func (s *Source) fromGzip(inflated *bytes.Buffer, zipped []byte) ([]*activity.Activity, error) {
+	if err := inflate(inflated, zipped); err != nil {
 		return nil, err
 	}
 	return s.fromBatch(inflated.Bytes())
+}
+
+// FromGzip standardizes a gzipped subscription batch as CloudWatch Logs
+// writes it to a Kinesis data stream through a logs destination: the bytes
+// of one Kinesis record, the payload FromSubscription reads without its
+// base64. Its results and errors are FromSubscription's.
+func (s *Source) FromGzip(zipped []byte) ([]*activity.Activity, error) {
+	inflated := buffers.Get().(*bytes.Buffer)
+	defer putBuffer(inflated)
+	return s.fromGzip(inflated, zipped)
 }
 
 // FromPayload standardizes a CloudWatch Logs subscription event as the Lambda

@@ -1,0 +1,174 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
+)
+
+// kinesisEvent is the Kinesis event of records whose data are datas, with
+// sequence numbers "1", "2", ...
+func kinesisEvent(datas ...[]byte) events.KinesisEvent {
+	var ev events.KinesisEvent
+	for i, d := range datas {
+		ev.Records = append(ev.Records, events.KinesisEventRecord{
+			EventSource:    "aws:kinesis",
+			EventSourceArn: "arn:aws:kinesis:us-east-1:111122223333:stream/logs",
+			Kinesis:        events.KinesisRecord{Data: d, SequenceNumber: strconv.Itoa(i + 1), PartitionKey: "pk"},
+		})
+	}
+	return ev
+}
+
+func TestFromGzipMatchesFromSubscription(t *testing.T) {
+	s := New(Options{})
+	batch := testBatch.JSON(compactRecord(t, "iamuser.json"), "not a record", compactRecord(t, "assumedrole.json"))
+	want, err := s.FromSubscription(subscriptiontest.Event(batch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FromGzip(subscriptiontest.Gzip(batch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(got) != 3 {
+		t.Fatalf("%d activities, want %d", len(got), len(want))
+	}
+	for i := range got {
+		x, _ := activity.Marshal(got[i])
+		y, _ := activity.Marshal(want[i])
+		if !bytes.Equal(x, y) {
+			t.Errorf("[%d] differs:\n%s\n%s", i, x, y)
+		}
+	}
+	// The base64 text is not a gzip payload: no second decoder accepts it.
+	if _, err := s.FromGzip([]byte(subscriptiontest.Encode(batch))); !errors.Is(err, ErrMalformedPayload) {
+		t.Errorf("base64 data: %v, want ErrMalformedPayload", err)
+	}
+}
+
+func TestHandleKinesis(t *testing.T) {
+	rec := compactRecord(t, "iamuser.json")
+	one := subscriptiontest.Gzip(testBatch.JSON(rec))
+	two := subscriptiontest.Gzip(testBatch.JSON(rec, "garbage"))
+	control := subscriptiontest.Gzip([]byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}`))
+	corrupt := []byte("\x1f\x8b not really gzip")
+	publishErr := errors.New("eventbus: 3 entries undelivered")
+	tests := []struct {
+		name       string
+		ev         events.KinesisEvent
+		publishErr error
+		published  int
+		failed     []string
+		logHas     string
+	}{
+		{"every record published", kinesisEvent(one, two), nil, 3, nil, `"logEvents":3`},
+		{"control message ignored", kinesisEvent(control, one), nil, 1, nil, `"logEvents":1`},
+		{"only control messages", kinesisEvent(control), nil, 0, nil, "no log events"},
+		{"corrupt record reported, records before it published", kinesisEvent(one, corrupt, two), nil, 1, []string{"2"}, `"sequenceNumber":"2"`},
+		{"corrupt first record publishes nothing", kinesisEvent(corrupt, one), nil, 0, []string{"1"}, "not decoded"},
+		{"bomb is a failure", kinesisEvent(one, subscriptiontest.Gzip(bytes.Repeat([]byte(" "), maxInflated+1))), nil, 1, []string{"2"}, "too large"},
+		{"failed publish reports the first record", kinesisEvent(one, two), publishErr, 3, []string{"1"}, "publish failed"},
+		{"empty event", events.KinesisEvent{}, nil, 0, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			pub := &recordingPublisher{err: tt.publishErr}
+			h := &Handler{Source: New(Options{}), Publisher: pub, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			resp, err := h.HandleKinesis(context.Background(), tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var failed []string
+			for _, f := range resp.BatchItemFailures {
+				failed = append(failed, f.ItemIdentifier)
+			}
+			if !slices.Equal(failed, tt.failed) {
+				t.Errorf("failures %v, want %v", failed, tt.failed)
+			}
+			n := 0
+			for _, b := range pub.got {
+				n += len(b)
+			}
+			if n != tt.published {
+				t.Errorf("published %d, want %d", n, tt.published)
+			}
+			if !strings.Contains(logs.String(), tt.logHas) {
+				t.Errorf("log lacks %s:\n%s", tt.logHas, logs.String())
+			}
+			if strings.Contains(logs.String(), "AKIAEXAMPLE") || strings.Contains(logs.String(), "garbage") {
+				t.Errorf("log carries record contents:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestInvokeKinesis goes through the bytes the Lambda runtime delivers: the
+// record data base64 in the event JSON, the response the batch item
+// failures.
+func TestInvokeKinesis(t *testing.T) {
+	rec := compactRecord(t, "iamuser.json")
+	payload, err := json.Marshal(kinesisEvent(subscriptiontest.Gzip(testBatch.JSON(rec)), []byte("corrupt")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &recordingPublisher{}
+	h := &Handler{Source: New(Options{}), Publisher: pub, Logger: slog.New(slog.DiscardHandler)}
+	out, err := h.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"batchItemFailures":[{"itemIdentifier":"2"}]}` {
+		t.Errorf("response %s", out)
+	}
+	if len(pub.got) != 1 || len(pub.got[0]) != 1 || pub.got[0][0].Action == nil {
+		t.Errorf("published %v", pub.got)
+	}
+	// A subscription event still takes the subscription path.
+	out, err = h.Invoke(context.Background(), subscriptiontest.Payload(testBatch.JSON(rec)))
+	if err != nil || string(out) != "null" || len(pub.got) != 2 {
+		t.Errorf("subscription event: %s, %v, %d batches", out, err, len(pub.got))
+	}
+}
+
+func FuzzKinesisDecode(f *testing.F) {
+	f.Add(subscriptiontest.Gzip([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":"{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"}}"}]}`)))
+	f.Add(subscriptiontest.Gzip([]byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`)))
+	f.Add(subscriptiontest.Gzip([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"}]}`)))
+	f.Add([]byte("\x1f\x8b\x08"))
+	f.Add([]byte{})
+	h := &Handler{Source: New(Options{}), Publisher: &recordingPublisher{}, Logger: slog.New(slog.DiscardHandler)}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		acts, err := h.Source.FromGzip(data)
+		if err != nil && (acts != nil || (!errors.Is(err, ErrMalformedPayload) && !errors.Is(err, ErrPayloadTooLarge))) {
+			t.Fatalf("error %v with %d activities", err, len(acts))
+		}
+		for _, a := range acts {
+			if _, err := activity.NewEntry(a, 0); err != nil {
+				t.Fatalf("NewEntry: %v", err)
+			}
+		}
+		// The same data behind a good record: a decode error is reported on
+		// this record alone, never an invocation error.
+		good := subscriptiontest.Gzip([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","message":"x"}]}`))
+		resp, herr := h.HandleKinesis(context.Background(), kinesisEvent(good, data))
+		if herr != nil {
+			t.Fatal(herr)
+		}
+		if (err != nil) != (len(resp.BatchItemFailures) == 1 && resp.BatchItemFailures[0].ItemIdentifier == "2") {
+			t.Fatalf("decode error %v but failures %+v", err, resp.BatchItemFailures)
+		}
+	})
+}
