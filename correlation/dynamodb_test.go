@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/activity-aware/ids/correlation"
@@ -67,17 +65,9 @@ func dynamoStore(tb testing.TB) (*correlation.DynamoDBStore, *countingClient) {
 	if dynaliteErr != nil {
 		tb.Fatal(dynaliteErr)
 	}
-	client := &countingClient{Client: dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(dynaliteServer.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local", ""),
-	})}
+	client := &countingClient{Client: dynaliteServer.Client()}
 	table := fmt.Sprintf("state-%d", tables.Add(1))
-	if _, err := client.CreateTable(context.Background(), correlation.TableSchema(table)); err != nil {
-		tb.Fatal(err)
-	}
-	w := dynamodb.NewTableExistsWaiter(client.Client, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond })
-	if err := w.Wait(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 10*time.Second); err != nil {
+	if err := dynaliteServer.CreateTable(context.Background(), correlation.TableSchema(table)); err != nil {
 		tb.Fatal(err)
 	}
 	return correlation.NewDynamoDBStore(client, table), client

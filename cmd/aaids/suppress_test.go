@@ -4,11 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/internal/dynalite"
@@ -27,17 +22,10 @@ func TestSuppressAgainstTheStateTable(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
-	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local", "")})
-	if _, err := client.CreateTable(ctx, correlation.TableSchema("state")); err != nil {
+	if err := srv.CreateTable(ctx, correlation.TableSchema("state")); err != nil {
 		t.Fatal(err)
 	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("state")}, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	client := srv.Client()
 
 	code, out, errOut := runAaids(t, "suppress", "add", "--table", "state", "--principal", "arn:aws:iam::111122223333:user/scanner",
 		"--until", "2099-12-31T00:00:00Z", "--reason", "approved scanner\x1b[2J")

@@ -428,12 +428,28 @@ type Rule struct {
 	BusID string
 	// Pattern is the rule's EventPattern.
 	Pattern json.RawMessage
-	// FunctionIDs are the logical ids of the functions it targets.
+	// FunctionIDs are the logical ids of its targets (functions, queues).
 	FunctionIDs []string
 }
 
 // RuleTargeting returns the one rule that targets the function fn.
 func (t *Template) RuleTargeting(fn string) (*Rule, error) {
+	found, err := t.rules(fn)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) != 1 {
+		return nil, fmt.Errorf("%w: want one rule targeting %s, found %d", ErrNotFound, fn, len(found))
+	}
+	if len(found[0].Pattern) == 0 {
+		return nil, fmt.Errorf("%w: rule %s has no EventPattern", ErrNotFound, found[0].LogicalID)
+	}
+	return found[0], nil
+}
+
+// rules returns every rule with a target among ids (functions or queues),
+// schedules included.
+func (t *Template) rules(ids ...string) ([]*Rule, error) {
 	var found []*Rule
 	for _, id := range t.OfType(TypeRule) {
 		var p struct {
@@ -447,20 +463,17 @@ func (t *Template) RuleTargeting(fn string) (*Rule, error) {
 			return nil, fmt.Errorf("cfntemplate: rule %s: %w", id, err)
 		}
 		r := &Rule{LogicalID: id, BusID: getAttID(p.EventBusName), Pattern: p.EventPattern}
+		hit := false
 		for _, target := range p.Targets {
-			r.FunctionIDs = append(r.FunctionIDs, getAttID(target.Arn))
+			tid := getAttID(target.Arn)
+			r.FunctionIDs = append(r.FunctionIDs, tid)
+			hit = hit || slices.Contains(ids, tid)
 		}
-		if slices.Contains(r.FunctionIDs, fn) {
+		if hit {
 			found = append(found, r)
 		}
 	}
-	if len(found) != 1 {
-		return nil, fmt.Errorf("%w: want one rule targeting %s, found %d", ErrNotFound, fn, len(found))
-	}
-	if len(found[0].Pattern) == 0 {
-		return nil, fmt.Errorf("%w: rule %s has no EventPattern", ErrNotFound, found[0].LogicalID)
-	}
-	return found[0], nil
+	return found, nil
 }
 
 // QueuesOf returns the logical ids of the SQS queues whose event source
@@ -501,29 +514,13 @@ type Mapping struct {
 // RulesTargeting returns every rule with a pattern that targets one of ids
 // (functions or queues), by logical id.
 func (t *Template) RulesTargeting(ids ...string) ([]*Rule, error) {
+	all, err := t.rules(ids...)
+	if err != nil {
+		return nil, err
+	}
 	var found []*Rule
-	for _, id := range t.OfType(TypeRule) {
-		var p struct {
-			EventBusName json.RawMessage `json:"EventBusName"`
-			EventPattern json.RawMessage `json:"EventPattern"`
-			Targets      []struct {
-				Arn json.RawMessage `json:"Arn"`
-			} `json:"Targets"`
-		}
-		if err := json.Unmarshal(t.Resources[id].Properties, &p); err != nil {
-			return nil, fmt.Errorf("cfntemplate: rule %s: %w", id, err)
-		}
-		if len(p.EventPattern) == 0 {
-			continue // a schedule
-		}
-		r := &Rule{LogicalID: id, BusID: getAttID(p.EventBusName), Pattern: p.EventPattern}
-		hit := false
-		for _, target := range p.Targets {
-			tid := getAttID(target.Arn)
-			r.FunctionIDs = append(r.FunctionIDs, tid)
-			hit = hit || slices.Contains(ids, tid)
-		}
-		if hit {
+	for _, r := range all {
+		if len(r.Pattern) > 0 { // not a schedule
 			found = append(found, r)
 		}
 	}

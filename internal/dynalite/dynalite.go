@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // ErrNotInstalled reports a checkout without node_modules (run npm ci).
@@ -109,8 +114,15 @@ func (s *Server) wait(ctx context.Context) error {
 		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 		req.Header.Set("X-Amz-Target", "DynamoDB_20120810.ListTables")
 		if resp, err := client.Do(req); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()
-			return nil
+			// Another server may have taken the port between the probe and
+			// dynalite's listen: only DynamoDB's own answer counts (to this
+			// unsigned request, MissingAuthenticationTokenException).
+			if strings.Contains(string(body), "com.amazon.coral.service#") || strings.Contains(string(body), "TableNames") {
+				return nil
+			}
+			return fmt.Errorf("dynalite: %s answers %d, not as DynamoDB", s.URL, resp.StatusCode)
 		}
 		select {
 		case <-s.done:
@@ -120,6 +132,31 @@ func (s *Server) wait(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Client returns a DynamoDB client of the real SDK for the server, with
+// dummy credentials.
+func (s *Server) Client() *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(s.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local", ""),
+	})
+}
+
+// CreateTable creates a table and waits until it is active.
+func (s *Server) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput) error {
+	client := s.Client()
+	if _, err := client.CreateTable(ctx, in); err != nil {
+		return fmt.Errorf("dynalite: create table: %w", err)
+	}
+	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, 10*time.Second); err != nil {
+		return fmt.Errorf("dynalite: table %s not active: %w", aws.ToString(in.TableName), err)
+	}
+	return nil
 }
 
 // Close stops dynalite and waits for it to exit.

@@ -42,8 +42,8 @@ func main() {
 		logger.Error("slack-destination: init failed", "error", err.Error())
 		os.Exit(1)
 	}
-	// The Handler is a lambda.Handler (Invoke): it takes the pacing queues' batches, the scheduled sweep and
-	// direct rule invocations.
+	// The Handler is a lambda.Handler (Invoke): it takes the pacing
+	// queues' batches, the scheduled sweep and direct rule invocations.
 	lambda.Start(handler)
 }
 

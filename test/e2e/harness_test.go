@@ -19,9 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
@@ -557,15 +554,7 @@ func (p *pipeline) startTable() map[string]string {
 		p.t.Fatal(err)
 	}
 	p.t.Cleanup(srv.Close)
-	client := dynamodb.New(dynamodb.Options{Region: localRegion, BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider(localaws.AccessKeyID, localaws.SecretAccessKey, "")})
-	if _, err := client.CreateTable(ctx, correlation.TableSchema(localTableName)); err != nil {
-		p.t.Fatal(err)
-	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(localTableName)}, 10*time.Second); err != nil {
+	if err := srv.CreateTable(ctx, correlation.TableSchema(localTableName)); err != nil {
 		p.t.Fatal(err)
 	}
 	if dep.source.Env[correlation.EnvStateTable] != localTableName || p.dd.fn.Env[correlation.EnvStateTable] != localTableName {
