@@ -41,7 +41,7 @@ func (s *processStats) observe(name string, f *lambdaemu.Function) {
 	}
 }
 
-// TestReliabilityReport runs the fourteen scenarios and the throughput run on
+// TestReliabilityReport runs the scenarios and the throughput run on
 // recorded data, and writes docs/RELIABILITY.md with the measured figures.
 func TestReliabilityReport(t *testing.T) {
 	stats := &processStats{inits: map[string][]time.Duration{}, peak: map[string]int64{}}
@@ -170,7 +170,7 @@ func render(rows []*row, tp throughput, stats *processStats) []byte {
 	w("EventBridge envelope, only when they match the rule's pattern from the template.\n\n")
 	w("Regenerate this file (needs `../shared/fixtures` for scenario 3 and the throughput run):\n\n")
 	w("```sh\n%s\n```\n\n", reportCommand)
-	w("The fourteen scenarios also run, with the same expectations, in `go test ./test/e2e`.\n\n")
+	w("The scenarios also run, with the same expectations, in `go test ./test/e2e`.\n\n")
 	w("Measured %s on %s, %d CPUs, %s/%s, %s.\n\n", time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 
 	w("## Scenarios\n\n")
@@ -190,7 +190,15 @@ func render(rows []*row, tp throughput, stats *processStats) []byte {
 	w("  requests the SDK retried, Slack posts retried, and invocations repeated as Lambda's retry.\n")
 	w("- Two template values are changed for a scenario, each for a stated reason: scenario 11 runs the\n")
 	w("  destination with a 3 s timeout instead of 30 s (to keep CI fast; the behaviour does not depend\n")
-	w("  on it), scenario 13 caches the secret for 2 s instead of 5 minutes (to watch the rotation land).\n\n")
+	w("  on it), scenario 13 caches the secret for 2 s instead of 5 minutes (to watch the rotation land).\n")
+	w("- Scenario 15 runs the path the template deploys with the notification policy on: the state table in\n")
+	w("  dynalite, the rules' two pacing queues each read by its own execution environment in batches\n")
+	w("  (failed messages reported alone and redelivered), the minute sweep invoked after the window. It\n")
+	w("  sets the notification window to 20 s instead of 10 minutes (so the digest comes within the test)\n")
+	w("  and adds the self-trail-or-log-group-stopped preset to the source's detections (so StopLogging is\n")
+	w("  critical). **lost** there counts activities neither posted nor counted in a digest. Scenarios 1–14\n")
+	w("  run the destination without the state table (every activity posted), as their expectations are\n")
+	w("  per activity.\n\n")
 
 	w("## Throughput and latency\n\n")
 	sorted := slices.Clone(tp.latencies)

@@ -50,7 +50,7 @@ var scenarios = []scenario{
 		"500 denied calls by one IAM user + 1 StopLogging in the middle (10 payloads); every 20th entry delivered twice; Slack 1 msg/s, burst 3", aggregationScenario},
 }
 
-// TestScenarios runs the fourteen scenarios, each on a fresh pipeline.
+// TestScenarios runs the scenarios, each on a fresh pipeline.
 func TestScenarios(t *testing.T) {
 	for _, s := range scenarios {
 		t.Run(fmt.Sprintf("%02d %s", s.num, s.name), func(t *testing.T) {
