@@ -44,15 +44,21 @@ func (e *Entry) Size() int {
 // encoding/json writes a struct of those three string fields without HTML
 // escaping: how aaids replay prints what the source would publish.
 func (e *Entry) AppendJSON(b []byte) ([]byte, error) {
-	// Detail is read as a string in place (the encoder only reads it): a
-	// copy would cost an allocation of its size per entry.
+	// Detail is read in place; the Encoder writes its reused buffer onto b.
 	detail := unsafe.String(unsafe.SliceData(e.Detail), len(e.Detail))
-	out, err := gojson.MarshalWithOption(struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, detail}, gojson.DisableHTMLEscape())
-	if err != nil {
+	w := appender{b}
+	enc := gojson.NewEncoder(&w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, detail}); err != nil {
 		return b, fmt.Errorf("activity: encode entry: %w", err)
 	}
-	return append(b, out...), nil
+	return w.b[:len(w.b)-1], nil
 }
+
+// appender is an io.Writer that appends to b.
+type appender struct{ b []byte }
+
+func (w *appender) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
 // Marshal encodes the activity as JSON without HTML escaping (EventBridge and
 // destinations read it as data, and escaping would inflate hostile text),
