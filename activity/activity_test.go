@@ -297,4 +297,5 @@ func TestBoundShedsResources(t *testing.T) {
 	if len(a.Resources) != 2500 || len(a.Fields) != 1 {
 		t.Error("Bound modified its input")
 	}
+	t.Logf("2,500 resources: one entry of %d bytes (limit %d), %d resources kept, %s", e.Size(), DefaultMaxEntrySize, len(got.Resources), got.Fields[0].Value+" not shown")
 }
