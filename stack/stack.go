@@ -290,15 +290,9 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		NotifyWindow:                awscdk.Duration_Minutes(notifyWindow.ValueAsNumber()),
 		GroupBy:                     &[]*string{groupBy.ValueAsString()},
 	})
-	signedURL := awscdk.NewCfnParameter(s, jsii.String(ParamSignedWebhookURL), &awscdk.CfnParameterProps{
-		Type:                  jsii.String("String"),
-		NoEcho:                jsii.Bool(true),
-		Default:               jsii.String(""),
-		AllowedPattern:        jsii.String(SignedWebhookURLPattern),
-		ConstraintDescription: jsii.String("must be empty or an https:// URL without spaces, quotes or backslashes"),
-		Description: jsii.String("HTTPS URL that receives every activity as a signed webhook (Standard Webhooks); " +
-			"the signing secret is generated into Secrets Manager. Empty: not deployed."),
-	})
+	signedURL := optionalParam(s, ParamSignedWebhookURL, SignedWebhookURLPattern, "must be empty or an https:// URL without spaces, quotes or backslashes",
+		"HTTPS URL that receives every activity as a signed webhook (Standard Webhooks); "+
+			"the signing secret is generated into Secrets Manager. Empty: not deployed.")
 	hasWebhook := whenGiven(s, ConditionSignedWebhook, signedURL)
 	webhook := webhookdestination.New(s, jsii.String("SignedWebhookDestination"), &webhookdestination.Props{
 		Bus:        bus.EventBus(),
@@ -312,15 +306,9 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		ProducerAccounts: &producers,
 	})
 
-	routingKey := awscdk.NewCfnParameter(s, jsii.String(ParamPagerDutyRoutingKey), &awscdk.CfnParameterProps{
-		Type:                  jsii.String("String"),
-		NoEcho:                jsii.Bool(true),
-		Default:               jsii.String(""),
-		AllowedPattern:        jsii.String(PagerDutyRoutingKeyPattern),
-		ConstraintDescription: jsii.String("must be empty or a 32-character Events API v2 integration key"),
-		Description: jsii.String("PagerDuty Events API v2 integration key: activities at or above PagerDutyMinSeverity " +
-			"trigger incidents. Stored in Secrets Manager, never shown. Empty: not deployed."),
-	})
+	routingKey := optionalParam(s, ParamPagerDutyRoutingKey, PagerDutyRoutingKeyPattern, "must be empty or a 32-character Events API v2 integration key",
+		"PagerDuty Events API v2 integration key: activities at or above PagerDutyMinSeverity "+
+			"trigger incidents. Stored in Secrets Manager, never shown. Empty: not deployed.")
 	hasPagerDuty := whenGiven(s, ConditionPagerDuty, routingKey)
 	pd := pagerdutydestination.New(s, jsii.String("PagerDutyDestination"), &pagerdutydestination.Props{
 		Bus: bus.EventBus(),
@@ -338,15 +326,9 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Function:         fn,
 	})
 
-	teamsURL := awscdk.NewCfnParameter(s, jsii.String(ParamTeamsWebhookURL), &awscdk.CfnParameterProps{
-		Type:                  jsii.String("String"),
-		NoEcho:                jsii.Bool(true),
-		Default:               jsii.String(""),
-		AllowedPattern:        jsii.String(TeamsWebhookURLPattern),
-		ConstraintDescription: jsii.String("must be empty or an https:// URL without spaces, quotes or backslashes"),
-		Description: jsii.String("Microsoft Teams Workflows webhook URL (\"When a Teams webhook request is received\"): " +
-			"activities arrive as Adaptive Cards. Stored in Secrets Manager, never shown. Empty: not deployed."),
-	})
+	teamsURL := optionalParam(s, ParamTeamsWebhookURL, TeamsWebhookURLPattern, "must be empty or an https:// URL without spaces, quotes or backslashes",
+		"Microsoft Teams Workflows webhook URL (\"When a Teams webhook request is received\"): "+
+			"activities arrive as Adaptive Cards. Stored in Secrets Manager, never shown. Empty: not deployed.")
 	hasTeams := whenGiven(s, ConditionTeams, teamsURL)
 	msTeams := teamsdestination.New(s, jsii.String("TeamsDestination"), &teamsdestination.Props{
 		Bus: bus.EventBus(),
@@ -412,6 +394,19 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	output("TeamsDeadLetterQueueUrl", "Activities EventBridge could not hand to the Teams destination", msTeams.DeadLetterQueue().QueueUrl(), hasTeams)
 	output("TeamsFailureQueueUrl", "Activities the Teams destination could not deliver", msTeams.FailureQueue().QueueUrl(), hasTeams)
 	return s
+}
+
+// optionalParam is an optional destination's NoEcho credential parameter:
+// empty by default, which leaves the destination out.
+func optionalParam(s awscdk.Stack, id, pattern, constraint, description string) awscdk.CfnParameter {
+	return awscdk.NewCfnParameter(s, jsii.String(id), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		NoEcho:                jsii.Bool(true),
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(pattern),
+		ConstraintDescription: jsii.String(constraint),
+		Description:           jsii.String(description),
+	})
 }
 
 // whenGiven is a condition that holds when param is not empty: the optional

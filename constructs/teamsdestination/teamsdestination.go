@@ -10,9 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -58,22 +56,10 @@ type Props struct {
 	Function *gofunction.Props
 }
 
-// Destination is a Teams destination.
+// Destination is the destination: its function, secret (holding the webhook URL), key,
+// rule and queues.
 type Destination interface {
-	constructs.Construct
-	Function() awslambda.IFunction
-	// Secret holds the webhook URL.
-	Secret() awssecretsmanager.ISecret
-	// Key encrypts the secret; nil when an existing secret was passed in.
-	Key() awskms.IKey
-	Rule() awsevents.IRule
-	DeadLetterQueue() awssqs.IQueue
-	FailureQueue() awssqs.IQueue
-}
-
-type dest struct {
-	constructs.Construct
-	*destination.Parts
+	destination.Interface
 }
 
 // New defines the destination.
@@ -117,5 +103,5 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		RuleRetryAttempts:   p.RuleRetryAttempts,
 		Function:            p.Function,
 	})
-	return &dest{Construct: c, Parts: parts}
+	return &destination.Construct{Construct: c, Parts: parts}
 }

@@ -12,9 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -68,22 +66,10 @@ type Props struct {
 	Function *gofunction.Props
 }
 
-// Destination is a webhook destination.
+// Destination is the destination: its function, secret (holding the URL and the signing secret), key,
+// rule and queues.
 type Destination interface {
-	constructs.Construct
-	Function() awslambda.IFunction
-	// Secret holds the URL and the signing secret.
-	Secret() awssecretsmanager.ISecret
-	// Key encrypts the secret; nil when an existing secret was passed in.
-	Key() awskms.IKey
-	Rule() awsevents.IRule
-	DeadLetterQueue() awssqs.IQueue
-	FailureQueue() awssqs.IQueue
-}
-
-type dest struct {
-	constructs.Construct
-	*destination.Parts
+	destination.Interface
 }
 
 // New defines the destination.
@@ -135,5 +121,5 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		RuleRetryAttempts:   p.RuleRetryAttempts,
 		Function:            p.Function,
 	})
-	return &dest{Construct: c, Parts: parts}
+	return &destination.Construct{Construct: c, Parts: parts}
 }

@@ -67,13 +67,13 @@ func FuzzLine(f *testing.F) {
 func TestConsoleURL(t *testing.T) {
 	for raw, ok := range map[string]bool{
 		"https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/x": true,
-		"https://console.aws.amazon.com/iam/home":                                                true,
-		"https://console.amazonaws-us-gov.com/":                                                  true,
-		"https://console.aws.amazon.com.evil.example/":                                           false,
-		"http://console.aws.amazon.com/":                                                         false,
-		"javascript:alert(1)":                                                                    false,
-		"https://evil.example/<!channel>":                                                        false,
-		"https://user@console.aws.amazon.com/":                                                   false,
+		"https://console.aws.amazon.com/iam/home":                                               true,
+		"https://console.amazonaws-us-gov.com/":                                                 true,
+		"https://console.aws.amazon.com.evil.example/":                                          false,
+		"http://console.aws.amazon.com/":                                                        false,
+		"javascript:alert(1)":                                                                   false,
+		"https://evil.example/<!channel>":                                                       false,
+		"https://user@console.aws.amazon.com/":                                                  false,
 	} {
 		if ConsoleURL(raw) != ok {
 			t.Errorf("ConsoleURL(%q) = %v, want %v", raw, !ok, ok)

@@ -356,14 +356,9 @@ func scrubKey(err error, key string) error {
 	return err
 }
 
-// Secret yields the current secret value (secrets.(*Cache) implements it).
-type Secret interface {
-	Value(ctx context.Context) (string, error)
-}
-
 // Destination is PagerDuty's dispatch.Deliverer.
 type Destination struct {
-	Secret Secret
+	Secret dispatch.Secret
 	Client *Client
 }
 

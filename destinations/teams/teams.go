@@ -356,14 +356,9 @@ func codeOf(body []byte) string {
 	}, a.Error.Code)
 }
 
-// Secret yields the current secret value (secrets.(*Cache) implements it).
-type Secret interface {
-	Value(ctx context.Context) (string, error)
-}
-
 // Destination is Teams' dispatch.Deliverer.
 type Destination struct {
-	Secret Secret
+	Secret dispatch.Secret
 	Client *Client
 }
 

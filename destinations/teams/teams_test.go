@@ -162,7 +162,7 @@ func tooBig(m *Message) *Message {
 
 func TestWebhookURLFromSecret(t *testing.T) {
 	for v, ok := range map[string]bool{
-		"https://prod-00.westeurope.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke?sig=s3cr3t": true,
+		"https://prod-00.westeurope.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke?sig=s3cr3t":           true,
 		`{"url":"https://default0123.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/x"}`: true,
 		"https://evil.example/workflows/x": false,
 		"http://prod-00.logic.azure.com/":  false,

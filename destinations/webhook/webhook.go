@@ -183,14 +183,9 @@ func token(s string) bool {
 	return true
 }
 
-// Secret yields the current secret value (secrets.(*Cache) implements it).
-type Secret interface {
-	Value(ctx context.Context) (string, error)
-}
-
 // Destination is the webhook destination's dispatch.Deliverer.
 type Destination struct {
-	Secret Secret
+	Secret dispatch.Secret
 	Client *Client
 }
 

@@ -76,6 +76,33 @@ type Props struct {
 	Function *gofunction.Props
 }
 
+// Interface is what every destination construct provides: its getters
+// return CDK interfaces, for grants, alarms and outputs.
+type Interface interface {
+	constructs.Construct
+	// Function is the destination function.
+	Function() awslambda.IFunction
+	// Secret holds the destination's credentials.
+	Secret() awssecretsmanager.ISecret
+	// Key encrypts the secret; nil when an existing secret was passed in.
+	Key() awskms.IKey
+	// Rule routes activities from the bus to the function.
+	Rule() awsevents.IRule
+	// DeadLetterQueue keeps the activities the rule could not hand over.
+	DeadLetterQueue() awssqs.IQueue
+	// FailureQueue keeps the activities the function failed to deliver
+	// after every retry.
+	FailureQueue() awssqs.IQueue
+}
+
+// Construct is a destination construct: its scope and the parts New built.
+type Construct struct {
+	constructs.Construct
+	*Parts
+}
+
+var _ Interface = (*Construct)(nil)
+
 // Parts are what New built (and the secret and key the destination keeps
 // its credentials in). A destination construct embeds it for its getters.
 type Parts struct {

@@ -1,0 +1,73 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/activity-aware/ids/destinations/secrets"
+	"github.com/activity-aware/ids/eventbus"
+	"github.com/activity-aware/ids/metrics"
+)
+
+// Secret yields the current value of a destination's secret, cached for a
+// bounded time so a rotated secret is picked up (secrets.(*Cache)
+// implements it).
+type Secret interface {
+	Value(ctx context.Context) (string, error)
+}
+
+var _ Secret = (*secrets.Cache)(nil)
+
+// EnvHeartbeatAccount is the account the heartbeat canary must come from.
+const EnvHeartbeatAccount = "HEARTBEAT_ACCOUNT"
+
+// Run is a destination function's main: it reads the environment once (the
+// secret named by secretVar and its cache TTL, PRODUCER_ACCOUNTS,
+// HEARTBEAT_ACCOUNT), builds the secret cache (the SDK's
+// AWS_ENDPOINT_URL_SECRETS_MANAGER keeps working, so the function runs
+// against a local endpoint too), lets build make the destination's
+// Deliverer, and starts the Lambda handler with metrics under name. A bad
+// environment ends the process at init with the reason logged.
+func Run(name, secretVar string, build func(secret Secret, getenv func(string) string) (Deliverer, error)) {
+	logger := lambdacontext.NewLogger()
+	h, err := setup(name, secretVar, build)
+	if err != nil {
+		logger.Error(name+"-destination: init failed", "error", err.Error())
+		os.Exit(1)
+	}
+	h.Logger = logger
+	lambda.Start(h.Handle)
+}
+
+func setup(name, secretVar string, build func(Secret, func(string) string) (Deliverer, error)) (*Handler, error) {
+	cfg, err := secrets.ConfigFromEnv(os.Getenv, secretVar)
+	if err != nil {
+		return nil, err
+	}
+	trust, err := eventbus.ParseTrust(os.Getenv(eventbus.EnvProducerAccounts))
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	d, err := build(secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.ARN, cfg.CacheTTL), os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{
+		Name:      name,
+		Trust:     trust,
+		Deliverer: d,
+		// EMF lines on stdout become metrics in CloudWatch Logs.
+		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimDestination, name),
+		Account: os.Getenv(EnvHeartbeatAccount),
+	}, nil
+}
