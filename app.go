@@ -14,6 +14,10 @@
 //	organizationId               o-...: the organization may publish activities
 //	sources                      the sources to deploy, a list or "a,b" (default
 //	                             cloudtrail-logs; see stack.SourceNames)
+//	kinesisLogs                  true: a CloudWatch Logs destination for the
+//	                             organizationId's accounts (else this account)
+//	                             and its encrypted Kinesis stream feed the
+//	                             cloudtrail-logs source (docs/SCALING.md)
 //	centralBusArn                the activity bus ARN of the central stack: the app
 //	                             adds <stackName>-Member, for StackSets across the
 //	                             organization, forwarding the sources' events there
@@ -119,6 +123,10 @@ func propsFromContext(ctx func(key *string) any) (*stack.Props, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	kinesisLogs, err := contextBool(ctx, "kinesisLogs")
+	if err != nil {
+		return nil, "", err
+	}
 	bucket, err := contextString(ctx, "packageBucket")
 	if err != nil {
 		return nil, "", err
@@ -147,6 +155,7 @@ func propsFromContext(ctx func(key *string) any) (*stack.Props, string, error) {
 		DecodeAuthorizationMessages: decode,
 		OrganizationID:              org,
 		Sources:                     sources,
+		KinesisLogs:                 kinesisLogs,
 	}, name, nil
 }
 

@@ -66,6 +66,8 @@ func TestCdkNag(t *testing.T) {
 		{"decodeAuthorizationMessages": true, "organizationId": "o-a1b2c3d4e5", "detections": []any{"unauthorized-api-calls"}},
 		{"sources": "cloudtrail-logs,guardduty,securityhub,accessanalyzer"},
 		{"sources": "cloudtrail-events", "cloudTrailEventsRegion": "eu-west-1"},
+		{"kinesisLogs": true, "organizationId": "o-a1b2c3d4e5"},
+		{"kinesisLogs": "true"},
 		{"sources": "cloudtrail-events,guardduty,securityhub,accessanalyzer", "organizationId": "o-a1b2c3d4e5", "centralBusArn": "arn:aws:events:eu-west-1:111122223333:event-bus/Activity-Aware-IDS-ActivityBus"},
 	} {
 		t.Run(fmt.Sprint(context), func(t *testing.T) {
@@ -156,6 +158,12 @@ func TestContextToProps(t *testing.T) {
 			context:  map[string]any{"sources": "guardduty, cloudtrail-logs"},
 			wantName: "Activity-Aware-IDS",
 			want:     stack.Props{Sources: []string{"guardduty", "cloudtrail-logs"}},
+		},
+		{
+			name:     "kinesis logs",
+			context:  map[string]any{"kinesisLogs": "true", "organizationId": "o-a1b2c3d4e5"},
+			wantName: "Activity-Aware-IDS",
+			want:     stack.Props{KinesisLogs: true, OrganizationID: "o-a1b2c3d4e5"},
 		},
 		{name: "bad list", context: map[string]any{"detections": 3.0}, wantErr: true},
 		{name: "bad bool", context: map[string]any{"decodeAuthorizationMessages": "sometimes"}, wantErr: true},

@@ -96,6 +96,12 @@ type Props struct {
 	// Sources are the sources the stack deploys, by name (Source*). Default
 	// [SourceCloudTrailLogs].
 	Sources []string
+	// KinesisLogs adds the organization's CloudTrail logs path to the
+	// cloudtrail-logs source: a CloudWatch Logs destination admitting
+	// OrganizationID's accounts (else this account), its KMS-encrypted
+	// Kinesis stream and the event source mapping to the source
+	// (cloudtrailsource.KinesisProps, sized in docs/SCALING.md).
+	KinesisLogs bool
 }
 
 // The source names Props.Sources (and the sources context) accept.
@@ -148,6 +154,9 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	}
 	if err := checkSources(p.Sources); err != nil {
 		panic(err.Error())
+	}
+	if p.KinesisLogs && !slices.Contains(p.Sources, SourceCloudTrailLogs) {
+		panic("stack: KinesisLogs feeds the " + SourceCloudTrailLogs + " source, which Sources leaves out")
 	}
 	on := func(name string) bool { return slices.Contains(p.Sources, name) }
 	s := awscdk.NewStack(scope, id, &sprops)
@@ -241,6 +250,12 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		sources = append(sources, monitoring.Component{Name: "cloudtrail", Function: source.Function()})
 		queues = append(queues, monitoring.Queue{Queue: source.FailureQueue(), Keeps: "CloudTrail batches the source could not publish"})
 		output("CloudTrailSourceFailureQueueUrl", "Batches the CloudTrail source could not publish", source.FailureQueue().QueueUrl())
+		if p.KinesisLogs {
+			queues = append(queues, monitoring.Queue{Queue: source.StreamFailureQueue(),
+				Keeps: "positions of CloudTrail stream batches the source failed on every retry"})
+			output("CloudTrailStreamFailureQueueUrl", "Shard and sequence numbers of the stream batches the CloudTrail source failed on", source.StreamFailureQueue().QueueUrl())
+			output("CloudTrailLogsDestinationArn", "The CloudWatch Logs destination member accounts subscribe their CloudTrail log group to", source.LogsDestination().AttrArn())
+		}
 	}
 	// eventSource watches and reports an EventBridge-fed source (every
 	// such construct returns the same Source interface).
@@ -468,6 +483,13 @@ func cloudTrailLogs(s awscdk.Stack, bus activitybus.Bus, p *Props, fn *gofunctio
 		}
 		exclusions = &m
 	}
+	var kinesis *cloudtrailsource.KinesisProps
+	if p.KinesisLogs {
+		kinesis = &cloudtrailsource.KinesisProps{}
+		if p.OrganizationID != "" {
+			kinesis.OrganizationID = jsii.String(p.OrganizationID)
+		}
+	}
 	source := cloudtrailsource.New(s, jsii.String("CloudTrailSource"), &cloudtrailsource.Props{
 		DetectionExclusions: exclusions,
 		Bus:                 bus.EventBus(),
@@ -482,6 +504,7 @@ func cloudTrailLogs(s awscdk.Stack, bus activitybus.Bus, p *Props, fn *gofunctio
 		State:       corr.State,
 		BurstCount:  corr.BurstCount,
 		BurstWindow: corr.BurstWindow,
+		Kinesis:     kinesis,
 	})
 	// One template serves accounts with and without a CloudTrail log group:
 	// an empty parameter leaves out the subscription and its permission.

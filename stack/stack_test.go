@@ -497,6 +497,55 @@ func TestStackSources(t *testing.T) {
 	}
 }
 
+// TestStackKinesisLogs checks -c kinesisLogs=true: the destination admits
+// the organization, the stream's batches that fail every retry land in a
+// queue an alarm watches, and the operator finds both in the outputs.
+func TestStackKinesisLogs(t *testing.T) {
+	s := synthStack(t, &stack.Props{KinesisLogs: true, OrganizationID: "o-a1b2c3d4e5"})
+	queue := cdktest.FindID(t, s.tpl, "AWS::SQS::Queue", "StreamFailureQueue")
+	if !watchedIDs(s.tpl)[queue] {
+		t.Errorf("no alarm watches %s", queue)
+	}
+	stream := cdktest.LogicalID(t, s.tpl, "AWS::Kinesis::Stream")
+	var esm map[string]any
+	for _, m := range resources(s.tpl, "AWS::Lambda::EventSourceMapping") {
+		if get(m, "Properties", "EventSourceArn", "Fn::GetAtt", 0) == stream {
+			esm = m
+		}
+	}
+	if esm == nil {
+		t.Fatal("no event source mapping reads the stream")
+	}
+	if got := get(esm, "Properties", "DestinationConfig", "OnFailure", "Destination", "Fn::GetAtt", 0); got != queue {
+		t.Errorf("on-failure destination %v, want %s", got, queue)
+	}
+	if got := get(esm, "Properties", "FunctionName", "Ref"); got != "CloudTrailSourceFunctionF5B91EDE" {
+		t.Errorf("mapping feeds %v, want the CloudTrail source", got)
+	}
+	policy := fmt.Sprint(get(cdktest.Only(t, s.tpl, "AWS::Logs::Destination"), "Properties", "DestinationPolicy"))
+	if !strings.Contains(policy, `\"aws:PrincipalOrgID\":\"o-a1b2c3d4e5\"`) && !strings.Contains(policy, `"aws:PrincipalOrgID":"o-a1b2c3d4e5"`) {
+		t.Errorf("destination policy %s does not admit the organization", policy)
+	}
+	for _, o := range []string{"CloudTrailStreamFailureQueueUrl", "CloudTrailLogsDestinationArn"} {
+		if get(s.tpl, "Outputs", o) == nil {
+			t.Errorf("no output %s", o)
+		}
+	}
+	// Without the option, none of it.
+	if n := len(resources(synthStack(t, nil).tpl, "AWS::Kinesis::Stream")); n != 0 {
+		t.Errorf("%d streams by default", n)
+	}
+}
+
+func TestStackKinesisLogsNeedsTheLogsSource(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "KinesisLogs") {
+			t.Errorf("recovered %v, want a KinesisLogs panic", r)
+		}
+	}()
+	stack.New(cdktest.NewApp(nil), jsii.String("Bad"), &stack.Props{KinesisLogs: true, Sources: []string{"guardduty"}})
+}
+
 func TestStackRejectsUnknownSource(t *testing.T) {
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), `unknown source "guard-duty"`) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesis"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -94,6 +95,10 @@ type Props struct {
 	// the source's own (a variable the source sets is a synthesis error);
 	// OnFailure, RetryAttempts and MaxEventAge are set by this construct.
 	Function *gofunction.Props
+	// Kinesis, when set, adds the organization's logs path: a logs
+	// destination and its encrypted stream, read by the function through an
+	// event source mapping. Nil: none.
+	Kinesis *KinesisProps
 }
 
 // Source is the CloudTrail source.
@@ -112,6 +117,15 @@ type Source interface {
 	// Permission lets CloudWatch Logs invoke the function; nil without
 	// LogGroup.
 	Permission() awslambda.CfnPermission
+	// Stream is the Kinesis data stream of the logs destination; nil
+	// without Props.Kinesis.
+	Stream() awskinesis.IStream
+	// LogsDestination is what member accounts' subscription filters name;
+	// nil without Props.Kinesis.
+	LogsDestination() awslogs.CfnDestination
+	// StreamFailureQueue keeps the positions of the stream's batches that
+	// failed every retry; nil without Props.Kinesis.
+	StreamFailureQueue() awssqs.IQueue
 }
 
 type source struct {
@@ -120,6 +134,7 @@ type source struct {
 	queue      awssqs.IQueue
 	filter     awslogs.SubscriptionFilter
 	permission awslambda.CfnPermission
+	kinesis    *kinesisLogs
 }
 
 func (s *source) Function() awslambda.IFunction                  { return s.fn.Function() }
@@ -127,6 +142,27 @@ func (s *source) LogGroup() awslogs.ILogGroup                    { return s.fn.L
 func (s *source) FailureQueue() awssqs.IQueue                    { return s.queue }
 func (s *source) SubscriptionFilter() awslogs.SubscriptionFilter { return s.filter }
 func (s *source) Permission() awslambda.CfnPermission            { return s.permission }
+
+func (s *source) Stream() awskinesis.IStream {
+	if s.kinesis == nil {
+		return nil
+	}
+	return s.kinesis.stream
+}
+
+func (s *source) LogsDestination() awslogs.CfnDestination {
+	if s.kinesis == nil {
+		return nil
+	}
+	return s.kinesis.destination
+}
+
+func (s *source) StreamFailureQueue() awssqs.IQueue {
+	if s.kinesis == nil {
+		return nil
+	}
+	return s.kinesis.queue
+}
 
 // New defines the source function, its failure queue and, given a log group,
 // the subscription filter and invoke permission.
@@ -238,6 +274,9 @@ func New(scope constructs.Construct, id *string, props *Props) Source {
 	s := &source{Construct: c, fn: fn, queue: queue}
 	if p.LogGroup != nil {
 		s.subscribe(&p)
+	}
+	if p.Kinesis != nil {
+		s.kinesis = addKinesis(c, fn.Function(), p.Kinesis)
 	}
 	return s
 }
