@@ -426,11 +426,17 @@ func splitBySeverity(detail *map[string]any) (urgent, rest *map[string]any, err 
 	all := []any{"critical", "high", "medium", "low", "info"}
 	want := all
 	if v, ok := base["severity"]; ok {
-		list, ok := v.([]any)
-		if !ok {
+		switch list := v.(type) {
+		case []any:
+			want = list
+		case []string:
+			want = make([]any, len(list))
+			for i, s := range list {
+				want[i] = s
+			}
+		default:
 			return nil, nil, fmt.Errorf("severity must be a list of severities, e.g. [\"critical\"]")
 		}
-		want = list
 	}
 	var u, r []any
 	for _, s := range want {
