@@ -87,7 +87,17 @@ type Config struct {
 	// ContentType is the protocol's content type: ContentType (JSON 1.1)
 	// when empty, ContentType10 for JSON 1.0 services.
 	ContentType string
+	// Query selects the AWS Query protocol (SNS): a form-encoded body
+	// whose Action names the operation, answered with XML
+	// (<ActionResponse><ActionResult>…) and XML errors
+	// (<ErrorResponse><Error><Code>…). An operation's body is then the raw
+	// form, and its result is encoded with encoding/xml inside the
+	// ActionResult element. TargetPrefix is the Version the form must carry.
+	Query bool
 }
+
+// ContentTypeQuery is the content type of AWS Query requests.
+const ContentTypeQuery = "application/x-www-form-urlencoded"
 
 // Server is a running local endpoint.
 type Server struct {
@@ -109,7 +119,9 @@ type fault struct{ err *Error }
 
 // NewServer starts a server on a free loopback port.
 func NewServer(cfg Config) *Server {
-	if cfg.ContentType == "" {
+	if cfg.Query {
+		cfg.ContentType = ContentTypeQuery
+	} else if cfg.ContentType == "" {
 		cfg.ContentType = ContentType
 	}
 	s := &Server{cfg: cfg, closing: make(chan struct{})}
@@ -248,6 +260,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.served.Add(1)
+	if s.cfg.Query {
+		out, err := op(r.Context(), body)
+		s.writeQuery(w, r.Form.Get("Action"), out, err)
+		return
+	}
 	out, err := op(r.Context(), body)
 	if err != nil {
 		var e *Error
@@ -261,6 +278,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, e *Error) {
+	if s.cfg.Query {
+		writeQueryError(w, e)
+		return
+	}
 	writeError(w, s.cfg.ContentType, e)
 }
 
@@ -275,6 +296,9 @@ func (s *Server) checkRequest(r *http.Request) (Operation, []byte, *Error) {
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, s.cfg.ContentType) {
 		return nil, nil, &Error{Status: http.StatusBadRequest, Type: "SerializationException", Message: fmt.Sprintf("unexpected Content-Type %q, want %s", ct, s.cfg.ContentType)}
+	}
+	if s.cfg.Query {
+		return s.checkQuery(r)
 	}
 	prefix, name, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	op, ok := s.cfg.Operations[name]
