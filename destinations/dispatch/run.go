@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -45,11 +46,30 @@ func Run(name, secretVar string, build func(secret Secret, getenv func(string) s
 	lambda.Start(h.Handle)
 }
 
+// RunAWS is Run for a destination without a secret (e-mail through SNS):
+// build gets the SDK configuration to make its AWS client from.
+func RunAWS(name string, build func(cfg aws.Config, getenv func(string) string) (Deliverer, error)) {
+	logger := lambdacontext.NewLogger()
+	h, err := setupAWS(name, build)
+	if err != nil {
+		logger.Error(name+"-destination: init failed", "error", err.Error())
+		os.Exit(1)
+	}
+	h.Logger = logger
+	lambda.Start(h.Handle)
+}
+
 func setup(name, secretVar string, build func(Secret, func(string) string) (Deliverer, error)) (*Handler, error) {
 	cfg, err := secrets.ConfigFromEnv(os.Getenv, secretVar)
 	if err != nil {
 		return nil, err
 	}
+	return setupAWS(name, func(awsCfg aws.Config, getenv func(string) string) (Deliverer, error) {
+		return build(secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.ARN, cfg.CacheTTL), getenv)
+	})
+}
+
+func setupAWS(name string, build func(aws.Config, func(string) string) (Deliverer, error)) (*Handler, error) {
 	trust, err := eventbus.ParseTrust(os.Getenv(eventbus.EnvProducerAccounts))
 	if err != nil {
 		return nil, err
@@ -58,7 +78,7 @@ func setup(name, secretVar string, build func(Secret, func(string) string) (Deli
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	d, err := build(secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.ARN, cfg.CacheTTL), os.Getenv)
+	d, err := build(awsCfg, os.Getenv)
 	if err != nil {
 		return nil, err
 	}
