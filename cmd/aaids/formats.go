@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/destinations/email"
 	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/teams"
 	"github.com/activity-aware/ids/destinations/webhook"
@@ -34,6 +39,7 @@ var destinationFormats = map[string]func(target string, getenv func(string) stri
 	"webhook":   newWebhookFormat,
 	"pagerduty": newPagerDutyFormat,
 	"teams":     newTeamsFormat,
+	"email":     newEmailFormat,
 }
 
 // replayHTTPTimeout bounds one request of --post.
@@ -152,4 +158,51 @@ func (f *teamsFormat) body(a *activity.Activity) ([]byte, error) {
 func (f *teamsFormat) post(ctx context.Context, a *activity.Activity) error {
 	_, err := f.client.Post(ctx, f.url, teams.Render(a), nil)
 	return err
+}
+
+type emailFormat struct {
+	dest *email.Destination
+}
+
+// newEmailFormat prints each mail as {"subject":…,"text":…}; --post
+// publishes to the SNS topic ARN given, with the SDK's default
+// configuration (credentials, region, AWS_ENDPOINT_URL_SNS).
+func newEmailFormat(target string, _ func(string) string) (destinationFormat, error) {
+	f := &emailFormat{}
+	if target == "" {
+		return f, nil
+	}
+	c, err := email.ConfigFromEnv(func(string) string { return target })
+	if err != nil {
+		return nil, fmt.Errorf("--post takes an SNS topic ARN: %w", err)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("--post: load AWS config: %w", err)
+	}
+	client := sns.NewFromConfig(cfg, func(o *sns.Options) { o.HTTPClient = &http.Client{Timeout: replayHTTPTimeout} })
+	f.dest = &email.Destination{SNS: client, TopicARN: c.TopicARN}
+	return f, nil
+}
+
+func (f *emailFormat) minSeverity() activity.Severity { return activity.Info }
+
+func (f *emailFormat) body(a *activity.Activity) ([]byte, error) {
+	return jsonNoEscape(email.Render(a))
+}
+
+func (f *emailFormat) post(ctx context.Context, a *activity.Activity) error {
+	_, err := f.dest.Send(ctx, email.Render(a))
+	return err
+}
+
+// jsonNoEscape is json.Marshal without HTML escaping, on one line.
+func jsonNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

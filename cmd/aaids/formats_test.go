@@ -7,9 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/activity-aware/ids/destinations/email"
 	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/internal/localpagerduty"
+	"github.com/activity-aware/ids/internal/localsns"
 	"github.com/activity-aware/ids/internal/localteams"
 	"github.com/activity-aware/ids/internal/localwebhook"
 )
@@ -106,5 +108,31 @@ func TestReplayTeams(t *testing.T) {
 	code, _, errOut = runAaids(t, "replay", "--format", "teams", "--post", srv.URL(), in)
 	if code != exitInput || !strings.Contains(errOut, "404 WorkflowNotFound") {
 		t.Fatalf("deleted workflow: exit %d: %s", code, errOut)
+	}
+}
+
+// TestReplayEmail checks the mail printed is what --post publishes through
+// the real SNS client to a local SNS endpoint, and a missing topic fails.
+func TestReplayEmail(t *testing.T) {
+	in := writeInput(t, "trail.json", `{"Records":[`+denied+`]}`)
+	code, out, errOut := runAaids(t, "replay", "--format", "email", in)
+	var m email.Mail
+	if code != exitOK || json.Unmarshal([]byte(strings.TrimSpace(out)), &m) != nil || localsns.CheckSubject(m.Subject) != "" || m.Text == "" {
+		t.Fatalf("exit %d, mail %s: %s", code, out, errOut)
+	}
+	const topic = "arn:aws:sns:us-east-1:123456789012:aaids-email"
+	srv := localsns.New(topic)
+	defer srv.Close()
+	srv.Setenv(t)
+	code, _, errOut = runAaids(t, "replay", "--format", "email", "--post", topic, in)
+	if p := srv.Published(); code != exitOK || len(p) != 1 || p[0].Subject != m.Subject || p[0].Message != m.Text {
+		t.Fatalf("--post: exit %d, published %+v: %s", code, p, errOut)
+	}
+	code, _, errOut = runAaids(t, "replay", "--format", "email", "--post", topic+"-gone", in)
+	if code != exitInput || !strings.Contains(errOut, "NotFound") {
+		t.Fatalf("missing topic: exit %d: %s", code, errOut)
+	}
+	if code, _, _ = runAaids(t, "replay", "--format", "email", "--post", "https://example.com/", in); code != exitUsage {
+		t.Fatalf("a URL for --post: exit %d", code)
 	}
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
-const replayUsage = `Usage: aaids replay [--format text|json|slack|teams|pagerduty|webhook] [--post URL] [--aggregate=false] [--accounts LIST] PATH...
+const replayUsage = `Usage: aaids replay [--format text|json|slack|teams|pagerduty|webhook|email] [--post URL] [--aggregate=false] [--accounts LIST] PATH...
 
 Replays CloudTrail data and AWS service events through the same code the
 deployed system runs: the CloudTrail source standardizes every record into an
@@ -66,6 +66,9 @@ Output (stdout), one item per activity:
   teams    every Workflows webhook message (an Adaptive Card), one per line
   pagerduty  every Events API v2 trigger event (without its routing key),
            one per line; --post sends with $PAGERDUTY_ROUTING_KEY
+  email    every e-mail as {"subject":…,"text":…}, one per line; --post
+           takes an SNS topic ARN and publishes with the AWS SDK's default
+           configuration
   The destinations other than Slack get what their rules pass by default
   (pagerduty: high and critical): the notification policy and digests are
   Slack's.
@@ -99,7 +102,7 @@ func (s replayStats) String() string {
 func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
-	format := fs.String("format", "text", "output `format`: text, json, slack, teams, pagerduty or webhook")
+	format := fs.String("format", "text", "output `format`: text, json, slack, teams, pagerduty, webhook or email")
 	post := fs.String("post", "", "deliver every message to this `URL` through the format's destination client (Slack: an incoming webhook, default $SLACK_WEBHOOK_URL)")
 	maxBytes := fs.Int("max-entry-bytes", activity.DefaultMaxEntrySize, "EventBridge entry size limit, in `bytes`")
 	presets := fs.String("detections", detections.DefaultID, "comma-separated detection preset `ids` or packs (cis, threats, self-protection, all) to evaluate, as the deployed source's DETECTIONS (see 'aaids detections list')")
@@ -118,7 +121,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	}
 	newFormat, other := destinationFormats[*format]
 	if !other && !slices.Contains([]string{"text", "json", "slack"}, *format) {
-		fmt.Fprintf(stdio.Err, "aaids replay: unknown --format %q (want text, json, slack, teams, pagerduty or webhook)\n", *format)
+		fmt.Fprintf(stdio.Err, "aaids replay: unknown --format %q (want text, json, slack, teams, pagerduty, webhook or email)\n", *format)
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
