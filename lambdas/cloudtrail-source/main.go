@@ -2,7 +2,10 @@
 // CloudWatch Logs log group CloudTrail writes to, it standardizes every
 // CloudTrail record of a batch into an activity and publishes the activities
 // on the activity bus. Invoked with a heartbeat request (by the monitoring
-// schedule), it publishes the canary activity instead.
+// schedule), it publishes the canary activity instead. Invoked by the event
+// source mapping of a logs destination's Kinesis stream (-c kinesisLogs=true),
+// it reads each record's gzipped batch the same way and answers with the
+// batch item failures.
 //
 // Its environment is cloudtrail.ConfigFromEnv's (EVENT_BUS_NAME, DETECTIONS,
 // DETECTION_EXCLUSIONS, DETECTIONS_ONLY, PUT_EVENTS_MAX_BYTES); the

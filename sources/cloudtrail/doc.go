@@ -13,6 +13,13 @@
 // an error wrapping ErrMalformedPayload, so Lambda retries the batch and
 // finally parks it in the on-failure destination.
 //
+// Across an organization, member accounts subscribe their log groups to a
+// CloudWatch Logs destination that writes each batch, gzip(json) without the
+// base64, as one record of a Kinesis data stream; the event source mapping
+// invokes the source with an events.KinesisEvent, which HandleKinesis (and
+// Invoke) decode with the same decoder (FromGzip), reporting the first
+// record that cannot be decoded as the batch item failure.
+//
 // A log event whose message is not a CloudTrail record (not JSON, or JSON
 // without any CloudTrail member) becomes an activity whose subject is
 // "Unrecognized log event in <log group>", severity info, carrying the trimmed
