@@ -7,9 +7,10 @@
 // booleans and null; lists of values (any may match); nested objects (every
 // key must match); and the content filters "prefix", "suffix",
 // "equals-ignore-case", "anything-but" (values, a list or a prefix) and
-// "exists". A pattern using any other filter ("numeric", "cidr", "wildcard",
-// "$or") is refused by Compile with ErrUnsupported rather than matched
-// wrongly.
+// "exists"; and "$or" at any object level (a list of alternative patterns, at
+// least one of which must match as well as the level's other keys). A
+// pattern using any other filter ("numeric", "cidr", "wildcard") is refused
+// by Compile with ErrUnsupported rather than matched wrongly.
 package eventpattern
 
 import (
@@ -40,6 +41,8 @@ type node struct {
 	keys     []string
 	children map[string]*node
 	leaves   map[string][]matcher
+	// or holds the alternatives of the level's "$or": one must match.
+	or []*node
 }
 
 // matcher tests one event value; present is false when the field is absent.
@@ -64,7 +67,18 @@ func compileNode(raw map[string]json.RawMessage, path string) (*node, error) {
 	for key, value := range raw {
 		at := path + "." + key
 		if key == "$or" {
-			return nil, fmt.Errorf("%w: %s", ErrUnsupported, at)
+			var alts []map[string]json.RawMessage
+			if err := json.Unmarshal(value, &alts); err != nil || len(alts) < 2 {
+				return nil, fmt.Errorf("%w: %s: want a list of at least two patterns: %v", ErrInvalid, at, err)
+			}
+			for i, alt := range alts {
+				child, err := compileNode(alt, fmt.Sprintf("%s[%d]", at, i))
+				if err != nil {
+					return nil, err
+				}
+				n.or = append(n.or, child)
+			}
+			continue
 		}
 		n.keys = append(n.keys, key)
 		switch firstByte(value) {
@@ -287,7 +301,15 @@ func (n *node) match(obj map[string]any) bool {
 			return false
 		}
 	}
-	return true
+	if len(n.or) == 0 {
+		return true
+	}
+	for _, alt := range n.or {
+		if alt.match(obj) {
+			return true
+		}
+	}
+	return false
 }
 
 // anyMatch reports whether any matcher accepts v; an array value matches when

@@ -63,6 +63,10 @@ func TestMatch(t *testing.T) {
 		{"anything-but a prefix", `{"source":[{"anything-but":{"prefix":"activity-aware-ids."}}]}`, false},
 		{"anything-but on a missing field", `{"detail":{"region":[{"anything-but":"eu-west-1"}]}}`, false},
 		{"every key must match", `{"source":[{"prefix":"activity-aware-ids."}],"detail":{"severity":["high"]}}`, false},
+		{"$or: one alternative matches", `{"detail":{"$or":[{"severity":["high"]},{"tags":["unrecognized"]}]}}`, true},
+		{"$or: none matches", `{"detail":{"$or":[{"severity":["high"]},{"tags":["heartbeat"]}]}}`, false},
+		{"$or and its level's other keys", `{"detail":{"account":{"id":["999999999999"]},"$or":[{"severity":["medium"]},{"count":[3]}]}}`, false},
+		{"$or at the top level", `{"$or":[{"source":["a"]},{"detail":{"severity":["medium"]}}]}`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,7 +100,8 @@ func TestCompileRefuses(t *testing.T) {
 		{"numeric", `{"detail":{"count":[{"numeric":[">",1]}]}}`, ErrUnsupported},
 		{"cidr", `{"detail":{"sourceIp":[{"cidr":"10.0.0.0/8"}]}}`, ErrUnsupported},
 		{"wildcard", `{"source":[{"wildcard":"activity-*"}]}`, ErrUnsupported},
-		{"$or", `{"$or":[{"source":["a"]},{"source":["b"]}]}`, ErrUnsupported},
+		{"$or of one pattern", `{"$or":[{"source":["a"]}]}`, ErrInvalid},
+		{"$or not a list", `{"$or":{"source":["a"]}}`, ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
