@@ -43,6 +43,8 @@ type Template struct {
 	Resources  map[string]Resource                     `json:"Resources"`
 	Parameters map[string]Parameter                    `json:"Parameters"`
 	Mappings   map[string]map[string]map[string]string `json:"Mappings"`
+	// Conditions are the template's conditions, for Fn::If in a pattern.
+	Conditions map[string]any `json:"Conditions"`
 }
 
 // Parameter is one template parameter.
@@ -90,9 +92,11 @@ type Resource struct {
 
 // ResolvePattern resolves the intrinsic functions a rule's event pattern may
 // hold, {"Fn::Split": [sep, {"Fn::FindInMap": [mapping, {"Ref": param},
-// key]}]} (a routing filter's minimum-severity parameter), with the
-// parameters' values from params or else their defaults, so the pattern is
-// the one CloudFormation would deploy.
+// key]}]} (a routing filter's minimum-severity parameter) and {"Fn::If":
+// [condition, then, else]} on a condition of Fn::Equals, Fn::Not, Fn::And,
+// Fn::Or and Condition (the Slack destination's split of a minimum
+// severity), with the parameters' values from params or else their
+// defaults, so the pattern is the one CloudFormation would deploy.
 func (t *Template) ResolvePattern(raw json.RawMessage, params map[string]string) (json.RawMessage, error) {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -118,6 +122,20 @@ func (t *Template) resolveValue(v any, params map[string]string) (any, error) {
 		}
 		return out, nil
 	case map[string]any:
+		if args, ok := v["Fn::If"].([]any); ok && len(v) == 1 {
+			name, _ := args[0].(string)
+			if len(args) != 3 || name == "" {
+				return nil, fmt.Errorf("cfntemplate: Fn::If %v", args)
+			}
+			yes, err := t.condition(map[string]any{"Condition": name}, params)
+			if err != nil {
+				return nil, err
+			}
+			if yes {
+				return t.resolveValue(args[1], params)
+			}
+			return t.resolveValue(args[2], params)
+		}
 		if split, ok := v["Fn::Split"].([]any); ok && len(v) == 1 {
 			sep, _ := split[0].(string)
 			if len(split) != 2 || sep == "" {
@@ -144,6 +162,49 @@ func (t *Template) resolveValue(v any, params map[string]string) (any, error) {
 		return out, nil
 	}
 	return v, nil
+}
+
+// condition evaluates a condition function with the parameters' values.
+func (t *Template) condition(v any, params map[string]string) (bool, error) {
+	m, _ := v.(map[string]any)
+	if len(m) == 1 {
+		if name, ok := m["Condition"].(string); ok {
+			c, ok := t.Conditions[name]
+			if !ok {
+				return false, fmt.Errorf("%w: condition %s", ErrUnresolved, name)
+			}
+			return t.condition(c, params)
+		}
+		if args, ok := m["Fn::Equals"].([]any); ok && len(args) == 2 {
+			a, err := t.resolveString(args[0], params)
+			if err != nil {
+				return false, err
+			}
+			b, err := t.resolveString(args[1], params)
+			return a == b, err
+		}
+		if args, ok := m["Fn::Not"].([]any); ok && len(args) == 1 {
+			c, err := t.condition(args[0], params)
+			return !c, err
+		}
+		for fn, all := range map[string]bool{"Fn::And": true, "Fn::Or": false} {
+			args, ok := m[fn].([]any)
+			if !ok {
+				continue
+			}
+			for _, a := range args {
+				c, err := t.condition(a, params)
+				if err != nil {
+					return false, err
+				}
+				if c != all {
+					return !all, nil
+				}
+			}
+			return all, nil
+		}
+	}
+	return false, fmt.Errorf("cfntemplate: cannot evaluate condition %v", v)
 }
 
 func (t *Template) resolveString(v any, params map[string]string) (string, error) {

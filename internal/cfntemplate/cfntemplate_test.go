@@ -175,3 +175,32 @@ func TestResolvePattern(t *testing.T) {
 		t.Errorf("unknown key: %v", err)
 	}
 }
+
+// TestResolvePatternCondition: Fn::If takes the branch its condition names
+// for the parameters' values, through Fn::Not, Fn::And, Fn::Or and
+// Condition.
+func TestResolvePatternCondition(t *testing.T) {
+	tpl, err := Parse([]byte(`{
+		"Parameters": {"Min": {"Type": "String", "Default": "info"}, "Other": {"Type": "String", "Default": "x"}},
+		"Conditions": {
+			"All": {"Fn::Equals": [{"Ref": "Min"}, "info"]},
+			"Some": {"Fn::And": [{"Fn::Not": [{"Condition": "All"}]}, {"Fn::Or": [{"Fn::Equals": [{"Ref": "Other"}, "x"]}, {"Fn::Equals": ["a", "b"]}]}]}
+		},
+		"Resources": {"R": {"Type": "AWS::Events::Rule", "Properties": {}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := json.RawMessage(`{"a":{"Fn::If":["All",["all"],["some"]]},"b":{"Fn::If":["Some",["yes"],["no"]]}}`)
+	for min, want := range map[string]string{
+		"info": `{"a":["all"],"b":["no"]}`,
+		"high": `{"a":["some"],"b":["yes"]}`,
+	} {
+		got, err := tpl.ResolvePattern(raw, map[string]string{"Min": min})
+		if err != nil || string(got) != want {
+			t.Errorf("Min=%s: ResolvePattern = %s, %v; want %s", min, got, err, want)
+		}
+	}
+	if _, err := tpl.ResolvePattern(json.RawMessage(`{"a":{"Fn::If":["Nope",["x"],["y"]]}}`), nil); !errors.Is(err, ErrUnresolved) {
+		t.Errorf("unknown condition: %v", err)
+	}
+}
