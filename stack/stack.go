@@ -56,6 +56,10 @@ const (
 	conditionSubscribeID = "HasCloudTrailLogGroup"
 	conditionEmailID     = "HasAlarmEmail"
 
+	// ParamSlackMinSeverity is the least severity posted to Slack (default
+	// info: everything; the heartbeat canary passes whatever it says).
+	ParamSlackMinSeverity = "SlackMinimumSeverity"
+
 	// The signed webhook: deployed when its URL is given.
 	ParamSignedWebhookURL         = "SignedWebhookUrl"
 	ParamSignedWebhookMinSeverity = "SignedWebhookMinSeverity"
@@ -299,6 +303,7 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		KeyAlias:                    jsii.String("alias/" + *s.StackName() + "/slack-webhook"),
 		DecodeAuthorizationMessages: jsii.Bool(p.DecodeAuthorizationMessages),
 		ProducerAccounts:            &producers,
+		Filter:                      &routing.Filter{MinSeverity: minSeverity(s, ParamSlackMinSeverity, "Slack", activity.Info)},
 		Function:                    fn,
 		State:                       state,
 		DestinationName:             jsii.String("slack"),

@@ -73,6 +73,12 @@ func TestStackParameters(t *testing.T) {
 			"ConstraintDescription": "must be a Slack incoming webhook URL: https://hooks.slack.com/services/… or https://hooks.slack-gov.com/services/…",
 			"Description":           "Slack incoming webhook URL; stored in Secrets Manager, never shown.",
 		},
+		"SlackMinimumSeverity": map[string]any{
+			"Type":          "String",
+			"Default":       "info",
+			"AllowedValues": []any{"critical", "high", "medium", "low", "info"},
+			"Description":   "Least severity of the activities sent to Slack.",
+		},
 	}
 	for name, p := range want {
 		if got := get(s.tpl, "Parameters", name); !reflect.DeepEqual(got, p) {
@@ -815,8 +821,14 @@ func TestStackDeploysWithTheMinimumConcurrencyQuota(t *testing.T) {
 			priority = r
 		}
 	}
-	if priority == nil || !reflect.DeepEqual(get(priority, "Properties", "EventPattern", "detail", "severity"), []any{"critical", "high"}) {
+	// The priority rule takes critical and high at or above
+	// SlackMinimumSeverity, from the mapping of severity classes.
+	urgentList := map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::FindInMap": []any{"SlackSeverityClassesAtOrAbove", ref(stack.ParamSlackMinSeverity), "Urgent"}}}}
+	if priority == nil || !reflect.DeepEqual(get(priority, "Properties", "EventPattern", "detail", "severity"), urgentList) {
 		t.Fatalf("no rule routes critical and high activities to the priority queue: %v", priority)
+	}
+	if got := get(s.tpl, "Mappings", "SlackSeverityClassesAtOrAbove", "info"); !reflect.DeepEqual(got, map[string]any{"Urgent": "critical,high", "Rest": "medium,low,info"}) {
+		t.Errorf("severity classes at info = %v", got)
 	}
 	table := get(s.tpl, "Resources", "CorrelationTableD59B857F", "Properties")
 	if get(table, "BillingMode") != "PAY_PER_REQUEST" || get(table, "TimeToLiveSpecification", "AttributeName") != "exp" ||

@@ -24,8 +24,14 @@
 // retried by the next sweep.
 //
 // Several destinations can share one bus and one state table: narrow each
-// one's rules with Props.Detail to route, e.g., critical activities or one
-// account's activities to their own channel.
+// one's rules with Props.Filter (minimum severity, detection ids, sources,
+// accounts, package routing) or the raw Props.Detail to route, e.g.,
+// critical activities or one account's activities to their own channel.
+// The filter combines with the pacing split: the priority rule takes what
+// passes it among critical and high, the other rule the rest. A minimum
+// severity given as a token (a stack parameter) reads both rules' lists from
+// a mapping at deploy time, and the stack's own heartbeat canary always
+// passes, so the heartbeat alarm does not fire for want of canaries.
 package slackdestination
 
 import (
@@ -50,13 +56,16 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/constructs/activitybus"
 	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/internal/failurequeue"
 	"github.com/activity-aware/ids/constructs/internal/synthcheck"
+	"github.com/activity-aware/ids/constructs/routing"
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/slack"
+	"github.com/activity-aware/ids/heartbeat"
 )
 
 // Defaults.
@@ -107,9 +116,15 @@ type Props struct {
 	// KeyAlias is an alias ("alias/...") for the new secret's KMS key (with
 	// WebhookURL). Default: none.
 	KeyAlias *string
-	// Detail narrows the rule to activities whose detail matches, e.g.
-	// {"severity": ["critical", "high"]} or {"account": {"id": ["123456789012"]}}.
-	// Default: every activity.
+	// Filter selects the activities this destination receives, in the terms
+	// of package routing (MinSeverity may be a CloudFormation parameter's
+	// token). Default: every activity.
+	Filter *routing.Filter
+	// Detail narrows the rules to activities whose detail matches, e.g.
+	// {"severity": ["critical", "high"]} or {"account": {"id": ["123456789012"]}}:
+	// the raw escape hatch, the same as Filter.Detail (set at most one of
+	// them). A severity in it must be a list of severities. Default: every
+	// activity.
 	Detail *map[string]any
 	// SecretCacheTTL is how long the function caches the webhook URL.
 	// Default 5 minutes.
@@ -345,16 +360,16 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 
 	d.dlq = failurequeue.New(c, jsii.String("DeadLetterQueue"),
 		"the activities EventBridge could not put into the destination's pacing queues")
-	urgent, rest, err := splitBySeverity(p.Detail)
+	pattern, urgent, rest, err := rulePatterns(c, p.Filter, p.Detail)
 	if err != nil {
-		problems = append(problems, "slackdestination: Detail: "+err.Error())
+		problems = append(problems, "slackdestination: "+err.Error())
 	}
 	newRule := func(rid, description string, detail *map[string]any, q awssqs.IQueue) awsevents.Rule {
-		pattern := activitybus.ActivityPattern()
+		pattern := *pattern
 		pattern.Detail = detail
 		r := awsevents.NewRule(c, jsii.String(rid), &awsevents.RuleProps{
 			EventBus:     p.Bus,
-			EventPattern: pattern,
+			EventPattern: &pattern,
 			Description:  jsii.String(description),
 		})
 		r.AddTarget(awseventstargets.NewSqsQueue(q, &awseventstargets.SqsQueueProps{
@@ -406,6 +421,113 @@ func restrictSecret(secret awssecretsmanager.ISecret, fn awslambda.IFunction) {
 			"ArnNotLike": map[string]any{"aws:PrincipalArn": []any{*fn.Role().RoleArn(), *deployRole}},
 		},
 	}))
+}
+
+// rulePatterns returns the pattern both rules share (the bus's activity
+// pattern narrowed by the filter's sources) and the detail patterns of the
+// priority rule and of the other rule.
+func rulePatterns(c constructs.Construct, filter *routing.Filter, detail *map[string]any) (pattern *awsevents.EventPattern, urgent, rest *map[string]any, err error) {
+	f := routing.Filter{}
+	if filter != nil {
+		f = *filter
+	}
+	if detail != nil {
+		if f.Detail != nil {
+			return activitybus.ActivityPattern(), nil, nil, fmt.Errorf("set Detail or Filter.Detail, not both")
+		}
+		f.Detail = detail
+	}
+	minSeverity := f.MinSeverity
+	f.MinSeverity = nil
+	pattern = f.Pattern(c)
+	base := map[string]any{}
+	if pattern.Detail != nil {
+		base = maps.Clone(*pattern.Detail)
+	}
+	token := minSeverity != nil && *awscdk.Token_IsUnresolved(minSeverity)
+	switch {
+	case token:
+		// Read from the mapping below; as in package routing, the minimum
+		// replaces a raw severity.
+		delete(base, "severity")
+	case minSeverity != nil && *minSeverity != string(activity.Info):
+		list, err := routing.AtOrAbove(*minSeverity)
+		if err != nil {
+			return pattern, nil, nil, fmt.Errorf("Filter.MinSeverity: %w", err)
+		}
+		sev := make([]any, len(list))
+		for i, s := range list {
+			sev[i] = s
+		}
+		base["severity"] = sev
+	}
+	var in *map[string]any
+	if len(base) > 0 {
+		in = &base
+	}
+	urgent, rest, err = splitBySeverity(in)
+	if err != nil {
+		return pattern, nil, nil, fmt.Errorf("Detail: %w", err)
+	}
+	if token {
+		urgent, rest = splitByParameter(c, *minSeverity, *urgent, *rest)
+	}
+	return pattern, urgent, rest, nil
+}
+
+// severityClassesID is the stack's mapping from a minimum severity to the
+// severities each pacing rule takes.
+const severityClassesID = "SlackSeverityClassesAtOrAbove"
+
+// splitByParameter narrows the priority and the other rule's detail
+// patterns to the severities at or above min, a token (a CloudFormation
+// parameter restricted to the five severities): each reads its list from a
+// mapping. At "info" the other rule keeps anything but the urgent
+// severities, so a severity newer than the five still arrives; above it the
+// heartbeat canary passes anyway (an $or on the activity's source and tag),
+// so the heartbeat alarm keeps its meaning. (A producer account could thus
+// post an info activity dressed as a canary past the minimum: the function
+// absorbs only canaries of the stack's own account and shows the others.)
+func splitByParameter(c constructs.Construct, min string, urgent, rest map[string]any) (*map[string]any, *map[string]any) {
+	stack := awscdk.Stack_Of(c)
+	var mapping awscdk.CfnMapping
+	if m := stack.Node().TryFindChild(jsii.String(severityClassesID)); m != nil {
+		mapping = m.(awscdk.CfnMapping)
+	} else {
+		rows := map[string]*map[string]any{}
+		for _, s := range routing.Severities {
+			list, _ := routing.AtOrAbove(s)
+			var u, r []string
+			for _, v := range list {
+				if slices.Contains(urgentSeverities, any(v)) {
+					u = append(u, v)
+				} else {
+					r = append(r, v)
+				}
+			}
+			if len(r) == 0 {
+				r = []string{"none"}
+			}
+			rows[s] = &map[string]any{"Urgent": strings.Join(u, ","), "Rest": strings.Join(r, ",")}
+		}
+		mapping = awscdk.NewCfnMapping(stack, jsii.String(severityClassesID), &awscdk.CfnMappingProps{Mapping: &rows})
+	}
+	list := func(key string) *[]*string {
+		return awscdk.Fn_Split(jsii.String(","), mapping.FindInMap(jsii.String(min), jsii.String(key), nil), nil)
+	}
+	u := maps.Clone(urgent)
+	u["severity"] = list("Urgent")
+	all := awscdk.NewCfnCondition(c, jsii.String("AllSeverities"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(jsii.String(min), jsii.String(string(activity.Info))),
+	})
+	r := maps.Clone(rest)
+	delete(r, "severity")
+	r["$or"] = []any{
+		map[string]any{"severity": awscdk.Fn_ConditionIf(all.LogicalId(),
+			[]any{map[string]any{"anything-but": urgentSeverities}}, list("Rest"))},
+		map[string]any{"source": []any{heartbeat.Source}, "tags": []any{heartbeat.Tag}},
+	}
+	return &u, &r
 }
 
 // urgentSeverities go to the priority queue.

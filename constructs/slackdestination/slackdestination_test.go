@@ -1,15 +1,21 @@
 package slackdestination_test
 
 import (
+	"encoding/json"
 	"github.com/activity-aware/ids/constructs/activitybus"
 	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
+	"github.com/activity-aware/ids/constructs/routing"
 	"github.com/activity-aware/ids/constructs/slackdestination"
 	"github.com/activity-aware/ids/internal/cdktest"
+	"github.com/activity-aware/ids/internal/cfntemplate"
+	"github.com/activity-aware/ids/internal/eventpattern"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -85,6 +91,61 @@ func TestSlackDestination(t *testing.T) {
 			wantConc:   1.0,
 			wantUrgent: map[string]any{"severity": []any{"critical"}, "account": map[string]any{"id": []any{"123456789012"}}},
 			wantRest:   map[string]any{"severity": []any{"none"}, "account": map[string]any{"id": []any{"123456789012"}}},
+		},
+		{
+			name: "filter: medium and above of one account's CloudTrail activities",
+			props: func(s awscdk.Stack) *slackdestination.Props {
+				secret := awssecretsmanager.Secret_FromSecretCompleteArn(s, jsii.String("Existing"),
+					jsii.String("arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/team-AbCdEf"))
+				return &slackdestination.Props{
+					WebhookSecret: secret,
+					Filter: &routing.Filter{
+						MinSeverity: jsii.String("medium"),
+						Accounts:    jsii.Strings("123456789012"),
+						Sources:     jsii.Strings("cloudtrail"),
+					},
+				}
+			},
+			wantPattern: map[string]any{
+				"source":      []any{"activity-aware-ids.cloudtrail"},
+				"detail-type": []any{"Activity"},
+			},
+			wantEnv: map[string]any{
+				"SLACK_WEBHOOK_SECRET_ARN":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/team-AbCdEf",
+				"SECRET_CACHE_TTL":              "5m0s",
+				"DECODE_AUTHORIZATION_MESSAGES": "false",
+				"HEARTBEAT_ACCOUNT":             map[string]any{"Ref": "AWS::AccountId"},
+				"PRODUCER_ACCOUNTS":             map[string]any{"Ref": "AWS::AccountId"},
+			},
+			wantConc:   nil,
+			wantUrgent: map[string]any{"severity": []any{"critical", "high"}, "account": map[string]any{"id": []any{"123456789012"}}},
+			wantRest:   map[string]any{"severity": []any{"medium"}, "account": map[string]any{"id": []any{"123456789012"}}},
+		},
+		{
+			name: "filter: detection ids with the raw detail as the escape hatch",
+			props: func(s awscdk.Stack) *slackdestination.Props {
+				secret := awssecretsmanager.Secret_FromSecretCompleteArn(s, jsii.String("Existing"),
+					jsii.String("arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/team-AbCdEf"))
+				return &slackdestination.Props{
+					WebhookSecret: secret,
+					Filter:        &routing.Filter{Detections: jsii.Strings("root-activity")},
+					Detail:        &map[string]any{"severity": []any{"high", "low"}},
+				}
+			},
+			wantPattern: map[string]any{
+				"source":      []any{map[string]any{"prefix": "activity-aware-ids."}},
+				"detail-type": []any{"Activity"},
+			},
+			wantEnv: map[string]any{
+				"SLACK_WEBHOOK_SECRET_ARN":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/team-AbCdEf",
+				"SECRET_CACHE_TTL":              "5m0s",
+				"DECODE_AUTHORIZATION_MESSAGES": "false",
+				"HEARTBEAT_ACCOUNT":             map[string]any{"Ref": "AWS::AccountId"},
+				"PRODUCER_ACCOUNTS":             map[string]any{"Ref": "AWS::AccountId"},
+			},
+			wantConc:   nil,
+			wantUrgent: map[string]any{"severity": []any{"high"}, "detections": map[string]any{"id": []any{"root-activity"}}},
+			wantRest:   map[string]any{"severity": []any{"low"}, "detections": map[string]any{"id": []any{"root-activity"}}},
 		},
 	}
 	for _, tt := range tests {
@@ -348,5 +409,157 @@ func TestSlackDestinationNotificationPolicy(t *testing.T) {
 	})
 	if err := cdktest.SynthError(stack2); err == nil || !strings.Contains(err.Error(), "colour") {
 		t.Fatalf("an unknown group dimension synthesized: %v", err)
+	}
+}
+
+// TestSlackDestinationMinimumSeverityParameter: a minimum severity that is a
+// parameter's token splits into the two pacing rules through a mapping, so
+// for every allowed value the two rules together take exactly the
+// severities at or above it; at info the other rule keeps anything but the
+// urgent ones, and the heartbeat canary passes above it.
+func TestSlackDestinationMinimumSeverityParameter(t *testing.T) {
+	// GIVEN a parameter restricted to the five severities
+	stack := cdktest.NewStack()
+	bus := activitybus.New(stack, jsii.String("ActivityBus"), nil)
+	min := awscdk.NewCfnParameter(stack, jsii.String("Min"), &awscdk.CfnParameterProps{
+		Default: jsii.String("info"), AllowedValues: jsii.Strings(routing.Severities...),
+	})
+	secret := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("Existing"), jsii.String("slack"))
+	// WHEN
+	dst := slackdestination.New(stack, jsii.String("Slack"), &slackdestination.Props{
+		Bus:           bus.EventBus(),
+		WebhookSecret: secret,
+		Filter:        &routing.Filter{MinSeverity: min.ValueAsString(), Accounts: jsii.Strings("123456789012")},
+	})
+	// THEN
+	_, raw := cdktest.Synth(t, stack)
+	mapping, _ := cdktest.Get(raw, "Mappings", "SlackSeverityClassesAtOrAbove").(map[string]any)
+	if mapping == nil {
+		t.Fatalf("no severity mapping: %v", cdktest.Get(raw, "Mappings"))
+	}
+	ruleID := func(r awsevents.IRule) string {
+		return stack.Resolve(r.(awsevents.Rule).Node().DefaultChild().(awscdk.CfnElement).LogicalId()).(string)
+	}
+	urgent := cdktest.Get(raw, "Resources", ruleID(dst.PriorityRule()), "Properties", "EventPattern", "detail")
+	rest := cdktest.Get(raw, "Resources", ruleID(dst.Rule()), "Properties", "EventPattern", "detail")
+	for _, d := range []any{urgent, rest} {
+		if !reflect.DeepEqual(cdktest.Get(d, "account"), map[string]any{"id": []any{"123456789012"}}) {
+			t.Errorf("the account filter is lost: %v", d)
+		}
+	}
+	split := func(key string) any {
+		return map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::FindInMap": []any{"SlackSeverityClassesAtOrAbove", cdktest.Ref("Min"), key}}}}
+	}
+	if got := cdktest.Get(urgent, "severity"); !reflect.DeepEqual(got, split("Urgent")) {
+		t.Errorf("priority rule severity = %v", got)
+	}
+	cond := ""
+	for id := range cdktest.Get(raw, "Conditions").(map[string]any) {
+		if strings.Contains(id, "AllSeverities") {
+			cond = id
+		}
+	}
+	if got := cdktest.Get(raw, "Conditions", cond); !reflect.DeepEqual(got, map[string]any{"Fn::Equals": []any{cdktest.Ref("Min"), "info"}}) {
+		t.Errorf("condition %s = %v", cond, got)
+	}
+	wantOr := []any{
+		map[string]any{"severity": map[string]any{"Fn::If": []any{cond,
+			[]any{map[string]any{"anything-but": []any{"critical", "high"}}}, split("Rest")}}},
+		map[string]any{"source": []any{"heartbeat"}, "tags": []any{"heartbeat"}},
+	}
+	if got := cdktest.Get(rest, "$or"); !reflect.DeepEqual(got, wantOr) || cdktest.Get(rest, "severity") != nil {
+		t.Errorf("other rule detail = %v, want $or %v", rest, wantOr)
+	}
+	// As deployed for each allowed value: exactly one rule takes an
+	// activity at or above the minimum, none one below it; a severity newer
+	// than the five arrives at info only; the canary always arrives.
+	tpl, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := cfntemplate.Parse(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := func(source, severity string, tags ...string) []byte {
+		b, _ := json.Marshal(map[string]any{
+			"source": "activity-aware-ids." + source, "detail-type": "Activity", "account": "123456789012",
+			"detail": map[string]any{"source": source, "severity": severity, "account": map[string]any{"id": "123456789012"}, "tags": tags},
+		})
+		return b
+	}
+	for _, m := range routing.Severities {
+		var rules []*eventpattern.Pattern
+		for _, id := range []string{ruleID(dst.PriorityRule()), ruleID(dst.Rule())} {
+			pattern, _ := json.Marshal(cdktest.Get(raw, "Resources", id, "Properties", "EventPattern"))
+			resolved, err := parsed.ResolvePattern(pattern, map[string]string{"Min": m})
+			if err != nil {
+				t.Fatalf("minimum %s: rule %s: %v", m, id, err)
+			}
+			compiled, err := eventpattern.Compile(resolved)
+			if err != nil {
+				t.Fatalf("minimum %s: rule %s: %v", m, id, err)
+			}
+			rules = append(rules, compiled)
+		}
+		taken := func(e []byte) (n int) {
+			for _, r := range rules {
+				if ok, _ := r.Match(e); ok {
+					n++
+				}
+			}
+			return n
+		}
+		above, _ := routing.AtOrAbove(m)
+		for _, sev := range append(slices.Clone(routing.Severities), "catastrophic") {
+			want := 0
+			if slices.Contains(above, sev) || (sev == "catastrophic" && m == "info") {
+				want = 1
+			}
+			if got := taken(event("cloudtrail", sev)); got != want {
+				t.Errorf("minimum %s: a %s activity is taken by %d rules, want %d", m, sev, got, want)
+			}
+		}
+		if got := taken(event("heartbeat", "info", "heartbeat")); got != 1 {
+			t.Errorf("minimum %s: the canary is taken by %d rules, want 1", m, got)
+		}
+	}
+
+	// What each allowed value lets through, urgent and rest together.
+	for _, m := range routing.Severities {
+		want, _ := routing.AtOrAbove(m)
+		var got []string
+		for _, key := range []string{"Urgent", "Rest"} {
+			for _, s := range strings.Split(cdktest.Get(mapping, m, key).(string), ",") {
+				if s != "none" {
+					got = append(got, s)
+				}
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("minimum %s: the rules take %v, want %v", m, got, want)
+		}
+		for _, s := range strings.Split(cdktest.Get(mapping, m, "Urgent").(string), ",") {
+			if s != "critical" && s != "high" {
+				t.Errorf("minimum %s: %s in the priority queue", m, s)
+			}
+		}
+	}
+}
+
+// TestSlackDestinationRefusesTwoRawDetails: Detail and Filter.Detail are one
+// setting; both set is a synthesis error, not a silent choice.
+func TestSlackDestinationRefusesTwoRawDetails(t *testing.T) {
+	stack := cdktest.NewStack()
+	bus := activitybus.New(stack, jsii.String("ActivityBus"), nil)
+	secret := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("Existing"), jsii.String("slack"))
+	slackdestination.New(stack, jsii.String("Slack"), &slackdestination.Props{
+		Bus:           bus.EventBus(),
+		WebhookSecret: secret,
+		Detail:        &map[string]any{"severity": []any{"high"}},
+		Filter:        &routing.Filter{Detail: &map[string]any{"severity": []any{"low"}}},
+	})
+	if err := cdktest.SynthError(stack); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("synthesis error = %v, want one naming both details", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/activity-aware/ids/constructs/activitybus"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
+	"github.com/activity-aware/ids/constructs/routing"
 	"github.com/activity-aware/ids/constructs/slackdestination"
 )
 
@@ -50,7 +51,7 @@ func newStack(app awscdk.App) awscdk.Stack {
 	slackdestination.New(stack, jsii.String("OnCallChannel"), &slackdestination.Props{
 		Bus:           bus.EventBus(),
 		WebhookSecret: onCall,
-		Detail:        &map[string]any{"severity": []string{"critical", "high"}},
+		Filter:        &routing.Filter{MinSeverity: jsii.String("high")},
 	})
 	return stack
 }
