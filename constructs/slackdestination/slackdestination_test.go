@@ -20,6 +20,21 @@ import (
 	"testing"
 )
 
+// teamSecretARN is an existing webhook secret.
+const teamSecretARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/team-AbCdEf"
+
+// defaultEnv is the function's environment with an existing secret and the
+// other settings left to their defaults.
+func defaultEnv(secretARN string) map[string]any {
+	return map[string]any{
+		"SLACK_WEBHOOK_SECRET_ARN":      secretARN,
+		"SECRET_CACHE_TTL":              "5m0s",
+		"DECODE_AUTHORIZATION_MESSAGES": "false",
+		"HEARTBEAT_ACCOUNT":             map[string]any{"Ref": "AWS::AccountId"},
+		"PRODUCER_ACCOUNTS":             map[string]any{"Ref": "AWS::AccountId"},
+	}
+}
+
 func TestSlackDestination(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -95,8 +110,7 @@ func TestSlackDestination(t *testing.T) {
 		{
 			name: "filter: medium and above of one account's CloudTrail activities",
 			props: func(s awscdk.Stack) *slackdestination.Props {
-				secret := awssecretsmanager.Secret_FromSecretCompleteArn(s, jsii.String("Existing"),
-					jsii.String("arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/team-AbCdEf"))
+				secret := awssecretsmanager.Secret_FromSecretCompleteArn(s, jsii.String("Existing"), jsii.String(teamSecretARN))
 				return &slackdestination.Props{
 					WebhookSecret: secret,
 					Filter: &routing.Filter{
@@ -110,13 +124,7 @@ func TestSlackDestination(t *testing.T) {
 				"source":      []any{"activity-aware-ids.cloudtrail"},
 				"detail-type": []any{"Activity"},
 			},
-			wantEnv: map[string]any{
-				"SLACK_WEBHOOK_SECRET_ARN":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/team-AbCdEf",
-				"SECRET_CACHE_TTL":              "5m0s",
-				"DECODE_AUTHORIZATION_MESSAGES": "false",
-				"HEARTBEAT_ACCOUNT":             map[string]any{"Ref": "AWS::AccountId"},
-				"PRODUCER_ACCOUNTS":             map[string]any{"Ref": "AWS::AccountId"},
-			},
+			wantEnv:    defaultEnv(teamSecretARN),
 			wantConc:   nil,
 			wantUrgent: map[string]any{"severity": []any{"critical", "high"}, "account": map[string]any{"id": []any{"123456789012"}}},
 			wantRest:   map[string]any{"severity": []any{"medium"}, "account": map[string]any{"id": []any{"123456789012"}}},
@@ -124,8 +132,7 @@ func TestSlackDestination(t *testing.T) {
 		{
 			name: "filter: detection ids with the raw detail as the escape hatch",
 			props: func(s awscdk.Stack) *slackdestination.Props {
-				secret := awssecretsmanager.Secret_FromSecretCompleteArn(s, jsii.String("Existing"),
-					jsii.String("arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/team-AbCdEf"))
+				secret := awssecretsmanager.Secret_FromSecretCompleteArn(s, jsii.String("Existing"), jsii.String(teamSecretARN))
 				return &slackdestination.Props{
 					WebhookSecret: secret,
 					Filter:        &routing.Filter{Detections: jsii.Strings("root-activity")},
@@ -136,13 +143,7 @@ func TestSlackDestination(t *testing.T) {
 				"source":      []any{map[string]any{"prefix": "activity-aware-ids."}},
 				"detail-type": []any{"Activity"},
 			},
-			wantEnv: map[string]any{
-				"SLACK_WEBHOOK_SECRET_ARN":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/team-AbCdEf",
-				"SECRET_CACHE_TTL":              "5m0s",
-				"DECODE_AUTHORIZATION_MESSAGES": "false",
-				"HEARTBEAT_ACCOUNT":             map[string]any{"Ref": "AWS::AccountId"},
-				"PRODUCER_ACCOUNTS":             map[string]any{"Ref": "AWS::AccountId"},
-			},
+			wantEnv:    defaultEnv(teamSecretARN),
 			wantConc:   nil,
 			wantUrgent: map[string]any{"severity": []any{"high"}, "detections": map[string]any{"id": []any{"root-activity"}}},
 			wantRest:   map[string]any{"severity": []any{"low"}, "detections": map[string]any{"id": []any{"root-activity"}}},
