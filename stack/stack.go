@@ -21,6 +21,7 @@ import (
 	"github.com/activity-aware/ids/constructs/cloudtraileventssource"
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
 	corrstate "github.com/activity-aware/ids/constructs/correlation"
+	"github.com/activity-aware/ids/constructs/emaildestination"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/guarddutysource"
 	"github.com/activity-aware/ids/constructs/memberforwarding"
@@ -77,6 +78,14 @@ const (
 	ParamTeamsMinSeverity  = "TeamsMinSeverity"
 	TeamsWebhookURLPattern = `^$|^https://[^\s"\\]+$`
 	ConditionTeams         = "HasTeams"
+
+	// E-mail through SNS: deployed when EmailTopic is "create"; the
+	// topic's e-mail subscriptions are the user's to add.
+	ParamEmailTopic       = "EmailTopic"
+	ParamEmailMinSeverity = "EmailMinSeverity"
+	EmailTopicCreate      = "create"
+	EmailTopicNone        = "none"
+	ConditionEmail        = "HasEmailDestination"
 )
 
 // Props configures the stack. All fields beyond StackProps are optional.
@@ -365,6 +374,27 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Function:         fn,
 	})
 
+	emailTopic := awscdk.NewCfnParameter(s, jsii.String(ParamEmailTopic), &awscdk.CfnParameterProps{
+		Type:          jsii.String("String"),
+		Default:       jsii.String(EmailTopicNone),
+		AllowedValues: jsii.Strings(EmailTopicNone, EmailTopicCreate),
+		Description: jsii.String("\"create\" deploys the e-mail destination: an encrypted SNS topic (output EmailTopicArn) " +
+			"receiving every activity at or above EmailMinSeverity as a plain-text e-mail; subscribe addresses to it yourself. \"none\": not deployed."),
+	})
+	hasEmailDest := awscdk.NewCfnCondition(s, jsii.String(ConditionEmail), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(emailTopic.ValueAsString(), jsii.String(EmailTopicCreate)),
+	})
+	mail := emaildestination.New(s, jsii.String("EmailDestination"), &emaildestination.Props{
+		Bus:       bus.EventBus(),
+		TopicName: jsii.String(*s.StackName() + "-email"),
+		KeyAlias:  jsii.String("alias/" + *s.StackName() + "/email"),
+		Filter:    &routing.Filter{MinSeverity: minSeverity(s, ParamEmailMinSeverity, "e-mail", activity.Info)},
+		Condition: hasEmailDest,
+		// The same producers as the Slack destination's.
+		ProducerAccounts: &producers,
+		Function:         fn,
+	})
+
 	alerts, evaluated := selfProtection(s, &p)
 	mon := monitoring.New(s, jsii.String("Monitoring"), &monitoring.Props{
 		Sources: sources,
@@ -375,6 +405,7 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 			{Name: "webhook", Function: webhook.Function(), Condition: hasWebhook, NoCanary: true},
 			{Name: "pagerduty", Function: pd.Function(), Condition: hasPagerDuty, NoCanary: true},
 			{Name: "teams", Function: msTeams.Function(), Condition: hasTeams, NoCanary: true},
+			{Name: "email", Function: mail.Function(), Condition: hasEmailDest, NoCanary: true},
 		},
 		Queues: append(queues,
 			monitoring.Queue{Queue: slack.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Slack destination"},
@@ -385,6 +416,8 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 			monitoring.Queue{Queue: pd.FailureQueue(), Keeps: "activities the PagerDuty destination could not deliver", Condition: hasPagerDuty},
 			monitoring.Queue{Queue: msTeams.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Teams destination", Condition: hasTeams},
 			monitoring.Queue{Queue: msTeams.FailureQueue(), Keeps: "activities the Teams destination could not deliver", Condition: hasTeams},
+			monitoring.Queue{Queue: mail.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the e-mail destination", Condition: hasEmailDest},
+			monitoring.Queue{Queue: mail.FailureQueue(), Keeps: "activities the e-mail destination could not publish", Condition: hasEmailDest},
 		),
 		Bus:                 bus.EventBus(),
 		SelfProtectionIDs:   evaluated,
@@ -413,6 +446,9 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	output("TeamsWebhookSecretArn", "Secrets Manager secret holding the Teams Workflows webhook URL", msTeams.Secret().SecretArn(), hasTeams)
 	output("TeamsDeadLetterQueueUrl", "Activities EventBridge could not hand to the Teams destination", msTeams.DeadLetterQueue().QueueUrl(), hasTeams)
 	output("TeamsFailureQueueUrl", "Activities the Teams destination could not deliver", msTeams.FailureQueue().QueueUrl(), hasTeams)
+	output("EmailTopicArn", "SNS topic the e-mail destination publishes to (subscribe e-mail addresses here)", mail.Topic().TopicArn(), hasEmailDest)
+	output("EmailDeadLetterQueueUrl", "Activities EventBridge could not hand to the e-mail destination", mail.DeadLetterQueue().QueueUrl(), hasEmailDest)
+	output("EmailFailureQueueUrl", "Activities the e-mail destination could not publish", mail.FailureQueue().QueueUrl(), hasEmailDest)
 	return s
 }
 

@@ -191,6 +191,9 @@ func TestStackLogicalIDs(t *testing.T) {
 		"TeamsDestinationSecretB2110DDB":                  "AWS::SecretsManager::Secret",
 		"TeamsDestinationFailureQueueE3C7D9E0":            "AWS::SQS::Queue",
 		"TeamsDestinationDeadLetterQueueB733B860":         "AWS::SQS::Queue",
+		"EmailDestinationKey28E7F1E1":                     "AWS::KMS::Key",
+		"EmailDestinationFailureQueue3A6401FC":            "AWS::SQS::Queue",
+		"EmailDestinationDeadLetterQueueA5C7B34E":         "AWS::SQS::Queue",
 	}
 	for id, typ := range want {
 		if got := get(s.tpl, "Resources", id, "Type"); got != typ {
@@ -209,8 +212,8 @@ func TestStackLogicalIDs(t *testing.T) {
 func TestStackFunctionsAndOutputs(t *testing.T) {
 	s := synthStack(t, nil)
 	fns := resources(s.tpl, "AWS::Lambda::Function")
-	if len(fns) != 5 {
-		t.Fatalf("want 5 functions (three conditional), got %d", len(fns))
+	if len(fns) != 6 {
+		t.Fatalf("want 6 functions (four conditional), got %d", len(fns))
 	}
 	for id, fn := range fns {
 		p := fn["Properties"]
@@ -229,7 +232,7 @@ func TestStackFunctionsAndOutputs(t *testing.T) {
 	}
 	sort.Strings(names)
 	wantNames := []string{"ActivityBusArn", "ActivityBusName", "AlarmTopicArn", "CloudTrailSourceFailureQueueUrl", "CorrelationTableName", "DashboardUrl",
-		"HeartbeatAlarmName", "PagerDutyDeadLetterQueueUrl", "PagerDutyFailureQueueUrl", "PagerDutySecretArn", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl", "SignedWebhookSecretArn",
+		"EmailDeadLetterQueueUrl", "EmailFailureQueueUrl", "EmailTopicArn", "HeartbeatAlarmName", "PagerDutyDeadLetterQueueUrl", "PagerDutyFailureQueueUrl", "PagerDutySecretArn", "SignedWebhookDeadLetterQueueUrl", "SignedWebhookFailureQueueUrl", "SignedWebhookSecretArn",
 		"SlackDeadLetterQueueUrl", "SlackFailureQueueUrl", "SlackWebhookSecretArn", "TeamsDeadLetterQueueUrl", "TeamsFailureQueueUrl", "TeamsWebhookSecretArn"}
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Errorf("outputs = %v, want %v", names, wantNames)
@@ -679,7 +682,7 @@ func TestStackNamingReachesTheSource(t *testing.T) {
 // exists only when the source labels them.
 func TestStackSelfProtectionAlerts(t *testing.T) {
 	s := synthStack(t, nil)
-	topic := cdktest.LogicalID(t, s.tpl, "AWS::SNS::Topic")
+	topic := cdktest.FindID(t, s.tpl, "AWS::SNS::Topic", "Monitoring")
 	presets, err := detections.LookupFor(detections.Naming{Prefix: "Activity-Aware-IDS", TrailLogGroup: "CloudTrail/DefaultLogGroup"}, detections.PackSelfProtection)
 	if err != nil {
 		t.Fatal(err)
@@ -835,5 +838,52 @@ func TestStackDeploysWithTheMinimumConcurrencyQuota(t *testing.T) {
 		get(table, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != true ||
 		get(table, "SSESpecification", "SSEEnabled") != true {
 		t.Errorf("state table = %v", table)
+	}
+}
+
+// TestStackEmailDestination: EmailTopic (none by default, or create) gates
+// every resource of the e-mail destination, its alarms and outputs; the
+// topic is encrypted under its own key and the function publishes to it
+// only.
+func TestStackEmailDestination(t *testing.T) {
+	s := synthStack(t, nil)
+	p := get(s.tpl, "Parameters", stack.ParamEmailTopic)
+	if get(p, "Default") != stack.EmailTopicNone || !reflect.DeepEqual(get(p, "AllowedValues"), []any{"none", "create"}) {
+		t.Errorf("parameter %s = %v", stack.ParamEmailTopic, p)
+	}
+	if m := get(s.tpl, "Parameters", stack.ParamEmailMinSeverity); get(m, "Default") != "info" {
+		t.Errorf("parameter %s = %v", stack.ParamEmailMinSeverity, m)
+	}
+	wantCond := map[string]any{"Fn::Equals": []any{ref(stack.ParamEmailTopic), "create"}}
+	if got := get(s.tpl, "Conditions", stack.ConditionEmail); !reflect.DeepEqual(got, wantCond) {
+		t.Errorf("condition = %v", got)
+	}
+	topic := cdktest.FindID(t, s.tpl, "AWS::SNS::Topic", "EmailDestination")
+	gated, alarms := 0, 0
+	for id, r := range get(s.tpl, "Resources").(map[string]any) {
+		inDest := strings.HasPrefix(id, "EmailDestination")
+		c := get(r, "Condition")
+		switch {
+		case get(r, "Type") == "AWS::CloudWatch::Alarm" && c == stack.ConditionEmail:
+			alarms++
+		case (c == stack.ConditionEmail) != inDest:
+			t.Errorf("resource %s has condition %v", id, c)
+		case inDest:
+			gated++
+		}
+	}
+	if gated < 12 || alarms != 5 {
+		t.Errorf("%d resources gated, %d alarms; want at least 12 and 5", gated, alarms)
+	}
+	if got := get(s.tpl, "Resources", topic, "Properties", "KmsMasterKeyId"); !reflect.DeepEqual(got, map[string]any{"Fn::GetAtt": []any{"EmailDestinationKey28E7F1E1", "Arn"}}) {
+		t.Errorf("e-mail topic key = %v", got)
+	}
+	if pub := cdktest.StatementFor(t, s.tpl, "sns:Publish"); !reflect.DeepEqual(pub["Resource"], ref(topic)) {
+		t.Errorf("sns:Publish on %v, want the e-mail topic only", pub["Resource"])
+	}
+	for _, o := range []string{"EmailTopicArn", "EmailDeadLetterQueueUrl", "EmailFailureQueueUrl"} {
+		if got := get(s.tpl, "Outputs", o, "Condition"); got != stack.ConditionEmail {
+			t.Errorf("output %s condition = %v", o, got)
+		}
 	}
 }
