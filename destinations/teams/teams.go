@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/destinations/delivery"
@@ -167,15 +166,7 @@ func render(a *activity.Activity, b budget) *Message {
 	}
 	sev := "**" + level + "**"
 	if len(a.Detections) > 0 {
-		var ids []string
-		for _, d := range a.Detections {
-			title := d.Title
-			if strings.TrimSpace(title) == "" {
-				title = d.ID
-			}
-			ids = append(ids, title)
-		}
-		sev += " · Detection: " + safe(strings.Join(ids, ", "), b.fact)
+		sev += " · Detection: " + safe(strings.Join(eventtext.DetectionTitles(a), ", "), b.fact)
 	}
 	color := severityColor[a.Severity]
 	if color == "" {
@@ -189,35 +180,9 @@ func render(a *activity.Activity, b budget) *Message {
 			facts = append(facts, Fact{Title: title, Value: v})
 		}
 	}
-	if act := a.Actor; act != nil {
-		who := strings.TrimSpace(act.Name + " (" + act.Type + ")")
-		if act.Name == "" {
-			who = act.ARN
-		}
-		fact("Who", strings.TrimSuffix(who, " ()"))
-		if act.ARN != "" && act.ARN != act.Name {
-			fact("Principal", act.ARN)
-		}
+	for _, f := range eventtext.Facts(a) {
+		fact(f.Label, f.Value)
 	}
-	if ac := a.Action; ac != nil {
-		short, _, _ := strings.Cut(ac.Service, ".")
-		fact("Action", strings.TrimPrefix(short+":"+ac.Name, ":"))
-		fact("Error", strings.TrimPrefix(ac.ErrorCode+": "+ac.ErrorMessage, ": "))
-	}
-	fact("Account", strings.TrimSpace(a.Account.ID+" "+parens(a.Account.Name)))
-	fact("Region", a.Region)
-	if act := a.Actor; act != nil {
-		fact("Source IP", act.SourceIP)
-		fact("User agent", act.UserAgent)
-	}
-	if !a.Time.IsZero() {
-		fact("Time", a.Time.UTC().Format(time.RFC3339))
-	}
-	var res []string
-	for _, r := range a.Resources {
-		res = append(res, r.ARN)
-	}
-	fact("Resources", strings.Join(res, ", "))
 	if len(facts) > 0 {
 		body = append(body, map[string]any{"type": "FactSet", "facts": facts})
 	}
@@ -259,13 +224,6 @@ func render(a *activity.Activity, b budget) *Message {
 			MSTeams: map[string]any{"width": "Full"}, Body: body, Actions: actions,
 		},
 	}}}
-}
-
-func parens(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return ""
-	}
-	return "(" + s + ")"
 }
 
 // ErrInvalidSecret reports a secret that holds no usable webhook URL. Its
