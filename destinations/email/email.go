@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -155,60 +154,15 @@ func Render(a *activity.Activity) Mail {
 	line(strings.Repeat("=", min(len([]rune(head)), 72)))
 	sev := "Severity: " + level
 	if len(a.Detections) > 0 {
-		var ids []string
-		for _, d := range a.Detections {
-			t := d.Title
-			if strings.TrimSpace(t) == "" {
-				t = d.ID
-			}
-			ids = append(ids, t)
-		}
-		sev += " - Detection: " + value(strings.Join(ids, ", "), maxValue)
+		sev += " - Detection: " + value(strings.Join(eventtext.DetectionTitles(a), ", "), maxValue)
 	}
 	line(sev)
 	line()
 
-	fact := func(label, v string) {
-		if v = value(v, maxValue); v != "" {
-			line(fmt.Sprintf("%-12s", label+":"), " ", v)
+	for _, f := range eventtext.Facts(a) {
+		if v := value(f.Value, maxValue); v != "" {
+			line(fmt.Sprintf("%-12s", f.Label+":"), " ", v)
 		}
-	}
-	if act := a.Actor; act != nil {
-		who := strings.TrimSpace(act.Name)
-		if who == "" {
-			who = act.ARN
-		} else if act.Type != "" {
-			who += " (" + act.Type + ")"
-		}
-		fact("Who", who)
-		if act.ARN != "" && act.ARN != act.Name {
-			fact("Principal", act.ARN)
-		}
-	}
-	if ac := a.Action; ac != nil {
-		short, _, _ := strings.Cut(ac.Service, ".")
-		fact("Action", strings.TrimPrefix(short+":"+ac.Name, ":"))
-		fact("Error", strings.TrimPrefix(ac.ErrorCode+": "+ac.ErrorMessage, ": "))
-	}
-	account := a.Account.ID
-	if strings.TrimSpace(a.Account.Name) != "" {
-		account += " (" + a.Account.Name + ")"
-	}
-	fact("Account", account)
-	fact("Region", a.Region)
-	if act := a.Actor; act != nil {
-		fact("Source IP", act.SourceIP)
-		fact("User agent", act.UserAgent)
-	}
-	if !a.Time.IsZero() {
-		fact("Time", a.Time.UTC().Format(time.RFC3339))
-	}
-	for i, r := range a.Resources {
-		if i == 10 {
-			fact("", fmt.Sprintf("and %d more resources", len(a.Resources)-i))
-			break
-		}
-		fact("Resource", r.ARN)
 	}
 	if p := a.Permission; p != nil {
 		reason := p.ReasonText
@@ -301,15 +255,15 @@ func (d *Destination) Send(ctx context.Context, m Mail) (dispatch.Result, error)
 	}
 	_, err := d.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(d.TopicARN), Subject: aws.String(m.Subject), Message: aws.String(m.Text)}, count)
 	if err != nil {
-		return dispatch.Result{Attempts: attempts}, classify(err)
+		return dispatch.Result{Attempts: attempts}, classify(err, attempts)
 	}
 	return dispatch.Result{Attempts: attempts}, nil
 }
 
 // classify turns an SNS error, after the SDK's retries, into a
 // *delivery.Error: 4xx answers other than throttling are permanent.
-func classify(err error) error {
-	de := &delivery.Error{Destination: "email", Err: err}
+func classify(err error, attempts int) error {
+	de := &delivery.Error{Destination: "email", Attempts: attempts, Err: err}
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
 		de.StatusCode = re.HTTPStatusCode()

@@ -168,7 +168,7 @@ func TestLocalSNSChecksWhatSNSChecks(t *testing.T) {
 	} {
 		_, err := c.Publish(t.Context(), in)
 		var de *delivery.Error
-		if !errors.As(classify(err), &de) || de.Code != "InvalidParameter" || !de.Permanent {
+		if !errors.As(classify(err, 1), &de) || de.Code != "InvalidParameter" || !de.Permanent {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
