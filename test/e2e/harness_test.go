@@ -22,6 +22,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
+	"github.com/activity-aware/ids/destinations/email"
 	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/destinations/teams"
@@ -36,6 +37,7 @@ import (
 	"github.com/activity-aware/ids/internal/localpagerduty"
 	"github.com/activity-aware/ids/internal/localsecrets"
 	"github.com/activity-aware/ids/internal/localslack"
+	"github.com/activity-aware/ids/internal/localsns"
 	"github.com/activity-aware/ids/internal/localteams"
 	"github.com/activity-aware/ids/internal/localwebhook"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
@@ -121,6 +123,8 @@ var destinations = []struct {
 	{"webhook", webhook.EnvSecretARN, "./lambdas/webhook-destination"},
 	{"pagerduty", pagerduty.EnvSecretARN, "./lambdas/pagerduty-destination"},
 	{"teams", teams.EnvSecretARN, "./lambdas/teams-destination"},
+	// E-mail has no secret: its topic tells its function apart.
+	{"email", email.EnvTopicARN, "./lambdas/email-destination"},
 }
 
 var dep *deployment
@@ -286,6 +290,10 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 		}
 		vals.Refs[secret] = arn
 	}
+	// Topics resolve to their ARN's form.
+	for _, topic := range tpl.OfType("AWS::SNS::Topic") {
+		vals.Refs[topic] = "arn:aws:sns:" + localRegion + ":" + localAccount + ":" + topic
+	}
 	// Queues resolve to their URL's form; the suites that read a queue
 	// point the function at a local SQS of their own.
 	for _, q := range tpl.OfType("AWS::SQS::Queue") {
@@ -356,6 +364,13 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 			dd.routes = append(dd.routes, route{rule: rule.LogicalID, target: rule.FunctionIDs[0], pattern: compiled})
 		}
 		dd.fn, dd.mappings = fn, mappings
+		if dd.name == "email" {
+			// Its "secret" is the topic, which it may publish to.
+			if pubs, err := tpl.Allowed(fn.RoleID, "sns:Publish", vals); err != nil || !slices.Contains(pubs, dd.secretARN) {
+				return fmt.Errorf("the e-mail destination's role may publish to %v (%v), not its topic", pubs, err)
+			}
+			continue
+		}
 		if reads, err := tpl.Allowed(fn.RoleID, "secretsmanager:GetSecretValue", vals); err != nil || !slices.Contains(reads, dd.secretARN) {
 			return fmt.Errorf("the %s destination's role may read %v (%v), not its secret", dd.name, reads, err)
 		}
@@ -423,6 +438,11 @@ type teamsReceiver struct{ *localteams.Server }
 
 func (r teamsReceiver) Accepted() int { return len(r.Messages()) }
 
+// snsReceiver counts the local SNS endpoint's published messages.
+type snsReceiver struct{ *localsns.Server }
+
+func (r snsReceiver) Accepted() int { return len(r.Published()) }
+
 // webhookReceiver counts the local webhook receiver's deliveries.
 type webhookReceiver struct{ *localwebhook.Server }
 
@@ -441,6 +461,8 @@ type pipeline struct {
 	pagerduty *localpagerduty.Server
 	// teams is the local Workflows webhook, when the pipeline runs Teams.
 	teams *localteams.Server
+	// sns is the local SNS endpoint, when the pipeline runs e-mail.
+	sns *localsns.Server
 	// recv is the running destination's receiver.
 	recv   receiver
 	dd     *destDeployment
@@ -516,6 +538,13 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 		t.Cleanup(p.teams.Close)
 		p.recv = teamsReceiver{p.teams}
 		p.sm = localsecrets.New(p.dd.secretARN, p.teams.URL())
+	case "email":
+		// The topic the template names, and no secret.
+		p.sns = localsns.New(p.dd.secretARN)
+		t.Cleanup(p.sns.Close)
+		p.recv = snsReceiver{p.sns}
+		p.sm = localsecrets.New("arn:aws:secretsmanager:"+localRegion+":"+localAccount+":secret:e2e-unused-AbCdEf", "unused")
+		opts.destEnv = merge(opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SNS": p.sns.URL()})
 	default:
 		t.Fatalf("no receiver for destination %q", name)
 	}
@@ -538,7 +567,7 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 	// setting, which the template never carries, lets the function post there.
 	dstEnv := merge(p.dd.fn.Env, state, opts.destEnv, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": p.sm.URL(), slack.EnvAllowLoopbackWebhook: "true"})
 	// The function's name, as the metrics' Function dimension carries it.
-	fnName := map[string]string{"slack": "SlackDestination", "webhook": "SignedWebhookDestination", "pagerduty": "PagerDutyDestination", "teams": "TeamsDestination"}[name]
+	fnName := map[string]string{"slack": "SlackDestination", "webhook": "SignedWebhookDestination", "pagerduty": "PagerDutyDestination", "teams": "TeamsDestination", "email": "EmailDestination"}[name]
 	p.dest = p.start(p.dd.fn, p.dd.bin, fnName, dstEnv, timeout)
 	p.destEnv, p.destTimeout = dstEnv, timeout
 	return p
