@@ -182,3 +182,25 @@ func Cases(tb testing.TB) map[string]*activity.Activity {
 	c["hostile"] = Hostile()
 	return c
 }
+
+// Fuzzed is the activity a renderer's fuzz target builds from arbitrary
+// strings: every text field an attacker reaches carries one of them, with n
+// links (to link), resources and detections (0 to 100).
+func Fuzzed(subject, actor, userAgent, errCode, errMsg, link, severity string, n int) *activity.Activity {
+	n = min(max(n, 0), 100)
+	a := &activity.Activity{
+		SchemaVersion: "1.0", ID: errCode, Source: actor, Subject: subject, Severity: activity.Severity(severity),
+		Time:       time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+		Account:    activity.Account{ID: errCode, Name: actor},
+		Region:     userAgent,
+		Actor:      &activity.Actor{Name: actor, ARN: subject, UserAgent: userAgent, SourceIP: errMsg},
+		Action:     &activity.Action{Service: userAgent, Name: subject, ErrorCode: errCode, ErrorMessage: errMsg},
+		Permission: &activity.Permission{Action: actor, Resource: errMsg, ReasonText: userAgent, Guardrail: n%2 == 0},
+	}
+	for i := range n {
+		a.Links = append(a.Links, activity.Link{Title: errMsg, URL: link})
+		a.Resources = append(a.Resources, activity.Resource{ARN: errMsg + string(rune('a'+i%26))})
+		a.Detections = append(a.Detections, activity.Detection{ID: subject, Title: errMsg})
+	}
+	return a
+}
