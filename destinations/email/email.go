@@ -179,18 +179,10 @@ func Render(a *activity.Activity) Mail {
 			line("  ", r)
 		}
 	}
-	links := 0
-	for _, l := range a.Links {
-		if links == maxLinks {
-			break
-		}
-		if !eventtext.ConsoleURL(l.URL) {
-			continue
-		}
-		if links == 0 {
+	for i, l := range eventtext.ConsoleLinks(a, maxLinks) {
+		if i == 0 {
 			line()
 		}
-		links++
 		t := value(l.Title, 100)
 		if t == "" {
 			t = "Open in the AWS console"

@@ -73,3 +73,18 @@ func DetectionTitles(a *activity.Activity) []string {
 	}
 	return ids
 }
+
+// ConsoleLinks are the first max of a's links that go to the AWS console
+// (ConsoleURL), the only links a destination shows. Titles are raw.
+func ConsoleLinks(a *activity.Activity, max int) []activity.Link {
+	var out []activity.Link
+	for _, l := range a.Links {
+		if len(out) == max {
+			break
+		}
+		if ConsoleURL(l.URL) {
+			out = append(out, l)
+		}
+	}
+	return out
+}

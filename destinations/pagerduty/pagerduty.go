@@ -188,13 +188,8 @@ func Render(a *activity.Activity) *Event {
 	if !a.Time.IsZero() {
 		e.Payload.Timestamp = a.Time.UTC().Format(time.RFC3339)
 	}
-	for _, l := range a.Links {
-		if len(e.Links) == maxLinks {
-			break
-		}
-		if eventtext.ConsoleURL(l.URL) {
-			e.Links = append(e.Links, Link{Href: l.URL, Text: line(l.Title, 100)})
-		}
+	for _, l := range eventtext.ConsoleLinks(a, maxLinks) {
+		e.Links = append(e.Links, Link{Href: l.URL, Text: line(l.Title, 100)})
 	}
 	return e
 }

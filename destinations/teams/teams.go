@@ -204,13 +204,7 @@ func render(a *activity.Activity, b budget) *Message {
 	text(strings.Join(small, " · "), map[string]any{"isSubtle": true, "size": "Small"})
 
 	var actions []map[string]any
-	for _, l := range a.Links {
-		if len(actions) == 5 {
-			break
-		}
-		if !eventtext.ConsoleURL(l.URL) {
-			continue
-		}
+	for _, l := range eventtext.ConsoleLinks(a, 5) {
 		title := safe(l.Title, 60)
 		if title == "" {
 			title = "Open in the AWS console"
