@@ -37,7 +37,7 @@ func Facts(a *activity.Activity) []Fact {
 	if ac := a.Action; ac != nil {
 		short, _, _ := strings.Cut(ac.Service, ".")
 		add("Action", strings.TrimPrefix(short+":"+ac.Name, ":"))
-		add("Error", strings.TrimPrefix(ac.ErrorCode+": "+ac.ErrorMessage, ": "))
+		add("Error", strings.TrimSuffix(strings.TrimPrefix(ac.ErrorCode+": "+ac.ErrorMessage, ": "), ": "))
 	}
 	account := a.Account.ID
 	if strings.TrimSpace(a.Account.Name) != "" {
