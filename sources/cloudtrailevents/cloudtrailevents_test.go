@@ -13,66 +13,24 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/cloudtrailenvelope"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
 	"github.com/activity-aware/ids/sources/awsevents"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 	"github.com/activity-aware/ids/sources/cloudtrailevents"
 )
 
-// detailTypes maps a record's eventType to the detail-type CloudTrail sends
-// it to EventBridge with.
-var detailTypes = map[string]string{
-	"AwsApiCall":           cloudtrailevents.APICall,
-	"AwsConsoleSignIn":     cloudtrailevents.ConsoleSignIn,
-	"AwsServiceEvent":      cloudtrailevents.ServiceEvent,
-	"AwsConsoleAction":     cloudtrailevents.ConsoleAction,
-	"AwsCloudTrailInsight": cloudtrailevents.Insight,
-}
-
 // logTime is when the test's log events were ingested, and the time of an
 // envelope whose record has no usable eventTime.
 var logTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// envelope wraps a record as EventBridge delivers it ("AWS service events
-// delivered via AWS CloudTrail", EventBridge User Guide): source aws.<service>,
-// the account and region of the record, the record as detail.
+// envelope wraps a record as EventBridge delivers it (cloudtrailenvelope).
 func envelope(t *testing.T, i int, raw json.RawMessage) ([]byte, bool) {
-	var r struct {
-		EventType          string `json:"eventType"`
-		EventSource        string `json:"eventSource"`
-		EventTime          string `json:"eventTime"`
-		AWSRegion          string `json:"awsRegion"`
-		RecipientAccountID string `json:"recipientAccountId"`
-		EventID            string `json:"eventID"`
-	}
-	if json.Unmarshal(raw, &r) != nil {
-		return nil, false
-	}
-	dt, ok := detailTypes[r.EventType]
-	if !ok {
-		dt = cloudtrailevents.APICall // records older than eventType are API calls
-	}
-	service, _, _ := strings.Cut(r.EventSource, ".")
-	at := r.EventTime
-	if _, err := time.Parse(time.RFC3339, at); err != nil {
-		at = logTime.Format(time.RFC3339) // EventBridge stamps its own time
-	}
-	ev := map[string]any{
-		"version": "0", "id": fmt.Sprintf("00000000-0000-4000-8000-%012d", i),
-		"detail-type": dt, "source": "aws." + service,
-		"account": r.RecipientAccountID, "time": at, "region": r.AWSRegion,
-		"resources": []string{}, "detail": raw,
-	}
-	// As EventBridge, keep the record's characters as they are (json.Marshal
-	// would escape <, > and & in it).
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ") // and lay it out unlike the log's one line
-	if err := enc.Encode(ev); err != nil {
+	ev, ok, err := cloudtrailenvelope.Wrap(i, raw, logTime)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes(), true
+	return ev, ok
 }
 
 // comparable is an activity without what only the log-group path has (its
