@@ -223,14 +223,15 @@ func statInputs(repo string) error {
 // synthesize runs the CDK app (app.go) as `cdk synth` would, with Lambda
 // bundling skipped, and parses the stack's template. It runs the app in its
 // own process so jsii uses the Node.js on PATH, with the project's pinned one
-// (node_modules/.bin) first.
-func synthesize(ctx context.Context, repo, outDir string) (*cfntemplate.Template, error) {
+// (node_modules/.bin) first. contextEntries are further CDK context entries,
+// each `"key":value` as in CDK_CONTEXT_JSON.
+func synthesize(ctx context.Context, repo, outDir string, contextEntries ...string) (*cfntemplate.Template, error) {
 	cmd := exec.CommandContext(ctx, "go", "run", ".")
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(),
 		"PATH="+filepath.Join(repo, "node_modules", ".bin")+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"CDK_OUTDIR="+outDir,
-		`CDK_CONTEXT_JSON={"aws:cdk:bundling-stacks":[]}`,
+		`CDK_CONTEXT_JSON={"aws:cdk:bundling-stacks":[]`+strings.Join(append([]string{""}, contextEntries...), ",")+`}`,
 	)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("synthesize the CDK app: %w\n%s", err, out)
@@ -266,13 +267,12 @@ func synthesize(ctx context.Context, repo, outDir string) (*cfntemplate.Template
 	return cfntemplate.Parse(data)
 }
 
-// configure finds both functions and the rule by their wiring, resolves their
-// environment to the local values and checks the grants the local endpoints
-// rely on.
-func (d *deployment) configure(tpl *cfntemplate.Template) error {
+// localValues returns the activity bus's logical id and the local values the
+// template's references resolve to.
+func localValues(tpl *cfntemplate.Template) (string, cfntemplate.Values, error) {
 	bus, err := tpl.Only(cfntemplate.TypeEventBus)
 	if err != nil {
-		return err
+		return "", cfntemplate.Values{}, err
 	}
 	vals := cfntemplate.Values{
 		Refs: map[string]string{
@@ -301,13 +301,24 @@ func (d *deployment) configure(tpl *cfntemplate.Template) error {
 	}
 	table, err := tpl.Only(cfntemplate.TypeTable)
 	if err != nil {
-		return err
+		return "", cfntemplate.Values{}, err
 	}
 	vals.Refs[table] = localTableName
 	// The parameters a stack created with its defaults has (the burst
 	// threshold, the notification window and group key).
 	for name, v := range tpl.Defaults() {
 		vals.Refs[name] = v
+	}
+	return bus, vals, nil
+}
+
+// configure finds both functions and the rule by their wiring, resolves their
+// environment to the local values and checks the grants the local endpoints
+// rely on.
+func (d *deployment) configure(tpl *cfntemplate.Template) error {
+	bus, vals, err := localValues(tpl)
+	if err != nil {
+		return err
 	}
 	sourceID, err := tpl.SubscribedFunction()
 	if err != nil {
@@ -413,6 +424,11 @@ type options struct {
 	// the scenarios run the per-activity path (STATE_TABLE unset): every
 	// activity is posted, nothing derived.
 	aggregate bool
+	// source, sourceBin and sourceName replace the log-group source:
+	// another source function as a template configures it, its compiled
+	// binary and its name (the metrics' Function dimension).
+	source                *cfntemplate.Function
+	sourceBin, sourceName string
 }
 
 // receiver is a destination's local endpoint as the ledger sees it.
@@ -558,7 +574,12 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 	// batch then fails at once (connection refused), and the batch fails as
 	// a whole, as it did before parking.
 	srcEnv := merge(dep.source.Env, state, map[string]string{"AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9"}, opts.sourceEnv, map[string]string{"AWS_ENDPOINT_URL_EVENTBRIDGE": p.eb.URL()})
-	p.source = p.start(dep.source, dep.sourceBin, "CloudTrailSource", srcEnv, dep.source.Timeout)
+	src, srcBin, srcName := dep.source, dep.sourceBin, "CloudTrailSource"
+	if opts.source != nil {
+		src, srcBin, srcName = opts.source, opts.sourceBin, opts.sourceName
+		srcEnv = merge(src.Env, state, opts.sourceEnv, map[string]string{"AWS_ENDPOINT_URL_EVENTBRIDGE": p.eb.URL()})
+	}
+	p.source = p.start(src, srcBin, srcName, srcEnv, src.Timeout)
 	timeout := p.dd.fn.Timeout
 	if opts.destTimeout > 0 {
 		timeout = opts.destTimeout

@@ -49,6 +49,7 @@ var scenarios = []scenario{
 	{15, "500 denials and a critical, Slack rate-limited, notification policy on",
 		"500 denied calls by one IAM user + 1 StopLogging in the middle (10 payloads); every 20th entry delivered twice; Slack 1 msg/s, burst 3", aggregationScenario},
 	{16, "Kinesis batch with a poison record", "logs destination records in kinesalite, one corrupt", kinesisScenario},
+	{17, "CloudTrail events via EventBridge", "recorded denials and a console sign-in in EventBridge's envelope", cloudTrailEventsScenario},
 }
 
 // TestScenarios runs the scenarios, each on a fresh pipeline.
