@@ -1,6 +1,6 @@
 // Package email delivers activities as e-mail through an Amazon SNS topic
 // whose e-mail subscriptions the user manages: a subject within what SNS's
-// Publish accepts (ASCII printable, no line breaks, at most 100 characters)
+// Publish accepts (ASCII printable, no line breaks, fewer than 100 characters)
 // and a readable plain-text body with the same facts as the Slack message
 // (header, severity, who/what/where, the missing permission, console links).
 //
@@ -43,8 +43,9 @@ import (
 
 // SNS Publish limits.
 const (
-	// MaxSubject is the longest subject SNS accepts, in ASCII characters.
-	MaxSubject = 100
+	// MaxSubject is the longest subject SNS accepts, in ASCII characters
+	// (the API reference: "less than 100 characters long").
+	MaxSubject = 99
 	// MaxMessage is the largest message SNS accepts, in bytes.
 	MaxMessage = 256 * 1024
 	// maxValue bounds one fact's value, so a message stays far within

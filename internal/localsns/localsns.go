@@ -5,7 +5,7 @@
 // SNS checks: the topic exists (NotFound, 404), Message is present and the
 // message is at most 256 KB (InvalidParameter), and a Subject is ASCII
 // printable text that starts with a letter, digit or punctuation mark, has
-// no line breaks or control characters and at most 100 characters
+// no line breaks or control characters and fewer than 100 characters
 // (InvalidParameter, 400, "Invalid parameter: Subject"). Faults (throttling,
 // 500s, hangs, any SNS error code) are injected through Server.Fail and its
 // siblings.
@@ -22,7 +22,9 @@ import (
 
 // Limits of Publish, as the SNS API reference documents them.
 const (
-	MaxSubject = 100
+	// MaxSubject: the API reference says a subject must be "less than 100
+	// characters long"; the endpoint enforces that stricter reading.
+	MaxSubject = 99
 	MaxMessage = 256 * 1024
 	// Version is the SNS API version the form carries.
 	Version = "2010-03-31"
@@ -82,7 +84,7 @@ func invalid(field, why string) *localaws.Error {
 // CheckSubject reports why SNS would refuse subject ("" when it accepts it).
 func CheckSubject(subject string) string {
 	if len(subject) > MaxSubject {
-		return "Subject must be at most 100 characters long"
+		return "Subject must be less than 100 characters long"
 	}
 	for i := 0; i < len(subject); i++ {
 		c := subject[i]
