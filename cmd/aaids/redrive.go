@@ -21,7 +21,7 @@ import (
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/heartbeat"
+	"github.com/activity-aware/ids/monitoring/heartbeat"
 )
 
 const redriveUsage = `Usage: aaids redrive QUEUE_URL [--to function|bus] [--bus NAME] [--function NAME] [--dry-run] [--max N]

@@ -36,7 +36,7 @@ import (
 
 	"github.com/activity-aware/ids/constructs/activitybus"
 	"github.com/activity-aware/ids/constructs/internal/failurequeue"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // DefaultHeartbeatRate is how often the canary runs; the heartbeat alarm

@@ -13,9 +13,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/activity-aware/ids/constructs/monitoring"
-	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/cdktest"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/heartbeat"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 var (

@@ -65,7 +65,7 @@ import (
 	"github.com/activity-aware/ids/constructs/routing"
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/slack"
-	"github.com/activity-aware/ids/heartbeat"
+	"github.com/activity-aware/ids/monitoring/heartbeat"
 )
 
 // Defaults.

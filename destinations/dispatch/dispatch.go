@@ -31,8 +31,8 @@ import (
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/delivery"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/heartbeat"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/heartbeat"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // Result is what one delivery did.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // Secret yields the current value of a destination's secret, cached for a

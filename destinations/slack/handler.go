@@ -16,7 +16,7 @@ import (
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // Secret yields the current value of the secret holding the webhook URL. The

@@ -10,10 +10,10 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/localslack"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/heartbeat"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 const account = "123456789012"

@@ -28,7 +28,7 @@ import (
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/metrics"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 

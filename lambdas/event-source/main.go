@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/metrics"
 	"github.com/activity-aware/ids/sources/awsevents"
 	"github.com/activity-aware/ids/sources/eventsources"
 )

@@ -28,7 +28,7 @@ import (
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/destinations/slack"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // slackTimeout bounds one webhook request; the handler retries within the

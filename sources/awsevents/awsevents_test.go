@@ -18,7 +18,7 @@ import (
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/localeventbridge"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/metrics"
 	"github.com/activity-aware/ids/sources/awsevents"
 	"github.com/activity-aware/ids/sources/guardduty"
 )

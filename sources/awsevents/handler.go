@@ -10,8 +10,8 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/heartbeat"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/heartbeat"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // Publisher delivers activities to the activity bus; eventbus.Publisher

@@ -11,7 +11,7 @@ import (
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // TestHandlerKeepLabelled: behind a broad subscription filter the handler

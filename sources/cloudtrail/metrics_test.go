@@ -10,11 +10,11 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
-	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/localeventbridge"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/heartbeat"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // localBus is a local EventBridge with bus "bus" and the real publisher in

@@ -27,7 +27,6 @@ import (
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/destinations/teams"
 	"github.com/activity-aware/ids/destinations/webhook"
-	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/cfntemplate"
 	"github.com/activity-aware/ids/internal/dynalite"
 	"github.com/activity-aware/ids/internal/eventpattern"
@@ -42,6 +41,7 @@ import (
 	"github.com/activity-aware/ids/internal/localwebhook"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
+	"github.com/activity-aware/ids/monitoring/heartbeat"
 )
 
 // The local values the template's references resolve to.

@@ -14,13 +14,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/activity-aware/ids/heartbeat"
 	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/lambdaemu"
 	"github.com/activity-aware/ids/internal/locallambda"
 	"github.com/activity-aware/ids/internal/localslack"
 	"github.com/activity-aware/ids/internal/localsqs"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/heartbeat"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // alarm is one CloudWatch alarm of the synthesized template, its dimensions

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/metrics"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 // Source is the activity source of the canary; its entries carry
