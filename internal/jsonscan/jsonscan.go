@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
+	"unicode/utf16"
 )
 
 // Check reports whether text is strictly valid JSON (RFC 8259, as
@@ -305,4 +306,43 @@ func closing(text []byte, i int) int {
 		}
 	}
 	return len(text)
+}
+
+// FixLoneSurrogates returns text, strictly valid JSON, with every escaped
+// UTF-16 surrogate that has no partner (\ud800 alone, \udc00 first) written
+// \ufffd, and whether it changed anything: encoding/json reads such an
+// escape as U+FFFD, fastjson keeps its six bytes as text, and the activity
+// must read as encoding/json does. The escapes keep their length, so nothing
+// else moves; text is returned as it is (no copy) when there is none.
+func FixLoneSurrogates(text []byte) ([]byte, bool) {
+	if !bytes.Contains(text, []byte(`\u`)) {
+		return text, false
+	}
+	var out []byte
+	for i := bytes.IndexByte(text, '\\'); i >= 0 && i+1 < len(text); {
+		n := 2
+		if text[i+1] == 'u' {
+			n = 6
+			r, _ := hex4(text, i+2)
+			if utf16.IsSurrogate(r) {
+				if r2, ok := hex4(text, i+8); r < 0xdc00 && ok && i+7 < len(text) && text[i+6] == '\\' && text[i+7] == 'u' && 0xdc00 <= r2 && r2 <= 0xdfff {
+					n = 12
+				} else {
+					if out == nil {
+						out = bytes.Clone(text)
+					}
+					copy(out[i+2:i+6], "fffd")
+				}
+			}
+		}
+		next := bytes.IndexByte(text[i+n:], '\\')
+		if next < 0 {
+			break
+		}
+		i += n + next
+	}
+	if out == nil {
+		return text, false
+	}
+	return out, true
 }

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -70,4 +71,53 @@ func TestSummarize(t *testing.T) {
 	if got, cut := Summarize(flat, 32, 100); cut || !bytes.Equal(got, flat) {
 		t.Errorf("Summarize changed shallow text: %s", got)
 	}
+}
+
+// TestFixLoneSurrogates: every lone surrogate escape becomes \ufffd (what
+// encoding/json reads it as), pairs and escaped backslashes stay, and the
+// fixed text means to encoding/json what the original meant.
+func TestFixLoneSurrogates(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"a":"\udC00"}`, `{"a":"\ufffd"}`},
+		{`{"a":"\ud800x"}`, `{"a":"\ufffdx"}`},
+		{`{"a":"\ud83d\ude00"}`, `{"a":"\ud83d\ude00"}`},
+		{`{"a":"\ud83d\ud83d\ude00"}`, `{"a":"\ufffd\ud83d\ude00"}`},
+		{`{"a":"\\udc00"}`, `{"a":"\\udc00"}`},
+		{`{"a":"\\\udc00"}`, `{"a":"\\\ufffd"}`},
+		{`{"a":"\u0041\n"}`, `{"a":"\u0041\n"}`},
+		{`{"a":"\ude00\ud83d"}`, `{"a":"\ufffd\ufffd"}`},
+	} {
+		got, changed := FixLoneSurrogates([]byte(c.in))
+		if string(got) != c.want || changed != (c.in != c.want) {
+			t.Errorf("FixLoneSurrogates(%s) = %s, %v; want %s", c.in, got, changed, c.want)
+		}
+		var a, b any
+		if json.Unmarshal([]byte(c.in), &a) != nil || json.Unmarshal(got, &b) != nil || !reflect.DeepEqual(a, b) {
+			t.Errorf("%s reads %#v, fixed %s reads %#v", c.in, a, got, b)
+		}
+	}
+}
+
+// FuzzFixLoneSurrogates: for any valid JSON, the fixed text reads the same
+// to encoding/json, and has no lone surrogate escape left.
+func FuzzFixLoneSurrogates(f *testing.F) {
+	for _, s := range []string{`"\udc00"`, `["\ud800\udc00","\\ud800"]`, `{"k\ud800":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		if valid, _ := Check(text); !valid {
+			return
+		}
+		fixed, _ := FixLoneSurrogates(text)
+		var a, b any
+		if err := json.Unmarshal(text, &a); err != nil {
+			return
+		}
+		if err := json.Unmarshal(fixed, &b); err != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("%q reads %#v, fixed %q reads %#v (%v)", text, a, fixed, b, err)
+		}
+		if again, changed := FixLoneSurrogates(fixed); changed {
+			t.Fatalf("fixed %q changed again: %q", fixed, again)
+		}
+	})
 }

@@ -110,13 +110,17 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	if valid, _ := jsonscan.Check(text); !valid {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	v, err := sc.record.ParseBytes(text)
+	// fastjson keeps a lone surrogate escape as text; encoding/json (and so
+	// every consumer of the activity) reads U+FFFD: the parser reads a copy
+	// with those escapes written \ufffd, the Detail stays the record.
+	parsed, _ := jsonscan.FixLoneSurrogates(text)
+	v, err := sc.record.ParseBytes(parsed)
 	summarized := false
 	if err != nil {
 		// Valid JSON nested deeper than the parser goes: an attacker's
 		// requestParameters must not cost the alert. The deep part becomes
 		// a preview; everything above it is read as usual.
-		text, summarized = jsonscan.Summarize(text, maxDepth, previewBytes)
+		text, summarized = jsonscan.Summarize(parsed, maxDepth, previewBytes)
 		owned = true
 		if v, err = sc.record.ParseBytes(text); err != nil {
 			return s.unrecognized(raw, origin, fallback)
