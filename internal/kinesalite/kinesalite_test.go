@@ -2,7 +2,6 @@ package kinesalite_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,9 +14,6 @@ import (
 func TestPutAndGet(t *testing.T) {
 	ctx := context.Background()
 	s, err := kinesalite.Start(ctx)
-	if errors.Is(err, kinesalite.ErrNotInstalled) {
-		t.Skip(err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
