@@ -15,7 +15,6 @@ package eventtext
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -40,22 +39,40 @@ func Invisible(r rune) bool {
 	return false
 }
 
-// scheme matches a URL scheme and its slashes ("https://", "hxxp://") and a
-// "www." host, case-insensitively.
-var scheme = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]{1,15}):(/{1,3})|\b(www)\.`)
-
-// Defang breaks URL schemes and "www." hosts so no client links them.
+// Defang breaks every URL scheme separator (":/" → "[:]/", so "https://",
+// "hxxp://" and "0https://" alike) and every "www." host ("www[.]", any case,
+// even inside a word) so no client links them.
 func Defang(s string) string {
-	if !strings.Contains(s, ":/") && !strings.Contains(strings.ToLower(s), "www.") {
+	if !strings.Contains(s, ":/") && !containsWWW(s) {
 		return s
 	}
-	return scheme.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasSuffix(m, ".") {
-			return m[:len(m)-1] + "[.]"
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == ':' && i+1 < len(s) && s[i+1] == '/':
+			b.WriteString("[:]")
+		case s[i] == '.' && i >= 3 && strings.EqualFold(s[i-3:i], "www"):
+			b.WriteString("[.]")
+		default:
+			b.WriteByte(s[i])
 		}
-		i := strings.IndexByte(m, ':')
-		return m[:i] + "[:]" + m[i+1:]
-	})
+	}
+	return b.String()
+}
+
+func containsWWW(s string) bool {
+	for i := strings.IndexByte(s, '.'); i >= 0; {
+		if i >= 3 && strings.EqualFold(s[i-3:i], "www") {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '.')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
 }
 
 // Line returns s as one line of safe text of at most max runes (0 or less:
