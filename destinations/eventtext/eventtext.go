@@ -7,8 +7,8 @@
 // tabs become spaces, so no value can start a line that looks like ours),
 // shows control characters as U+FFFD and bidirectional, zero-width and
 // line-separator characters as a visible [U+XXXX] marker, defangs URL schemes
-// ("https://" → "https[:]//") and "www." so no client turns them into
-// links, lets the format map its own special characters (Escape), and cuts by
+// ("https://" → "https[:]//"), "www." and bare host names ending in a
+// top-level domain ("evil[.]com") so no client turns them into links, lets the format map its own special characters (Escape), and cuts by
 // runes with "…" within the format's limit, counted on what is sent.
 package eventtext
 
@@ -16,7 +16,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Ellipsis ends a value that was cut.
@@ -40,10 +44,14 @@ func Invisible(r rune) bool {
 }
 
 // Defang breaks every URL scheme separator (":/" → "[:]/", so "https://",
-// "hxxp://" and "0https://" alike) and every "www." host ("www[.]", any case,
-// even inside a word) so no client links them.
+// "hxxp://" and "0https://" alike), every "www." host ("www[.]", any case,
+// even inside a word) and every bare host name ending in a top-level domain
+// of ICANN's public suffix list: the dot before each such label becomes
+// "[.]" ("evil.com" → "evil[.]com", "a.com.b.org" → "a[.]com.b[.]org"), so
+// no client links them. Names whose last label is no TLD ("alice.smith",
+// "gpj.exe", "aws-cli/2.15.0") stay as they are.
 func Defang(s string) string {
-	if !strings.Contains(s, ":/") && !containsWWW(s) {
+	if !strings.ContainsAny(s, ".:") {
 		return s
 	}
 	var b strings.Builder
@@ -52,27 +60,50 @@ func Defang(s string) string {
 		switch {
 		case s[i] == ':' && i+1 < len(s) && s[i+1] == '/':
 			b.WriteString("[:]")
-		case s[i] == '.' && i >= 3 && strings.EqualFold(s[i-3:i], "www"):
+		case s[i] == '.' && (i >= 3 && strings.EqualFold(s[i-3:i], "www") || tldFollows(s, i)):
 			b.WriteString("[.]")
 		default:
 			b.WriteByte(s[i])
 		}
 	}
+	if b.Len() == len(s) {
+		return s
+	}
 	return b.String()
 }
 
-func containsWWW(s string) bool {
-	for i := strings.IndexByte(s, '.'); i >= 0; {
-		if i >= 3 && strings.EqualFold(s[i-3:i], "www") {
-			return true
-		}
-		j := strings.IndexByte(s[i+1:], '.')
-		if j < 0 {
-			return false
-		}
-		i += j + 1
+// tldFollows reports whether the dot at s[i] ends a host label and starts a
+// label that is an ICANN top-level domain ("com", "zip", "рф").
+func tldFollows(s string, i int) bool {
+	if i == 0 {
+		return false
 	}
-	return false
+	if r, _ := utf8.DecodeLastRuneInString(s[:i]); !hostRune(r) {
+		return false
+	}
+	j := i + 1
+	for j < len(s) {
+		r, n := utf8.DecodeRuneInString(s[j:])
+		if !hostRune(r) {
+			break
+		}
+		j += n
+	}
+	label := s[i+1 : j]
+	if len(label) < 2 || strings.ContainsAny(label, "-0123456789") && !strings.HasPrefix(strings.ToLower(label), "xn--") {
+		return false
+	}
+	tld, err := idna.Lookup.ToASCII(label)
+	if err != nil {
+		return false
+	}
+	suffix, icann := publicsuffix.PublicSuffix(strings.ToLower(tld))
+	return icann && suffix == strings.ToLower(tld)
+}
+
+// hostRune reports the runes a host label is made of, in any script.
+func hostRune(r rune) bool {
+	return r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 // Line returns s as one line of safe text of at most max runes (0 or less:

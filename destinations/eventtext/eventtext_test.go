@@ -26,6 +26,8 @@ func TestLine(t *testing.T) {
 		{"a\nSeverity: info\r\n- item", 100, nil, "a Severity: info  - item"},
 		{"see https://evil.example/x and HTTP://x and www.evil.example", 100, nil, "see https[:]//evil.example/x and HTTP[:]//x and www[.]evil.example"},
 		{"0https://e 0www. WwW.x file:/etc", 100, nil, "0https[:]//e 0www[.] WwW[.]x file[:]/etc"},
+		{"evil.com a.com.b.org Login.Microsoftonline.COM. x.zip пример.рф a.xn--p1ai", 100, nil, "evil[.]com a[.]com.b[.]org Login.Microsoftonline[.]COM. x[.]zip пример[.]рф a[.]xn--p1ai"},
+		{"alice.smith gpj.exe aws-cli/2.15.0 Python/3.11.6 x86_64.amzn2 .com com. s3.GetObject", 100, nil, "alice.smith gpj.exe aws-cli/2.15.0 Python/3.11.6 x86_64.amzn2 .com com. s3.GetObject"},
 		{"\u202Egpj.exe\u200b", 100, nil, "[U+202E]gpj.exe[U+200B]"},
 		{"bell\x07 esc\x1b[31m \xff", 100, nil, "bell\uFFFD esc\uFFFD[31m \uFFFD"},
 		{"<!channel>", 100, angle, "‹!channel›"},
