@@ -6,11 +6,15 @@
 // rule narrowing a destination is likely to use: exact strings, numbers,
 // booleans and null; lists of values (any may match); nested objects (every
 // key must match); and the content filters "prefix", "suffix",
-// "equals-ignore-case", "anything-but" (values, a list or a prefix) and
-// "exists"; and "$or" at any object level (a list of alternative patterns, at
-// least one of which must match as well as the level's other keys). A
-// pattern using any other filter ("numeric", "cidr", "wildcard") is refused
-// by Compile with ErrUnsupported rather than matched wrongly.
+// "equals-ignore-case", "wildcard" ("*" for any run of characters; a
+// backslash before a star or a backslash makes it literal; consecutive stars
+// refused), "numeric" ("=", or a lower and/or an upper bound; JSON numbers
+// only), "cidr" (IPv4 or IPv6), "anything-but" (values, a list, or a prefix, suffix,
+// equals-ignore-case or wildcard filter) and "exists"; and "$or" at any
+// object level (a list of alternative patterns, at least one of which must
+// match as well as the level's other keys). The semantics follow AWS's
+// reference implementation, aws/event-ruler. A pattern using any other filter
+// is refused by Compile with ErrUnsupported rather than matched wrongly.
 package eventpattern
 
 import (
@@ -18,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 )
@@ -169,6 +174,39 @@ func compileValue(raw json.RawMessage, at string) (matcher, error) {
 		return func(v any, present bool) bool { return present == want }, nil
 	case "anything-but":
 		return anythingBut(arg, at)
+	case "wildcard":
+		w, err := stringArg(arg, at, name)
+		if err != nil {
+			return nil, err
+		}
+		glob, err := compileWildcard(w, at)
+		if err != nil {
+			return nil, err
+		}
+		return func(v any, present bool) bool {
+			got, ok := v.(string)
+			return present && ok && glob.match(got)
+		}, nil
+	case "numeric":
+		return numeric(arg, at)
+	case "cidr":
+		s, err := stringArg(arg, at, name)
+		if err != nil {
+			return nil, err
+		}
+		prefix, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: cidr %q: %v", ErrInvalid, at, s, err)
+		}
+		prefix = prefix.Masked()
+		return func(v any, present bool) bool {
+			got, ok := v.(string)
+			if !present || !ok {
+				return false
+			}
+			addr, err := netip.ParseAddr(got)
+			return err == nil && prefix.Contains(addr.Unmap())
+		}, nil
 	default:
 		return nil, fmt.Errorf("%w: %s: content filter %q", ErrUnsupported, at, name)
 	}
@@ -204,11 +242,20 @@ func affix(name, s, want string) bool {
 }
 
 // anythingBut matches a present value other than the listed ones (a single
-// value, a list, or a prefix/suffix filter).
+// value, a list, or a prefix, suffix, equals-ignore-case or wildcard filter).
 func anythingBut(arg json.RawMessage, at string) (matcher, error) {
 	var inner matcher
 	switch firstByte(arg) {
 	case '{':
+		var filter map[string]json.RawMessage
+		if err := json.Unmarshal(arg, &filter); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, at, err)
+		}
+		for k := range filter {
+			if k != "prefix" && k != "suffix" && k != "equals-ignore-case" && k != "wildcard" {
+				return nil, fmt.Errorf("%w: %s: anything-but takes a prefix, suffix, equals-ignore-case or wildcard filter, not %q", ErrInvalid, at, k)
+			}
+		}
 		m, err := compileValue(arg, at)
 		if err != nil {
 			return nil, err
@@ -228,6 +275,122 @@ func anythingBut(arg json.RawMessage, at string) (matcher, error) {
 		inner = func(v any, present bool) bool { return present && equal(v, want) }
 	}
 	return func(v any, present bool) bool { return present && !inner(v, present) }, nil
+}
+
+// wildcard is a compiled "wildcard" value: the literal parts between its
+// stars.
+type wildcard struct {
+	parts []string // len(parts) = stars + 1
+}
+
+func compileWildcard(w, at string) (wildcard, error) {
+	var (
+		g   wildcard
+		cur strings.Builder
+	)
+	for i := 0; i < len(w); i++ {
+		switch w[i] {
+		case '\\':
+			if i+1 == len(w) || (w[i+1] != '*' && w[i+1] != '\\') {
+				return g, fmt.Errorf("%w: %s: wildcard %q: a backslash escapes only * or \\", ErrInvalid, at, w)
+			}
+			i++
+			cur.WriteByte(w[i])
+		case '*':
+			if i+1 < len(w) && w[i+1] == '*' {
+				return g, fmt.Errorf("%w: %s: wildcard %q: consecutive wildcard characters", ErrInvalid, at, w)
+			}
+			g.parts = append(g.parts, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(w[i])
+		}
+	}
+	g.parts = append(g.parts, cur.String())
+	return g, nil
+}
+
+// match reports whether s is the first part, then any run, the next part,
+// and so on, ending with the last part.
+func (g wildcard) match(s string) bool {
+	first, last := g.parts[0], g.parts[len(g.parts)-1]
+	if len(g.parts) == 1 {
+		return s == first
+	}
+	if !strings.HasPrefix(s, first) {
+		return false
+	}
+	s = s[len(first):]
+	for _, mid := range g.parts[1 : len(g.parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return len(s) >= len(last) && strings.HasSuffix(s, last)
+}
+
+// numeric compiles ["=", n], one bound [">", n] / ["<=", n] …, or a lower
+// then an upper bound [">", a, "<=", b]; it matches JSON numbers only.
+func numeric(arg json.RawMessage, at string) (matcher, error) {
+	dec := json.NewDecoder(bytes.NewReader(arg))
+	dec.UseNumber()
+	var list []any
+	if err := dec.Decode(&list); err != nil || (len(list) != 2 && len(list) != 4) {
+		return nil, fmt.Errorf("%w: %s: numeric wants [op, number] or [lower op, number, upper op, number]", ErrInvalid, at)
+	}
+	type bound struct {
+		op string
+		n  float64
+	}
+	var bounds []bound
+	for i := 0; i < len(list); i += 2 {
+		op, ok := list[i].(string)
+		num, isNum := list[i+1].(json.Number)
+		f, err := num.Float64()
+		if !ok || !isNum || err != nil || f < -5e9 || f > 5e9 {
+			return nil, fmt.Errorf("%w: %s: numeric wants an operator and a number within ±5.0e9", ErrInvalid, at)
+		}
+		bounds = append(bounds, bound{op, f})
+	}
+	lower := func(op string) bool { return op == ">" || op == ">=" }
+	upper := func(op string) bool { return op == "<" || op == "<=" }
+	switch {
+	case len(bounds) == 1 && (bounds[0].op == "=" || lower(bounds[0].op) || upper(bounds[0].op)):
+	case len(bounds) == 2 && lower(bounds[0].op) && upper(bounds[1].op) && bounds[0].n <= bounds[1].n:
+	default:
+		return nil, fmt.Errorf("%w: %s: numeric: \"=\" alone, or a lower bound (> >=) before an upper bound (< <=)", ErrInvalid, at)
+	}
+	return func(v any, present bool) bool {
+		num, ok := v.(json.Number)
+		if !present || !ok {
+			return false
+		}
+		f, err := num.Float64()
+		if err != nil {
+			return false
+		}
+		for _, b := range bounds {
+			var in bool
+			switch b.op {
+			case "=":
+				in = f == b.n
+			case ">":
+				in = f > b.n
+			case ">=":
+				in = f >= b.n
+			case "<":
+				in = f < b.n
+			case "<=":
+				in = f <= b.n
+			}
+			if !in {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
 
 func stringArg(arg json.RawMessage, at, name string) (string, error) {

@@ -22,7 +22,10 @@ const activityEvent = `{
     "action": {"service": "iam.amazonaws.com", "name": "GetPolicy", "outcome": "denied", "readOnly": true},
     "tags": ["unrecognized", "cloudtrail-omitted"],
     "count": 3,
-    "note": null
+    "note": null,
+    "sourceIPAddress": "198.51.100.77",
+    "ipv6": "2001:db8::1",
+    "key": "logs/2024/a*b\\c.gz"
   }
 }`
 
@@ -66,6 +69,24 @@ func TestMatch(t *testing.T) {
 		{"$or: one alternative matches", `{"detail":{"$or":[{"severity":["high"]},{"tags":["unrecognized"]}]}}`, true},
 		{"$or: none matches", `{"detail":{"$or":[{"severity":["high"]},{"tags":["heartbeat"]}]}}`, false},
 		{"$or and its level's other keys", `{"detail":{"account":{"id":["999999999999"]},"$or":[{"severity":["medium"]},{"count":[3]}]}}`, false},
+		{"wildcard", `{"detail":{"action":{"service":[{"wildcard":"iam.*.com"}]}}}`, true},
+		{"wildcard: several stars", `{"source":[{"wildcard":"*-aware-*.cloud*"}]}`, true},
+		{"wildcard: whole value", `{"source":[{"wildcard":"activity-aware-ids"}]}`, false},
+		{"wildcard: star matches nothing", `{"detail":{"severity":[{"wildcard":"med*ium"}]}}`, true},
+		{"wildcard: last part must end it", `{"detail":{"severity":[{"wildcard":"m*m*m"}]}}`, false},
+		{"wildcard: escaped star and backslash", `{"detail":{"key":[{"wildcard":"logs/*/a\\*b\\\\c.gz"}]}}`, true},
+		{"wildcard: escaped star is literal", `{"detail":{"key":[{"wildcard":"logs/\\*"}]}}`, false},
+		{"wildcard on a number", `{"detail":{"count":[{"wildcard":"*"}]}}`, false},
+		{"anything-but a wildcard", `{"source":[{"anything-but":{"wildcard":"*.cloudtrail"}}]}`, false},
+		{"numeric range", `{"detail":{"count":[{"numeric":[">",0,"<=",3]}]}}`, true},
+		{"numeric open bound", `{"detail":{"count":[{"numeric":[">",3]}]}}`, false},
+		{"numeric equals", `{"detail":{"count":[{"numeric":["=",3e0]}]}}`, true},
+		{"numeric on a string", `{"detail":{"severity":[{"numeric":[">=",0]}]}}`, false},
+		{"numeric on a missing field", `{"detail":{"missing":[{"numeric":["<",10]}]}}`, false},
+		{"cidr v4", `{"detail":{"sourceIPAddress":[{"cidr":"198.51.100.0/24"}]}}`, true},
+		{"cidr v4 outside", `{"detail":{"sourceIPAddress":[{"cidr":"10.0.0.0/8"}]}}`, false},
+		{"cidr v6", `{"detail":{"ipv6":[{"cidr":"2001:db8::/32"}]}}`, true},
+		{"cidr on a non-address", `{"detail":{"severity":[{"cidr":"0.0.0.0/0"}]}}`, false},
 		{"$or at the top level", `{"$or":[{"source":["a"]},{"detail":{"severity":["medium"]}}]}`, true},
 	}
 	for _, tt := range tests {
@@ -97,9 +118,16 @@ func TestCompileRefuses(t *testing.T) {
 		{"empty list", `{"source":[]}`, ErrInvalid},
 		{"list of objects that are not filters", `{"source":[{"prefix":"a","suffix":"b"}]}`, ErrInvalid},
 		{"prefix of a number", `{"source":[{"prefix":1}]}`, ErrInvalid},
-		{"numeric", `{"detail":{"count":[{"numeric":[">",1]}]}}`, ErrUnsupported},
-		{"cidr", `{"detail":{"sourceIp":[{"cidr":"10.0.0.0/8"}]}}`, ErrUnsupported},
-		{"wildcard", `{"source":[{"wildcard":"activity-*"}]}`, ErrUnsupported},
+		{"unknown filter", `{"detail":{"count":[{"regex":"a.*"}]}}`, ErrUnsupported},
+		{"numeric without a number", `{"detail":{"count":[{"numeric":[">","1"]}]}}`, ErrInvalid},
+		{"numeric upper before lower", `{"detail":{"count":[{"numeric":["<",5,">",1]}]}}`, ErrInvalid},
+		{"numeric empty range", `{"detail":{"count":[{"numeric":[">",5,"<",1]}]}}`, ErrInvalid},
+		{"numeric beyond 5e9", `{"detail":{"count":[{"numeric":[">",6e9]}]}}`, ErrInvalid},
+		{"numeric unknown operator", `{"detail":{"count":[{"numeric":["!=",1]}]}}`, ErrInvalid},
+		{"cidr not a prefix", `{"detail":{"sourceIp":[{"cidr":"10.0.0.0"}]}}`, ErrInvalid},
+		{"wildcard consecutive stars", `{"source":[{"wildcard":"activity-**"}]}`, ErrInvalid},
+		{"wildcard bad escape", `{"source":[{"wildcard":"a\\b"}]}`, ErrInvalid},
+		{"anything-but numeric", `{"detail":{"count":[{"anything-but":{"numeric":[">",1]}}]}}`, ErrInvalid},
 		{"$or of one pattern", `{"$or":[{"source":["a"]}]}`, ErrInvalid},
 		{"$or not a list", `{"$or":{"source":["a"]}}`, ErrInvalid},
 	}
