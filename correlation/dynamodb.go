@@ -36,6 +36,9 @@ const (
 	dLease   = "lease"
 	dOpener  = "opener"
 	dCounted = "counted"
+	dReply   = "reply"
+	dWinPK   = "wpk"
+	dWinSK   = "wsk"
 	dStart   = "hs"
 	dEnd     = "he"
 	dSeal    = "seal"
@@ -142,7 +145,8 @@ func claimedOf(item map[string]types.AttributeValue) *Claimed {
 	if len(item) == 0 {
 		return nil
 	}
-	return &Claimed{State: getS(item, dState), Opener: getBool(item, dOpener), Counted: getBool(item, dCounted)}
+	return &Claimed{State: getS(item, dState), Opener: getBool(item, dOpener), Counted: getBool(item, dCounted),
+		Reply: getBool(item, dReply), Window: Key{PK: getS(item, dWinPK), SK: getS(item, dWinSK)}}
 }
 
 // Claim implements Store.
@@ -183,12 +187,14 @@ func (s *DynamoDBStore) Settle(ctx context.Context, key Key, state string, marks
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        aws.String(s.table),
 		Key:              key.av(),
-		UpdateExpression: aws.String("SET #st = :st, #opener = :opener, #counted = :counted, #lease = :zero, #exp = :exp"),
+		UpdateExpression: aws.String("SET #st = :st, #opener = :opener, #counted = :counted, #reply = :reply, #wpk = :wpk, #wsk = :wsk, #lease = :zero, #exp = :exp"),
 		ExpressionAttributeNames: map[string]string{
-			"#st": dState, "#opener": dOpener, "#counted": dCounted, "#lease": dLease, "#exp": AttrExpires,
+			"#st": dState, "#opener": dOpener, "#counted": dCounted, "#reply": dReply, "#wpk": dWinPK, "#wsk": dWinSK,
+			"#lease": dLease, "#exp": AttrExpires,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":st": str(state), ":opener": boolean(marks.Opener), ":counted": boolean(marks.Counted), ":zero": num(0), ":exp": ttl(expires),
+			":st": str(state), ":opener": boolean(marks.Opener), ":counted": boolean(marks.Counted), ":reply": boolean(marks.Reply),
+			":wpk": str(marks.Window.PK), ":wsk": str(marks.Window.SK), ":zero": num(0), ":exp": ttl(expires),
 		},
 	})
 	if err != nil {
@@ -260,8 +266,8 @@ func isItemTooLarge(err error) bool {
 }
 
 func (s *DynamoDBStore) add(ctx context.Context, key Key, d Delta) (Item, error) {
-	names := map[string]string{"#seal": dSeal, "#sealed": dSealed, "#exp": AttrExpires}
-	values := map[string]types.AttributeValue{":exp": ttl(d.Expires)}
+	names := map[string]string{"#seal": dSeal, "#sealed": dSealed}
+	values := map[string]types.AttributeValue{}
 	var adds, sets []string
 	i := 0
 	name := func(attr string) string {
@@ -287,15 +293,26 @@ func (s *DynamoDBStore) add(ctx context.Context, key Key, d Delta) (Item, error)
 		n := name(strPrefix + k)
 		sets = append(sets, n+" = "+value(str(v)))
 	}
-	sets = append(sets, "#exp = :exp")
+	if !d.Expires.IsZero() {
+		names["#exp"], values[":exp"] = AttrExpires, ttl(d.Expires)
+		sets = append(sets, "#exp = :exp")
+	}
 	if !d.Due.IsZero() {
 		names["#dpk"], names["#dat"] = AttrDuePartition, AttrDueAt
 		values[":dpk"], values[":dat"] = str(d.DuePartition), num(d.Due.UnixNano())
 		sets = append(sets, "#dpk = :dpk", "#dat = :dat")
 	}
-	expr := "SET " + strings.Join(sets, ", ")
+	var expr string
+	if len(sets) > 0 {
+		expr = "SET " + strings.Join(sets, ", ")
+	}
 	if len(adds) > 0 {
 		expr += " ADD " + strings.Join(adds, ", ")
+	}
+	if expr == "" {
+		// Nothing to change (UpdateItem needs an expression): the item as it is.
+		it, _, err := s.Get(ctx, key)
+		return it, err
 	}
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -313,6 +330,18 @@ func (s *DynamoDBStore) add(ctx context.Context, key Key, d Delta) (Item, error)
 		return Item{}, fmt.Errorf("correlation: dynamodb count: %w", err)
 	}
 	return itemOf(out.Attributes), nil
+}
+
+// Get implements Store.
+func (s *DynamoDBStore) Get(ctx context.Context, key Key) (Item, bool, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key.av(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return Item{}, false, fmt.Errorf("correlation: dynamodb read window: %w", err)
+	}
+	if len(out.Item) == 0 {
+		return Item{}, false, nil
+	}
+	return itemOf(out.Item), true, nil
 }
 
 func itemOf(attrs map[string]types.AttributeValue) Item {

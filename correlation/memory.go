@@ -66,7 +66,8 @@ func (m *MemoryStore) Claim(_ context.Context, key Key, state string, now time.T
 func (m *MemoryStore) Settle(_ context.Context, key Key, state string, marks Claimed, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.claims[key] = memClaim{Claimed: Claimed{State: state, Opener: marks.Opener, Counted: marks.Counted}}
+	marks.State = state
+	m.claims[key] = memClaim{Claimed: marks}
 	return nil
 }
 
@@ -122,6 +123,17 @@ func (m *MemoryStore) Add(_ context.Context, key Key, d Delta) (Item, error) {
 		it.due, it.partition = d.Due, d.DuePartition
 	}
 	return it.clone(), nil
+}
+
+// Get implements Store.
+func (m *MemoryStore) Get(_ context.Context, key Key) (Item, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[key]
+	if it == nil {
+		return Item{}, false, nil
+	}
+	return it.clone(), true, nil
 }
 
 func (it *memItem) clone() Item {

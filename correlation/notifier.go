@@ -98,6 +98,11 @@ const (
 	Suppress
 	// Duplicate: this destination handled the activity already.
 	Duplicate
+	// Reply: post the activity as a reply in the thread of its group's
+	// first message (Decision.Thread), then record it with Replied. Only a
+	// destination whose first post returned a thread (Decision.Thread set
+	// before Posted: the Slack app mode) gets replies.
+	Reply
 )
 
 func (a Action) String() string {
@@ -110,6 +115,8 @@ func (a Action) String() string {
 		return "suppress"
 	case Duplicate:
 		return "duplicate"
+	case Reply:
+		return "reply"
 	}
 	return "unknown"
 }
@@ -119,8 +126,12 @@ type Decision struct {
 	Action Action
 	// Suppression is the one that applies (Suppress).
 	Suppression *Suppression
-	claim       Key
-	marks       Claimed
+	// Thread is, for a Reply, the thread to reply in. For a Post, the
+	// destination sets it before Posted when its message can carry a thread,
+	// so that the group's repeats become replies.
+	Thread *Thread
+	claim  Key
+	marks  Claimed
 }
 
 // Notifier applies a destination's policy: the first activity of a group
@@ -181,6 +192,10 @@ func (n *Notifier) Decide(ctx context.Context, a *activity.Activity, now time.Ti
 		d.Action, d.marks = Post, *res.Old
 		return d, nil
 	}
+	if res.Old != nil && res.Old.Reply && res.Old.Counted {
+		// A reply that failed before: owed in the same thread.
+		return n.retryReply(ctx, d, *res.Old, now)
+	}
 	sup, err := n.suppression(ctx, a, now)
 	if err != nil {
 		return d, err
@@ -195,7 +210,7 @@ func (n *Notifier) Decide(ctx context.Context, a *activity.Activity, now time.Ti
 	pk := "group#" + n.scope() + "#" + hashKey(group)
 	var delta Delta
 	addBreakdown(&delta, a, counter)
-	opened, err := n.count(ctx, pk, now, delta, a, label, sup)
+	opened, window, item, err := n.count(ctx, pk, now, delta, a, label, sup)
 	if err != nil {
 		return d, err
 	}
@@ -203,9 +218,16 @@ func (n *Notifier) Decide(ctx context.Context, a *activity.Activity, now time.Ti
 	case sup != nil:
 		d.Action = Suppress
 	case opened:
-		d.Action, d.marks = Post, Claimed{Opener: true, Counted: true}
+		d.Action, d.marks = Post, Claimed{Opener: true, Counted: true, Window: window}
+		return d, nil
+	case item.Strs[attrThreadTS] != "":
+		// The group's first message has a thread: the repeat goes there.
+		t := threadOf(item)
+		d.Action, d.Thread, d.marks = Reply, &t, Claimed{Reply: true, Counted: true, Window: window}
 		return d, nil
 	default:
+		// Folded into the digest; so is a repeat whose first message is
+		// not posted yet (its thread is not known).
 		d.Action = Fold
 	}
 	state := map[Action]string{Fold: StateFolded, Suppress: StateSuppressed}[d.Action]
@@ -216,31 +238,33 @@ func (n *Notifier) Decide(ctx context.Context, a *activity.Activity, now time.Ti
 }
 
 // count adds delta to the group's current window, opening one when there is
-// none; opened reports that a opened it.
-func (n *Notifier) count(ctx context.Context, pk string, now time.Time, delta Delta, a *activity.Activity, label string, sup *Suppression) (opened bool, err error) {
+// none; opened reports that a opened it, window and it are the window's key
+// and its item after the addition.
+func (n *Notifier) count(ctx context.Context, pk string, now time.Time, delta Delta, a *activity.Activity, label string, sup *Suppression) (opened bool, window Key, it Item, err error) {
 	head := Key{PK: pk, SK: "head"}
 	for range 8 {
 		h, ok, err := n.Store.Head(ctx, head)
 		if err != nil {
-			return false, fmt.Errorf("correlation: read group: %w", err)
+			return false, Key{}, Item{}, fmt.Errorf("correlation: read group: %w", err)
 		}
 		if ok && now.Before(h.End) {
 			delta.Expires = h.End.Add(windowExpiry)
-			_, err := n.Store.Add(ctx, windowKey(pk, h.Start), delta)
+			window = windowKey(pk, h.Start)
+			it, err := n.Store.Add(ctx, window, delta)
 			if errors.Is(err, ErrSealed) {
 				// Another clock closed the window: count in the next one.
 				now = h.End
 				continue
 			}
 			if err != nil {
-				return false, fmt.Errorf("correlation: count: %w", err)
+				return false, Key{}, Item{}, fmt.Errorf("correlation: count: %w", err)
 			}
-			return false, nil
+			return false, window, it, nil
 		}
 		h = Head{Start: now, End: now.Add(n.window())}
 		won, err := n.Store.Open(ctx, head, h, h.End.Add(windowExpiry))
 		if err != nil {
-			return false, fmt.Errorf("correlation: open window: %w", err)
+			return false, Key{}, Item{}, fmt.Errorf("correlation: open window: %w", err)
 		}
 		if !won {
 			continue
@@ -262,20 +286,80 @@ func (n *Notifier) count(ctx context.Context, pk string, now time.Time, delta De
 		} else if a.Action != nil && a.Action.Outcome == activity.Denied {
 			delta.SetOnce[attrMode] = "denied"
 		}
-		if _, err := n.Store.Add(ctx, windowKey(pk, h.Start), delta); err != nil {
-			return false, fmt.Errorf("correlation: count: %w", err)
+		window = windowKey(pk, h.Start)
+		it, err := n.Store.Add(ctx, window, delta)
+		if err != nil {
+			return false, Key{}, Item{}, fmt.Errorf("correlation: count: %w", err)
 		}
-		return true, nil
+		return true, window, it, nil
 	}
-	return false, fmt.Errorf("correlation: group of %s: window contended, retry", a.ID)
+	return false, Key{}, Item{}, fmt.Errorf("correlation: group of %s: window contended, retry", a.ID)
 }
 
-// Posted records a posted activity.
+// Posted records a posted activity. For the first of a window with
+// d.Thread set (by the destination), the thread is kept on the window, so
+// the group's next activities are Replies in it.
 func (n *Notifier) Posted(ctx context.Context, d Decision, now time.Time) error {
 	if err := n.Store.Settle(ctx, d.claim, StatePosted, d.marks, now.Add(claimExpiry)); err != nil {
 		return fmt.Errorf("correlation: settle: %w", err)
 	}
+	if d.Thread == nil || !d.marks.Opener || d.marks.Window == (Key{}) {
+		return nil
+	}
+	_, err := n.Store.Add(ctx, d.marks.Window, Delta{Set: map[string]string{
+		attrThreadChannel: d.Thread.Channel, attrThreadTS: d.Thread.TS, attrThreadParent: d.Thread.Parent,
+	}})
+	if errors.Is(err, ErrSealed) {
+		// The window closed while its first post was in flight: its
+		// digest went out without a thread.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("correlation: keep thread: %w", err)
+	}
 	return nil
+}
+
+// Replied records a Reply posted and returns the thread with its counts
+// after it (for the parent's count line). A window closed meanwhile keeps
+// its final counts: the thread is returned as the decision saw it.
+func (n *Notifier) Replied(ctx context.Context, d Decision, now time.Time) (Thread, error) {
+	var t Thread
+	if d.Thread != nil {
+		t = *d.Thread
+	}
+	if err := n.Store.Settle(ctx, d.claim, StatePosted, d.marks, now.Add(claimExpiry)); err != nil {
+		return t, fmt.Errorf("correlation: settle: %w", err)
+	}
+	it, err := n.Store.Add(ctx, d.marks.Window, Delta{Add: map[string]int64{attrReplies: 1}})
+	if errors.Is(err, ErrSealed) {
+		return t, nil
+	}
+	if err != nil {
+		return t, fmt.Errorf("correlation: count reply: %w", err)
+	}
+	return threadOf(it), nil
+}
+
+// retryReply is the Decision for a reply whose post failed before: its
+// window's thread, read again.
+func (n *Notifier) retryReply(ctx context.Context, d Decision, old Claimed, now time.Time) (Decision, error) {
+	it, ok, err := n.Store.Get(ctx, old.Window)
+	if err != nil {
+		return d, fmt.Errorf("correlation: read thread: %w", err)
+	}
+	d.marks = old
+	if !ok || it.Strs[attrThreadTS] == "" {
+		// The window expired: the activity was counted in its digest.
+		d.Action = Fold
+		if err := n.Store.Settle(ctx, d.claim, StateFolded, old, now.Add(claimExpiry)); err != nil {
+			return d, fmt.Errorf("correlation: settle: %w", err)
+		}
+		return d, nil
+	}
+	t := threadOf(it)
+	d.Action, d.Thread = Reply, &t
+	return d, nil
 }
 
 // Failed records that the post of d failed: the activity stays counted and
@@ -387,6 +471,9 @@ type Digest struct {
 	End    time.Time
 	// FirstID, FirstSubject and FirstLink describe the activity posted first.
 	FirstID, FirstSubject, FirstLink string
+	// Thread is the first message's thread, when the destination threads
+	// (Slack app mode); nil otherwise.
+	Thread *Thread
 	Breakdown
 	key Key
 }
@@ -447,5 +534,9 @@ func digestOf(it Item, k Key) Digest {
 	}
 	d.Start, _ = time.Parse(time.RFC3339Nano, it.Strs[attrStart])
 	d.End, _ = time.Parse(time.RFC3339Nano, it.Strs[attrEnd])
+	if it.Strs[attrThreadTS] != "" {
+		t := threadOf(it)
+		d.Thread = &t
+	}
 	return d
 }

@@ -45,6 +45,12 @@ type Claimed struct {
 	Opener bool
 	// Counted is set once the activity was added to its window.
 	Counted bool
+	// Reply is set when the activity is owed as a reply in its window's
+	// thread (Action Reply).
+	Reply bool
+	// Window is the window the activity was counted in, for an opener and a
+	// reply (whose retry must find the thread); zero otherwise.
+	Window Key
 }
 
 // ClaimResult says whether the caller won the claim and, when it took over
@@ -67,7 +73,8 @@ type Delta struct {
 	// DuePartition at that time, so Due finds it once it ends.
 	Due          time.Time
 	DuePartition string
-	// Expires is when the item may be deleted (the table's TTL).
+	// Expires is when the item may be deleted (the table's TTL); zero
+	// leaves it as it is.
 	Expires time.Time
 }
 
@@ -106,6 +113,9 @@ type Store interface {
 	// Add applies d to the item atomically and returns the item after it;
 	// ErrSealed when the item is sealed.
 	Add(ctx context.Context, key Key, d Delta) (Item, error)
+	// Get returns a window item as it is, sealed or not; ok is false when
+	// there is none.
+	Get(ctx context.Context, key Key) (it Item, ok bool, err error)
 
 	// Due returns the keys of the windows listed in partition's due index at
 	// or before now.

@@ -42,6 +42,23 @@ type Result struct {
 	// Skipped, when not empty, says why nothing was sent (e.g. below the
 	// destination's severity); the event still counts as handled.
 	Skipped string
+	// Thread, set by a ThreadDeliverer, is the message just posted as the
+	// parent of a thread: with a notification policy, the activity's group
+	// gets its repeats as replies there.
+	Thread *correlation.Thread
+}
+
+// ThreadDeliverer is a Deliverer that can thread a group's repeats under
+// the group's first message (the Slack app mode): its Deliver returns the
+// message's Result.Thread, DeliverReply posts a repeat in that thread, and
+// UpdateThread updates the first message with the thread's count. A
+// Deliverer without it gets no replies: repeats are folded into digests.
+type ThreadDeliverer interface {
+	Deliverer
+	DeliverReply(ctx context.Context, a *activity.Activity, t *correlation.Thread, log *slog.Logger) (Result, error)
+	// UpdateThread shows t's counts on its first message. It is best
+	// effort: the reply is out, and the sweep sets the final count.
+	UpdateThread(ctx context.Context, t correlation.Thread, log *slog.Logger) error
 }
 
 // UnverifiedDeliverer is a Deliverer that can stand a notice in for an event
@@ -98,6 +115,7 @@ type Handler struct {
 type Notifier interface {
 	Decide(ctx context.Context, a *activity.Activity, now time.Time) (correlation.Decision, error)
 	Posted(ctx context.Context, d correlation.Decision, now time.Time) error
+	Replied(ctx context.Context, d correlation.Decision, now time.Time) (correlation.Thread, error)
 	Failed(ctx context.Context, d correlation.Decision, now time.Time) error
 	Sweep(ctx context.Context, now time.Time) ([]correlation.Digest, error)
 	Digested(ctx context.Context, d correlation.Digest) error
@@ -139,7 +157,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		return nil
 	}
 	if h.Notifier == nil {
-		return h.deliver(ctx, a, log)
+		_, err := h.deliver(ctx, a, log, h.Deliverer.Deliver)
+		return err
 	}
 	return h.notify(ctx, a, log)
 }
@@ -155,16 +174,41 @@ func (h *Handler) notify(ctx context.Context, a *activity.Activity, log *slog.Lo
 		return fmt.Errorf("%s: activity %s: %w", h.Name, a.ID, err)
 	}
 	switch d.Action {
-	case correlation.Post:
-		if err := h.deliver(ctx, a, log); err != nil {
+	case correlation.Post, correlation.Reply:
+		td, threads := h.Deliverer.(ThreadDeliverer)
+		send := h.Deliverer.Deliver
+		if d.Action == correlation.Reply {
+			log = log.With(slog.Bool("reply", true))
+			if threads {
+				send = func(ctx context.Context, a *activity.Activity, log *slog.Logger) (Result, error) {
+					return td.DeliverReply(ctx, a, d.Thread, log)
+				}
+			}
+		}
+		res, err := h.deliver(ctx, a, log, send)
+		if err != nil {
 			if ferr := h.Notifier.Failed(ctx, d, now); ferr != nil {
 				log.ErrorContext(ctx, h.Name+": record failed delivery", slog.String("error", ferr.Error()))
 			}
 			return err
 		}
-		if err := h.Notifier.Posted(ctx, d, now); err != nil {
-			// The message is out: failing the event would send it again.
-			log.ErrorContext(ctx, h.Name+": record delivery", slog.String("error", err.Error()))
+		// The message is out from here on: failing the event would send it
+		// again, so what follows is logged, not returned.
+		if d.Action == correlation.Post {
+			d.Thread = res.Thread
+			if err := h.Notifier.Posted(ctx, d, now); err != nil {
+				log.ErrorContext(ctx, h.Name+": record delivery", slog.String("error", err.Error()))
+			}
+			return nil
+		}
+		t, err := h.Notifier.Replied(ctx, d, now)
+		if err != nil {
+			log.ErrorContext(ctx, h.Name+": record reply", slog.String("error", err.Error()))
+		}
+		if threads {
+			if err := td.UpdateThread(ctx, t, log); err != nil {
+				log.WarnContext(ctx, h.Name+": thread count not updated", slog.String("error", err.Error()))
+			}
 		}
 		return nil
 	case correlation.Fold:
@@ -178,11 +222,12 @@ func (h *Handler) notify(ctx context.Context, a *activity.Activity, log *slog.Lo
 	return nil
 }
 
-// deliver hands one activity to the Deliverer, with its log line and
-// metrics.
-func (h *Handler) deliver(ctx context.Context, a *activity.Activity, log *slog.Logger) error {
+// deliver hands one activity to send (the Deliverer's Deliver or
+// DeliverReply), with its log line and metrics.
+func (h *Handler) deliver(ctx context.Context, a *activity.Activity, log *slog.Logger,
+	send func(context.Context, *activity.Activity, *slog.Logger) (Result, error)) (Result, error) {
 	first := !h.posted.Swap(true)
-	res, err := h.Deliverer.Deliver(ctx, a, log)
+	res, err := send(ctx, a, log)
 	if err != nil {
 		attrs := []any{slog.Int("attempts", res.Attempts), slog.String("error", err.Error()), slog.Bool("firstPost", first)}
 		permanent := errors.Is(err, delivery.ErrPermanent)
@@ -197,11 +242,11 @@ func (h *Handler) deliver(ctx context.Context, a *activity.Activity, log *slog.L
 			metrics.N(metrics.ColdStartPermanentErrors, count(permanent && first)),
 		)
 		log.ErrorContext(ctx, h.Name+": delivery failed", attrs...)
-		return fmt.Errorf("%s: activity %s: %w", h.Name, a.ID, err)
+		return res, fmt.Errorf("%s: activity %s: %w", h.Name, a.ID, err)
 	}
 	if res.Skipped != "" {
 		log.InfoContext(ctx, h.Name+": skipped", slog.String("reason", res.Skipped))
-		return nil
+		return res, nil
 	}
 	h.Metrics.Emit(
 		metrics.N(metrics.Posts, 1),
@@ -209,7 +254,7 @@ func (h *Handler) deliver(ctx context.Context, a *activity.Activity, log *slog.L
 		metrics.Duration(metrics.DeliveryLatency, h.now().Sub(a.Time)),
 	)
 	log.InfoContext(ctx, h.Name+": delivered", slog.Int("attempts", res.Attempts))
-	return nil
+	return res, nil
 }
 
 // unverified handles an event that failed verification: the Deliverer's
