@@ -64,6 +64,10 @@ type Answer struct {
 	Code string
 	// RetryAfter is the wait the answer asked for, 0 when none.
 	RetryAfter time.Duration
+	// Retry marks an answer whose code asks for a retry whatever its status
+	// says: Slack's Web API answers most errors, transient ones included
+	// (internal_error, service_unavailable), with HTTP 200 and ok false.
+	Retry bool
 }
 
 // Error is a failed delivery. It never contains the target URL.
@@ -188,7 +192,7 @@ func (r Retrier) Do(ctx context.Context, log *slog.Logger, scrub func(error) err
 		e := &Error{Destination: r.Destination, StatusCode: ans.Status, Code: ans.Code, RetryAfter: ans.RetryAfter, Attempts: n}
 		var wait time.Duration
 		switch {
-		case ans.Status != 0 && !Retryable(ans.Status):
+		case ans.Status != 0 && !Retryable(ans.Status) && !ans.Retry:
 			e.Permanent = true
 			return n, e
 		case ans.Status != 0:

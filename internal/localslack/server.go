@@ -1,8 +1,11 @@
-// Package localslack is a local Slack incoming-webhook server for tests. It
-// listens on a loopback port, enforces Slack's documented message limits,
-// answers as Slack does (a plain-text error code with the matching HTTP
-// status), records every accepted message, and can be told to misbehave: rate
-// limit, fail, refuse permanently or hang.
+// Package localslack is a local Slack server for tests: incoming webhooks
+// (/services/…) and the Web API's chat.postMessage and chat.update (/api/…,
+// webapi.go) as a Slack app's bot calls them. It listens on a loopback port,
+// enforces Slack's documented message limits, answers as Slack does (a
+// webhook's plain-text error code with the matching HTTP status; the Web
+// API's {"ok":false,"error":…}), records every accepted message (and, for the
+// Web API, threads and updates), and can be told to misbehave: rate limit,
+// fail, refuse permanently or hang.
 //
 // It works by URL alone, so the code under test may run in another process
 // (the e2e suite runs the destination Lambda under the runtime emulator).
@@ -103,6 +106,7 @@ type Server struct {
 	messages []Message
 	requests int
 	refused  []error
+	web      *apiState
 }
 
 // New starts a server on a free loopback port. Close it when done.
@@ -220,13 +224,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusMethodNotAllowed, "invalid_method")
 		return
 	}
-	if !strings.HasPrefix(r.URL.Path, "/services/") {
+	api := strings.HasPrefix(r.URL.Path, APIPath)
+	if !api && !strings.HasPrefix(r.URL.Path, "/services/") {
 		answer(w, http.StatusNotFound, CodeNoService)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		answer(w, http.StatusBadRequest, CodeInvalidPayload)
+		return
+	}
+	if api {
+		s.serveAPI(w, r, body)
 		return
 	}
 	if f, ok := s.nextFault(); ok {
