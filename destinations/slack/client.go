@@ -48,6 +48,8 @@ type Client struct {
 	logger *slog.Logger
 	// loopback accepts webhooks on a loopback host (WithLoopback).
 	loopback bool
+	// api is the Web API base WithAPIURL set; "" is DefaultAPIURL.
+	api string
 }
 
 // Option configures a Client.
@@ -80,6 +82,14 @@ func WithLogger(l *slog.Logger) Option {
 // function never sets it (EnvAllowLoopbackWebhook).
 func WithLoopback() Option {
 	return func(c *Client) { c.loopback = true }
+}
+
+// WithAPIURL makes app mode call the Web API at base (e.g. a local Slack
+// endpoint's "http://127.0.0.1:PORT/api/") instead of DefaultAPIURL. It is
+// honoured only for a loopback host together with WithLoopback: the deployed
+// function never sets it (EnvAPIURL).
+func WithAPIURL(base string) Option {
+	return func(c *Client) { c.api = base }
 }
 
 // NewClient returns a Client that posts with a copy of httpClient (nil: a new

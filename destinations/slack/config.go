@@ -43,9 +43,19 @@ const (
 	// Default: the function's own account.
 	EnvProducerAccounts = "PRODUCER_ACCOUNTS"
 	// EnvAllowLoopbackWebhook, "true", accepts a webhook URL on a loopback
-	// host (http or https): for running the function against a local Slack
-	// endpoint only. The construct never sets it. Default false.
+	// host (http or https), and EnvAPIURL on one: for running the function
+	// against a local Slack endpoint only. The construct never sets it.
+	// Default false.
 	EnvAllowLoopbackWebhook = "SLACK_ALLOW_LOOPBACK_WEBHOOK"
+	// EnvThreads, "false", turns the app mode's threads off (Handler.Threads):
+	// a group's repeats are folded into a top-level digest as in the webhook
+	// mode. Default true; meaningless in webhook mode.
+	EnvThreads = "SLACK_THREADS"
+	// EnvAPIURL is the Web API base the app mode calls instead of
+	// DefaultAPIURL, honoured only on a loopback host with
+	// EnvAllowLoopbackWebhook (WithAPIURL): for local testing. The construct
+	// never sets it.
+	EnvAPIURL = "SLACK_API_URL"
 )
 
 // DefaultSecretCacheTTL is how long the function reuses the webhook URL it
@@ -80,6 +90,10 @@ type Config struct {
 	// AllowLoopbackWebhook accepts a loopback webhook URL, for local
 	// testing (WithLoopback).
 	AllowLoopbackWebhook bool
+	// DisableThreads turns the app mode's threads off (EnvThreads false).
+	DisableThreads bool
+	// APIURL is the Web API base for local testing (EnvAPIURL).
+	APIURL string
 }
 
 // Trust is the producer set ProducerAccounts names (ConfigFromEnv checked
@@ -97,6 +111,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		WebhookSecretARN: getenv(EnvWebhookSecretARN),
 		SecretCacheTTL:   DefaultSecretCacheTTL,
 		HeartbeatAccount: getenv(EnvHeartbeatAccount),
+		APIURL:           getenv(EnvAPIURL),
 	}
 	if c.WebhookSecretARN == "" {
 		return Config{}, fmt.Errorf("%w: %s is not set", ErrConfig, EnvWebhookSecretARN)
@@ -119,6 +134,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			}
 			*b.to = parsed
 		}
+	}
+	if v := getenv(EnvThreads); v != "" {
+		threads, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: %s: want true or false, got %q", ErrConfig, EnvThreads, v)
+		}
+		c.DisableThreads = !threads
 	}
 	if v := getenv(EnvProducerAccounts); v != "" {
 		t, err := eventbus.ParseTrust(v)
@@ -175,6 +197,12 @@ func (c Config) Environment() map[string]string {
 	}
 	if c.AllowLoopbackWebhook {
 		env[EnvAllowLoopbackWebhook] = "true"
+	}
+	if c.DisableThreads {
+		env[EnvThreads] = "false"
+	}
+	if c.APIURL != "" {
+		env[EnvAPIURL] = c.APIURL
 	}
 	return env
 }

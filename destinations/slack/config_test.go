@@ -38,6 +38,10 @@ func TestConfigFromEnv(t *testing.T) {
 			Want: Config{WebhookSecretARN: arn, SecretCacheTTL: 0, ProducerAccounts: []string{"111122223333", "organization"}, AllowLoopbackWebhook: true},
 		},
 		{Name: "producer not an account", Env: map[string]string{EnvWebhookSecretARN: arn, EnvProducerAccounts: "*"}, WantErr: EnvProducerAccounts},
+		{Name: "app mode for local testing", Env: map[string]string{EnvWebhookSecretARN: arn, EnvThreads: "false", EnvAPIURL: "http://127.0.0.1:1/api/", EnvAllowLoopbackWebhook: "1"},
+			Want: Config{WebhookSecretARN: arn, SecretCacheTTL: DefaultSecretCacheTTL, DisableThreads: true, APIURL: "http://127.0.0.1:1/api/", AllowLoopbackWebhook: true}},
+		{Name: "threads on", Env: map[string]string{EnvWebhookSecretARN: arn, EnvThreads: "true"}, Want: Config{WebhookSecretARN: arn, SecretCacheTTL: DefaultSecretCacheTTL}},
+		{Name: "threads not a bool", Env: map[string]string{EnvWebhookSecretARN: arn, EnvThreads: "yes please"}, WantErr: EnvThreads},
 		{Name: "loopback not a bool", Env: map[string]string{EnvWebhookSecretARN: arn, EnvAllowLoopbackWebhook: "local"}, WantErr: EnvAllowLoopbackWebhook},
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
@@ -105,6 +106,12 @@ type Handler struct {
 	// (aggregation into digests, suppressions, one post per activity id);
 	// without it every activity is posted.
 	Notifier dispatch.Notifier
+	// Threads, in app mode (a bot token in the secret) with a Notifier,
+	// posts a group's repeats as replies in the thread of its first
+	// message, keeps a count on that message and puts the digest in the
+	// thread; off, app mode posts as the webhook mode does. Webhooks cannot
+	// thread: it means nothing there.
+	Threads bool
 
 	once     sync.Once
 	dispatch *dispatch.Handler
@@ -159,69 +166,189 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // deliverer is the Handler as the dispatch.Deliverer of Slack.
 type deliverer Handler
 
-var _ dispatch.DigestDeliverer = (*deliverer)(nil)
+var (
+	_ dispatch.DigestDeliverer = (*deliverer)(nil)
+	_ dispatch.ThreadDeliverer = (*deliverer)(nil)
+)
 
-// Deliver renders a and posts it to the webhook the secret holds.
+// Deliver renders a and posts it where the secret says: the webhook, or
+// the app's channel. In app mode with Threads the message is the parent of
+// its group's thread (Result.Thread).
 func (d *deliverer) Deliver(ctx context.Context, a *activity.Activity, log *slog.Logger) (dispatch.Result, error) {
 	h := (*Handler)(d)
 	if h.Decoder != nil {
 		h.decodePermission(ctx, a, log)
 	}
 	msg := Render(a)
-	webhookURL, err := d.webhookURL(ctx)
+	target, err := d.target(ctx)
 	if err != nil {
 		return dispatch.Result{}, err
 	}
-	attempts, err := h.Client.deliver(ctx, webhookURL, msg, log)
+	if target.App == nil {
+		return d.webhook(ctx, target.WebhookURL, msg, log)
+	}
+	ref, attempts, err := h.Client.postMessage(ctx, *target.App, msg, "", log)
+	d.dropIfGone(err, log)
+	res := dispatch.Result{Attempts: attempts}
+	if err == nil && h.Threads {
+		res.Thread = &correlation.Thread{Channel: ref.Channel, TS: ref.TS, Parent: encodeParent(msg)}
+	}
+	return res, err
+}
+
+// DeliverReply posts a repeat of a group in the thread of the group's first
+// message. When the thread cannot take it (the secret changed to a webhook
+// or another channel since, or threads were turned off), it is posted as a
+// message of its own: it is owed either way.
+func (d *deliverer) DeliverReply(ctx context.Context, a *activity.Activity, t *correlation.Thread, log *slog.Logger) (dispatch.Result, error) {
+	h := (*Handler)(d)
+	target, err := d.target(ctx)
+	if err != nil {
+		return dispatch.Result{}, err
+	}
+	if !d.threads(target, t) {
+		return d.Deliver(ctx, a, log)
+	}
+	if h.Decoder != nil {
+		h.decodePermission(ctx, a, log)
+	}
+	_, attempts, err := h.Client.postMessage(ctx, *target.App, Render(a), t.TS, log)
 	d.dropIfGone(err, log)
 	return dispatch.Result{Attempts: attempts}, err
 }
 
-// DeliverDigest renders a group's digest and posts it.
+// threadUpdateEvery is how often a long thread's count is updated: after
+// each of the first threadUpdateEvery replies, then after every
+// threadUpdateEvery-th, so a burst costs about one chat.update per reply
+// only while it is short (chat.update allows about 50 a minute); the sweep
+// sets the final count.
+const threadUpdateEvery = 10
+
+// UpdateThread shows the thread's reply count on its first message.
+func (d *deliverer) UpdateThread(ctx context.Context, t correlation.Thread, log *slog.Logger) error {
+	if t.Replies > threadUpdateEvery && t.Replies%threadUpdateEvery != 0 {
+		return nil
+	}
+	target, err := d.target(ctx)
+	if err != nil {
+		return err
+	}
+	if !d.threads(target, &t) {
+		return nil
+	}
+	parent, err := decodeParent(t.Parent)
+	if err != nil {
+		return err
+	}
+	_, err = d.Client.updateMessage(ctx, *target.App, t.TS, WithThreadCount(parent, t.Replies, 0, false), log)
+	d.dropIfGone(err, log)
+	return err
+}
+
+// threads reports whether t's thread can take replies with target: app
+// mode with threads, in the thread's channel.
+func (d *deliverer) threads(target Target, t *correlation.Thread) bool {
+	return d.Threads && target.App != nil && t != nil && t.TS != "" && t.Channel == target.App.Channel
+}
+
+// DeliverDigest renders a group's digest and posts it. In app mode with
+// threads, a window whose first message has a thread gets its digest there:
+// the first message is updated with the final count ("24 more in thread ·
+// window closed"), then the digest (totals and breakdown) is posted as the
+// thread's last reply, so the channel gets no second top-level message for
+// one burst.
 func (d *deliverer) DeliverDigest(ctx context.Context, dg *correlation.Digest, log *slog.Logger) (dispatch.Result, error) {
-	webhookURL, err := d.webhookURL(ctx)
+	target, err := d.target(ctx)
 	if err != nil {
 		return dispatch.Result{}, err
 	}
-	attempts, err := d.Client.deliver(ctx, webhookURL, RenderDigest(dg), log)
+	msg := RenderDigest(dg)
+	if target.App == nil {
+		return d.webhook(ctx, target.WebhookURL, msg, log)
+	}
+	app := *target.App
+	var res dispatch.Result
+	threadTS := ""
+	if d.threads(target, dg.Thread) {
+		threadTS = dg.Thread.TS
+		if err := d.finalCount(ctx, app, dg.Thread, &res, log); err != nil {
+			return res, err
+		}
+	}
+	_, attempts, err := d.Client.postMessage(ctx, app, msg, threadTS, log)
+	res.Attempts += attempts
 	d.dropIfGone(err, log)
-	return dispatch.Result{Attempts: attempts}, err
+	return res, err
+}
+
+// finalCount updates a thread's first message with the window's final
+// counts. A message that cannot be updated any more (deleted, edit window
+// closed) is logged and left: the digest in the thread still states the
+// totals. Other failures are returned, so the sweep tries again.
+func (d *deliverer) finalCount(ctx context.Context, app AppSecret, t *correlation.Thread, res *dispatch.Result, log *slog.Logger) error {
+	parent, err := decodeParent(t.Parent)
+	if err != nil {
+		log.WarnContext(ctx, "slack: thread parent unreadable, final count not shown", slog.String("error", err.Error()))
+		return nil
+	}
+	replies, folded := threadCounts(t)
+	attempts, err := d.Client.updateMessage(ctx, app, t.TS, WithThreadCount(parent, replies, folded, true), log)
+	res.Attempts += attempts
+	d.dropIfGone(err, log)
+	if errors.Is(err, ErrPermanent) && !appGone(err) {
+		log.WarnContext(ctx, "slack: final thread count not shown", slog.String("error", err.Error()))
+		return nil
+	}
+	return err
 }
 
 // DeliverUnverified posts the notice that stands in for an event that failed
 // verification.
 func (d *deliverer) DeliverUnverified(ctx context.Context, ev events.EventBridgeEvent, reason error, log *slog.Logger) (dispatch.Result, error) {
-	webhookURL, err := d.webhookURL(ctx)
+	target, err := d.target(ctx)
 	if err != nil {
 		return dispatch.Result{}, err
 	}
-	attempts, err := d.Client.deliver(ctx, webhookURL, RenderUnverified(ev, reason), log)
+	msg := RenderUnverified(ev, reason)
+	if target.App == nil {
+		return d.webhook(ctx, target.WebhookURL, msg, log)
+	}
+	_, attempts, err := d.Client.postMessage(ctx, *target.App, msg, "", log)
 	d.dropIfGone(err, log)
 	return dispatch.Result{Attempts: attempts}, err
 }
 
-// dropIfGone drops the cached secret when Slack said the webhook is gone, so
-// the next attempt (Lambda's retry, the next event) reads the secret again
-// and uses a rotated URL at once instead of after the cache's TTL.
+// webhook posts msg to the incoming webhook.
+func (d *deliverer) webhook(ctx context.Context, webhookURL string, msg *slackapi.WebhookMessage, log *slog.Logger) (dispatch.Result, error) {
+	attempts, err := d.Client.deliver(ctx, webhookURL, msg, log)
+	d.dropIfGone(err, log)
+	return dispatch.Result{Attempts: attempts}, err
+}
+
+// dropIfGone drops the cached secret when Slack said the webhook is gone or
+// the app's token or channel no longer works, so the next attempt (Lambda's
+// retry, the next event) reads the secret again and uses a rotated value at
+// once instead of after the cache's TTL.
 func (d *deliverer) dropIfGone(err error, log *slog.Logger) {
-	if inv, ok := d.Secret.(Invalidator); ok && err != nil && webhookGone(err) {
+	if inv, ok := d.Secret.(Invalidator); ok && err != nil && (webhookGone(err) || appGone(err)) {
 		inv.Invalidate()
-		log.Warn("slack: webhook gone, cached secret dropped")
+		log.Warn("slack: webhook or app token gone, cached secret dropped")
 	}
 }
 
-// Check proves the secret is readable and holds a Slack webhook URL.
+// Check proves the secret is readable and holds a Slack webhook URL or app
+// secret.
 func (d *deliverer) Check(ctx context.Context) error {
-	_, err := d.webhookURL(ctx)
+	_, err := d.target(ctx)
 	return err
 }
 
-func (d *deliverer) webhookURL(ctx context.Context) (string, error) {
+func (d *deliverer) target(ctx context.Context) (Target, error) {
 	value, err := d.Secret.Value(ctx)
 	if err != nil {
-		return "", fmt.Errorf("slack: read webhook secret: %w", err)
+		return Target{}, fmt.Errorf("slack: read webhook secret: %w", err)
 	}
-	return WebhookURLFromSecret(value, d.Client.loopback)
+	return TargetFromSecret(value, d.Client.loopback)
 }
 
 // decodePermission fills the activity's permission from the encoded

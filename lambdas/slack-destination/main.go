@@ -1,12 +1,14 @@
 // Command slack-destination is the SlackDestination Lambda: the destination's
 // pacing queues deliver batches of activities to it (or an EventBridge rule
 // invokes it with one), it applies the notification policy and posts to
-// Slack through the incoming webhook whose URL is kept in Secrets Manager;
-// a schedule invokes it every minute to post the digests of ended windows.
+// Slack as the secret in Secrets Manager says: through an incoming webhook
+// (its URL), or as a Slack app's bot ({"botToken","channel"}) with the Web
+// API, threading a group's repeats under its first message; a schedule
+// invokes it every minute to post the digests of ended windows.
 //
 // Its environment is slack.ConfigFromEnv's (SLACK_WEBHOOK_SECRET_ARN,
-// SECRET_CACHE_TTL, DECODE_AUTHORIZATION_MESSAGES, HEARTBEAT_ACCOUNT); the
-// slackdestination construct sets it.
+// SECRET_CACHE_TTL, DECODE_AUTHORIZATION_MESSAGES, HEARTBEAT_ACCOUNT,
+// SLACK_THREADS, …); the slackdestination construct sets it.
 package main
 
 import (
@@ -63,6 +65,10 @@ func setup(ctx context.Context, logger *slog.Logger) (*slack.Handler, error) {
 	if cfg.AllowLoopbackWebhook {
 		clientOpts = append(clientOpts, slack.WithLoopback())
 	}
+	if cfg.APIURL != "" {
+		// Honoured by the client only on loopback with the setting above.
+		clientOpts = append(clientOpts, slack.WithAPIURL(cfg.APIURL))
+	}
 	h := &slack.Handler{
 		Secret: secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.WebhookSecretARN, cfg.SecretCacheTTL),
 		Client: slack.NewClient(&http.Client{Timeout: slackTimeout}, clientOpts...),
@@ -71,6 +77,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*slack.Handler, error) {
 		// EMF lines on stdout become metrics in CloudWatch Logs.
 		Metrics: metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), metrics.DimDestination, "slack"),
 		Account: cfg.HeartbeatAccount,
+		Threads: !cfg.DisableThreads,
 	}
 	if cfg.StateTable != "" {
 		// The notification policy's state; AWS_ENDPOINT_URL_DYNAMODB
