@@ -204,20 +204,7 @@ func aggregationScenario(t *testing.T, r *row) {
 
 	// No further traffic: the minute sweep after the window posts the digest.
 	time.Sleep(time.Until(start.Add(aggregationWindow + time.Second)))
-	sweep := fmt.Sprintf(`{"version":"0","id":"sweep","detail-type":"Scheduled Event","source":"aws.events","account":%q,"time":%q,"region":%q,"resources":[],"detail":{}}`,
-		localAccount, time.Now().UTC().Format(time.RFC3339), localRegion)
-	for attempt := 0; ; attempt++ {
-		res, err := p.dest.Invoke(context.Background(), []byte(sweep))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !res.Failed() {
-			break
-		}
-		if attempt == 2 { // Lambda's asynchronous retries
-			t.Fatalf("sweep failed: %v", res.Err)
-		}
-	}
+	p.sweepNow(t)
 
 	// What reached Slack.
 	published := p.published()

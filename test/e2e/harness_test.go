@@ -53,7 +53,10 @@ const (
 	localSecretARN = "arn:aws:secretsmanager:" + localRegion + ":" + localAccount + ":secret:activity-aware-ids-e2e-webhook-AbCdEf"
 	logGroup       = "CloudTrail/DefaultLogGroup"
 	// e2eRoutingKey is the PagerDuty integration key of the local secret.
-	e2eRoutingKey  = "R0123456789abcdef0123456789ABCDE"
+	e2eRoutingKey = "R0123456789abcdef0123456789ABCDE"
+	// e2eBotToken and e2eChannel are the Slack app mode's bot and channel.
+	e2eBotToken    = "xoxb-2222222222-3333333333-e2eB0tT0kenValue"
+	e2eChannel     = "C0E2E000001"
 	localTableName = "activity-aware-ids-e2e-state"
 )
 
@@ -429,6 +432,10 @@ type options struct {
 	// binary and its name (the metrics' Function dimension).
 	source                *cfntemplate.Function
 	sourceBin, sourceName string
+	// slackApp runs the Slack destination in app mode: the secret holds a
+	// bot token and a channel the local Slack's Web API knows
+	// (e2eBotToken, e2eChannel), and SLACK_API_URL points there.
+	slackApp bool
 }
 
 // receiver is a destination's local endpoint as the ledger sees it.
@@ -442,7 +449,7 @@ type receiver interface {
 // slackReceiver counts the local Slack's messages.
 type slackReceiver struct{ *localslack.Server }
 
-func (r slackReceiver) Accepted() int { return len(r.Messages()) }
+func (r slackReceiver) Accepted() int { return len(r.Messages()) + len(r.Posted()) }
 
 // pagerdutyReceiver counts the local Events API's accepted events.
 type pagerdutyReceiver struct{ *localpagerduty.Server }
@@ -537,6 +544,11 @@ func newPipeline(t testing.TB, opts options) *pipeline {
 		t.Cleanup(p.slack.Close)
 		p.recv = slackReceiver{p.slack}
 		p.sm = localsecrets.New(p.dd.secretARN, p.slack.URL())
+		if opts.slackApp {
+			p.slack.AddBot(e2eBotToken, e2eChannel)
+			p.sm.SetValue(`{"botToken":"` + e2eBotToken + `","channel":"` + e2eChannel + `"}`)
+			opts.destEnv = merge(opts.destEnv, map[string]string{slack.EnvAPIURL: p.slack.APIURL()})
+		}
 	case "webhook":
 		p.webhook = localwebhook.New(localwebhook.Options{})
 		t.Cleanup(p.webhook.Close)

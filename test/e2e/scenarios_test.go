@@ -50,6 +50,7 @@ var scenarios = []scenario{
 		"500 denied calls by one IAM user + 1 StopLogging in the middle (10 payloads); every 20th entry delivered twice; Slack 1 msg/s, burst 3", aggregationScenario},
 	{16, "Kinesis batch with a poison record", "logs destination records in kinesalite, one corrupt", kinesisScenario},
 	{17, "CloudTrail events via EventBridge", "recorded denials and a console sign-in in EventBridge's envelope", cloudTrailEventsScenario},
+	{18, "Slack app mode, a burst threaded", "40 denied calls by one IAM user + 1 StopLogging (1 payload); every 7th entry delivered twice; Slack answers 429 twice and 500 once", threadScenario},
 }
 
 // TestScenarios runs the scenarios, each on a fresh pipeline.

@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/activity-aware/ids/correlation"
+	"github.com/activity-aware/ids/destinations/slack"
+	"github.com/activity-aware/ids/internal/localslack"
+	"github.com/activity-aware/ids/internal/probe"
+	"github.com/activity-aware/ids/sources/cloudtrail"
+)
+
+// threadWindow replaces the template's notification window in scenario 18,
+// so the sweep after it runs within the test.
+const threadWindow = 15 * time.Second
+
+// sweepNow invokes the destination as the minute schedule does, retrying as
+// Lambda's asynchronous retries would.
+func (p *pipeline) sweepNow(t *testing.T) {
+	t.Helper()
+	sweep := fmt.Sprintf(`{"version":"0","id":"sweep","detail-type":"Scheduled Event","source":"aws.events","account":%q,"time":%q,"region":%q,"resources":[],"detail":{}}`,
+		localAccount, time.Now().UTC().Format(time.RFC3339), localRegion)
+	for attempt := 0; ; attempt++ {
+		res, err := p.dest.Invoke(context.Background(), []byte(sweep))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Failed() {
+			return
+		}
+		if attempt == 2 {
+			t.Fatalf("sweep failed: %v", res.Err)
+		}
+	}
+}
+
+// threadScenario: the Slack destination in app mode (a bot token and a
+// channel in the secret, the local Web API), the template's path with the
+// notification policy on: 40 denials by one principal and a critical
+// StopLogging are published, routed to the pacing queues (every 7th entry
+// twice) and handed to the compiled function under the runtime emulator in
+// the mapping's batches; Slack rate limits twice and fails once on the way.
+// The first denial is the parent, the other 39 replies in its thread, whose
+// count line chat.update keeps; after the window the sweep sets the final
+// count and posts the digest as the thread's last reply. The critical and
+// the derived burst are messages of their own.
+func threadScenario(t *testing.T, r *row) {
+	const denials = 40
+	dets := dep.source.Env[cloudtrail.EnvDetections]
+	if !strings.Contains(dets, "self-trail-or-log-group-stopped") {
+		dets += ",self-trail-or-log-group-stopped"
+	}
+	p := newPipeline(t, options{
+		aggregate: true,
+		slackApp:  true,
+		sourceEnv: map[string]string{cloudtrail.EnvDetections: dets},
+		destEnv:   map[string]string{slack.EnvNotifyWindow: threadWindow.String()},
+	})
+	batchSize := dep.dests["slack"].mappings[0].BatchSize
+
+	start := time.Now()
+	records := probe.Burst(denials)
+	requireOK(t, "source", p.invokeSource(subscription(records), len(records)))
+	var queue []*queued
+	redelivered := 0
+	for _, e := range p.eb.Accepted()[p.delivered:] {
+		p.delivered++
+		ev, err := envelope(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := dep.dests["slack"].routeOf(ev); err != nil || !ok {
+			t.Fatalf("no rule routes %s (%v)", e.Detail[:min(80, len(e.Detail))], err)
+		}
+		m := &queued{messageID: fmt.Sprintf("m-%d", p.delivered), body: string(ev), activityID: detailID(e.Detail)}
+		queue = append(queue, m)
+		if p.delivered%7 == 0 { // EventBridge delivers at least once
+			redelivered++
+			queue = append(queue, &queued{messageID: m.messageID + "-again", body: m.body, activityID: m.activityID})
+		}
+	}
+	// One execution environment takes the queue in the mapping's batches,
+	// a failed message going back to the end.
+	batchFailures, parked := 0, 0
+	for round := 0; len(queue) > 0; round++ {
+		n := min(batchSize, len(queue))
+		batch := queue[:n]
+		queue = queue[n:]
+		ev := events.SQSEvent{}
+		for _, m := range batch {
+			m.receives++
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: m.messageID, Body: m.body, EventSource: "aws:sqs"})
+		}
+		payload, _ := json.Marshal(ev)
+		res, err := p.dest.Invoke(context.Background(), payload)
+		if err != nil || res.Failed() {
+			t.Fatalf("invoke destination: %v %v", err, res)
+		}
+		var resp events.SQSEventResponse
+		if err := json.Unmarshal(res.Payload, &resp); err != nil {
+			t.Fatal(err)
+		}
+		failed := map[string]bool{}
+		for _, f := range resp.BatchItemFailures {
+			failed[f.ItemIdentifier] = true
+		}
+		for _, m := range batch {
+			switch {
+			case !failed[m.messageID]:
+			case m.receives >= 10:
+				parked++
+			default:
+				batchFailures++
+				queue = append(queue, m)
+			}
+		}
+		if round == 0 {
+			// Slack misbehaves once the thread has its parent.
+			p.slack.Fail(localslack.RateLimited(1), 2)
+			p.slack.Fail(localslack.ServerError(), 1)
+		}
+	}
+	drained := time.Since(start)
+	time.Sleep(time.Until(start.Add(threadWindow + time.Second)))
+	p.sweepNow(t)
+
+	// What reached the channel.
+	published := p.published()
+	ids := map[string]int{}
+	var denialParents []localslack.APIMessage
+	top := p.slack.TopLevel(e2eChannel)
+	for _, m := range top {
+		id := eventIDInMessage.FindStringSubmatch(string(m.Blocks))
+		if id == nil {
+			t.Fatalf("a top-level message names no event: %q", m.Text)
+		}
+		ids[id[1]]++
+		if id[1] != probe.StopLoggingID && !strings.HasPrefix(id[1], correlation.DenialBurstID) {
+			denialParents = append(denialParents, m)
+		}
+	}
+	if len(denialParents) != 1 {
+		t.Fatalf("%d top-level denials, want one parent", len(denialParents))
+	}
+	parent := denialParents[0]
+	replies := p.slack.Replies(e2eChannel, parent.TS)
+	if len(replies) != denials {
+		t.Fatalf("%d replies, want %d repeats and the digest", len(replies), denials)
+	}
+	for _, m := range replies[:len(replies)-1] {
+		id := eventIDInMessage.FindStringSubmatch(string(m.Blocks))
+		if id == nil {
+			t.Fatalf("a reply names no event: %q", m.Text)
+		}
+		ids[id[1]]++
+	}
+	digest := replies[len(replies)-1]
+	if mm := digestCount.FindStringSubmatch(digest.Text); mm == nil || mm[1] != fmt.Sprint(denials) {
+		t.Fatalf("last reply is not the digest of %d denials: %q", denials, digest.Text)
+	}
+	final, _ := p.slack.Message(e2eChannel, parent.TS)
+	wantCount := fmt.Sprintf("%d more in thread · window closed", denials-1)
+	if !strings.Contains(string(final.Blocks), wantCount) {
+		t.Fatalf("parent's count: want %q in %s", wantCount, final.Blocks)
+	}
+	lost := 0
+	for _, a := range published {
+		switch ids[a.ID] {
+		case 0:
+			lost++
+			t.Errorf("activity %s (%s) not posted", a.ID, a.Subject)
+		case 1:
+		default:
+			t.Errorf("activity %s posted %d times", a.ID, ids[a.ID])
+		}
+	}
+	if len(published) < denials+1 || len(p.slack.Messages()) != 0 || len(p.slack.Refused()) != 0 || parked != 0 {
+		t.Fatalf("published %d, webhook messages %d, refused %v, parked %d", len(published), len(p.slack.Messages()), p.slack.Refused(), parked)
+	}
+	r.tally = tally{published: len(published), posted: len(p.slack.Posted()), lost: lost,
+		retries: fmt.Sprintf("Slack's 429 (Retry-After: 1) twice and 500 once waited out; %d messages failed alone and redelivered; %d entries delivered twice", batchFailures, redelivered)}
+	r.outcome = fmt.Sprintf("%d top-level messages (the first denial, the critical StopLogging, the burst), %d replies in the first denial's thread (%d denials and the digest of %d), "+
+		"its count line updated %d times to “%s”; %d activities handled in %.1f s; none posted twice",
+		len(top), len(replies), denials-1, denials, final.Updates, wantCount, len(published)+redelivered, drained.Seconds())
+	t.Log(r.outcome)
+}
