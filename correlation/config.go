@@ -19,6 +19,21 @@ const (
 	EnvBurstWindow = "BURST_WINDOW"
 )
 
+// The environment of a destination function that applies a notification
+// policy: the destination constructs write it, NotifierConfigFromEnv reads
+// it (with EnvStateTable).
+const (
+	// EnvDestinationName names the destination in the state table, so
+	// destinations sharing a table keep their own groups.
+	EnvDestinationName = "DESTINATION_NAME"
+	// EnvNotifyWindow is the aggregation window (a Go duration). Default
+	// DefaultWindow.
+	EnvNotifyWindow = "NOTIFY_WINDOW"
+	// EnvNotifyGroupBy is the group key's dimensions, comma-separated.
+	// Default DefaultGroupBy.
+	EnvNotifyGroupBy = "NOTIFY_GROUP_BY"
+)
+
 // ErrConfig reports an environment a correlating function cannot run with.
 var ErrConfig = errors.New("correlation: configuration")
 
@@ -64,4 +79,41 @@ func (c DetectorConfig) Environment() map[string]string {
 		EnvBurstCount:  strconv.Itoa(c.BurstCount),
 		EnvBurstWindow: c.BurstWindow.String(),
 	}
+}
+
+// NotifierConfig configures a destination's Notifier.
+type NotifierConfig struct {
+	// StateTable is the state table; empty: no notification policy, every
+	// activity is delivered.
+	StateTable string
+	Policy     Policy
+}
+
+// NotifierConfigFromEnv reads the configuration from getenv; the
+// destination's name defaults to name. A malformed value is an error
+// wrapping ErrConfig that names the variable.
+func NotifierConfigFromEnv(getenv func(string) string, name string) (NotifierConfig, error) {
+	c := NotifierConfig{StateTable: getenv(EnvStateTable)}
+	if c.StateTable == "" {
+		return NotifierConfig{}, nil
+	}
+	c.Policy = Policy{Destination: getenv(EnvDestinationName), Window: DefaultWindow, GroupBy: DefaultGroupBy}
+	if c.Policy.Destination == "" {
+		c.Policy.Destination = name
+	}
+	if v := getenv(EnvNotifyWindow); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return NotifierConfig{}, fmt.Errorf("%w: %s: want a duration such as 10m, got %q", ErrConfig, EnvNotifyWindow, v)
+		}
+		c.Policy.Window = d
+	}
+	if v := getenv(EnvNotifyGroupBy); v != "" {
+		dims, err := ParseGroupBy(v)
+		if err != nil {
+			return NotifierConfig{}, fmt.Errorf("%w: %s: %w", ErrConfig, EnvNotifyGroupBy, err)
+		}
+		c.Policy.GroupBy = dims
+	}
+	return c, nil
 }

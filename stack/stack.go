@@ -400,12 +400,14 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Sources: sources,
 		Destinations: []monitoring.Component{
 			{Name: "slack", Function: slack.Function()},
-			// The optional destinations filter by a minimum severity their
-			// users set, which may keep the (info) canary out.
-			{Name: "webhook", Function: webhook.Function(), Condition: hasWebhook, NoCanary: true},
-			{Name: "pagerduty", Function: pd.Function(), Condition: hasPagerDuty, NoCanary: true},
-			{Name: "teams", Function: msTeams.Function(), Condition: hasTeams, NoCanary: true},
-			{Name: "email", Function: mail.Function(), Condition: hasEmailDest, NoCanary: true},
+			// Every destination's rules let the heartbeat canary past its
+			// minimum severity (a parameter), and its function absorbs the
+			// canary without sending it: each deployed one has its
+			// heartbeat alarm.
+			{Name: "webhook", Function: webhook.Function(), Condition: hasWebhook},
+			{Name: "pagerduty", Function: pd.Function(), Condition: hasPagerDuty},
+			{Name: "teams", Function: msTeams.Function(), Condition: hasTeams},
+			{Name: "email", Function: mail.Function(), Condition: hasEmailDest},
 		},
 		Queues: append(queues,
 			monitoring.Queue{Queue: slack.DeadLetterQueue(), Keeps: "activities EventBridge could not hand to the Slack destination"},

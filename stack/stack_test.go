@@ -194,6 +194,15 @@ func TestStackLogicalIDs(t *testing.T) {
 		"EmailDestinationKey28E7F1E1":                     "AWS::KMS::Key",
 		"EmailDestinationFailureQueue3A6401FC":            "AWS::SQS::Queue",
 		"EmailDestinationDeadLetterQueueA5C7B34E":         "AWS::SQS::Queue",
+		// Every destination's pacing queues.
+		"SignedWebhookDestinationQueueE6A3DB48":         "AWS::SQS::Queue",
+		"SignedWebhookDestinationPriorityQueue4A1F3F6D": "AWS::SQS::Queue",
+		"PagerDutyDestinationQueueF952D557":             "AWS::SQS::Queue",
+		"PagerDutyDestinationPriorityQueueA0451438":     "AWS::SQS::Queue",
+		"TeamsDestinationQueue8DC86D47":                 "AWS::SQS::Queue",
+		"TeamsDestinationPriorityQueue76DCE898":         "AWS::SQS::Queue",
+		"EmailDestinationQueue704C4B0D":                 "AWS::SQS::Queue",
+		"EmailDestinationPriorityQueue0CAF6BE0":         "AWS::SQS::Queue",
 	}
 	for id, typ := range want {
 		if got := get(s.tpl, "Resources", id, "Type"); got != typ {
@@ -642,8 +651,8 @@ func TestStackOptionalDestinations(t *testing.T) {
 				c := get(r, "Condition")
 				switch {
 				case get(r, "Type") == "AWS::CloudWatch::Alarm" && c == tt.condition:
-					// Errors, throttles, cold-start permanent errors and
-					// two queues are watched while it exists.
+					// Errors, throttles, cold-start permanent errors, two
+					// queues and the heartbeat are watched while it exists.
 					alarms++
 				case (c == tt.condition) != inDest:
 					t.Errorf("resource %s has condition %v", id, c)
@@ -651,8 +660,8 @@ func TestStackOptionalDestinations(t *testing.T) {
 					gated++
 				}
 			}
-			if gated < 12 || alarms != 5 {
-				t.Errorf("%d resources gated, %d alarms; want at least 12 and 5", gated, alarms)
+			if gated < 12 || alarms != 6 {
+				t.Errorf("%d resources gated, %d alarms; want at least 12 and 6", gated, alarms)
 			}
 			for _, o := range tt.outputs {
 				if got := get(s.tpl, "Outputs", o, "Condition"); got != tt.condition {
@@ -792,31 +801,24 @@ func TestMemberStack(t *testing.T) {
 
 // TestStackDeploysWithTheMinimumConcurrencyQuota: a new account's
 // concurrency quota is 10 and a reservation that leaves less than 10
-// unreserved is refused, so the default template reserves none. Pacing
-// comes from the Slack destination's two queues instead: each event source
-// mapping runs at most 2 invocations, reports failed messages alone, and
-// critical and high activities have their own queue.
+// unreserved is refused, so the template reserves none, whichever
+// destinations are deployed. Pacing comes from every destination's two
+// queues instead: each event source mapping runs at most 2 invocations,
+// reports failed messages alone, and critical and high activities have
+// their own queue.
 func TestStackDeploysWithTheMinimumConcurrencyQuota(t *testing.T) {
 	s := synthStack(t, nil)
 	for id, fn := range resources(s.tpl, "AWS::Lambda::Function") {
-		// A function behind a condition (an optional destination, off with
-		// the default parameters) is not deployed by default.
-		if v := get(fn, "Properties", "ReservedConcurrentExecutions"); v != nil && fn["Condition"] == nil {
+		if v := get(fn, "Properties", "ReservedConcurrentExecutions"); v != nil {
 			t.Errorf("function %s reserves concurrency %v", id, v)
 		}
 	}
-	mappings := resources(s.tpl, "AWS::Lambda::EventSourceMapping")
-	queues := map[any]bool{}
-	for id, m := range mappings {
-		p := m["Properties"]
-		if get(p, "ScalingConfig", "MaximumConcurrency") != 2.0 || get(p, "BatchSize") != 10.0 ||
-			!reflect.DeepEqual(get(p, "FunctionResponseTypes"), []any{"ReportBatchItemFailures"}) {
-			t.Errorf("event source mapping %s = %v", id, p)
-		}
-		queues[fmt.Sprint(get(p, "EventSourceArn"))] = true
+	busID := cdktest.LogicalID(t, s.tpl, "AWS::Events::EventBus")
+	for _, d := range []string{"SlackDestination", "SignedWebhookDestination", "PagerDutyDestination", "TeamsDestination", "EmailDestination"} {
+		cdktest.AssertPaced(t, s.tpl, d, busID)
 	}
-	if len(mappings) != 2 || len(queues) != 2 {
-		t.Fatalf("want two mappings on two queues, got %d on %d", len(mappings), len(queues))
+	if n := len(resources(s.tpl, "AWS::Lambda::EventSourceMapping")); n != 10 {
+		t.Fatalf("%d event source mappings, want two for each of five destinations", n)
 	}
 	var priority map[string]any
 	for _, r := range resources(s.tpl, "AWS::Events::Rule") {
@@ -826,11 +828,11 @@ func TestStackDeploysWithTheMinimumConcurrencyQuota(t *testing.T) {
 	}
 	// The priority rule takes critical and high at or above
 	// SlackMinimumSeverity, from the mapping of severity classes.
-	urgentList := map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::FindInMap": []any{"SlackSeverityClassesAtOrAbove", ref(stack.ParamSlackMinSeverity), "Urgent"}}}}
+	urgentList := map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::FindInMap": []any{"SeverityClassesAtOrAbove", ref(stack.ParamSlackMinSeverity), "Urgent"}}}}
 	if priority == nil || !reflect.DeepEqual(get(priority, "Properties", "EventPattern", "detail", "severity"), urgentList) {
 		t.Fatalf("no rule routes critical and high activities to the priority queue: %v", priority)
 	}
-	if got := get(s.tpl, "Mappings", "SlackSeverityClassesAtOrAbove", "info"); !reflect.DeepEqual(got, map[string]any{"Urgent": "critical,high", "Rest": "medium,low,info"}) {
+	if got := get(s.tpl, "Mappings", "SeverityClassesAtOrAbove", "info"); !reflect.DeepEqual(got, map[string]any{"Urgent": "critical,high", "Rest": "medium,low,info"}) {
 		t.Errorf("severity classes at info = %v", got)
 	}
 	table := get(s.tpl, "Resources", "CorrelationTableD59B857F", "Properties")
@@ -872,8 +874,8 @@ func TestStackEmailDestination(t *testing.T) {
 			gated++
 		}
 	}
-	if gated < 12 || alarms != 5 {
-		t.Errorf("%d resources gated, %d alarms; want at least 12 and 5", gated, alarms)
+	if gated < 12 || alarms != 6 {
+		t.Errorf("%d resources gated, %d alarms; want at least 12 and 6", gated, alarms)
 	}
 	if got := get(s.tpl, "Resources", topic, "Properties", "KmsMasterKeyId"); !reflect.DeepEqual(got, map[string]any{"Fn::GetAtt": []any{"EmailDestinationKey28E7F1E1", "Arn"}}) {
 		t.Errorf("e-mail topic key = %v", got)

@@ -1,7 +1,10 @@
-// Package emaildestination provides the e-mail destination: a rule on the
-// activity bus that invokes a function which publishes each activity as an
-// e-mail (an ASCII subject and a plain-text body, package email) to an SNS
-// topic. The topic is encrypted with a customer-managed KMS key and only
+// Package emaildestination provides the e-mail destination: rules on the
+// activity bus put activities into two pacing queues, from which a function
+// publishes each activity as an e-mail (an ASCII subject and a plain-text
+// body, package email) to an SNS topic. Pacing, dead-letter and failure
+// queues, and with Props.State the notification policy and its minute sweep
+// (digest mails), are every destination's, as described in package
+// slackdestination. The topic is encrypted with a customer-managed KMS key and only
 // accepts TLS; its subscriptions (e-mail addresses, which must confirm) are
 // the user's to manage. The function may publish to that topic only.
 package emaildestination
@@ -15,6 +18,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/internal/destination"
 	"github.com/activity-aware/ids/constructs/routing"
@@ -37,7 +41,7 @@ type Props struct {
 	Filter *routing.Filter
 	// Condition, when set, gates every resource of the destination.
 	Condition awscdk.CfnCondition
-	// ReservedConcurrency (default 2), MaxEventAge (6 hours) and
+	// ReservedConcurrency (default none), MaxEventAge (6 hours) and
 	// RuleRetryAttempts (20) as for every destination.
 	ReservedConcurrency *float64
 	MaxEventAge         awscdk.Duration
@@ -45,6 +49,21 @@ type Props struct {
 	// ProducerAccounts are the accounts whose activities are mailed
 	// (eventbus.Trust). Default: the stack's own account.
 	ProducerAccounts *[]*string
+	// MaxConcurrency (default 2), BatchSize (10) and MaxReceiveCount (10)
+	// of the two pacing queues' event source mappings, as for every
+	// destination.
+	MaxConcurrency, BatchSize, MaxReceiveCount *float64
+	// State, when set, turns on the notification policy (package
+	// correlation) with its state in this table under DestinationName
+	// (default: the construct's id): the first activity of a group is
+	// delivered, the rest of its window (NotifyWindow, default 10 minutes)
+	// folded into one digest, suppressions counted, an activity id
+	// delivered once. GroupBy lists the group key's dimensions (default
+	// principal and detection).
+	State           corrstate.State
+	DestinationName *string
+	NotifyWindow    awscdk.Duration
+	GroupBy         *[]*string
 	// Function overrides the function's defaults.
 	Function *gofunction.Props
 }
@@ -106,6 +125,13 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		ReservedConcurrency: p.ReservedConcurrency,
 		MaxEventAge:         p.MaxEventAge,
 		RuleRetryAttempts:   p.RuleRetryAttempts,
+		MaxConcurrency:      p.MaxConcurrency,
+		BatchSize:           p.BatchSize,
+		MaxReceiveCount:     p.MaxReceiveCount,
+		State:               p.State,
+		DestinationName:     p.DestinationName,
+		NotifyWindow:        p.NotifyWindow,
+		GroupBy:             p.GroupBy,
 		Function:            p.Function,
 	})
 	// sns:Publish on this topic only, and for the new topic the two key

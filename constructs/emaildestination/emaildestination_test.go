@@ -45,10 +45,11 @@ func TestEmailDestination(t *testing.T) {
 	if cdktest.Get(policy, "Effect") != "Deny" || !reflect.DeepEqual(cdktest.Get(policy, "Condition"), map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}) {
 		t.Errorf("topic policy %v does not deny plain HTTP", policy)
 	}
-	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::Events::Rule"), "Properties", "EventPattern", "detail", "severity"); !reflect.DeepEqual(got, []any{"critical", "high"}) {
-		t.Errorf("severity pattern = %v", got)
+	paced := cdktest.AssertPaced(t, raw, "Email", cdktest.LogicalID(t, raw, "AWS::Events::EventBus"))
+	if !reflect.DeepEqual(paced.Urgent, map[string]any{"severity": []any{"critical", "high"}}) || !reflect.DeepEqual(paced.Rest, map[string]any{"severity": []any{"none"}}) {
+		t.Errorf("severities: priority %v, rest %v", paced.Urgent, paced.Rest)
 	}
-	wantEnv := map[string]any{"EMAIL_TOPIC_ARN": cdktest.Ref(topicID), "PRODUCER_ACCOUNTS": cdktest.Ref("AWS::AccountId")}
+	wantEnv := map[string]any{"EMAIL_TOPIC_ARN": cdktest.Ref(topicID), "PRODUCER_ACCOUNTS": cdktest.Ref("AWS::AccountId"), "HEARTBEAT_ACCOUNT": cdktest.Ref("AWS::AccountId")}
 	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::Lambda::Function"), "Properties", "Environment", "Variables"); !reflect.DeepEqual(got, wantEnv) {
 		t.Errorf("environment = %v", got)
 	}

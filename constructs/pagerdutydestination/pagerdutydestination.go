@@ -1,8 +1,12 @@
-// Package pagerdutydestination provides the PagerDuty destination: a rule on
-// the activity bus (by default activities of high severity or more) that
-// invokes a function which triggers PagerDuty incidents through the Events
-// API v2. The integration's routing key lives in a Secrets Manager secret
-// under a customer-managed key.
+// Package pagerdutydestination provides the PagerDuty destination: rules on
+// the activity bus (by default activities of high severity or more) put
+// activities into two pacing queues, from which a function triggers
+// PagerDuty incidents through the Events API v2. The integration's routing
+// key lives in a Secrets Manager secret under a customer-managed key.
+// Pacing, dead-letter and failure queues, and with Props.State the
+// notification policy, are every destination's, as described in package
+// slackdestination; the group's key is the events' dedup_key, so a burst is
+// one incident (package pagerduty).
 package pagerdutydestination
 
 import (
@@ -16,6 +20,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/activity-aware/ids/activity"
+	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/internal/destination"
 	"github.com/activity-aware/ids/constructs/routing"
@@ -50,7 +55,7 @@ type Props struct {
 	Filter *routing.Filter
 	// Condition, when set, gates every resource of the destination.
 	Condition awscdk.CfnCondition
-	// SecretCacheTTL (default 5 minutes), ReservedConcurrency (2),
+	// SecretCacheTTL (default 5 minutes), ReservedConcurrency (none),
 	// MaxEventAge (6 hours) and RuleRetryAttempts (20) as for every
 	// destination.
 	SecretCacheTTL      awscdk.Duration
@@ -62,6 +67,21 @@ type Props struct {
 	// admits, each publishing about itself); any other event on the bus is
 	// refused and counted (eventbus.Trust). Default: the stack's own account.
 	ProducerAccounts *[]*string
+	// MaxConcurrency (default 2), BatchSize (10) and MaxReceiveCount (10)
+	// of the two pacing queues' event source mappings, as for every
+	// destination.
+	MaxConcurrency, BatchSize, MaxReceiveCount *float64
+	// State, when set, turns on the notification policy (package
+	// correlation) with its state in this table under DestinationName
+	// (default: the construct's id): the first activity of a group is
+	// delivered, the rest of its window (NotifyWindow, default 10 minutes)
+	// folded into one digest, suppressions counted, an activity id
+	// delivered once. GroupBy lists the group key's dimensions (default
+	// principal and detection).
+	State           corrstate.State
+	DestinationName *string
+	NotifyWindow    awscdk.Duration
+	GroupBy         *[]*string
 	// Function overrides the function's defaults.
 	Function *gofunction.Props
 }
@@ -124,6 +144,13 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		ReservedConcurrency: p.ReservedConcurrency,
 		MaxEventAge:         p.MaxEventAge,
 		RuleRetryAttempts:   p.RuleRetryAttempts,
+		MaxConcurrency:      p.MaxConcurrency,
+		BatchSize:           p.BatchSize,
+		MaxReceiveCount:     p.MaxReceiveCount,
+		State:               p.State,
+		DestinationName:     p.DestinationName,
+		NotifyWindow:        p.NotifyWindow,
+		GroupBy:             p.GroupBy,
 		Function:            p.Function,
 	})
 	return &destination.Construct{Construct: c, Parts: parts}

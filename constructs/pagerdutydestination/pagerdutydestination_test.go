@@ -30,8 +30,9 @@ func TestPagerDutyDestination(t *testing.T) {
 	// THEN only high and critical activities page
 	_, raw := cdktest.Synth(t, stack)
 	secretID := cdktest.LogicalID(t, raw, "AWS::SecretsManager::Secret")
-	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::Events::Rule"), "Properties", "EventPattern", "detail", "severity"); !reflect.DeepEqual(got, []any{"critical", "high"}) {
-		t.Errorf("severity pattern = %v", got)
+	paced := cdktest.AssertPaced(t, raw, "PagerDuty", cdktest.LogicalID(t, raw, "AWS::Events::EventBus"))
+	if !reflect.DeepEqual(paced.Urgent, map[string]any{"severity": []any{"critical", "high"}}) || !reflect.DeepEqual(paced.Rest, map[string]any{"severity": []any{"none"}}) {
+		t.Errorf("severities: priority %v, rest %v", paced.Urgent, paced.Rest)
 	}
 	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::SecretsManager::Secret"), "Properties", "SecretString"); !reflect.DeepEqual(got, cdktest.Ref("Key")) {
 		t.Errorf("secret string = %v, want the NoEcho parameter", got)
@@ -41,6 +42,7 @@ func TestPagerDutyDestination(t *testing.T) {
 		"PAGERDUTY_EVENTS_URL": "https://events.eu.pagerduty.com/v2/enqueue",
 		// By default the stack's own account is the one producer.
 		"PRODUCER_ACCOUNTS": cdktest.Ref("AWS::AccountId"),
+		"HEARTBEAT_ACCOUNT": cdktest.Ref("AWS::AccountId"),
 	}
 	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::Lambda::Function"), "Properties", "Environment", "Variables"); !reflect.DeepEqual(got, wantEnv) {
 		t.Errorf("environment = %v", got)
@@ -68,9 +70,13 @@ func TestPagerDutyDestinationExistingSecretRouted(t *testing.T) {
 		Filter: &routing.Filter{MinSeverity: jsii.String("critical"), Accounts: jsii.Strings("123456789012")},
 	})
 	_, raw := cdktest.Synth(t, stack)
-	want := map[string]any{"severity": []any{"critical"}, "account": map[string]any{"id": []any{"123456789012"}}}
-	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::Events::Rule"), "Properties", "EventPattern", "detail"); !reflect.DeepEqual(got, want) {
-		t.Errorf("detail pattern = %v", got)
+	account := map[string]any{"id": []any{"123456789012"}}
+	paced := cdktest.AssertPaced(t, raw, "PagerDuty", cdktest.LogicalID(t, raw, "AWS::Events::EventBus"))
+	if want := map[string]any{"severity": []any{"critical"}, "account": account}; !reflect.DeepEqual(paced.Urgent, want) {
+		t.Errorf("priority detail pattern = %v, want %v", paced.Urgent, want)
+	}
+	if want := map[string]any{"severity": []any{"none"}, "account": account}; !reflect.DeepEqual(paced.Rest, want) {
+		t.Errorf("other detail pattern = %v, want %v", paced.Rest, want)
 	}
 	if len(cdktest.Resources(raw, "AWS::KMS::Key")) != 0 || d.Key() != nil {
 		t.Error("an existing secret must not create a key")

@@ -35,7 +35,6 @@
 package slackdestination
 
 import (
-	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -43,10 +42,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -54,10 +50,7 @@ import (
 	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	shared "github.com/activity-aware/ids/constructs/internal/destination"
-	"github.com/activity-aware/ids/constructs/internal/failurequeue"
-	"github.com/activity-aware/ids/constructs/internal/synthcheck"
 	"github.com/activity-aware/ids/constructs/routing"
-	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/slack"
 )
 
@@ -169,57 +162,14 @@ type Props struct {
 	Function *gofunction.Props
 }
 
-// Destination is a Slack destination.
+// Destination is a Slack destination: its secret (holding the webhook
+// URL), key, function, rules, pacing queues, dead-letter and failure queues
+// (and sweep, with a correlation state).
 type Destination interface {
-	constructs.Construct
-	// Function is the destination Lambda function.
-	Function() awslambda.IFunction
-	// LogGroup is the function's own log group.
-	LogGroup() awslogs.ILogGroup
-	// Secret holds the webhook URL.
-	Secret() awssecretsmanager.ISecret
-	// Key encrypts the secret; nil when an existing secret was passed in.
-	Key() awskms.IKey
-	// Rule routes activities below high from the bus to Queue.
-	Rule() awsevents.IRule
-	// PriorityRule routes critical and high activities to PriorityQueue.
-	PriorityRule() awsevents.IRule
-	// Queue and PriorityQueue pace delivery to the function.
-	Queue() awssqs.IQueue
-	PriorityQueue() awssqs.IQueue
-	// DeadLetterQueue keeps the activities the rules could not hand to the
-	// queues.
-	DeadLetterQueue() awssqs.IQueue
-	// FailureQueue keeps the activities the function failed to deliver after
-	// every retry (the queues' dead-letter queue).
-	FailureQueue() awssqs.IQueue
+	shared.Interface
 }
 
-type destination struct {
-	constructs.Construct
-	fn           gofunction.Function
-	secret       awssecretsmanager.ISecret
-	key          awskms.IKey
-	rule         awsevents.Rule
-	priorityRule awsevents.Rule
-	queue        awssqs.IQueue
-	priority     awssqs.IQueue
-	dlq          awssqs.IQueue
-	failureQueue awssqs.IQueue
-}
-
-func (d *destination) Function() awslambda.IFunction     { return d.fn.Function() }
-func (d *destination) LogGroup() awslogs.ILogGroup       { return d.fn.LogGroup() }
-func (d *destination) Secret() awssecretsmanager.ISecret { return d.secret }
-func (d *destination) Key() awskms.IKey                  { return d.key }
-func (d *destination) Rule() awsevents.IRule             { return d.rule }
-func (d *destination) PriorityRule() awsevents.IRule     { return d.priorityRule }
-func (d *destination) Queue() awssqs.IQueue              { return d.queue }
-func (d *destination) PriorityQueue() awssqs.IQueue      { return d.priority }
-func (d *destination) DeadLetterQueue() awssqs.IQueue    { return d.dlq }
-func (d *destination) FailureQueue() awssqs.IQueue       { return d.failureQueue }
-
-// New defines the destination's secret (unless given one), function, rule
+// New defines the destination's secret (unless given one), function, rules
 // and queues.
 func New(scope constructs.Construct, id *string, props *Props) Destination {
 	if props == nil || props.Bus == nil {
@@ -235,123 +185,50 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 	if p.DecodeAuthorizationMessages == nil {
 		p.DecodeAuthorizationMessages = jsii.Bool(false)
 	}
-	if p.ProducerAccounts == nil || len(*p.ProducerAccounts) == 0 {
-		p.ProducerAccounts = &[]*string{awscdk.Aws_ACCOUNT_ID()}
-	}
-	if p.MaxConcurrency == nil {
-		p.MaxConcurrency = jsii.Number(DefaultMaxConcurrency)
-	}
-	if p.BatchSize == nil {
-		p.BatchSize = jsii.Number(DefaultBatchSize)
-	}
-	if p.MaxReceiveCount == nil {
-		p.MaxReceiveCount = jsii.Number(DefaultMaxReceiveCount)
-	}
-	if p.DestinationName == nil {
-		p.DestinationName = id
-	}
-	if p.NotifyWindow == nil {
-		p.NotifyWindow = awscdk.Duration_Seconds(jsii.Number(correlation.DefaultWindow.Seconds()))
-	}
-	groupBy := correlation.DefaultGroupBy
-	if p.GroupBy != nil {
-		groupBy = nil
-		for _, g := range *p.GroupBy {
-			groupBy = append(groupBy, *g)
-		}
-	}
-	if p.MaxEventAge == nil {
-		p.MaxEventAge = awscdk.Duration_Hours(jsii.Number(DefaultMaxEventAgeHours))
-	}
-	if p.RuleRetryAttempts == nil {
-		p.RuleRetryAttempts = jsii.Number(DefaultRuleRetryAttempts)
-	}
-	fp := gofunction.WithDefaults(p.Function, gofunction.Props{
-		ImportPath:  jsii.String(ImportPath),
-		Timeout:     awscdk.Duration_Seconds(jsii.Number(DefaultTimeoutSeconds)),
-		Description: jsii.String("Activity Aware IDS: activities from the bus to a Slack channel"),
-	})
 
 	c := constructs.NewConstruct(scope, id)
-	d := &destination{Construct: c, secret: p.WebhookSecret}
-	if d.secret == nil {
-		d.key, d.secret = newSecret(c, p.WebhookURL, p.SecretName, p.KeyAlias)
+	secret := p.WebhookSecret
+	var key awskms.IKey
+	if secret == nil {
+		key, secret = newSecret(c, p.WebhookURL, p.SecretName, p.KeyAlias)
 	}
-
-	d.failureQueue = failurequeue.New(c, jsii.String("FailureQueue"),
-		"the activities the function failed to deliver to Slack after every retry")
-	ttl := time.Duration(*p.SecretCacheTTL.ToSeconds(nil)) * time.Second
 	cfg := slack.Config{
-		WebhookSecretARN:            *d.secret.SecretArn(),
-		SecretCacheTTL:              ttl,
+		WebhookSecretARN:            *secret.SecretArn(),
+		SecretCacheTTL:              time.Duration(*p.SecretCacheTTL.ToSeconds(nil)) * time.Second,
 		DecodeAuthorizationMessages: *p.DecodeAuthorizationMessages,
-		// Only the stack's own account's canary is absorbed.
-		HeartbeatAccount: *awscdk.Aws_ACCOUNT_ID(),
-		ProducerAccounts: derefAll(*p.ProducerAccounts),
 	}
-	if p.State != nil {
-		cfg.StateTable, cfg.DestinationName = *p.State.Table().TableName(), *p.DestinationName
-	}
-	var problems []string
-	if joined := strings.Join(groupBy, ","); *awscdk.Token_IsUnresolved(joined) {
-		// A parameter: the function checks it when it starts.
-	} else if _, err := correlation.ParseGroupBy(joined); err != nil {
-		problems = append(problems, "slackdestination: GroupBy: "+err.Error())
-	}
-	env := cfg.Environment()
-	if p.State != nil {
-		// Either may be a CloudFormation parameter's token.
-		env[slack.EnvNotifyWindow] = corrstate.DurationEnv(p.NotifyWindow)
-		env[slack.EnvNotifyGroupBy] = strings.Join(groupBy, ",")
-	}
-	var conflicts []string
-	fp.Environment, conflicts = gofunction.MergeEnvironment(fp.Environment, env)
-	if len(conflicts) > 0 {
-		problems = append(problems, "slackdestination: Function.Environment sets "+strings.Join(conflicts, ", ")+
-			", which the destination sets itself")
-	}
-	// Asynchronous invocations are the minute sweep's (and a redriven
-	// event's): one that fails every retry is kept in the watched failure
-	// queue, so a sweep that keeps failing raises the queue's alarm; the
-	// digests it owed stay due and the next sweep tries them again.
-	fp.OnFailure = awslambdadestinations.NewSqsDestination(d.failureQueue)
-	fp.RetryAttempts = jsii.Number(RetryAttempts)
-	fp.MaxEventAge = p.MaxEventAge
-	fp.ReservedConcurrentExecutions = p.ReservedConcurrency
-	d.fn = gofunction.New(c, jsii.String("Function"), &fp)
-	fn := d.fn.Function()
-	d.secret.GrantRead(fn, nil)
-	if d.key != nil {
-		restrictSecret(d.secret, fn)
+	parts := shared.New(c, shared.Props{
+		Name:                "Slack",
+		ImportPath:          ImportPath,
+		Description:         "Activity Aware IDS: activities from the bus to a Slack channel",
+		ProblemPrefix:       "slackdestination: ",
+		Bus:                 p.Bus,
+		Secret:              secret,
+		Key:                 key,
+		Environment:         cfg.Environment(),
+		ProducerAccounts:    p.ProducerAccounts,
+		Filter:              p.Filter,
+		Detail:              p.Detail,
+		ReservedConcurrency: p.ReservedConcurrency,
+		MaxEventAge:         p.MaxEventAge,
+		RuleRetryAttempts:   p.RuleRetryAttempts,
+		MaxConcurrency:      p.MaxConcurrency,
+		BatchSize:           p.BatchSize,
+		MaxReceiveCount:     p.MaxReceiveCount,
+		State:               p.State,
+		DestinationName:     p.DestinationName,
+		NotifyWindow:        p.NotifyWindow,
+		GroupBy:             p.GroupBy,
+		Function:            p.Function,
+	})
+	fn := parts.Function()
+	if key != nil {
+		restrictSecret(secret, fn)
 	}
 	if *p.DecodeAuthorizationMessages {
-		grantDecodeAuthorizationMessage(d.fn)
+		grantDecodeAuthorizationMessage(fn)
 	}
-
-	paced := shared.Pace(c, shared.PacingProps{
-		Name:              "Slack",
-		Bus:               p.Bus,
-		Function:          fn,
-		Timeout:           fp.Timeout,
-		FailureQueue:      d.failureQueue,
-		Filter:            p.Filter,
-		Detail:            p.Detail,
-		MaxConcurrency:    p.MaxConcurrency,
-		BatchSize:         p.BatchSize,
-		MaxReceiveCount:   p.MaxReceiveCount,
-		MaxEventAge:       p.MaxEventAge,
-		RuleRetryAttempts: p.RuleRetryAttempts,
-		State:             p.State,
-	})
-	for _, problem := range paced.Problems {
-		problems = append(problems, "slackdestination: "+problem)
-	}
-	d.rule, d.priorityRule = paced.Rule, paced.PriorityRule
-	d.queue, d.priority, d.dlq = paced.Queue, paced.Priority, paced.DeadLetterQueue
-	if len(problems) > 0 {
-		synthcheck.Add(c, func() []string { return problems })
-	}
-	return d
+	return &shared.Construct{Construct: c, Parts: parts}
 }
 
 // cfnExecRolePattern matches the role CloudFormation deploys with under the
@@ -407,8 +284,8 @@ func newSecret(c constructs.Construct, url awscdk.SecretValue, name, alias *stri
 }
 
 // grantDecodeAuthorizationMessage lets fn call sts:DecodeAuthorizationMessage.
-func grantDecodeAuthorizationMessage(fn gofunction.Function) {
-	fn.Function().AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+func grantDecodeAuthorizationMessage(fn awslambda.IFunction) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("DecodeAuthorizationMessage"),
 		Actions:   jsii.Strings("sts:DecodeAuthorizationMessage"),
 		Resources: jsii.Strings("*"),
@@ -420,14 +297,4 @@ func grantDecodeAuthorizationMessage(fn gofunction.Function) {
 			"resource is *; it decodes the messages of denied calls and reads nothing else."),
 		AppliesTo: &[]any{jsii.String("Resource::*")},
 	}}, jsii.Bool(true))
-}
-
-func derefAll(ps []*string) []string {
-	out := make([]string, 0, len(ps))
-	for _, s := range ps {
-		if s != nil {
-			out = append(out, *s)
-		}
-	}
-	return out
 }

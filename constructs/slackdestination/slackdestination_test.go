@@ -216,86 +216,24 @@ func TestSlackDestination(t *testing.T) {
 				t.Errorf("statements on *: %v, want %v", star, wantStar)
 			}
 
-			dlqID := cdktest.FindID(t, raw, "AWS::SQS::Queue", "DeadLetterQueue")
-			failureID := cdktest.FindID(t, raw, "AWS::SQS::Queue", "FailureQueue")
-			priorityID := cdktest.FindID(t, raw, "AWS::SQS::Queue", "PriorityQueue")
-			queueID := ""
-			for id := range cdktest.Resources(raw, "AWS::SQS::Queue") {
-				if id != dlqID && id != failureID && id != priorityID {
-					queueID = id
-				}
+			paced := cdktest.AssertPaced(t, raw, "Slack", busID)
+			if n := len(cdktest.Resources(raw, "AWS::Events::Rule")); n != 2 {
+				t.Fatalf("want 2 rules (priority and the rest), got %d", n)
 			}
-			rules := cdktest.Resources(raw, "AWS::Events::Rule")
-			if len(rules) != 2 {
-				t.Fatalf("want 2 rules (priority and the rest), got %d", len(rules))
-			}
-			for _, r := range rules {
-				rule := cdktest.Get(r, "Properties")
-				target := cdktest.Get(rule, "Targets", 0)
-				wantDetail := tt.wantRest
-				if reflect.DeepEqual(cdktest.Get(target, "Arn"), cdktest.GetAtt(priorityID, "Arn")) {
-					wantDetail = tt.wantUrgent
-				} else if !reflect.DeepEqual(cdktest.Get(target, "Arn"), cdktest.GetAtt(queueID, "Arn")) {
-					t.Errorf("rule target %v is neither pacing queue", target)
-				}
+			for q, detail := range map[string]any{paced.PriorityQueue: tt.wantUrgent, paced.Queue: tt.wantRest} {
 				pattern := map[string]any{}
 				for k, v := range tt.wantPattern {
 					if k != "detail" {
 						pattern[k] = v
 					}
 				}
-				pattern["detail"] = wantDetail
-				if !reflect.DeepEqual(cdktest.Get(rule, "EventPattern"), pattern) {
-					t.Errorf("rule pattern = %v, want %v", cdktest.Get(rule, "EventPattern"), pattern)
+				pattern["detail"] = detail
+				if !reflect.DeepEqual(paced.Rules[q], pattern) {
+					t.Errorf("rule pattern = %v, want %v", paced.Rules[q], pattern)
 				}
-				if !reflect.DeepEqual(cdktest.Get(rule, "EventBusName"), cdktest.Ref(busID)) {
-					t.Errorf("rule bus = %v", cdktest.Get(rule, "EventBusName"))
-				}
-				if !reflect.DeepEqual(cdktest.Get(target, "DeadLetterConfig"), map[string]any{"Arn": cdktest.GetAtt(dlqID, "Arn")}) ||
-					!reflect.DeepEqual(cdktest.Get(target, "RetryPolicy"), map[string]any{"MaximumEventAgeInSeconds": 21600.0, "MaximumRetryAttempts": 20.0}) {
-					t.Errorf("rule target = %v", target)
-				}
-			}
-			for _, q := range []string{dlqID, failureID, queueID, priorityID} {
-				if cdktest.Get(raw, "Resources", q, "Properties", "SqsManagedSseEnabled") != true {
-					t.Errorf("queue %s not encrypted", q)
-				}
-				cdktest.AssertTLSOnly(t, raw, q)
-			}
-			for _, q := range []string{queueID, priorityID} {
-				if got := cdktest.Get(raw, "Resources", q, "Properties", "RedrivePolicy"); !reflect.DeepEqual(got,
-					map[string]any{"deadLetterTargetArn": cdktest.GetAtt(failureID, "Arn"), "maxReceiveCount": 10.0}) {
-					t.Errorf("queue %s redrive = %v, want the failure queue", q, got)
-				}
-			}
-			assertEventsMaySend(t, raw, dlqID)
-			for _, m := range cdktest.Resources(raw, "AWS::Lambda::EventSourceMapping") {
-				p := cdktest.Get(m, "Properties")
-				if cdktest.Get(p, "ScalingConfig", "MaximumConcurrency") != 2.0 || cdktest.Get(p, "BatchSize") != 10.0 ||
-					!reflect.DeepEqual(cdktest.Get(p, "FunctionResponseTypes"), []any{"ReportBatchItemFailures"}) {
-					t.Errorf("event source mapping = %v", p)
-				}
-			}
-			if n := len(cdktest.Resources(raw, "AWS::Lambda::EventSourceMapping")); n != 2 {
-				t.Errorf("%d event source mappings, want one per queue", n)
 			}
 		})
 	}
-}
-
-// assertEventsMaySend checks that EventBridge may send to the DLQ, from this
-// stack's rules only.
-func assertEventsMaySend(t *testing.T, tpl map[string]any, queueID string) {
-	t.Helper()
-	for _, p := range cdktest.Resources(tpl, "AWS::SQS::QueuePolicy") {
-		for _, s := range cdktest.Get(p, "Properties", "PolicyDocument", "Statement").([]any) {
-			if cdktest.Get(s, "Principal", "Service") == "events.amazonaws.com" && cdktest.Get(s, "Action") == "sqs:SendMessage" &&
-				reflect.DeepEqual(cdktest.Get(s, "Resource"), cdktest.GetAtt(queueID, "Arn")) && cdktest.Get(s, "Condition", "ArnEquals", "aws:SourceArn") != nil {
-				return
-			}
-		}
-	}
-	t.Errorf("DLQ %s has no policy statement letting the rule send to it", queueID)
 }
 
 // assertKeyDecryptFor checks that the key lets the function's role decrypt,
@@ -389,19 +327,7 @@ func TestSlackDestinationNotificationPolicy(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, got, want)
 		}
 	}
-	var sweep map[string]any
-	for _, r := range cdktest.Resources(raw, "AWS::Events::Rule") {
-		if cdktest.Get(r, "Properties", "ScheduleExpression") != nil {
-			sweep = r
-		}
-	}
-	if sweep == nil || cdktest.Get(sweep, "Properties", "ScheduleExpression") != "rate(1 minute)" ||
-		!reflect.DeepEqual(cdktest.Get(sweep, "Properties", "Targets", 0, "Arn"), cdktest.GetAtt(fnID, "Arn")) {
-		t.Fatalf("no minute sweep invoking the function: %v", sweep)
-	}
-	if st := cdktest.StatementFor(t, raw, "dynamodb:Query"); st == nil {
-		t.Fatal("the function may not query the state table")
-	}
+	cdktest.AssertNotificationPolicy(t, raw, fnID, tableID, "Critical")
 	stack2 := cdktest.NewStack()
 	url2 := awscdk.NewCfnParameter(stack2, jsii.String("Url"), &awscdk.CfnParameterProps{NoEcho: jsii.Bool(true)})
 	slackdestination.New(stack2, jsii.String("Bad"), &slackdestination.Props{
@@ -434,7 +360,7 @@ func TestSlackDestinationMinimumSeverityParameter(t *testing.T) {
 	})
 	// THEN
 	_, raw := cdktest.Synth(t, stack)
-	mapping, _ := cdktest.Get(raw, "Mappings", "SlackSeverityClassesAtOrAbove").(map[string]any)
+	mapping, _ := cdktest.Get(raw, "Mappings", "SeverityClassesAtOrAbove").(map[string]any)
 	if mapping == nil {
 		t.Fatalf("no severity mapping: %v", cdktest.Get(raw, "Mappings"))
 	}
@@ -449,7 +375,7 @@ func TestSlackDestinationMinimumSeverityParameter(t *testing.T) {
 		}
 	}
 	split := func(key string) any {
-		return map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::FindInMap": []any{"SlackSeverityClassesAtOrAbove", cdktest.Ref("Min"), key}}}}
+		return map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::FindInMap": []any{"SeverityClassesAtOrAbove", cdktest.Ref("Min"), key}}}}
 	}
 	if got := cdktest.Get(urgent, "severity"); !reflect.DeepEqual(got, split("Urgent")) {
 		t.Errorf("priority rule severity = %v", got)

@@ -1,7 +1,10 @@
-// Package teamsdestination provides the Microsoft Teams destination: a rule
-// on the activity bus that invokes a function which posts each activity as an
-// Adaptive Card to a Teams Workflows webhook, whose URL lives in a Secrets
-// Manager secret under a customer-managed key.
+// Package teamsdestination provides the Microsoft Teams destination: rules
+// on the activity bus put activities into two pacing queues, from which a
+// function posts each as an Adaptive Card to a Teams Workflows webhook,
+// whose URL lives in a Secrets Manager secret under a customer-managed key.
+// Pacing, dead-letter and failure queues, and with Props.State the
+// notification policy and its minute sweep (Adaptive Card digests), are
+// every destination's, as described in package slackdestination.
 package teamsdestination
 
 import (
@@ -14,6 +17,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/internal/destination"
 	"github.com/activity-aware/ids/constructs/routing"
@@ -39,7 +43,7 @@ type Props struct {
 	Filter *routing.Filter
 	// Condition, when set, gates every resource of the destination.
 	Condition awscdk.CfnCondition
-	// SecretCacheTTL (default 5 minutes), ReservedConcurrency (2),
+	// SecretCacheTTL (default 5 minutes), ReservedConcurrency (none),
 	// MaxEventAge (6 hours) and RuleRetryAttempts (20) as for every
 	// destination.
 	SecretCacheTTL      awscdk.Duration
@@ -52,6 +56,21 @@ type Props struct {
 	// event on the bus is refused and counted (eventbus.Trust). Default: the
 	// stack's own account.
 	ProducerAccounts *[]*string
+	// MaxConcurrency (default 2), BatchSize (10) and MaxReceiveCount (10)
+	// of the two pacing queues' event source mappings, as for every
+	// destination.
+	MaxConcurrency, BatchSize, MaxReceiveCount *float64
+	// State, when set, turns on the notification policy (package
+	// correlation) with its state in this table under DestinationName
+	// (default: the construct's id): the first activity of a group is
+	// delivered, the rest of its window (NotifyWindow, default 10 minutes)
+	// folded into one digest, suppressions counted, an activity id
+	// delivered once. GroupBy lists the group key's dimensions (default
+	// principal and detection).
+	State           corrstate.State
+	DestinationName *string
+	NotifyWindow    awscdk.Duration
+	GroupBy         *[]*string
 	// Function overrides the function's defaults.
 	Function *gofunction.Props
 }
@@ -101,6 +120,13 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		ReservedConcurrency: p.ReservedConcurrency,
 		MaxEventAge:         p.MaxEventAge,
 		RuleRetryAttempts:   p.RuleRetryAttempts,
+		MaxConcurrency:      p.MaxConcurrency,
+		BatchSize:           p.BatchSize,
+		MaxReceiveCount:     p.MaxReceiveCount,
+		State:               p.State,
+		DestinationName:     p.DestinationName,
+		NotifyWindow:        p.NotifyWindow,
+		GroupBy:             p.GroupBy,
 		Function:            p.Function,
 	})
 	return &destination.Construct{Construct: c, Parts: parts}

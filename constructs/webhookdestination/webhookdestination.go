@@ -1,6 +1,10 @@
-// Package webhookdestination provides the signed-webhook destination: a rule
-// on the activity bus that invokes a function which posts each activity to an
-// HTTPS URL, signed with the Standard Webhooks scheme. The URL and a
+// Package webhookdestination provides the signed-webhook destination: rules
+// on the activity bus put activities into two pacing queues, from which a
+// function posts each activity to an HTTPS URL, signed with the Standard
+// Webhooks scheme. Pacing, dead-letter and failure queues, and with
+// Props.State the notification policy and its minute sweep (signed digest
+// documents, package webhook), are every destination's, as described in
+// package slackdestination. The URL and a
 // generated signing secret live in one Secrets Manager secret under a
 // customer-managed key; the receiver reads the signing secret from it (or is
 // given it) and verifies with package destinations/webhook/signature.
@@ -16,6 +20,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	corrstate "github.com/activity-aware/ids/constructs/correlation"
 	"github.com/activity-aware/ids/constructs/gofunction"
 	"github.com/activity-aware/ids/constructs/internal/destination"
 	"github.com/activity-aware/ids/constructs/routing"
@@ -57,11 +62,26 @@ type Props struct {
 	// event on the bus is refused and counted (eventbus.Trust). Default: the
 	// stack's own account.
 	ProducerAccounts *[]*string
-	// ReservedConcurrency (default 2), MaxEventAge (6 hours) and
+	// ReservedConcurrency (default none), MaxEventAge (6 hours) and
 	// RuleRetryAttempts (20) as for every destination.
 	ReservedConcurrency *float64
 	MaxEventAge         awscdk.Duration
 	RuleRetryAttempts   *float64
+	// MaxConcurrency (default 2), BatchSize (10) and MaxReceiveCount (10)
+	// of the two pacing queues' event source mappings, as for every
+	// destination.
+	MaxConcurrency, BatchSize, MaxReceiveCount *float64
+	// State, when set, turns on the notification policy (package
+	// correlation) with its state in this table under DestinationName
+	// (default: the construct's id): the first activity of a group is
+	// delivered, the rest of its window (NotifyWindow, default 10 minutes)
+	// folded into one digest, suppressions counted, an activity id
+	// delivered once. GroupBy lists the group key's dimensions (default
+	// principal and detection).
+	State           corrstate.State
+	DestinationName *string
+	NotifyWindow    awscdk.Duration
+	GroupBy         *[]*string
 	// Function overrides the function's defaults.
 	Function *gofunction.Props
 }
@@ -119,6 +139,13 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		ReservedConcurrency: p.ReservedConcurrency,
 		MaxEventAge:         p.MaxEventAge,
 		RuleRetryAttempts:   p.RuleRetryAttempts,
+		MaxConcurrency:      p.MaxConcurrency,
+		BatchSize:           p.BatchSize,
+		MaxReceiveCount:     p.MaxReceiveCount,
+		State:               p.State,
+		DestinationName:     p.DestinationName,
+		NotifyWindow:        p.NotifyWindow,
+		GroupBy:             p.GroupBy,
 		Function:            p.Function,
 	})
 	return &destination.Construct{Construct: c, Parts: parts}

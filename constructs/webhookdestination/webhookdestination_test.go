@@ -56,20 +56,26 @@ func TestWebhookDestinationNewSecretGated(t *testing.T) {
 	fn := cdktest.Only(t, raw, "AWS::Lambda::Function")
 	wantEnv := map[string]any{"WEBHOOK_SECRET_ARN": cdktest.Ref(secretID), "SECRET_CACHE_TTL": "5m0s",
 		// By default the stack's own account is the one producer.
-		"PRODUCER_ACCOUNTS": cdktest.Ref("AWS::AccountId")}
+		"PRODUCER_ACCOUNTS": cdktest.Ref("AWS::AccountId"), "HEARTBEAT_ACCOUNT": cdktest.Ref("AWS::AccountId")}
 	if got := cdktest.Get(fn, "Properties", "Environment", "Variables"); !reflect.DeepEqual(got, wantEnv) {
 		t.Errorf("environment = %v, want %v", got, wantEnv)
 	}
 	if read := cdktest.StatementFor(t, raw, "secretsmanager:GetSecretValue"); !reflect.DeepEqual(read["Resource"], cdktest.Ref(secretID)) {
 		t.Errorf("GetSecretValue on %v", read["Resource"])
 	}
-	// The severity list comes from the stack's mapping at deploy time.
-	pattern := cdktest.Get(cdktest.Only(t, raw, "AWS::Events::Rule"), "Properties", "EventPattern")
-	wantSeverity := map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::FindInMap": []any{"SeveritiesAtOrAbove", cdktest.Ref("MinSeverity"), "List"}}}}
-	if got := cdktest.Get(pattern, "detail", "severity"); !reflect.DeepEqual(got, wantSeverity) {
-		t.Errorf("severity pattern = %v", got)
+	// The severity lists come from the stack's mapping at deploy time; the
+	// heartbeat canary passes the other rule whatever the minimum.
+	paced := cdktest.AssertPaced(t, raw, "Webhook", cdktest.LogicalID(t, raw, "AWS::Events::EventBus"))
+	list := func(key string) any {
+		return map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::FindInMap": []any{"SeverityClassesAtOrAbove", cdktest.Ref("MinSeverity"), key}}}}
 	}
-	if got := cdktest.Get(raw, "Mappings", "SeveritiesAtOrAbove", "medium", "List"); got != "critical,high,medium" {
+	if got := cdktest.Get(paced.Urgent, "severity"); !reflect.DeepEqual(got, list("Urgent")) {
+		t.Errorf("priority severity pattern = %v", got)
+	}
+	if got := cdktest.Get(paced.Rest, "$or", 1); !reflect.DeepEqual(got, map[string]any{"source": []any{"heartbeat"}, "tags": []any{"heartbeat"}}) {
+		t.Errorf("the canary's way past the minimum = %v", got)
+	}
+	if got := cdktest.Get(raw, "Mappings", "SeverityClassesAtOrAbove", "medium"); !reflect.DeepEqual(got, map[string]any{"Urgent": "critical,high", "Rest": "medium"}) {
 		t.Errorf("mapping medium = %v", got)
 	}
 	// Empty URL: nothing of the destination is deployed.
@@ -80,7 +86,8 @@ func TestWebhookDestinationNewSecretGated(t *testing.T) {
 			}
 		}
 	}
-	if d.Key() == nil || d.Function() == nil || d.DeadLetterQueue() == nil || d.FailureQueue() == nil || d.Rule() == nil {
+	if d.Key() == nil || d.Function() == nil || d.DeadLetterQueue() == nil || d.FailureQueue() == nil || d.Rule() == nil ||
+		d.PriorityRule() == nil || d.Queue() == nil || d.PriorityQueue() == nil || d.LogGroup() == nil || d.Sweep() != nil {
 		t.Error("a getter returns nil")
 	}
 	_ = fnID
@@ -129,7 +136,8 @@ func TestWebhookDestinationExistingSecretRouted(t *testing.T) {
 			"account":    map[string]any{"id": []any{"123456789012"}},
 		},
 	}
-	if got := cdktest.Get(cdktest.Only(t, raw, "AWS::Events::Rule"), "Properties", "EventPattern"); !reflect.DeepEqual(got, want) {
+	paced := cdktest.AssertPaced(t, raw, "Webhook", cdktest.LogicalID(t, raw, "AWS::Events::EventBus"))
+	if got := paced.Rules[paced.PriorityQueue]; !reflect.DeepEqual(got, want) {
 		t.Errorf("pattern = %v\nwant %v", got, want)
 	}
 	for _, r := range cdktest.Resources(raw, "AWS::Lambda::Function") {

@@ -9,8 +9,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/monitoring/metrics"
@@ -30,11 +32,14 @@ const EnvHeartbeatAccount = "HEARTBEAT_ACCOUNT"
 
 // Run is a destination function's main: it reads the environment once (the
 // secret named by secretVar and its cache TTL, PRODUCER_ACCOUNTS,
-// HEARTBEAT_ACCOUNT), builds the secret cache (the SDK's
-// AWS_ENDPOINT_URL_SECRETS_MANAGER keeps working, so the function runs
-// against a local endpoint too), lets build make the destination's
-// Deliverer, and starts the Lambda handler with metrics under name. A bad
-// environment ends the process at init with the reason logged.
+// HEARTBEAT_ACCOUNT, and the notification policy's STATE_TABLE,
+// DESTINATION_NAME, NOTIFY_WINDOW, NOTIFY_GROUP_BY), builds the secret cache
+// and the state table's client (the SDK's AWS_ENDPOINT_URL_SECRETS_MANAGER
+// and AWS_ENDPOINT_URL_DYNAMODB keep working, so the function runs against
+// local endpoints too), lets build make the destination's Deliverer, and
+// starts the Lambda handler (Invoke: pacing queue batches, the sweep, or a
+// rule's event) with metrics under name. A bad environment ends the process
+// at init with the reason logged.
 func Run(name, secretVar string, build func(secret Secret, getenv func(string) string) (Deliverer, error)) {
 	logger := lambdacontext.NewLogger()
 	h, err := setup(name, secretVar, build)
@@ -43,7 +48,9 @@ func Run(name, secretVar string, build func(secret Secret, getenv func(string) s
 		os.Exit(1)
 	}
 	h.Logger = logger
-	lambda.Start(h.Handle)
+	// The Handler is a lambda.Handler (Invoke): it takes the pacing
+	// queues' batches, the scheduled sweep and direct rule invocations.
+	lambda.Start(h)
 }
 
 // RunAWS is Run for a destination without a secret (e-mail through SNS):
@@ -56,7 +63,9 @@ func RunAWS(name string, build func(cfg aws.Config, getenv func(string) string) 
 		os.Exit(1)
 	}
 	h.Logger = logger
-	lambda.Start(h.Handle)
+	// The Handler is a lambda.Handler (Invoke): it takes the pacing
+	// queues' batches, the scheduled sweep and direct rule invocations.
+	lambda.Start(h)
 }
 
 func setup(name, secretVar string, build func(Secret, func(string) string) (Deliverer, error)) (*Handler, error) {
@@ -82,7 +91,22 @@ func setupAWS(name string, build func(aws.Config, func(string) string) (Delivere
 	if err != nil {
 		return nil, err
 	}
+	nc, err := correlation.NotifierConfigFromEnv(os.Getenv, name)
+	if err != nil {
+		return nil, err
+	}
+	var notifier Notifier
+	if nc.StateTable != "" {
+		if _, ok := d.(DigestDeliverer); !ok {
+			return nil, fmt.Errorf("%s: %s is set, but the destination delivers no digests", name, correlation.EnvStateTable)
+		}
+		notifier = &correlation.Notifier{
+			Store:  correlation.NewDynamoDBStore(dynamodb.NewFromConfig(awsCfg), nc.StateTable),
+			Policy: nc.Policy,
+		}
+	}
 	return &Handler{
+		Notifier:  notifier,
 		Name:      name,
 		Trust:     trust,
 		Deliverer: d,

@@ -205,7 +205,7 @@ func rulePatterns(c constructs.Construct, filter *routing.Filter, detail *map[st
 
 // severityClassesID is the stack's mapping from a minimum severity to the
 // severities each pacing rule takes.
-const severityClassesID = "SlackSeverityClassesAtOrAbove"
+const severityClassesID = "SeverityClassesAtOrAbove"
 
 // splitByParameter narrows the priority and the other rule's detail
 // patterns to the severities at or above min, a token (a CloudFormation
