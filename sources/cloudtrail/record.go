@@ -197,8 +197,8 @@ func (sc *scratch) text(v *fastjson.Value) []byte {
 
 var trueText, falseText = []byte("true"), []byte("false")
 
-// str is sc.text as a string, interned.
-func (sc *scratch) str(v *fastjson.Value) string { return sc.intern(sc.text(v)) }
+// str is sc.text as a string (see keep).
+func (sc *scratch) str(v *fastjson.Value) string { return sc.keep(sc.text(v)) }
 
 // boolean reads true/false or the strings "true"/"false" in any case into
 // *dst and returns dst, or nil when v is neither.
@@ -268,7 +268,7 @@ func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Ti
 	consoleFailure := r.consoleSignInFailure(sc, act)
 	act.Outcome = outcome(act.ErrorCode, consoleFailure)
 
-	eventID, eventTime := string(sc.text(r.top[mEventID])), string(sc.text(r.top[mEventTime]))
+	eventID, eventTime := sc.str(r.top[mEventID]), sc.str(r.top[mEventTime])
 	at, ok := parseTime(eventTime)
 	if !ok {
 		at = fallback
@@ -313,7 +313,7 @@ func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Ti
 	linkEnd := len(text)
 	text = sc.appendCompact(text, r.top[mRequestParameters])
 	sc.buf = text
-	all := string(text)
+	all := sc.keep(text)
 	a.Subject = activity.Truncate(all[:subjectEnd], maxSubjectRunes)
 
 	if r.top[mOmitted] != nil || get(r.top[mRequestParameters], "omitted") != nil || get(r.top[mResponseElements], "omitted") != nil {

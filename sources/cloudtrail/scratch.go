@@ -1,23 +1,23 @@
 package cloudtrail
 
 import (
+	"unsafe"
+
 	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/activity"
 )
 
 // scratch is the working state of one standardization at a time: parsers, a
-// string interner and a buffer. A Source pools them, so a warm Lambda reuses
+// string arena and a buffer. A Source pools them, so a warm Lambda reuses
 // them batch after batch.
 type scratch struct {
 	// batch parses a subscription batch, record each record in it (the
 	// batch's values must stay valid while its records are parsed).
 	batch, record fastjson.Parser
-	// interned maps text to one string holding it. CloudTrail records of one
-	// account repeat most values (event sources, regions, account ids, role
-	// ARNs, user agents, error codes); sharing one string per value saves an
-	// allocation per member and per record.
-	interned map[string]string
+	// arena holds the text of the strings of the activities built so far
+	// (see keep): one allocation for many strings, none per member.
+	arena []byte
 	// rec is the record being read; its values live in the record parser.
 	rec record
 	// hashID is the fallback id of the record being read (see fromRecord).
@@ -40,35 +40,25 @@ func (sc *scratch) newBlock() *recordActivity {
 	return new(recordActivity)
 }
 
-// Interning limits: values longer than maxInternLen are rarely repeated, and
-// the table is emptied when it reaches maxInterned entries, which bounds its
-// memory whatever the input.
-const (
-	maxInternLen = 256
-	maxInterned  = 8192
-)
+// arenaChunk is the size of the byte blocks the strings of activities are
+// copied into: one allocation for the strings of several records.
+const arenaChunk = 16 << 10
 
-func newScratch() *scratch {
-	return &scratch{interned: make(map[string]string, 512)}
-}
+func newScratch() *scratch { return new(scratch) }
 
-// intern returns b as a string, shared with earlier equal values.
-func (sc *scratch) intern(b []byte) string {
+// keep returns b as a string copied into sc.arena. A chunk of the arena is
+// never written again where a string points, so the strings stay valid after
+// the scratch moves on; a full chunk is left to the strings that use it.
+func (sc *scratch) keep(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if len(b) > maxInternLen {
-		return string(b)
+	if len(b) > cap(sc.arena)-len(sc.arena) {
+		sc.arena = make([]byte, 0, max(arenaChunk, len(b)))
 	}
-	if s, ok := sc.interned[string(b)]; ok {
-		return s
-	}
-	if len(sc.interned) >= maxInterned {
-		clear(sc.interned)
-	}
-	s := string(b)
-	sc.interned[s] = s
-	return s
+	start := len(sc.arena)
+	sc.arena = append(sc.arena, b...)
+	return unsafe.String(&sc.arena[start], len(b))
 }
 
 // recordActivity holds an activity of a recognized record and the parts it

@@ -45,7 +45,7 @@ type Source struct {
 	accountNames map[string]string
 	// scratch holds idle working states. Unlike a sync.Pool it survives
 	// garbage collections, which a busy source runs every few batches, so
-	// the interned strings and the batch buffers are kept.
+	// the parsers and buffers are kept.
 	scratch chan *scratch
 }
 
