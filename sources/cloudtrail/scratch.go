@@ -12,9 +12,8 @@ import (
 // string arena and a buffer. A Source pools them, so a warm Lambda reuses
 // them batch after batch.
 type scratch struct {
-	// batch parses a subscription batch, record each record in it (the
-	// batch's values must stay valid while its records are parsed).
-	batch, record fastjson.Parser
+	// record parses each record.
+	record fastjson.Parser
 	// arena holds the text of the strings of the activities built so far
 	// (see keep): one allocation for many strings, none per member.
 	arena []byte

@@ -3,7 +3,6 @@ package cloudtrail
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,10 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	gojson "github.com/goccy/go-json"
 	"github.com/klauspost/compress/gzip"
-	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/activity"
-	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // ErrMalformedPayload reports a subscription payload that cannot be decoded:
@@ -51,7 +48,7 @@ var gzipReaders sync.Pool
 // wrapping ErrMalformedPayload (or ErrPayloadTooLarge); no activity is
 // returned with an error.
 func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent) ([]*activity.Activity, error) {
-	return s.fromData([]byte(ev.AWSLogs.Data))
+	return s.fromData(readOnlyBytes(ev.AWSLogs.Data)) // read by the base64 decoder only
 }
 
 // fromData decodes and standardizes awslogs.data: base64 of the gzipped
@@ -97,69 +94,15 @@ func (s *Source) FromGzip(zipped []byte) ([]*activity.Activity, error) {
 // FromPayload standardizes a CloudWatch Logs subscription event as the Lambda
 // runtime delivers it, the JSON bytes {"awslogs":{"data":"..."}}, exactly as
 // FromSubscription does after decoding it into events.CloudwatchLogsEvent
-// with encoding/json, but without that decoder's passes over the megabyte of
-// base64. A payload that is not such an event is an error wrapping
+// with encoding/json; goccy/go-json decodes it, without copying the megabyte
+// of base64. A payload that is not such an event is an error wrapping
 // ErrMalformedPayload.
 func (s *Source) FromPayload(payload []byte) ([]*activity.Activity, error) {
-	sc := s.getScratch()
-	data, ok := sc.payloadData(payload)
-	if ok {
-		// data points into the scratch's parser; decode before returning it.
-		acts, err := s.fromData(data)
-		s.putScratch(sc)
-		return acts, err
-	}
-	s.putScratch(sc)
 	var ev events.CloudwatchLogsEvent
-	if err := json.Unmarshal(payload, &ev); err != nil {
+	if err := gojson.UnmarshalWithOption(payload, &ev, gojson.DecodeNoCopyString()); err != nil {
 		return nil, fmt.Errorf("%w: event JSON: %w", ErrMalformedPayload, err)
 	}
 	return s.FromSubscription(ev)
-}
-
-// payloadData returns awslogs.data of a payload in the plain shape the
-// Lambda service sends: strictly valid JSON whose only member spelled like
-// "awslogs" (in any case, as encoding/json matches) is exactly "awslogs", an
-// object whose only member spelled like "data" is exactly "data", a string.
-// Anything else is left to encoding/json (ok false).
-func (sc *scratch) payloadData(payload []byte) (data []byte, ok bool) {
-	v, err := sc.batch.ParseBytes(payload)
-	if err != nil || v.Type() != fastjson.TypeObject {
-		return nil, false
-	}
-	if valid, _ := jsonscan.Check(payload); !valid {
-		return nil, false
-	}
-	logs := onlyMember(v, "awslogs")
-	if logs == nil || logs.Type() != fastjson.TypeObject {
-		return nil, false
-	}
-	d := onlyMember(logs, "data")
-	if d == nil || d.Type() != fastjson.TypeString {
-		return nil, false
-	}
-	b, _ := d.StringBytes()
-	return b, true
-}
-
-// onlyMember returns the member of object v named name, when it is the only
-// member whose name matches name case-insensitively.
-func onlyMember(v *fastjson.Value, name string) *fastjson.Value {
-	o, _ := v.Object()
-	var found *fastjson.Value
-	n := 0
-	o.Visit(func(k []byte, m *fastjson.Value) {
-		if bytes.EqualFold(k, []byte(name)) {
-			n++
-			if string(k) == name {
-				found = m
-			}
-		}
-	})
-	if n != 1 {
-		return nil
-	}
-	return found
 }
 
 // putBuffer returns b to the pool unless a hostile payload made it huge.
