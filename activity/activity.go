@@ -131,6 +131,17 @@ type Activity struct {
 	Detail json.RawMessage `json:"detail,omitempty"`
 	// Truncated is set when Detail or any field value was trimmed.
 	Truncated bool `json:"truncated,omitempty"`
+
+	// checkedDetail is the Detail SetCheckedDetail vouched for.
+	checkedDetail []byte
+}
+
+// SetCheckedDetail sets Detail to detail, which the caller has checked to be
+// valid JSON without whitespace outside strings (as internal/jsonscan.Check
+// reports it): Marshal copies it as it is. A Detail set otherwise, or
+// replaced later, is checked and compacted as encoding/json does.
+func (a *Activity) SetCheckedDetail(detail json.RawMessage) {
+	a.Detail, a.checkedDetail = detail, detail
 }
 
 // Account is the AWS account the activity happened in.

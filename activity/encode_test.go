@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // stdMarshal is Marshal's reference: encoding/json without HTML escaping.
@@ -108,16 +110,53 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want, wantErr := stdMarshal(tt.a)
-			got, gotErr := Marshal(tt.a)
-			if (wantErr != nil) != (gotErr != nil) {
-				t.Fatalf("error mismatch: Marshal %v, encoding/json %v", gotErr, wantErr)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("Marshal differs from encoding/json:\n got %s\nwant %s", got, want)
-			}
+			sameAsEncodingJSON(t, tt.a)
 		})
 	}
+}
+
+// sameAsEncodingJSON fails unless Marshal writes what encoding/json writes
+// for a, and, when a's Detail is valid compact JSON (what a source checks
+// before it calls SetCheckedDetail), also for a with that Detail set by
+// SetCheckedDetail, truncated and not.
+func sameAsEncodingJSON(t *testing.T, a *Activity) {
+	t.Helper()
+	want, wantErr := stdMarshal(a)
+	got, gotErr := Marshal(a)
+	if (wantErr != nil) != (gotErr != nil) {
+		t.Fatalf("error mismatch: Marshal %v, encoding/json %v", gotErr, wantErr)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Marshal differs from encoding/json:\n got %s\nwant %s", got, want)
+	}
+	if valid, compact := jsonscan.Check(a.Detail); !valid || !compact {
+		return
+	}
+	for _, truncated := range []bool{false, true} {
+		c := *a
+		c.SetCheckedDetail(a.Detail)
+		c.Truncated = truncated
+		want, wantErr := stdMarshal(&c)
+		got, gotErr := Marshal(&c)
+		if wantErr != nil || gotErr != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Marshal of a checked Detail differs from encoding/json (errors %v, %v):\n got %s\nwant %s", gotErr, wantErr, got, want)
+		}
+	}
+}
+
+// TestReplacedCheckedDetail: a Detail replaced after SetCheckedDetail is
+// checked again, as encoding/json checks it.
+func TestReplacedCheckedDetail(t *testing.T) {
+	a := &Activity{SchemaVersion: "1.0", ID: "x", Source: "s", Subject: "y", Severity: Info, Time: time.Unix(0, 0).UTC()}
+	a.SetCheckedDetail(json.RawMessage(`{"a":1}`))
+	for _, d := range []string{`{"a":NaN}`, `{"a":01}`} {
+		a.Detail = json.RawMessage(d)
+		if _, err := Marshal(a); err == nil {
+			t.Errorf("Marshal with the replaced Detail %s: no error, want encoding/json's", d)
+		}
+	}
+	a.Detail = json.RawMessage("{ \"a\" : 1 }")
+	sameAsEncodingJSON(t, a)
 }
 
 func FuzzMarshalMatchesEncodingJSON(f *testing.F) {
@@ -133,14 +172,7 @@ func FuzzMarshalMatchesEncodingJSON(f *testing.F) {
 		if detail == "" {
 			a.Detail = nil
 		}
-		want, wantErr := stdMarshal(a)
-		got, gotErr := Marshal(a)
-		if (wantErr != nil) != (gotErr != nil) {
-			t.Fatalf("error mismatch: Marshal %v, encoding/json %v", gotErr, wantErr)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("Marshal differs from encoding/json:\n got %s\nwant %s", got, want)
-		}
+		sameAsEncodingJSON(t, a)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
@@ -44,33 +45,82 @@ func (e *Entry) Size() int {
 // encoding/json writes a struct of those three string fields without HTML
 // escaping: how aaids replay prints what the source would publish.
 func (e *Entry) AppendJSON(b []byte) ([]byte, error) {
-	// Detail is read in place; the Encoder writes its reused buffer onto b.
-	detail := unsafe.String(unsafe.SliceData(e.Detail), len(e.Detail))
-	w := appender{b}
-	enc := gojson.NewEncoder(&w)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, detail}); err != nil {
+	enc := encoders.Get().(*encoder)
+	defer enc.release()
+	detail := unsafe.String(unsafe.SliceData(e.Detail), len(e.Detail)) // read in place
+	if err := enc.encode(struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, detail}); err != nil {
 		return b, fmt.Errorf("activity: encode entry: %w", err)
 	}
-	return w.b[:len(w.b)-1], nil
+	return append(b, enc.buf...), nil
 }
 
-// appender is an io.Writer that appends to b.
-type appender struct{ b []byte }
+// encoder is a goccy/go-json encoder without HTML escaping, the buffer it
+// writes to and room for the copy of an activity Marshal encodes; encoders
+// pools them, so an encoding allocates only what it returns.
+type encoder struct {
+	buf []byte
+	enc *gojson.Encoder
+	act Activity
+}
 
-func (w *appender) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+var encoders = sync.Pool{New: func() any {
+	e := new(encoder)
+	e.enc = gojson.NewEncoder(e)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+func (e *encoder) Write(p []byte) (int, error) { e.buf = append(e.buf, p...); return len(p), nil }
+
+// encode leaves the JSON of v in e.buf.
+func (e *encoder) encode(v any) error {
+	e.buf = e.buf[:0]
+	if err := e.enc.Encode(v); err != nil {
+		return err
+	}
+	e.buf = e.buf[:len(e.buf)-1] // Encode ends with a newline
+	return nil
+}
+
+// release returns e to the pool, unless a huge value grew its buffer.
+func (e *encoder) release() {
+	if cap(e.buf) <= 4*DefaultMaxEntrySize {
+		encoders.Put(e)
+	}
+}
 
 // Marshal encodes the activity as JSON without HTML escaping (EventBridge and
 // destinations read it as data, and escaping would inflate hostile text),
 // byte for byte as encoding/json with SetEscapeHTML(false) does, with
 // goccy/go-json (see TestMarshalMatchesEncodingJSON and the package doc of
-// sources/cloudtrail for why).
+// sources/cloudtrail for why). A Detail set by SetCheckedDetail is copied
+// into place without being checked again.
 func Marshal(a *Activity) ([]byte, error) {
-	b, err := gojson.MarshalWithOption(a, gojson.DisableHTMLEscape())
+	e := encoders.Get().(*encoder)
+	defer e.release()
+	detail := a.Detail
+	if len(detail) == 0 || len(detail) != len(a.checkedDetail) || unsafe.SliceData(detail) != unsafe.SliceData(a.checkedDetail) {
+		if err := e.encode(a); err != nil {
+			return nil, fmt.Errorf("activity: encode: %w", err)
+		}
+		return bytes.Clone(e.buf), nil
+	}
+	e.act = *a
+	e.act.Detail = nil
+	err := e.encode(&e.act)
+	e.act = Activity{}
 	if err != nil {
 		return nil, fmt.Errorf("activity: encode: %w", err)
 	}
-	return b, nil
+	// Detail is the last member before "truncated".
+	const key = `,"detail":`
+	tail := "}"
+	if a.Truncated {
+		tail = `,"truncated":true}`
+	}
+	head := e.buf[:len(e.buf)-len(tail)]
+	out := make([]byte, 0, len(head)+len(key)+len(detail)+len(tail))
+	return append(append(append(append(out, head...), key...), detail...), tail...), nil
 }
 
 // NewEntry validates the activity and encodes it as an EventBridge entry of at

@@ -107,7 +107,8 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	if len(text) == 0 || text[0] != '{' {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	if valid, _ := jsonscan.Check(text); !valid {
+	valid, compact := jsonscan.Check(text)
+	if !valid {
 		return s.unrecognized(raw, origin, fallback)
 	}
 	// fastjson keeps a lone surrogate escape as text; encoding/json (and so
@@ -137,9 +138,13 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 		sc.hashID = "record-" + hex.EncodeToString(sum[:16])
 	}
 	a := r.activity(sc, origin, fallback)
-	a.Detail = text[:len(text):len(text)] // capped: an append by its owner copies
+	detail := text[:len(text):len(text)] // capped: an append by its owner copies
 	if !owned {
-		a.Detail = bytes.Clone(text)
+		detail = bytes.Clone(text)
+	}
+	a.Detail = detail
+	if compact && !summarized {
+		a.SetCheckedDetail(detail) // encoded without a second check
 	}
 	a.Truncated = a.Truncated || summarized
 	if name, ok := s.accountNames[a.Account.ID]; ok {
