@@ -138,7 +138,7 @@ func sameAsEncodingJSON(t *testing.T, a *Activity) {
 		c.Truncated = truncated
 		want, wantErr := stdMarshal(&c)
 		got, gotErr := Marshal(&c)
-		if wantErr != nil || gotErr != nil || !bytes.Equal(got, want) {
+		if (wantErr != nil) != (gotErr != nil) || !bytes.Equal(got, want) {
 			t.Fatalf("Marshal of a checked Detail differs from encoding/json (errors %v, %v):\n got %s\nwant %s", gotErr, wantErr, got, want)
 		}
 	}
