@@ -8,8 +8,8 @@ import (
 	"github.com/activity-aware/ids/destinations/webhook/signature"
 )
 
-// FuzzRender renders activities of arbitrary strings: the payload is always
-// JSON carrying the activity unchanged, the id never holds the separator of
+// FuzzRender renders activities of arbitrary strings: an invalid activity is
+// refused, a valid one's payload is always JSON carrying the activity unchanged, the id never holds the separator of
 // the signed content, and the signature over it verifies.
 func FuzzRender(f *testing.F) {
 	f.Add("id-1", "cloudtrail", "Access denied", "alice", "AccessDenied", "k", "v")
@@ -27,8 +27,11 @@ func FuzzRender(f *testing.F) {
 			Fields: []activity.Field{{Key: fieldKey, Value: fieldValue}},
 		}
 		body, msgID, err := Render(a)
-		if err != nil {
-			t.Fatal(err)
+		if invalid := a.Validate(); invalid != nil || err != nil {
+			if invalid == nil || err == nil {
+				t.Fatalf("Render error %v for an activity whose Validate says %v", err, invalid)
+			}
+			return // never sent: receivers could not parse it
 		}
 		checkPayload(t, a, body, msgID)
 		h := key.Headers(msgID, at, body)

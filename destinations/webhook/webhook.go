@@ -56,6 +56,9 @@ type Payload struct {
 // carries the same one and a receiver can deduplicate; it holds only
 // [A-Za-z0-9_-] (never the "." the signed content uses as separator).
 func Render(a *activity.Activity) (body []byte, id string, err error) {
+	if err := a.Validate(); err != nil {
+		return nil, "", fmt.Errorf("webhook: %w", err) // receivers could not parse it
+	}
 	data, err := activity.Marshal(a)
 	if err != nil {
 		return nil, "", fmt.Errorf("webhook: %w", err)
