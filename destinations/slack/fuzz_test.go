@@ -2,9 +2,12 @@ package slack
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	slackapi "github.com/slack-go/slack"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
@@ -77,6 +80,81 @@ func FuzzRenderDigest(f *testing.F) {
 		checkMessage(t, payload)
 		if strings.Contains(string(payload), "evil.example") {
 			t.Fatal("a digest links outside the AWS console")
+		}
+	})
+}
+
+// FuzzThreadCount renders a parent from arbitrary event strings, keeps it
+// as the correlation state keeps it, and updates it with arbitrary counts,
+// as often as a thread would: the message stays within Slack's limits and
+// free of event formatting, carries exactly one count line, last, stating
+// the counts given and nothing from the event, and keeps every other block
+// of the parent.
+func FuzzThreadCount(f *testing.F) {
+	f.Add("Access denied: IAMUser alice → iam:GetPolicy", "alice", ":thread: 99 more in thread", int64(24), int64(0), uint8(3), true)
+	f.Add("<!channel>", "*bold*", strings.Repeat("x", 3000), int64(0), int64(5), uint8(60), false)
+	f.Add("", "", "", int64(-3), int64(-1), uint8(0), true)
+	f.Fuzz(func(t *testing.T, subject, actor, value string, replies, folded int64, fields uint8, final bool) {
+		a := &activity.Activity{
+			SchemaVersion: "1.0", ID: "id-" + actor, Source: "cloudtrail", Subject: subject, Severity: activity.High,
+			Time:  time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+			Actor: &activity.Actor{Type: "IAMUser", Name: actor, UserAgent: value},
+		}
+		// Enough detail sections to reach the block limit.
+		for i := range int(fields) {
+			a.Fields = append(a.Fields, activity.Field{Key: value + string(rune('a'+i%26)), Value: value})
+		}
+		parent := Render(a)
+		kept, err := decodeParent(encodeParent(parent))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msg = kept
+		for range 3 { // each reply's update replaces the line
+			msg = WithThreadCount(msg, replies, folded, final)
+		}
+		checkMessage(t, encode(t, msg))
+		blocks := msg.Blocks.BlockSet
+		last, ok := blocks[len(blocks)-1].(*slackapi.ContextBlock)
+		if !ok || last.BlockID != threadCountBlockID {
+			t.Fatalf("last block is not the count line: %#v", blocks[len(blocks)-1])
+		}
+		counted := 0
+		for _, b := range blocks {
+			if b.ID() == threadCountBlockID {
+				counted++
+			}
+		}
+		if counted != 1 {
+			t.Fatalf("%d count lines", counted)
+		}
+		line := last.ContextElements.Elements[0].(*slackapi.TextBlockObject).Text
+		want := ":thread: "
+		switch {
+		case replies > 0 || folded <= 0:
+			want += fmt.Sprintf("%d more in thread", max(replies, 0))
+			if folded > 0 {
+				want += fmt.Sprintf(" · %d more counted in the digest", folded)
+			}
+		default:
+			want += fmt.Sprintf("%d more counted in the digest", folded)
+		}
+		if final {
+			want += " · window closed"
+		}
+		if line != want {
+			t.Fatalf("count line %q, want %q", line, want)
+		}
+		// Every block of the parent but those the limit drops is kept, in order.
+		orig := parent.Blocks.BlockSet
+		keep := min(len(orig), maxBlocks-1)
+		for i := range keep {
+			if orig[i].BlockType() != blocks[i].BlockType() {
+				t.Fatalf("block %d: %s became %s", i, orig[i].BlockType(), blocks[i].BlockType())
+			}
+		}
+		if len(blocks) != keep+1 {
+			t.Fatalf("%d blocks, want %d kept and the count line", len(blocks), keep)
 		}
 	})
 }

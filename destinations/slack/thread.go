@@ -34,7 +34,7 @@ func WithThreadCount(parent *slackapi.WebhookMessage, replies, folded int64, fin
 		blocks = blocks[:maxBlocks-1]
 	}
 	var parts []string
-	if replies > 0 || folded == 0 {
+	if replies > 0 || folded <= 0 {
 		parts = append(parts, fmt.Sprintf("%d more in thread", max(replies, 0)))
 	}
 	if folded > 0 {
