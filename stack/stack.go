@@ -52,7 +52,12 @@ const (
 	// WebhookURLPattern admits Slack's incoming-webhook URLs only (commercial
 	// and GovSlack, /services/ paths, as the function's own check), so a
 	// mistyped or hostile URL fails at deploy.
-	WebhookURLPattern    = `^https://hooks\.slack(-gov)?\.com/services/[^\s]+$`
+	WebhookURLPattern = `^https://hooks\.slack(-gov)?\.com/services/[^\s]+$`
+	// SlackAppSecretPattern admits a Slack app's secret as the function
+	// checks it: a bot token and a channel id, in this order.
+	SlackAppSecretPattern = `^\{\s*"botToken"\s*:\s*"xoxb-[0-9A-Za-z-]{10,250}"\s*,\s*"channel"\s*:\s*"[CGD][0-9A-Z]{8,20}"\s*\}$`
+	// SlackSecretPattern is the SlackWebhookUrl parameter's: either mode.
+	SlackSecretPattern   = WebhookURLPattern + "|" + SlackAppSecretPattern
 	AlarmEmailPattern    = `^$|^[^\s@]+@[^\s@]+\.[^\s@]+$`
 	conditionSubscribeID = "HasCloudTrailLogGroup"
 	conditionEmailID     = "HasAlarmEmail"
@@ -177,9 +182,10 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 	webhookURL := awscdk.NewCfnParameter(s, jsii.String(ParamWebhookURL), &awscdk.CfnParameterProps{
 		Type:                  jsii.String("String"),
 		NoEcho:                jsii.Bool(true),
-		AllowedPattern:        jsii.String(WebhookURLPattern),
-		ConstraintDescription: jsii.String("must be a Slack incoming webhook URL: https://hooks.slack.com/services/… or https://hooks.slack-gov.com/services/…"),
-		Description:           jsii.String("Slack incoming webhook URL; stored in Secrets Manager, never shown."),
+		AllowedPattern:        jsii.String(SlackSecretPattern),
+		ConstraintDescription: jsii.String(`must be a Slack incoming webhook URL (https://hooks.slack.com/services/… or https://hooks.slack-gov.com/services/…) or a Slack app's {"botToken":"xoxb-…","channel":"C…"}`),
+		Description: jsii.String(`Slack incoming webhook URL, or a Slack app's {"botToken":"xoxb-…","channel":"C…"} ` +
+			"(app mode: a group's repeats threaded under its first message); stored in Secrets Manager, never shown."),
 	})
 	alarmEmail := awscdk.NewCfnParameter(s, jsii.String(ParamAlarmEmail), &awscdk.CfnParameterProps{
 		Type:                  jsii.String("String"),

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/activity-aware/ids/constructs/cloudtrailsource"
+	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/internal/cdktest"
 	"github.com/activity-aware/ids/stack"
@@ -69,9 +70,9 @@ func TestStackParameters(t *testing.T) {
 		"SlackWebhookUrl": map[string]any{
 			"Type":                  "String",
 			"NoEcho":                true,
-			"AllowedPattern":        `^https://hooks\.slack(-gov)?\.com/services/[^\s]+$`,
-			"ConstraintDescription": "must be a Slack incoming webhook URL: https://hooks.slack.com/services/… or https://hooks.slack-gov.com/services/…",
-			"Description":           "Slack incoming webhook URL; stored in Secrets Manager, never shown.",
+			"AllowedPattern":        `^https://hooks\.slack(-gov)?\.com/services/[^\s]+$|^\{\s*"botToken"\s*:\s*"xoxb-[0-9A-Za-z-]{10,250}"\s*,\s*"channel"\s*:\s*"[CGD][0-9A-Z]{8,20}"\s*\}$`,
+			"ConstraintDescription": `must be a Slack incoming webhook URL (https://hooks.slack.com/services/… or https://hooks.slack-gov.com/services/…) or a Slack app's {"botToken":"xoxb-…","channel":"C…"}`,
+			"Description":           `Slack incoming webhook URL, or a Slack app's {"botToken":"xoxb-…","channel":"C…"} (app mode: a group's repeats threaded under its first message); stored in Secrets Manager, never shown.`,
 		},
 		"SlackMinimumSeverity": map[string]any{
 			"Type":          "String",
@@ -98,6 +99,13 @@ func TestStackParameters(t *testing.T) {
 		{"https://hooks.slack.com.evil.example/services/T0/B0/X", false},
 		{"https://hooksXslack.com/services/T0/B0/X", false},
 		{"https://hooks.slack.com/workflows/T0/X", false},
+		// A Slack app's secret, as the function accepts it.
+		{`{"botToken":"xoxb-1234567890-0987654321-AbCdEfGh","channel":"C0123456789"}`, true},
+		{`{ "botToken": "xoxb-1234567890-0987654321-AbCdEfGh", "channel": "G0123456789" }`, true},
+		{`{"botToken":"xoxp-1234567890-0987654321-AbCdEfGh","channel":"C0123456789"}`, false},
+		{`{"botToken":"xoxb-1234567890-0987654321-AbCdEfGh","channel":"#security"}`, false},
+		{`{"botToken":"xoxb-1234567890-0987654321-AbCdEfGh"}`, false},
+		{`{"botToken":"xoxb-1234567890","channel":"C0123456789","url":"https://evil.example/"}`, false},
 		{"https://127.0.0.1/services/T0/B0/X", false},
 		{"", false},
 		{"https://hooks.slack.com/services/T0 0", false},
@@ -105,8 +113,14 @@ func TestStackParameters(t *testing.T) {
 		{"https://hooks.slack.com.evil.example/services/T0", false},
 		{"https://hooks.slackxcom/services/T0", false},
 	}
-	pattern := regexp.MustCompile(stack.WebhookURLPattern)
+	pattern := regexp.MustCompile(stack.SlackSecretPattern)
 	for _, u := range urls {
+		// The function reads what the template admits the same way.
+		if pattern.MatchString(u.url) {
+			if _, err := slack.TargetFromSecret(u.url, false); err != nil {
+				t.Errorf("the template admits %q, the function refuses it: %v", u.url, err)
+			}
+		}
 		if got := pattern.MatchString(u.url); got != u.want {
 			t.Errorf("AllowedPattern matches %q = %v, want %v", u.url, got, u.want)
 		}

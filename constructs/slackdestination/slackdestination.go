@@ -1,8 +1,16 @@
 // Package slackdestination provides the Slack destination: EventBridge rules
 // on the activity bus put activities into two pacing queues, from which a
-// Lambda function renders each activity as a Slack message and posts it to
-// an incoming webhook whose URL it reads from a Secrets Manager secret under
-// a customer-managed KMS key.
+// Lambda function renders each activity as a Slack message and posts it as
+// the Secrets Manager secret (under a customer-managed KMS key) says: to an
+// incoming webhook (its URL), or as a Slack app's bot to a channel
+// ({"botToken":"xoxb-…","channel":"C…"}) with the Web API. The mode follows
+// the secret's shape at run time; the template is the same.
+//
+// In app mode with Props.State and Props.Threads (default true), a group's
+// repeats are posted as replies in the thread of its first message, which
+// keeps a count ("24 more in thread"); the digest closing the window goes
+// into the thread too. Webhooks cannot thread: there, and in app mode with
+// Threads false, repeats are folded into a top-level digest.
 //
 // Pacing, without reserved concurrency (which a new account's concurrency
 // quota of 10 refuses): each queue's event source mapping runs at most
@@ -90,10 +98,16 @@ type Props struct {
 	// Bus carries the activities.
 	Bus awsevents.IEventBus
 	// WebhookURL is stored in a new secret under a new rotating KMS key, e.g.
-	// awscdk.SecretValue_CfnParameter of a NoEcho parameter.
+	// awscdk.SecretValue_CfnParameter of a NoEcho parameter: the webhook URL,
+	// or a Slack app's {"botToken":"xoxb-…","channel":"C…"} (app mode).
 	WebhookURL awscdk.SecretValue
-	// WebhookSecret is an existing secret whose string is the webhook URL.
+	// WebhookSecret is an existing secret whose string is the webhook URL or
+	// the app's JSON.
 	WebhookSecret awssecretsmanager.ISecret
+	// Threads, in app mode with State, posts a group's repeats as replies
+	// in its first message's thread and keeps a count on that message
+	// (SLACK_THREADS). Default true; meaningless in webhook mode.
+	Threads *bool
 	// SecretName names the new secret (with WebhookURL). Default: a name
 	// CloudFormation generates. Naming it after the stack lets the
 	// self-protection detections recognize changes to it.
@@ -185,6 +199,9 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 	if p.DecodeAuthorizationMessages == nil {
 		p.DecodeAuthorizationMessages = jsii.Bool(false)
 	}
+	if p.Threads == nil {
+		p.Threads = jsii.Bool(true)
+	}
 
 	c := constructs.NewConstruct(scope, id)
 	secret := p.WebhookSecret
@@ -196,6 +213,7 @@ func New(scope constructs.Construct, id *string, props *Props) Destination {
 		WebhookSecretARN:            *secret.SecretArn(),
 		SecretCacheTTL:              time.Duration(*p.SecretCacheTTL.ToSeconds(nil)) * time.Second,
 		DecodeAuthorizationMessages: *p.DecodeAuthorizationMessages,
+		DisableThreads:              !*p.Threads,
 	}
 	parts := shared.New(c, shared.Props{
 		Name:                "Slack",

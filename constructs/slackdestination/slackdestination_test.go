@@ -108,6 +108,27 @@ func TestSlackDestination(t *testing.T) {
 			wantRest:   map[string]any{"severity": []any{"none"}, "account": map[string]any{"id": []any{"123456789012"}}},
 		},
 		{
+			// The app mode's secret is the same secret; threads off is the
+			// one setting it adds (on by default, so absent above).
+			name: "existing secret, threads off",
+			props: func(s awscdk.Stack) *slackdestination.Props {
+				secret := awssecretsmanager.Secret_FromSecretCompleteArn(s, jsii.String("Existing"), jsii.String(teamSecretARN))
+				return &slackdestination.Props{WebhookSecret: secret, Threads: jsii.Bool(false)}
+			},
+			wantPattern: map[string]any{
+				"source":      []any{map[string]any{"prefix": "activity-aware-ids."}},
+				"detail-type": []any{"Activity"},
+			},
+			wantEnv: func() map[string]any {
+				env := defaultEnv(teamSecretARN)
+				env["SLACK_THREADS"] = "false"
+				return env
+			}(),
+			wantConc:   nil,
+			wantUrgent: map[string]any{"severity": []any{"critical", "high"}},
+			wantRest:   map[string]any{"severity": []any{map[string]any{"anything-but": []any{"critical", "high"}}}},
+		},
+		{
 			name: "filter: medium and above of one account's CloudTrail activities",
 			props: func(s awscdk.Stack) *slackdestination.Props {
 				secret := awssecretsmanager.Secret_FromSecretCompleteArn(s, jsii.String("Existing"), jsii.String(teamSecretARN))
