@@ -34,6 +34,16 @@
 // without further traffic; aaids replay sweeps as its event-time clock
 // advances and at the end of the input.
 //
+// A destination that can thread (the Slack app mode) hands the notifier the
+// first post's Thread (channel, ts, the rendered message) with Posted; it is
+// kept on the window, and the window's later activities are decided Reply
+// instead of Fold: posted in that thread, claimed until posted (a failed
+// reply is retried in the same thread), and counted on the window, whose
+// Digest carries the Thread so the destination can update the first
+// message's count and post the digest in the thread. A repeat decided before
+// the first post recorded its thread is folded as before: counted in the
+// digest, never lost.
+//
 // # State and concurrency (Store)
 //
 // Every Store operation is one conditional write or atomic counter update

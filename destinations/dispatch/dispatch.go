@@ -10,6 +10,8 @@
 // With a Notifier, the destination applies its notification policy (package
 // correlation); HandleSQS takes the batches of the destination's pacing
 // queues and Sweep, run every minute, delivers the digests of ended windows.
+// A ThreadDeliverer (Slack's app mode) gets a group's repeats as replies in
+// the thread of its first message, and updates that message's count.
 //
 // An event whose publisher is not a trusted producer (Handler.Trust,
 // eventbus.Trust) is never delivered as an activity.

@@ -11,7 +11,7 @@ import (
 )
 
 // RenderDigest turns a group's digest into the webhook message that closes
-// its window: the group's total for the window and its breakdown, e.g.
+// its window (in the window's thread when d.Thread is set): the group's total for the window and its breakdown, e.g.
 // "IAMUser ci-deployer: 400 denied calls in 3 min: iam 90, s3 50, …; from
 // 198.51.100.23", and a link to what was posted first. Every value from the
 // events is shown as Render shows it: escaped, and in code spans (or
@@ -29,8 +29,8 @@ func RenderDigest(d *correlation.Digest) *slackapi.WebhookMessage {
 			inlineCode(d.Breakdown.Span(), 20), orQuestion(inlineCode(d.Reason, 400)))
 	} else {
 		head = "Digest: " + d.Label
-		summary = fmt.Sprintf("%s: %s in %s (1 posted, %d folded)", orQuestion(inlineCode(d.Principal, 300)),
-			inlineCode(correlation.Plural(d.Count, noun), 50), inlineCode(d.Breakdown.Span(), 20), d.Folded())
+		summary = fmt.Sprintf("%s: %s in %s (%s)", orQuestion(inlineCode(d.Principal, 300)),
+			inlineCode(correlation.Plural(d.Count, noun), 50), inlineCode(d.Breakdown.Span(), 20), postedCounts(d))
 	}
 	var parts []string
 	if len(d.Services) > 0 {
@@ -75,6 +75,21 @@ func RenderDigest(d *correlation.Digest) *slackapi.WebhookMessage {
 		UnfurlLinks: &off,
 		UnfurlMedia: &off,
 	}
+}
+
+// postedCounts says what became of a group's activities: "1 posted, 24
+// folded", or for a digest in the group's thread (d.Thread) "1 posted, 24 in
+// this thread" and the folded ones that never made it there.
+func postedCounts(d *correlation.Digest) string {
+	if d.Thread == nil {
+		return fmt.Sprintf("1 posted, %d folded", d.Folded())
+	}
+	replies := min(max(d.Thread.Replies, 0), d.Folded())
+	out := fmt.Sprintf("1 posted, %d in this thread", replies)
+	if rest := d.Folded() - replies; rest > 0 {
+		out += fmt.Sprintf(", %d folded", rest)
+	}
+	return out
 }
 
 // linkPartition is the partition whose console a link's host names, "aws"

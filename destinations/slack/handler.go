@@ -262,6 +262,13 @@ func (d *deliverer) DeliverDigest(ctx context.Context, dg *correlation.Digest, l
 	if err != nil {
 		return dispatch.Result{}, err
 	}
+	threaded := d.threads(target, dg.Thread)
+	if !threaded && dg.Thread != nil {
+		// Not posted in the thread: the digest says nothing of one.
+		flat := *dg
+		flat.Thread = nil
+		dg = &flat
+	}
 	msg := RenderDigest(dg)
 	if target.App == nil {
 		return d.webhook(ctx, target.WebhookURL, msg, log)
@@ -269,7 +276,7 @@ func (d *deliverer) DeliverDigest(ctx context.Context, dg *correlation.Digest, l
 	app := *target.App
 	var res dispatch.Result
 	threadTS := ""
-	if d.threads(target, dg.Thread) {
+	if threaded {
 		threadTS = dg.Thread.TS
 		if err := d.finalCount(ctx, app, dg.Thread, &res, log); err != nil {
 			return res, err

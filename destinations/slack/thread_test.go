@@ -177,6 +177,8 @@ func (r *threadRig) checkThreadedBurst(t *testing.T, n int) {
 	}
 	if last := replies[len(replies)-1]; !strings.HasPrefix(last.Text, "Digest") || !strings.Contains(last.Text, fmt.Sprintf("%d denied calls", n)) {
 		t.Fatalf("last reply is not the digest of %d: %q", n, last.Text)
+	} else if want := fmt.Sprintf("1 posted, %d in this thread", n-1); !strings.Contains(string(last.Blocks), want) {
+		t.Fatalf("digest in the thread does not say %q: %s", want, last.Blocks)
 	}
 	ids := r.posted()
 	for i := range n {
@@ -287,7 +289,7 @@ func TestAppModeWithoutThreads(t *testing.T) {
 	if len(top) != 2 || len(r.srv.Posted()) != 2 || r.srv.Updated() != 0 {
 		t.Fatalf("%d top-level of %d messages, %d updates; want the first and the digest, no thread", len(top), len(r.srv.Posted()), r.srv.Updated())
 	}
-	if !strings.Contains(top[1].Text, "25 denied calls") {
+	if !strings.Contains(top[1].Text, "25 denied calls") || !strings.Contains(string(top[1].Blocks), "1 posted, 24 folded") {
 		t.Fatalf("digest: %q", top[1].Text)
 	}
 }
