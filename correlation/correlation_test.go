@@ -182,6 +182,11 @@ func testNotifierFoldsAWindowIntoOneDigest(t *testing.T, store correlation.Store
 	if correlation.List(d.Services, 5) != "iam 134, ec2 133, s3 133" {
 		t.Fatalf("services %v", d.Services)
 	}
+	// The digest names the group its first activity keys to (PagerDuty's
+	// dedup_key of both).
+	if d.Group() != correlation.GroupKey(acts[0]) || d.Group() == correlation.GroupKey(stop) {
+		t.Fatalf("digest group %q, first activity's %q", d.Group(), correlation.GroupKey(acts[0]))
+	}
 	if err := n.Digested(ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +197,23 @@ func testNotifierFoldsAWindowIntoOneDigest(t *testing.T, store correlation.Store
 	late := denial("late", "ci-deployer", 11*time.Minute, "iam", "GetUser")
 	if got := decideAll(t, n, []*activity.Activity{late}); len(got[correlation.Post]) != 1 {
 		t.Fatalf("after the window: %v", got)
+	}
+}
+
+// TestDigestGroupUnderAPolicy: under a policy's own group key, a digest's
+// group is GroupKeyBy of its activities with the policy's dimensions.
+func TestDigestGroupUnderAPolicy(t *testing.T) {
+	ctx := context.Background()
+	dims := []string{correlation.ByPrincipal, correlation.BySourceIP}
+	n := &correlation.Notifier{Store: correlation.NewMemoryStore(), Policy: correlation.Policy{Destination: "pd", GroupBy: dims}}
+	acts := denials("dev", 3, time.Second)
+	decideAll(t, n, acts)
+	ds, err := n.Sweep(ctx, t0.Add(time.Hour))
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("digests %d, %v", len(ds), err)
+	}
+	if got, want := ds[0].Group(), correlation.GroupKeyBy(acts[0], dims); got != want || got == correlation.GroupKey(acts[0]) {
+		t.Fatalf("group %q, want %q (not the default policy's %q)", got, want, correlation.GroupKey(acts[0]))
 	}
 }
 

@@ -200,6 +200,9 @@ func Plural(n int64, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
+	if strings.HasSuffix(word, "ity") {
+		return strconv.FormatInt(n, 10) + " " + strings.TrimSuffix(word, "y") + "ies"
+	}
 	return strconv.FormatInt(n, 10) + " " + word + "s"
 }
 
@@ -214,7 +217,13 @@ func sortStrings(ss []string) { slices.Sort(ss) }
 // fixed length of hex digits. A destination that deduplicates downstream
 // (PagerDuty's dedup_key) uses it, so a burst is one incident there too.
 func GroupKey(a *activity.Activity) string {
-	var n Notifier
+	return GroupKeyBy(a, nil)
+}
+
+// GroupKeyBy is GroupKey under a policy grouping by dims (nil: the
+// default): the key of the group Digest.Group names.
+func GroupKeyBy(a *activity.Activity, dims []string) string {
+	n := Notifier{Policy: Policy{GroupBy: dims}}
 	k, _ := n.groupKey(a)
 	return hashKey(k)
 }

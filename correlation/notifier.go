@@ -478,6 +478,12 @@ type Digest struct {
 	key Key
 }
 
+// Group is the hashed key of the digest's group, as GroupKeyBy returns it
+// for the group's activities (a suppression's digest: of the suppression).
+func (d *Digest) Group() string {
+	return d.key.PK[strings.LastIndexByte(d.key.PK, '#')+1:]
+}
+
 // Folded is how many activities the digest stands for beyond the first
 // post: the group's folded activities, or a suppression's suppressed ones.
 func (d *Digest) Folded() int64 {

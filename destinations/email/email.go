@@ -36,6 +36,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/delivery"
 	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/destinations/eventtext"
@@ -133,38 +134,84 @@ func value(s string, max int) string {
 	return eventtext.Line(strings.TrimSpace(s), max, nil)
 }
 
+// text builds a mail's plain-text body one line at a time.
+type text struct{ strings.Builder }
+
+func (b *text) line(parts ...string) {
+	for _, p := range parts {
+		b.WriteString(p)
+	}
+	b.WriteByte('\n')
+}
+
+// head writes the title (event text, made safe) underlined.
+func (b *text) head(title string) {
+	head := value(title, 500)
+	b.line(head)
+	b.line(strings.Repeat("=", min(len([]rune(head)), 72)))
+}
+
+// facts writes one "Label: value" line per fact with a value.
+func (b *text) facts(fs []eventtext.Fact) {
+	for _, f := range fs {
+		if v := value(f.Value, maxValue); v != "" {
+			b.line(fmt.Sprintf("%-12s", f.Label+":"), " ", v)
+		}
+	}
+}
+
+// level is a severity as the subject and body show it.
+func level(s activity.Severity) string {
+	if s.Valid() {
+		return strings.ToUpper(string(s))
+	}
+	return "UNKNOWN"
+}
+
+// RenderDigest returns the mail that closes a group's window: the group's
+// total and breakdown (eventtext.Digest), every value one line of safe
+// text, and the first activity's console link.
+func RenderDigest(d *correlation.Digest) Mail {
+	t := eventtext.Digest(d)
+	var b text
+	b.head(t.Head)
+	b.line("Severity: ", level(d.Severity))
+	b.line()
+	b.line(value(t.Summary, maxValue))
+	b.line()
+	b.facts(t.Facts)
+	if t.Link != "" {
+		b.line()
+		b.line("First activity in the AWS console:")
+		b.line("  ", t.Link)
+	}
+	b.line()
+	b.line("-- ")
+	b.line("Activity Aware IDS - one mail for the window; its first activity was mailed at once")
+	subject := "[" + level(d.Severity) + "] " + t.Head
+	if !d.BySuppression {
+		// The count first, so that a long group name cannot cut it off.
+		subject = "[" + level(d.Severity) + "] Digest: " + t.Tally + " - " + strings.TrimPrefix(t.Head, "Digest: ")
+	}
+	return Mail{Subject: Subject(subject), Text: b.String()}
+}
+
 // Render returns the mail for a.
 func Render(a *activity.Activity) Mail {
 	title := strings.TrimSpace(a.Subject)
 	if title == "" {
 		title = "Activity"
 	}
-	level := "UNKNOWN"
-	if a.Severity.Valid() {
-		level = strings.ToUpper(string(a.Severity))
-	}
-	var b strings.Builder
-	line := func(parts ...string) {
-		for _, p := range parts {
-			b.WriteString(p)
-		}
-		b.WriteByte('\n')
-	}
-	head := value(title, 500)
-	line(head)
-	line(strings.Repeat("=", min(len([]rune(head)), 72)))
-	sev := "Severity: " + level
+	var b text
+	line := b.line
+	b.head(title)
+	sev := "Severity: " + level(a.Severity)
 	if len(a.Detections) > 0 {
 		sev += " - Detection: " + value(strings.Join(eventtext.DetectionTitles(a), ", "), maxValue)
 	}
 	line(sev)
 	line()
-
-	for _, f := range eventtext.Facts(a) {
-		if v := value(f.Value, maxValue); v != "" {
-			line(fmt.Sprintf("%-12s", f.Label+":"), " ", v)
-		}
-	}
+	b.facts(eventtext.Facts(a))
 	if p := a.Permission; p != nil {
 		reason := p.ReasonText
 		if reason == "" {
@@ -198,7 +245,7 @@ func Render(a *activity.Activity) Mail {
 		small += " - trimmed to fit the event bus"
 	}
 	line(small)
-	return Mail{Subject: Subject("[" + level + "] " + title), Text: b.String()}
+	return Mail{Subject: Subject("[" + level(a.Severity) + "] " + title), Text: b.String()}
 }
 
 // Publisher is the part of the SNS client the destination uses;
@@ -215,7 +262,7 @@ type Destination struct {
 	TopicARN string
 }
 
-var _ dispatch.Deliverer = (*Destination)(nil)
+var _ dispatch.DigestDeliverer = (*Destination)(nil)
 
 // Check reports a configuration that cannot deliver; it sends nothing.
 func (d *Destination) Check(context.Context) error {
@@ -224,6 +271,11 @@ func (d *Destination) Check(context.Context) error {
 	}
 	_, err := ConfigFromEnv(func(string) string { return d.TopicARN })
 	return err
+}
+
+// DeliverDigest publishes the digest mail closing a group's window.
+func (d *Destination) DeliverDigest(ctx context.Context, dg *correlation.Digest, _ *slog.Logger) (dispatch.Result, error) {
+	return d.Send(ctx, RenderDigest(dg))
 }
 
 // Deliver publishes the mail for a.

@@ -64,6 +64,18 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
+// TestRenderDigestGolden: the digest mails of a burst, of hostile
+// activities and of a suppression, checked as every mail is.
+func TestRenderDigestGolden(t *testing.T) {
+	for name, d := range testactivities.Digests(t) {
+		t.Run(name, func(t *testing.T) {
+			m := RenderDigest(d)
+			checkMail(t, m)
+			testactivities.Golden(t, filepath.Join("testdata", "digest-"+name+".golden.txt"), []byte("Subject: "+m.Subject+"\n\n"+m.Text))
+		})
+	}
+}
+
 func TestSubject(t *testing.T) {
 	for in, want := range map[string]string{
 		"[HIGH] Accès refusé à Ærøskøbing — “quoted”…": `[HIGH] Acces refuse a AEroskobing - "quoted"...`,

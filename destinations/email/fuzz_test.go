@@ -15,3 +15,13 @@ func FuzzRender(f *testing.F) {
 		checkMail(t, Render(testactivities.Fuzzed(subject, actor, userAgent, errCode, errMsg, link, severity, n)))
 	})
 }
+
+// FuzzRenderDigest renders digests of arbitrary event strings: SNS accepts
+// the subject and no text is unsafe (checkMail).
+func FuzzRenderDigest(f *testing.F) {
+	f.Add("Accès\n\u202E refusé…", "s3", "GetObject", "203.0.113.1\nSeverity: INFO", "www.evil.example", "https://evil.example/", "https://us-east-1.console.aws.amazon.com/x", false)
+	f.Add("", "", "", "", "", "", "javascript:alert(1)", true)
+	f.Fuzz(func(t *testing.T, principal, service, action, ip, ua, subject, link string, suppressed bool) {
+		checkMail(t, RenderDigest(testactivities.FuzzedDigest(principal, service, action, ip, ua, subject, link, suppressed)))
+	})
+}

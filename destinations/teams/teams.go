@@ -26,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/delivery"
 	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/destinations/eventtext"
@@ -128,9 +129,24 @@ type budget struct{ subject, fact, long, facts int }
 
 // Render returns the message for a, within MaxMessage bytes.
 func Render(a *activity.Activity) *Message {
+	return fit(func(b budget) *Message { return render(a, b) })
+}
+
+// RenderDigest returns the card that closes a group's window: the group's
+// total and breakdown as facts (eventtext.Digest), every value safe card
+// text, a button to the first activity in the console; within MaxMessage
+// bytes.
+func RenderDigest(d *correlation.Digest) *Message {
+	t := eventtext.Digest(d)
+	return fit(func(b budget) *Message { return renderDigest(t, d.Severity, b) })
+}
+
+// fit renders with a generous budget, halved until the message fits
+// MaxMessage.
+func fit(render func(budget) *Message) *Message {
 	b := budget{subject: 300, fact: 1000, long: 2000, facts: 12}
 	for {
-		m := render(a, b)
+		m := render(b)
 		data, err := json.Marshal(m)
 		if err == nil && len(data) <= MaxMessage || b.fact <= 40 {
 			return m
@@ -143,49 +159,88 @@ var severityColor = map[activity.Severity]string{
 	activity.Critical: "Attention", activity.High: "Attention", activity.Medium: "Warning", activity.Low: "Accent", activity.Info: "Default",
 }
 
+// card collects a card's body within a budget.
+type card struct {
+	b    budget
+	body []map[string]any
+}
+
+// text adds a TextBlock of t (already safe), with extra properties.
+func (c *card) text(t string, extra map[string]any) {
+	if t == "" {
+		return
+	}
+	blk := map[string]any{"type": "TextBlock", "text": t, "wrap": true}
+	for k, v := range extra {
+		blk[k] = v
+	}
+	c.body = append(c.body, blk)
+}
+
+// head adds the title (event text, made safe) and the severity line.
+func (c *card) head(title string, sev activity.Severity, detail string) {
+	c.text(safe(title, c.b.subject), map[string]any{"weight": "Bolder", "size": "Medium", "style": "heading"})
+	level := "UNKNOWN"
+	if sev.Valid() {
+		level = strings.ToUpper(string(sev))
+	}
+	color := severityColor[sev]
+	if color == "" {
+		color = "Default"
+	}
+	c.text("**"+level+"**"+detail, map[string]any{"color": color, "spacing": "None"})
+}
+
+// facts adds a FactSet of the facts' safe values, at most the budget's.
+func (c *card) facts(fs []eventtext.Fact) {
+	var facts []Fact
+	for _, f := range fs {
+		if v := safe(f.Value, c.b.fact); v != "" && len(facts) < c.b.facts {
+			facts = append(facts, Fact{Title: f.Label, Value: v})
+		}
+	}
+	if len(facts) > 0 {
+		c.body = append(c.body, map[string]any{"type": "FactSet", "facts": facts})
+	}
+}
+
+// message wraps the card and its buttons in the webhook's envelope.
+func (c *card) message(actions []map[string]any) *Message {
+	return &Message{Type: "message", Attachments: []Attachment{{
+		ContentType: CardContentType,
+		Content: Card{
+			Schema: "http://adaptivecards.io/schemas/adaptive-card.json", Type: "AdaptiveCard", Version: "1.4",
+			MSTeams: map[string]any{"width": "Full"}, Body: c.body, Actions: actions,
+		},
+	}}}
+}
+
+func renderDigest(t eventtext.DigestText, sev activity.Severity, b budget) *Message {
+	c := &card{b: b}
+	c.head(t.Head, sev, "")
+	c.text(safe(t.Summary, b.long), nil)
+	c.facts(t.Facts)
+	c.text("Activity Aware IDS digest: one card for the window, the first activity was delivered at once", map[string]any{"isSubtle": true, "size": "Small"})
+	var actions []map[string]any
+	if t.Link != "" {
+		actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": "First activity in the console", "url": t.Link})
+	}
+	return c.message(actions)
+}
+
 func render(a *activity.Activity, b budget) *Message {
 	subject := strings.TrimSpace(a.Subject)
 	if subject == "" {
 		subject = "Activity"
 	}
-	var body []map[string]any
-	text := func(t string, extra map[string]any) {
-		if t == "" {
-			return
-		}
-		blk := map[string]any{"type": "TextBlock", "text": t, "wrap": true}
-		for k, v := range extra {
-			blk[k] = v
-		}
-		body = append(body, blk)
-	}
-	text(safe(subject, b.subject), map[string]any{"weight": "Bolder", "size": "Medium", "style": "heading"})
-	level := "UNKNOWN"
-	if a.Severity.Valid() {
-		level = strings.ToUpper(string(a.Severity))
-	}
-	sev := "**" + level + "**"
+	c := &card{b: b}
+	text := c.text
+	detail := ""
 	if len(a.Detections) > 0 {
-		sev += " · Detection: " + safe(strings.Join(eventtext.DetectionTitles(a), ", "), b.fact)
+		detail = " · Detection: " + safe(strings.Join(eventtext.DetectionTitles(a), ", "), b.fact)
 	}
-	color := severityColor[a.Severity]
-	if color == "" {
-		color = "Default"
-	}
-	text(sev, map[string]any{"color": color, "spacing": "None"})
-
-	var facts []Fact
-	fact := func(title, value string) {
-		if v := safe(value, b.fact); v != "" && len(facts) < b.facts {
-			facts = append(facts, Fact{Title: title, Value: v})
-		}
-	}
-	for _, f := range eventtext.Facts(a) {
-		fact(f.Label, f.Value)
-	}
-	if len(facts) > 0 {
-		body = append(body, map[string]any{"type": "FactSet", "facts": facts})
-	}
+	c.head(subject, a.Severity, detail)
+	c.facts(eventtext.Facts(a))
 	if p := a.Permission; p != nil {
 		reason := p.ReasonText
 		if reason == "" {
@@ -211,13 +266,7 @@ func render(a *activity.Activity, b budget) *Message {
 		}
 		actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": title, "url": l.URL})
 	}
-	return &Message{Type: "message", Attachments: []Attachment{{
-		ContentType: CardContentType,
-		Content: Card{
-			Schema: "http://adaptivecards.io/schemas/adaptive-card.json", Type: "AdaptiveCard", Version: "1.4",
-			MSTeams: map[string]any{"width": "Full"}, Body: body, Actions: actions,
-		},
-	}}}
+	return c.message(actions)
 }
 
 // ErrInvalidSecret reports a secret that holds no usable webhook URL. Its
@@ -314,7 +363,7 @@ type Destination struct {
 	Client *Client
 }
 
-var _ dispatch.Deliverer = (*Destination)(nil)
+var _ dispatch.DigestDeliverer = (*Destination)(nil)
 
 func (d *Destination) webhookURL(ctx context.Context) (string, error) {
 	value, err := d.Secret.Value(ctx)
@@ -328,6 +377,16 @@ func (d *Destination) webhookURL(ctx context.Context) (string, error) {
 func (d *Destination) Check(ctx context.Context) error {
 	_, err := d.webhookURL(ctx)
 	return err
+}
+
+// DeliverDigest posts the digest card closing a group's window.
+func (d *Destination) DeliverDigest(ctx context.Context, dg *correlation.Digest, log *slog.Logger) (dispatch.Result, error) {
+	u, err := d.webhookURL(ctx)
+	if err != nil {
+		return dispatch.Result{}, err
+	}
+	n, err := d.Client.Post(ctx, u, RenderDigest(dg), log)
+	return dispatch.Result{Attempts: n}, err
 }
 
 // Deliver posts the card for a.

@@ -86,6 +86,21 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
+// TestRenderDigestGolden: the digest cards of a burst, of hostile
+// activities and of a suppression, checked as every message is.
+func TestRenderDigestGolden(t *testing.T) {
+	for name, d := range testactivities.Digests(t) {
+		t.Run(name, func(t *testing.T) {
+			body := checkMessage(t, RenderDigest(d))
+			var b bytes.Buffer
+			if err := json.Indent(&b, body, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			testactivities.Golden(t, filepath.Join("testdata", "digest-"+name+".golden.json"), append(b.Bytes(), '\n'))
+		})
+	}
+}
+
 func TestSafe(t *testing.T) {
 	for in, want := range map[string]string{
 		"- item":                  "‐ item",
