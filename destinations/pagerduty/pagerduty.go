@@ -12,6 +12,16 @@
 // accepted an event, 400 for an invalid one (permanent), 429 and 5xx when a
 // retry may pass (delivery retries them honouring Retry-After, with backoff).
 //
+// With the notification policy on, the group's key is the dedup_key (under
+// the policy's own group dimensions, Destination.GroupBy), so a burst is one
+// incident: its first activity triggers it, the repeats of the window are
+// folded, and the window's end sends the digest as another trigger with the
+// same dedup_key, which PagerDuty adds to the open incident's alert (its
+// summary and details then state the window's total and breakdown) instead
+// of paging again; if the incident was resolved meanwhile, the digest opens
+// a new one, which is what a burst that went on deserves. A suppression's
+// digest is not sent: what a team suppressed must not page.
+//
 // The event is a small struct rather than github.com/PagerDuty/go-pagerduty:
 // that client is not among the modules this project may install, and its
 // ManageEvent returns neither the status nor Retry-After the shared retry
@@ -26,6 +36,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -252,6 +263,45 @@ func details(a *activity.Activity) map[string]string {
 	return d
 }
 
+// RenderDigest returns the trigger event of a group's digest, with the
+// group's dedup_key; nil for a suppression's digest, which does not page.
+func RenderDigest(d *correlation.Digest) *Event {
+	if d.BySuppression {
+		return nil
+	}
+	t := eventtext.Digest(d)
+	level := "UNKNOWN"
+	if d.Severity.Valid() {
+		level = strings.ToUpper(string(d.Severity))
+	}
+	details := map[string]string{"digest": line(t.Summary, maxDetail), "count": strconv.FormatInt(d.Count, 10)}
+	for _, f := range t.Facts {
+		if v := line(f.Value, maxDetail); v != "" {
+			details[strings.ToLower(f.Label)] = v
+		}
+	}
+	e := &Event{
+		EventAction: "trigger",
+		DedupKey:    "aaids-" + d.Group(),
+		Client:      "Activity Aware IDS",
+		Payload: Payload{
+			// The count first, so that a long group name cannot cut it off.
+			Summary:       line("["+level+"] Digest: "+t.Tally+" in "+d.Breakdown.Span()+" - "+d.Label, MaxSummary),
+			Source:        "activity-aware-ids",
+			Severity:      Severity(d.Severity),
+			Class:         "digest",
+			CustomDetails: details,
+		},
+	}
+	if !d.End.IsZero() {
+		e.Payload.Timestamp = d.End.UTC().Format(time.RFC3339)
+	}
+	if t.Link != "" {
+		e.Links = append(e.Links, Link{Href: t.Link, Text: "First activity in the AWS console"})
+	}
+	return e
+}
+
 // ErrInvalidSecret reports a secret that holds no routing key. Its messages
 // never contain the value.
 var ErrInvalidSecret = errors.New("pagerduty: invalid secret")
@@ -355,9 +405,13 @@ func scrubKey(err error, key string) error {
 type Destination struct {
 	Secret dispatch.Secret
 	Client *Client
+	// GroupBy are the notification policy's group dimensions (nil: the
+	// default), so an activity's dedup_key is its group's, the one its
+	// digest carries.
+	GroupBy []string
 }
 
-var _ dispatch.Deliverer = (*Destination)(nil)
+var _ dispatch.DigestDeliverer = (*Destination)(nil)
 
 // Check reads the routing key.
 func (d *Destination) Check(ctx context.Context) error {
@@ -379,6 +433,25 @@ func (d *Destination) Deliver(ctx context.Context, a *activity.Activity, log *sl
 	if err != nil {
 		return dispatch.Result{}, err
 	}
-	n, err := d.Client.Send(ctx, key, Render(a), log)
+	e := Render(a)
+	if d.GroupBy != nil {
+		e.DedupKey = "aaids-" + correlation.GroupKeyBy(a, d.GroupBy)
+	}
+	n, err := d.Client.Send(ctx, key, e, log)
+	return dispatch.Result{Attempts: n}, err
+}
+
+// DeliverDigest triggers the digest's event on its group's incident; a
+// suppression's digest is skipped.
+func (d *Destination) DeliverDigest(ctx context.Context, dg *correlation.Digest, log *slog.Logger) (dispatch.Result, error) {
+	e := RenderDigest(dg)
+	if e == nil {
+		return dispatch.Result{Skipped: "a suppression's digest does not page"}, nil
+	}
+	key, err := d.routingKey(ctx)
+	if err != nil {
+		return dispatch.Result{}, err
+	}
+	n, err := d.Client.Send(ctx, key, e, log)
 	return dispatch.Result{Attempts: n}, err
 }

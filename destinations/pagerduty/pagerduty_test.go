@@ -96,6 +96,29 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
+// TestRenderDigestGolden: a group's digest is a trigger on the group's
+// incident (the dedup_key its first activity triggered), checked as every
+// event is; a suppression's digest does not page.
+func TestRenderDigestGolden(t *testing.T) {
+	sample := testactivities.Samples(t)["iam-getpolicy-denied"]
+	for name, d := range testactivities.Digests(t) {
+		t.Run(name, func(t *testing.T) {
+			e := RenderDigest(d)
+			if d.BySuppression {
+				if e != nil {
+					t.Fatalf("a suppression's digest pages: %+v", e)
+				}
+				return
+			}
+			checkEvent(t, e)
+			if name == "sample-burst" && e.DedupKey != DedupKey(sample) {
+				t.Errorf("digest dedup_key %q, the burst's first activity's %q: two incidents", e.DedupKey, DedupKey(sample))
+			}
+			testactivities.Golden(t, filepath.Join("testdata", "digest-"+name+".golden.json"), indent(t, e))
+		})
+	}
+}
+
 func TestRenderSeverityAndDedup(t *testing.T) {
 	a := testactivities.Samples(t)["iam-getpolicy-denied"]
 	for sev, want := range map[activity.Severity]string{activity.Critical: "critical", activity.High: "error", activity.Medium: "warning", activity.Low: "info", activity.Info: "info"} {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/destinations/webhook/signature"
+	"github.com/activity-aware/ids/internal/testactivities"
 )
 
 // FuzzRender renders activities of arbitrary strings: an invalid activity is
@@ -36,6 +37,29 @@ func FuzzRender(f *testing.F) {
 		checkPayload(t, a, body, msgID)
 		h := key.Headers(msgID, at, body)
 		if err := key.Verify(h, body, at); err != nil {
+			t.Fatalf("own signature does not verify: %v", err)
+		}
+	})
+}
+
+// FuzzRenderDigest renders digests of arbitrary event strings: the payload
+// is always the digest document with its counts, a link only to the AWS
+// console, an id stable for the window, and its signature verifies.
+func FuzzRenderDigest(f *testing.F) {
+	f.Add("ci-deployer", "s3", "GetObject", "203.0.113.1", "aws-cli/2", "Access denied", "https://evil.example/", false)
+	f.Add("a.b\x00", "\xff", "\u202E", "\n", "<!channel>", "", "https://us-east-1.console.aws.amazon.com/x", true)
+	key, err := signature.NewSigner(signature.GenerateSecret())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, principal, service, action, ip, ua, subject, link string, suppressed bool) {
+		d := testactivities.FuzzedDigest(principal, service, action, ip, ua, subject, link, suppressed)
+		body, id, err := RenderDigest(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkDigest(t, d, body, id)
+		if err := key.Verify(key.Headers(id, d.End, body), body, d.End); err != nil {
 			t.Fatalf("own signature does not verify: %v", err)
 		}
 	})

@@ -8,6 +8,24 @@
 // The body is JSON: event text reaches the receiver as data, escaped by the
 // JSON encoder, never as markup; what the receiver shows it as is its own
 // concern. The activity's schema is the contract, unchanged.
+//
+// With the notification policy on, a group's repeats within its window are
+// folded, and the window's end sends one digest, signed the same way:
+//
+//	{"type": "activity-aware-ids.digest", "timestamp": <window end>,
+//	 "data": {"schemaVersion": "1.0", "group": "<hex key>", "label": "IAMUser ci-deployer, …",
+//	  "principal": "IAMUser ci-deployer", "severity": "medium", "denied": true,
+//	  "suppressed": false, "reason": "<a suppression's reason>",
+//	  "window": {"start": …, "end": …}, "firstSeen": …, "lastSeen": …,
+//	  "count": 400, "folded": 399, "suppressedCount": 0,
+//	  "first": {"id": "…", "subject": "…", "link": "https://…console.aws.amazon.com/…"},
+//	  "services": [{"name": "iam", "count": 90}, …], "actions": [{"name": "iam:GetUser", "count": 12}, …],
+//	  "sourceIps": ["198.51.100.23"], "userAgents": ["aws-cli/2…"]}}
+//
+// count is the window's total (the first activity, delivered at once,
+// included; folded is the rest), suppressedCount what a suppression held
+// back (its digest has suppressed true); group is the same for every
+// window of the group; first.link is only ever an AWS console link.
 package webhook
 
 import (
@@ -23,8 +41,10 @@ import (
 	"time"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/delivery"
 	"github.com/activity-aware/ids/destinations/dispatch"
+	"github.com/activity-aware/ids/destinations/eventtext"
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/destinations/webhook/signature"
 )
@@ -68,6 +88,92 @@ func Render(a *activity.Activity) (body []byte, id string, err error) {
 		return nil, "", fmt.Errorf("webhook: encode payload: %w", err)
 	}
 	return body, MessageID(a), nil
+}
+
+// DigestType is a digest payload's type member.
+const DigestType = "activity-aware-ids.digest"
+
+// DigestSchemaVersion is the version of the digest document.
+const DigestSchemaVersion = "1.0"
+
+// Digest is the data of a digest payload (see the package comment).
+type Digest struct {
+	SchemaVersion   string       `json:"schemaVersion"`
+	Group           string       `json:"group"`
+	Label           string       `json:"label"`
+	Principal       string       `json:"principal"`
+	Severity        string       `json:"severity,omitempty"`
+	Denied          bool         `json:"denied"`
+	Suppressed      bool         `json:"suppressed"`
+	Reason          string       `json:"reason,omitempty"`
+	Window          Window       `json:"window"`
+	FirstSeen       time.Time    `json:"firstSeen"`
+	LastSeen        time.Time    `json:"lastSeen"`
+	Count           int64        `json:"count"`
+	Folded          int64        `json:"folded"`
+	SuppressedCount int64        `json:"suppressedCount"`
+	First           First        `json:"first"`
+	Services        []NamedCount `json:"services"`
+	Actions         []NamedCount `json:"actions"`
+	SourceIPs       []string     `json:"sourceIps"`
+	UserAgents      []string     `json:"userAgents"`
+}
+
+// Window is a digest's window.
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// First is the activity a digest's group delivered at once.
+type First struct {
+	ID      string `json:"id,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	// Link is its AWS console link; never another host.
+	Link string `json:"link,omitempty"`
+}
+
+// NamedCount is one service's or action's count.
+type NamedCount struct {
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+// RenderDigest returns the body posted for a digest and its webhook-id,
+// stable across retries of the same window's digest.
+func RenderDigest(d *correlation.Digest) (body []byte, id string, err error) {
+	counts := func(cs []correlation.Count) []NamedCount {
+		out := make([]NamedCount, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, NamedCount{Name: c.Name, Count: c.N})
+		}
+		return out
+	}
+	dd := Digest{
+		SchemaVersion: DigestSchemaVersion, Group: d.Group(), Label: d.Label, Principal: d.Principal,
+		Severity: string(d.Severity), Denied: d.Denied, Suppressed: d.BySuppression, Reason: d.Reason,
+		Window: Window{Start: d.Start.UTC(), End: d.End.UTC()}, FirstSeen: d.First.UTC(), LastSeen: d.Last.UTC(),
+		Count: d.Count, Folded: d.Folded(), SuppressedCount: d.Suppressed,
+		First:    First{ID: d.FirstID, Subject: d.FirstSubject},
+		Services: counts(d.Services), Actions: counts(d.Actions),
+		SourceIPs: append([]string{}, d.SourceIPs...), UserAgents: append([]string{}, d.UserAgents...),
+	}
+	if eventtext.ConsoleURL(d.FirstLink) {
+		dd.First.Link = d.FirstLink
+	}
+	if d.BySuppression {
+		dd.Folded = d.Suppressed
+	}
+	data, err := json.Marshal(dd)
+	if err != nil {
+		return nil, "", fmt.Errorf("webhook: encode digest: %w", err)
+	}
+	body, err = json.Marshal(Payload{Type: DigestType, Timestamp: d.End.UTC(), Data: data})
+	if err != nil {
+		return nil, "", fmt.Errorf("webhook: encode payload: %w", err)
+	}
+	sum := sha256.Sum256([]byte("digest\x00" + dd.Group + "\x00" + d.Start.UTC().Format(time.RFC3339Nano)))
+	return body, "msg_" + base64.RawURLEncoding.EncodeToString(sum[:18]), nil
 }
 
 // MessageID is the webhook-id of an activity.
@@ -192,7 +298,7 @@ type Destination struct {
 	Client *Client
 }
 
-var _ dispatch.Deliverer = (*Destination)(nil)
+var _ dispatch.DigestDeliverer = (*Destination)(nil)
 
 // Check reads the secret and checks the target it holds.
 func (d *Destination) Check(ctx context.Context) error {
@@ -210,6 +316,20 @@ func (d *Destination) Deliver(ctx context.Context, a *activity.Activity, log *sl
 	if err != nil {
 		return dispatch.Result{}, err
 	}
+	return d.post(ctx, id, body, log)
+}
+
+// DeliverDigest posts the signed digest closing a group's window.
+func (d *Destination) DeliverDigest(ctx context.Context, dg *correlation.Digest, log *slog.Logger) (dispatch.Result, error) {
+	body, id, err := RenderDigest(dg)
+	if err != nil {
+		return dispatch.Result{}, err
+	}
+	return d.post(ctx, id, body, log)
+}
+
+// post signs and posts body to the target the secret names.
+func (d *Destination) post(ctx context.Context, id string, body []byte, log *slog.Logger) (dispatch.Result, error) {
 	value, err := d.Secret.Value(ctx)
 	if err != nil {
 		return dispatch.Result{}, fmt.Errorf("webhook: read secret: %w", err)

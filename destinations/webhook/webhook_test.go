@@ -16,8 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/delivery"
 	"github.com/activity-aware/ids/destinations/dispatch"
+	"github.com/activity-aware/ids/destinations/eventtext"
 	"github.com/activity-aware/ids/destinations/secrets"
 	"github.com/activity-aware/ids/destinations/webhook/signature"
 	"github.com/activity-aware/ids/eventbus"
@@ -72,6 +74,58 @@ func checkPayload(t testing.TB, a *activity.Activity, body []byte, id string) {
 	}
 	if strings.ContainsAny(id, ". \n") || !strings.HasPrefix(id, "msg_") || id != MessageID(a) {
 		t.Errorf("webhook-id %q", id)
+	}
+	for _, c := range body {
+		if c < 0x20 {
+			t.Fatalf("raw control byte %#x in the body", c)
+		}
+	}
+}
+
+// TestRenderDigestGolden renders the digests of a burst, of hostile
+// activities and of a suppression: the documented shape, pinned byte for
+// byte.
+func TestRenderDigestGolden(t *testing.T) {
+	for name, d := range testactivities.Digests(t) {
+		t.Run(name, func(t *testing.T) {
+			body, id, err := RenderDigest(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkDigest(t, d, body, id)
+			testactivities.Golden(t, filepath.Join("testdata", "digest-"+name+".golden.json"), indent(t, body))
+		})
+	}
+}
+
+// checkDigest asserts what every digest webhook must satisfy: the Standard
+// Webhooks shape with the digest type, the counts as the digest states
+// them, a link only to the AWS console, and an id stable for the window.
+func checkDigest(t testing.TB, d *correlation.Digest, body []byte, id string) {
+	t.Helper()
+	var p Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("payload is not JSON: %v", err)
+	}
+	var dd Digest
+	dec := json.NewDecoder(bytes.NewReader(p.Data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&dd); err != nil {
+		t.Fatalf("data is not a digest: %v", err)
+	}
+	if p.Type != DigestType || !p.Timestamp.Equal(d.End) || dd.SchemaVersion != DigestSchemaVersion {
+		t.Errorf("type %q timestamp %v version %q", p.Type, p.Timestamp, dd.SchemaVersion)
+	}
+	if dd.Count != d.Count || dd.SuppressedCount != d.Suppressed || dd.Suppressed != d.BySuppression || dd.Group != d.Group() ||
+		(!d.BySuppression && dd.Folded != d.Count-1) {
+		t.Errorf("counts %+v, digest %+v", dd, d.Breakdown)
+	}
+	if dd.First.Link != "" && !eventtext.ConsoleURL(dd.First.Link) {
+		t.Errorf("link to %q", dd.First.Link)
+	}
+	again, id2, _ := RenderDigest(d)
+	if strings.ContainsAny(id, ". \n") || !strings.HasPrefix(id, "msg_") || id2 != id || !bytes.Equal(again, body) {
+		t.Errorf("webhook-id %q, again %q", id, id2)
 	}
 	for _, c := range body {
 		if c < 0x20 {

@@ -1,13 +1,17 @@
-// Command email-destination is the e-mail destination Lambda: an
-// EventBridge rule delivers each activity that passes its filter to it, and
-// it publishes the mail (subject and plain text) to an SNS topic whose
-// e-mail subscriptions the user manages.
+// Command email-destination is the e-mail destination Lambda: its pacing
+// queues deliver batches of the activities that pass its filter to it (or
+// an EventBridge rule one event), it applies the notification policy and
+// publishes mails (subject and plain text) to an SNS topic whose e-mail
+// subscriptions the user manages; a schedule invokes it every minute to
+// mail the digests of ended windows.
 //
 // Environment (packages email and dispatch read it):
 //
 //	EMAIL_TOPIC_ARN    the SNS topic (required)
 //	PRODUCER_ACCOUNTS  trusted producers: account ids and/or "organization"
 //	HEARTBEAT_ACCOUNT  the account heartbeat canaries must come from
+//	STATE_TABLE, DESTINATION_NAME, NOTIFY_WINDOW, NOTIFY_GROUP_BY
+//	                      the notification policy (correlation.NotifierConfigFromEnv)
 package main
 
 import (

@@ -1,6 +1,8 @@
-// Command teams-destination is the Microsoft Teams destination Lambda: an
-// EventBridge rule delivers each activity to it, and it posts an Adaptive
-// Card to the Workflows webhook whose URL is kept in Secrets Manager.
+// Command teams-destination is the Microsoft Teams destination Lambda: its
+// pacing queues deliver batches of activities to it (or an EventBridge rule
+// one event), it applies the notification policy and posts Adaptive Cards
+// to the Workflows webhook whose URL is kept in Secrets Manager; a schedule
+// invokes it every minute to post the digests of ended windows.
 //
 // Environment (packages teams and dispatch read it):
 //
@@ -8,6 +10,8 @@
 //	SECRET_CACHE_TTL          how long the URL is cached (Go duration, default 5m)
 //	PRODUCER_ACCOUNTS         trusted producers: account ids and/or "organization"
 //	HEARTBEAT_ACCOUNT         the account heartbeat canaries must come from
+//	STATE_TABLE, DESTINATION_NAME, NOTIFY_WINDOW, NOTIFY_GROUP_BY
+//	                      the notification policy (correlation.NotifierConfigFromEnv)
 package main
 
 import (

@@ -1,7 +1,9 @@
-// Command webhook-destination is the signed webhook destination Lambda: an
-// EventBridge rule delivers each activity to it, and it posts the activity,
+// Command webhook-destination is the signed webhook destination Lambda: its
+// pacing queues deliver batches of activities to it (or an EventBridge rule
+// one event), it applies the notification policy and posts each activity,
 // signed with the Standard Webhooks scheme, to the URL kept in Secrets
-// Manager with the signing secret.
+// Manager with the signing secret; a schedule invokes it every minute to
+// post the signed digests of ended windows.
 //
 // Environment (packages webhook and dispatch read it):
 //
@@ -9,6 +11,8 @@
 //	SECRET_CACHE_TTL    how long its value is cached (Go duration, default 5m)
 //	PRODUCER_ACCOUNTS   trusted producers: account ids and/or "organization"
 //	HEARTBEAT_ACCOUNT   the account heartbeat canaries must come from
+//	STATE_TABLE, DESTINATION_NAME, NOTIFY_WINDOW, NOTIFY_GROUP_BY
+//	                    the notification policy (correlation.NotifierConfigFromEnv)
 package main
 
 import (
