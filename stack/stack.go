@@ -247,7 +247,7 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 			Type: jsii.String("Number"), Default: jsii.Number(def), MinValue: jsii.Number(minimum), Description: jsii.String(description),
 		})
 	}
-	notifyWindow := number(ParamNotifyWindow, "After a group's first Slack message, how many minutes the rest are "+
+	notifyWindow := number(ParamNotifyWindow, "After a group's first message (in every destination), how many minutes the rest are "+
 		"folded into one digest.", correlation.DefaultWindow.Minutes(), 1)
 	groupBy := awscdk.NewCfnParameter(s, jsii.String(ParamNotifyGroupBy), &awscdk.CfnParameterProps{
 		Type:           jsii.String("String"),
@@ -325,6 +325,11 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		NotifyWindow:                awscdk.Duration_Minutes(notifyWindow.ValueAsNumber()),
 		GroupBy:                     &[]*string{groupBy.ValueAsString()},
 	})
+	// Every destination applies the same notification policy, each under
+	// its own name in the one state table (its own groups, windows and
+	// digests).
+	window := awscdk.Duration_Minutes(notifyWindow.ValueAsNumber())
+	group := &[]*string{groupBy.ValueAsString()}
 	signedURL := optionalParam(s, ParamSignedWebhookURL, SignedWebhookURLPattern, "must be empty or an https:// URL without spaces, quotes or backslashes",
 		"HTTPS URL that receives every activity as a signed webhook (Standard Webhooks); "+
 			"the signing secret is generated into Secrets Manager. Empty: not deployed.")
@@ -339,6 +344,10 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		Function:   fn,
 		// The same producers as the Slack destination's.
 		ProducerAccounts: &producers,
+		State:            state,
+		DestinationName:  jsii.String("webhook"),
+		NotifyWindow:     window,
+		GroupBy:          group,
 	})
 
 	routingKey := optionalParam(s, ParamPagerDutyRoutingKey, PagerDutyRoutingKeyPattern, "must be empty or a 32-character Events API v2 integration key",
@@ -359,6 +368,10 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		// The same producers as the Slack destination's.
 		ProducerAccounts: &producers,
 		Function:         fn,
+		State:            state,
+		DestinationName:  jsii.String("pagerduty"),
+		NotifyWindow:     window,
+		GroupBy:          group,
 	})
 
 	teamsURL := optionalParam(s, ParamTeamsWebhookURL, TeamsWebhookURLPattern, "must be empty or an https:// URL without spaces, quotes or backslashes",
@@ -378,6 +391,10 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		// The same producers as the Slack destination's.
 		ProducerAccounts: &producers,
 		Function:         fn,
+		State:            state,
+		DestinationName:  jsii.String("teams"),
+		NotifyWindow:     window,
+		GroupBy:          group,
 	})
 
 	emailTopic := awscdk.NewCfnParameter(s, jsii.String(ParamEmailTopic), &awscdk.CfnParameterProps{
@@ -399,6 +416,10 @@ func New(scope constructs.Construct, id *string, props *Props) awscdk.Stack {
 		// The same producers as the Slack destination's.
 		ProducerAccounts: &producers,
 		Function:         fn,
+		State:            state,
+		DestinationName:  jsii.String("email"),
+		NotifyWindow:     window,
+		GroupBy:          group,
 	})
 
 	alerts, evaluated := selfProtection(s, &p)

@@ -828,8 +828,12 @@ func TestStackDeploysWithTheMinimumConcurrencyQuota(t *testing.T) {
 		}
 	}
 	busID := cdktest.LogicalID(t, s.tpl, "AWS::Events::EventBus")
-	for _, d := range []string{"SlackDestination", "SignedWebhookDestination", "PagerDutyDestination", "TeamsDestination", "EmailDestination"} {
-		cdktest.AssertPaced(t, s.tpl, d, busID)
+	// Each applies the notification policy under its own name in the one
+	// state table, with its own minute sweep.
+	for d, name := range map[string]string{"SlackDestination": "slack", "SignedWebhookDestination": "webhook",
+		"PagerDutyDestination": "pagerduty", "TeamsDestination": "teams", "EmailDestination": "email"} {
+		paced := cdktest.AssertPaced(t, s.tpl, d, busID)
+		cdktest.AssertNotificationPolicy(t, s.tpl, paced.Function, "CorrelationTableD59B857F", name)
 	}
 	if n := len(resources(s.tpl, "AWS::Lambda::EventSourceMapping")); n != 10 {
 		t.Fatalf("%d event source mappings, want two for each of five destinations", n)
