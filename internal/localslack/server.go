@@ -238,23 +238,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveAPI(w, r, body)
 		return
 	}
-	if f, ok := s.nextFault(); ok {
-		if f.Hang {
-			select {
-			case <-r.Context().Done():
-			case <-s.done:
-			}
-			return
-		}
-		if f.RetryAfter != "" {
-			w.Header().Set("Retry-After", f.RetryAfter)
-		}
-		answer(w, f.Status, f.Body)
-		return
-	}
-	if limited, after := s.overLimit(); limited {
-		w.Header().Set("Retry-After", strconv.Itoa(after))
-		answer(w, http.StatusTooManyRequests, CodeRateLimited)
+	if s.misbehave(w, r, func(status int, code string) { answer(w, status, code) }) {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
@@ -274,6 +258,33 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.messages = append(s.messages, Message{Path: r.URL.Path, Raw: body, Payload: &payload, Received: time.Now()})
 	s.mu.Unlock()
 	answer(w, http.StatusOK, "ok")
+}
+
+// misbehave answers a post with the next queued fault or, past the rate
+// limit, 429 with Retry-After, writing the status and error code with
+// answer; it reports whether it answered (or, for Hang, held the request
+// until the client gave up).
+func (s *Server) misbehave(w http.ResponseWriter, r *http.Request, answer func(status int, code string)) bool {
+	if f, ok := s.nextFault(); ok {
+		if f.Hang {
+			select {
+			case <-r.Context().Done():
+			case <-s.done:
+			}
+			return true
+		}
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		answer(f.Status, f.Body)
+		return true
+	}
+	if limited, after := s.overLimit(); limited {
+		w.Header().Set("Retry-After", strconv.Itoa(after))
+		answer(http.StatusTooManyRequests, CodeRateLimited)
+		return true
+	}
+	return false
 }
 
 func (s *Server) refuse(w http.ResponseWriter, err error) {

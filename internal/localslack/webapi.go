@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -227,27 +226,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, body []byte) {
 		apiAnswer(w, http.StatusNotFound, map[string]any{"ok": false, "error": CodeUnknownMethod})
 		return
 	}
-	if f, ok := s.nextFault(); ok {
-		if f.Hang {
-			select {
-			case <-r.Context().Done():
-			case <-s.done:
-			}
-			return
-		}
-		if f.RetryAfter != "" {
-			w.Header().Set("Retry-After", f.RetryAfter)
-		}
-		code := f.Body
-		if code == CodeRateLimited {
+	if s.misbehave(w, r, func(status int, code string) {
+		if code == CodeRateLimited { // the webhook's word; the Web API's is ratelimited
 			code = CodeRatelimitedAPI
 		}
-		apiAnswer(w, f.Status, map[string]any{"ok": false, "error": code})
-		return
-	}
-	if limited, after := s.overLimit(); limited {
-		w.Header().Set("Retry-After", strconv.Itoa(after))
-		apiAnswer(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": CodeRatelimitedAPI})
+		apiAnswer(w, status, map[string]any{"ok": false, "error": code})
+	}) {
 		return
 	}
 	q, err := readAPIRequest(r, body)

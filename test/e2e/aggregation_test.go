@@ -66,6 +66,18 @@ func (q *pacingQueue) empty() bool {
 	return len(q.messages) == 0
 }
 
+// withStopLoggingCritical is the source's environment with the template's
+// detections and the self-trail-or-log-group-stopped preset, through which
+// StopLogging is critical (the template's default detections are the denial
+// pattern only).
+func withStopLoggingCritical() map[string]string {
+	dets := dep.source.Env[cloudtrail.EnvDetections]
+	if !strings.Contains(dets, "self-trail-or-log-group-stopped") {
+		dets += ",self-trail-or-log-group-stopped"
+	}
+	return map[string]string{cloudtrail.EnvDetections: dets}
+}
+
 // aggregationScenario: a burst of 500 denied calls by one principal with one
 // critical activity (StopLogging) in the middle, through the template's path
 // with the notification policy on: the source derives the burst, the rules
@@ -77,15 +89,9 @@ func (q *pacingQueue) empty() bool {
 // After the window, the minute sweep posts the digest.
 func aggregationScenario(t *testing.T, r *row) {
 	const denials = 500
-	dets := dep.source.Env[cloudtrail.EnvDetections]
-	if !strings.Contains(dets, "self-trail-or-log-group-stopped") {
-		// StopLogging is critical through this preset; the template's
-		// default detections are the denial pattern only.
-		dets += ",self-trail-or-log-group-stopped"
-	}
 	p := newPipeline(t, options{
 		aggregate: true,
-		sourceEnv: map[string]string{cloudtrail.EnvDetections: dets},
+		sourceEnv: withStopLoggingCritical(),
 		destEnv:   map[string]string{slack.EnvNotifyWindow: aggregationWindow.String()},
 	})
 	p.slack.RateLimit(1, 3)

@@ -14,7 +14,6 @@ import (
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/internal/localslack"
 	"github.com/activity-aware/ids/internal/probe"
-	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
 // threadWindow replaces the template's notification window in scenario 18,
@@ -53,14 +52,10 @@ func (p *pipeline) sweepNow(t *testing.T) {
 // the derived burst are messages of their own.
 func threadScenario(t *testing.T, r *row) {
 	const denials = 40
-	dets := dep.source.Env[cloudtrail.EnvDetections]
-	if !strings.Contains(dets, "self-trail-or-log-group-stopped") {
-		dets += ",self-trail-or-log-group-stopped"
-	}
 	p := newPipeline(t, options{
 		aggregate: true,
 		slackApp:  true,
-		sourceEnv: map[string]string{cloudtrail.EnvDetections: dets},
+		sourceEnv: withStopLoggingCritical(),
 		destEnv:   map[string]string{slack.EnvNotifyWindow: threadWindow.String()},
 	})
 	batchSize := dep.dests["slack"].mappings[0].BatchSize
