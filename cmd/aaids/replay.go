@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -19,13 +20,14 @@ import (
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
 	"github.com/activity-aware/ids/correlation"
+	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
-const replayUsage = `Usage: aaids replay [--format text|json|slack|teams|pagerduty|webhook|email] [--post URL] [--aggregate=false] [--accounts LIST] PATH...
+const replayUsage = `Usage: aaids replay [--format text|json|slack|teams|pagerduty|webhook|email] [--post URL|app] [--aggregate=false] [--accounts LIST] PATH...
 
 Replays CloudTrail data and AWS service events through the same code the
 deployed system runs: the CloudTrail source standardizes every record into an
@@ -74,7 +76,11 @@ Output (stdout), one item per activity:
   Slack's.
 
 --post accepts Slack's webhook hosts only; a webhook on a loopback host (a
-local Slack endpoint) needs SLACK_ALLOW_LOOPBACK_WEBHOOK=true.
+local Slack endpoint) needs SLACK_ALLOW_LOOPBACK_WEBHOOK=true. --post app
+posts as a Slack app, from $SLACK_APP_SECRET ({"botToken":"xoxb-…","channel":
+"C…"}, as the deployed secret holds it): a group's repeats become replies in
+the thread of its first message, whose count line is kept, and the digest
+goes into the thread.
 
 A summary goes to stderr. Exit status: 0 when all input was processed, 1 when
 some input could not be read or decoded or a post failed (the rest is still
@@ -90,13 +96,16 @@ type replayStats struct {
 	// (activities and digests), digests, folded, suppressed and duplicate
 	// activities.
 	derived, messages, digests, folded, suppressed, duplicates int
+	// replies are the activities posted in their group's thread (--post
+	// app), among messages.
+	replies int
 }
 
 func (s replayStats) String() string {
 	return fmt.Sprintf("files %d, records %d, activities %d, unrecognized %d, errors %d, posted %d; "+
-		"derived %d, messages %d, digests %d, folded %d, suppressed %d, duplicates %d",
+		"derived %d, messages %d, digests %d, folded %d, suppressed %d, duplicates %d, replies %d",
 		s.files, s.records, s.activities, s.unrecognized, s.errors, s.posted,
-		s.derived, s.messages, s.digests, s.folded, s.suppressed, s.duplicates)
+		s.derived, s.messages, s.digests, s.folded, s.suppressed, s.duplicates, s.replies)
 }
 
 func runReplay(ctx context.Context, args []string, stdio Stdio) int {
@@ -141,24 +150,13 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 			return exitUsage
 		}
 	}
-	webhook := *post
-	if webhook == "" && !other {
-		webhook = getenv("SLACK_WEBHOOK_URL")
-	}
-	var client *slack.Client
-	if webhook != "" && !other {
-		// A local Slack endpoint is for testing, and said so explicitly,
-		// as the deployed function's setting is.
-		var opts []slack.Option
-		loopback := stdio.Getenv != nil && stdio.Getenv(slack.EnvAllowLoopbackWebhook) == "true"
-		if loopback {
-			opts = append(opts, slack.WithLoopback())
-		}
-		if err := slack.ValidateWebhookURL(webhook, loopback); err != nil {
+	var slackOut slack.Deliverer
+	if !other {
+		var err error
+		if slackOut, err = slackPoster(*post, getenv); err != nil {
 			fmt.Fprintf(stdio.Err, "aaids replay: --post: %v\n", err)
 			return exitUsage
 		}
-		client = slack.NewClient(&http.Client{Timeout: 10 * time.Second}, opts...)
 	}
 
 	trust, err := eventbus.ParseTrust(*accounts)
@@ -186,8 +184,8 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		maxBytes: *maxBytes,
 		out:      out,
 		errOut:   stdio.Err,
-		client:   client,
-		webhook:  webhook,
+		slack:    slackOut,
+		log:      slog.New(slog.DiscardHandler),
 		dest:     dest,
 		posting:  *post != "",
 		trust:    trust,
@@ -228,12 +226,13 @@ type replayer struct {
 	format   string
 	maxBytes int
 	// out buffers stdout: every item is one Write of a reused buffer.
-	out     *bufio.Writer
-	errOut  io.Writer
-	client  *slack.Client
-	webhook string
-	trust   eventbus.Trust
-	stats   replayStats
+	out    *bufio.Writer
+	errOut io.Writer
+	// slack posts Slack's messages (--post); nil when not posting.
+	slack slack.Deliverer
+	log   *slog.Logger
+	trust eventbus.Trust
+	stats replayStats
 	// line holds an entry's output line, encoded a message's; enc writes
 	// into encoded.
 	line        []byte
@@ -283,7 +282,7 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 		}
 		r.line = append(line, '\n')
 		r.write(r.line)
-		if r.client == nil {
+		if r.slack == nil {
 			return
 		}
 	}
@@ -291,9 +290,10 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 		r.deliverOther(a, fmt.Sprintf("%s: post activity %s", where(it), a.ID))
 		return
 	}
+	what := fmt.Sprintf("%s: post activity %s", where(it), a.ID)
 	n := r.corr.notifier
 	if n == nil {
-		r.deliver(slack.Render(a), fmt.Sprintf("%s: post activity %s", where(it), a.ID))
+		r.deliver(slack.Render(a), what, func() error { _, err := r.slack.Deliver(r.ctx, a, r.log); return err })
 		return
 	}
 	r.corr.advance(a.Time)
@@ -305,9 +305,21 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 	}
 	switch d.Action {
 	case correlation.Post:
-		r.deliver(slack.Render(a), fmt.Sprintf("%s: post activity %s", where(it), a.ID))
+		var res dispatch.Result
+		r.deliver(slack.Render(a), what, func() (err error) { res, err = r.slack.Deliver(r.ctx, a, r.log); return err })
+		// A Slack app's post is the parent of its group's thread.
+		d.Thread = res.Thread
 		if err := n.Posted(r.ctx, d, r.corr.clock); err != nil {
 			r.fail(err)
+		}
+	case correlation.Reply:
+		r.stats.replies++
+		r.deliver(slack.Render(a), what, func() error { _, err := r.slack.DeliverReply(r.ctx, a, d.Thread, r.log); return err })
+		th, err := n.Replied(r.ctx, d, r.corr.clock)
+		if err != nil {
+			r.fail(err)
+		} else if err := r.slack.UpdateThread(r.ctx, th, r.log); err != nil {
+			r.fail(fmt.Errorf("%s: update the thread's count: %w", what, err))
 		}
 	case correlation.Fold:
 		r.stats.folded++
@@ -327,13 +339,14 @@ func (r *replayer) digests(end bool) {
 	}
 	for i := range ds {
 		r.stats.digests++
-		r.deliver(slack.RenderDigest(&ds[i]), "post digest of "+ds[i].FirstID)
+		dg := &ds[i]
+		r.deliver(slack.RenderDigest(dg), "post digest of "+dg.FirstID, func() error { _, err := r.slack.DeliverDigest(r.ctx, dg, r.log); return err })
 	}
 }
 
 // deliver prints the message in the output format (json prints entries
-// instead) and posts it when --post is set.
-func (r *replayer) deliver(msg *slackapi.WebhookMessage, what string) {
+// instead) and, when --post is set, posts it with post.
+func (r *replayer) deliver(msg *slackapi.WebhookMessage, what string, post func() error) {
 	r.stats.messages++
 	switch r.format {
 	case "json":
@@ -343,14 +356,64 @@ func (r *replayer) deliver(msg *slackapi.WebhookMessage, what string) {
 		r.line = append(append(r.line[:0], slack.Preview(msg)...), '\n')
 		r.write(r.line)
 	}
-	if r.client != nil {
-		if err := r.client.Post(r.ctx, r.webhook, msg); err != nil {
+	if r.slack != nil {
+		if err := post(); err != nil {
 			r.fail(fmt.Errorf("%s: %w", what, err))
 			return
 		}
 		r.stats.posted++
 	}
 }
+
+// envSlackAppSecret holds the Slack app's secret for --post app.
+const envSlackAppSecret = "SLACK_APP_SECRET"
+
+// slackPoster is what --post delivers Slack's messages with, as the deployed
+// function does: the incoming webhook --post (or $SLACK_WEBHOOK_URL) names;
+// for --post app, the Slack app in $SLACK_APP_SECRET, threading a group's
+// repeats; nil when neither is given. A loopback webhook (or, with
+// $SLACK_API_URL, Web API) is for local testing and needs
+// SLACK_ALLOW_LOOPBACK_WEBHOOK=true, as the function's setting does.
+func slackPoster(post string, getenv func(string) string) (slack.Deliverer, error) {
+	value := post
+	if value == "" {
+		value = getenv("SLACK_WEBHOOK_URL")
+	}
+	if value == "" {
+		return nil, nil
+	}
+	loopback := getenv(slack.EnvAllowLoopbackWebhook) == "true"
+	var opts []slack.Option
+	if loopback {
+		opts = append(opts, slack.WithLoopback())
+	}
+	if value == "app" {
+		value = getenv(envSlackAppSecret)
+		t, err := slack.TargetFromSecret(value, loopback)
+		if err == nil && t.App == nil {
+			err = errors.New(`it holds a webhook URL, not {"botToken":"xoxb-…","channel":"C…"}`)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("app: $%s: %w", envSlackAppSecret, err)
+		}
+		if u := getenv(slack.EnvAPIURL); u != "" {
+			opts = append(opts, slack.WithAPIURL(u))
+		}
+	} else if err := slack.ValidateWebhookURL(value, loopback); err != nil {
+		return nil, err
+	}
+	client := slack.NewClient(&http.Client{Timeout: 10 * time.Second}, opts...)
+	if _, err := client.APIURL(); err != nil {
+		return nil, err
+	}
+	h := &slack.Handler{Secret: fixedSecret(value), Client: client, Threads: true}
+	return h.Deliverer(), nil
+}
+
+// fixedSecret is a secret value given once (slack.Secret).
+type fixedSecret string
+
+func (s fixedSecret) Value(context.Context) (string, error) { return string(s), nil }
 
 // deliverOther prints the request body a destination other than Slack would
 // send for a, and sends it with --post; an activity below the severity its

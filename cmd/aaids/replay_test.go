@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -386,4 +387,58 @@ func runLocal(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	}
 	code = run(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: getenv})
 	return code, out.String(), errOut.String()
+}
+
+// TestReplayPostApp: --post app posts as the Slack app in $SLACK_APP_SECRET,
+// threading as deployed: 12 denials of one principal are one parent, 11
+// replies and the digest in its thread, the parent's count final.
+func TestReplayPostApp(t *testing.T) {
+	const token, channel = "xoxb-1234567890-0987654321-r3playT0ken", "C0123456789"
+	var records []string
+	for i := range 12 {
+		r := strings.Replace(denied, "5b3c1a52-0000-4000-8000-000000000001", fmt.Sprintf("5b3c1a52-0000-4000-8000-%012d", i), 1)
+		r = strings.Replace(r, "2026-11-20T10:00:00Z", fmt.Sprintf("2026-11-20T10:00:%02dZ", i*4), 1)
+		records = append(records, r)
+	}
+	in := writeInput(t, "trail.json", `{"Records":[`+strings.Join(records, ",")+`]}`)
+	srv := localslack.New()
+	defer srv.Close()
+	srv.AddBot(token, channel)
+	env := map[string]string{
+		slack.EnvAllowLoopbackWebhook: "true", slack.EnvAPIURL: srv.APIURL(),
+		envSlackAppSecret: `{"botToken":"` + token + `","channel":"` + channel + `"}`,
+	}
+	code, _, errOut := runAaidsEnv(t, env, "replay", "--format", "slack", "--post", "app", in)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	top := srv.TopLevel(channel)
+	if len(top) != 1 {
+		t.Fatalf("%d top-level messages, want the parent", len(top))
+	}
+	replies := srv.Replies(channel, top[0].TS)
+	if len(replies) != 12 || !strings.HasPrefix(replies[11].Text, "Digest") {
+		t.Fatalf("%d replies, want 11 and the digest", len(replies))
+	}
+	if parent, _ := srv.Message(channel, top[0].TS); !strings.Contains(string(parent.Blocks), "11 more in thread · window closed") {
+		t.Fatalf("parent's count: %s", parent.Blocks)
+	}
+	if s := summary(t, errOut); s.posted != 13 || s.errors != 0 || !strings.Contains(errOut, "replies 11") {
+		t.Fatalf("summary %+v: %s", s, errOut)
+	}
+
+	// Refused before anything is read or posted, never showing the token.
+	for name, env := range map[string]map[string]string{
+		"no secret":             {slack.EnvAllowLoopbackWebhook: "true"},
+		"a webhook, not an app": {envSlackAppSecret: "https://hooks.slack.com/services/T0/B0/X"},
+		"a user token":          {envSlackAppSecret: `{"botToken":"xoxp-1234567890-r3playT0ken","channel":"C0123456789"}`},
+		"Web API not loopback":  {envSlackAppSecret: env[envSlackAppSecret], slack.EnvAPIURL: srv.APIURL()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _, errOut := runAaidsEnv(t, env, "replay", "--post", "app", in)
+			if code != exitUsage || strings.Contains(errOut, "r3playT0ken") {
+				t.Fatalf("exit %d, want %d without the token: %s", code, exitUsage, errOut)
+			}
+		})
+	}
 }

@@ -140,6 +140,10 @@ func (c *Client) apiURL() (string, error) {
 	return strings.TrimSuffix(c.api, "/") + "/", nil
 }
 
+// APIURL is the Web API base the client calls, or the error every app-mode
+// call would fail with (a changed URL that is not allowed: WithAPIURL).
+func (c *Client) APIURL() (string, error) { return c.apiURL() }
+
 // PostMessage posts msg with chat.postMessage to the app's channel, as a
 // reply in the thread of threadTS when it is not empty, and returns where
 // the message is. Retries and errors are Post's; an *Error's Code is the

@@ -163,6 +163,20 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return h.shared().Invoke(ctx, payload)
 }
 
+// Deliverer is what posts for the handler: an activity (Deliver, the
+// parent of its group's thread in app mode), a reply in a thread, a thread's
+// count, a digest, an unverified-activity notice. A caller that applies the
+// notification policy itself uses it (aaids replay --post); the deployed
+// function goes through Handle.
+type Deliverer interface {
+	dispatch.ThreadDeliverer
+	dispatch.DigestDeliverer
+	dispatch.UnverifiedDeliverer
+}
+
+// Deliverer returns the handler's Deliverer.
+func (h *Handler) Deliverer() Deliverer { return (*deliverer)(h) }
+
 // deliverer is the Handler as the dispatch.Deliverer of Slack.
 type deliverer Handler
 
