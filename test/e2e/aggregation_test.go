@@ -41,8 +41,10 @@ type pacingQueue struct {
 
 type queued struct {
 	messageID, body, activityID string
-	routed                      time.Time
-	receives                    int
+	// queue is the pacing queue the rule put it in.
+	queue    string
+	routed   time.Time
+	receives int
 }
 
 func (q *pacingQueue) push(m *queued) {
@@ -114,7 +116,6 @@ func aggregationScenario(t *testing.T, r *row) {
 		parked, batchItemFailure atomic.Int64
 		wg                       sync.WaitGroup
 	)
-	const maxReceives = 10
 	for i, q := range order {
 		fn := p.dest
 		if i > 0 {

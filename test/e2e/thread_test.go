@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/slack"
@@ -63,65 +60,19 @@ func threadScenario(t *testing.T, r *row) {
 	start := time.Now()
 	records := probe.Burst(denials)
 	requireOK(t, "source", p.invokeSource(subscription(records), len(records)))
-	var queue []*queued
-	redelivered := 0
-	for _, e := range p.eb.Accepted()[p.delivered:] {
-		p.delivered++
-		ev, err := envelope(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok, err := dep.dests["slack"].routeOf(ev); err != nil || !ok {
-			t.Fatalf("no rule routes %s (%v)", e.Detail[:min(80, len(e.Detail))], err)
-		}
-		m := &queued{messageID: fmt.Sprintf("m-%d", p.delivered), body: string(ev), activityID: detailID(e.Detail)}
-		queue = append(queue, m)
-		if p.delivered%7 == 0 { // EventBridge delivers at least once
-			redelivered++
-			queue = append(queue, &queued{messageID: m.messageID + "-again", body: m.body, activityID: m.activityID})
-		}
+	queue, redelivered := p.enqueue(t, 7)
+	if p.filtered > 0 {
+		t.Fatalf("the rules pass %d activities less", p.filtered)
 	}
 	// One execution environment takes the queue in the mapping's batches,
-	// a failed message going back to the end.
-	batchFailures, parked := 0, 0
-	for round := 0; len(queue) > 0; round++ {
-		n := min(batchSize, len(queue))
-		batch := queue[:n]
-		queue = queue[n:]
-		ev := events.SQSEvent{}
-		for _, m := range batch {
-			m.receives++
-			ev.Records = append(ev.Records, events.SQSMessage{MessageId: m.messageID, Body: m.body, EventSource: "aws:sqs"})
-		}
-		payload, _ := json.Marshal(ev)
-		res, err := p.dest.Invoke(context.Background(), payload)
-		if err != nil || res.Failed() {
-			t.Fatalf("invoke destination: %v %v", err, res)
-		}
-		var resp events.SQSEventResponse
-		if err := json.Unmarshal(res.Payload, &resp); err != nil {
-			t.Fatal(err)
-		}
-		failed := map[string]bool{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier] = true
-		}
-		for _, m := range batch {
-			switch {
-			case !failed[m.messageID]:
-			case m.receives >= 10:
-				parked++
-			default:
-				batchFailures++
-				queue = append(queue, m)
-			}
-		}
+	// a failed message going back to the end; Slack misbehaves once the
+	// thread has its parent.
+	batchFailures, parked := drain(t, p.dest, queue, batchSize, func(round int) {
 		if round == 0 {
-			// Slack misbehaves once the thread has its parent.
 			p.slack.Fail(localslack.RateLimited(1), 2)
 			p.slack.Fail(localslack.ServerError(), 1)
 		}
-	}
+	})
 	drained := time.Since(start)
 	time.Sleep(time.Until(start.Add(threadWindow + time.Second)))
 	p.sweepNow(t)
