@@ -517,9 +517,6 @@ func formatTime(t time.Time, eventTime string) string {
 // parseTime reads the eventTime formats found in real data: RFC 3339 with
 // any fraction, "2006-01-02 15:04:05" with or without fraction or "Z" (UTC).
 func parseTime(s string) (time.Time, bool) {
-	if t, ok := parseCloudTrailTime(s); ok {
-		return t, true
-	}
 	if len(s) < len("2006-01-02T15:04:05") {
 		return time.Time{}, false
 	}
@@ -540,38 +537,6 @@ func parseTime(s string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t.UTC(), true
-}
-
-// parseCloudTrailTime reads the form CloudTrail writes, "2006-01-02T15:04:05Z",
-// without time.Parse's generality; it refuses what time.Parse would (a day
-// beyond the month's, a second of 60) and anything else, which parseTime
-// then hands to time.Parse.
-func parseCloudTrailTime(s string) (time.Time, bool) {
-	if len(s) != len("2006-01-02T15:04:05Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-		s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
-		return time.Time{}, false
-	}
-	num := func(i, n int) int {
-		v := 0
-		for _, c := range []byte(s[i : i+n]) {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v
-	}
-	year, month, day := num(0, 4), num(5, 2), num(8, 2)
-	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
-	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 ||
-		minute < 0 || minute > 59 || sec < 0 || sec > 59 {
-		return time.Time{}, false
-	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
-	if t.Day() != day || t.IsZero() { // the day does not exist in that month
-		return time.Time{}, false
-	}
-	return t, true
 }
 
 // appendEventLink appends the URL of the CloudTrail console's event-history
