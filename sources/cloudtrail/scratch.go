@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"sync"
 	"unsafe"
 
 	"github.com/valyala/fastjson"
@@ -9,8 +10,7 @@ import (
 )
 
 // scratch is the working state of one standardization at a time: parsers, a
-// string arena and a buffer. A Source pools them, so a warm Lambda reuses
-// them batch after batch.
+// string arena and a buffer.
 type scratch struct {
 	// record parses each record.
 	record fastjson.Parser
@@ -43,7 +43,19 @@ func (sc *scratch) newBlock() *recordActivity {
 // copied into: one allocation for the strings of several records.
 const arenaChunk = 16 << 10
 
-func newScratch() *scratch { return new(scratch) }
+// scratches pools working states, so a warm Lambda reuses their parser
+// and buffers batch after batch.
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch { return scratches.Get().(*scratch) }
+
+// putScratch keeps sc for the next call, unless a hostile batch made its
+// buffers huge.
+func putScratch(sc *scratch) {
+	if cap(sc.buf) <= maxInflated {
+		scratches.Put(sc)
+	}
+}
 
 // keep returns b as a string copied into sc.arena. A chunk of the arena is
 // never written again where a string points, so the strings stay valid after

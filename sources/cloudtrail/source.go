@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"runtime"
 	"strings"
 	"time"
 
@@ -43,10 +42,6 @@ type Options struct {
 type Source struct {
 	enrichers    []Enricher
 	accountNames map[string]string
-	// scratch holds idle working states. Unlike a sync.Pool it survives
-	// garbage collections, which a busy source runs every few batches, so
-	// the parsers and buffers are kept.
-	scratch chan *scratch
 }
 
 // New returns a Source configured by opts.
@@ -54,7 +49,6 @@ func New(opts Options) *Source {
 	return &Source{
 		enrichers:    append([]Enricher(nil), opts.Enrichers...),
 		accountNames: opts.AccountNames,
-		scratch:      make(chan *scratch, max(runtime.GOMAXPROCS(0), 2)),
 	}
 }
 
@@ -87,8 +81,8 @@ const TagOmitted = "cloudtrail-omitted"
 // nil. fallback is the time used when the record has no usable eventTime
 // (time.Now when fallback is zero). FromRecord keeps no reference to raw.
 func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.Time) *activity.Activity {
-	sc := s.getScratch()
-	defer s.putScratch(sc)
+	sc := getScratch()
+	defer putScratch(sc)
 	return s.fromRecord(sc, raw, false, origin, fallback)
 }
 
@@ -154,27 +148,6 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 		e.Enrich(a, text, v)
 	}
 	return a
-}
-
-func (s *Source) getScratch() *scratch {
-	select {
-	case sc := <-s.scratch:
-		return sc
-	default:
-		return newScratch()
-	}
-}
-
-// putScratch keeps sc for the next call, unless enough are kept or a hostile
-// batch made its buffers huge.
-func (s *Source) putScratch(sc *scratch) {
-	if cap(sc.buf) > maxInflated {
-		return
-	}
-	select {
-	case s.scratch <- sc:
-	default:
-	}
 }
 
 // unrecognized is the activity of a log event that is not a CloudTrail

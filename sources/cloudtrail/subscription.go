@@ -164,8 +164,8 @@ func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity
 	batch := batchOrigin{logGroup: d.LogGroup, logStream: d.LogStream, owner: d.Owner, filters: d.SubscriptionFilters}
 	out := make([]*activity.Activity, 0, len(d.LogEvents))
 	origins := make([]activity.Origin, len(d.LogEvents))
-	sc := s.getScratch()
-	defer s.putScratch(sc)
+	sc := getScratch()
+	defer putScratch(sc)
 	sc.blocks = make([]recordActivity, 0, len(d.LogEvents))
 	defer func() { sc.blocks = nil }()
 	for i, le := range d.LogEvents {
