@@ -13,7 +13,7 @@ import (
 
 // Indexes of the record members the source reads (record.top), matched
 // case-insensitively, the first occurrence of a name winning, as
-// recordNames spells them.
+// recordIndex spells them.
 const (
 	mEventVersion = iota
 	mEventTime
@@ -53,50 +53,14 @@ const (
 	nIdentityMembers
 )
 
-// recordMember returns the index of the record member whose lower-cased
-// name is k, or -1.
-func recordMember(k []byte) int {
-	switch string(k) {
-	case "eventversion":
-		return mEventVersion
-	case "eventtime":
-		return mEventTime
-	case "eventsource":
-		return mEventSource
-	case "eventname":
-		return mEventName
-	case "eventid":
-		return mEventID
-	case "eventtype":
-		return mEventType
-	case "awsregion":
-		return mAWSRegion
-	case "sourceipaddress":
-		return mSourceIP
-	case "useragent":
-		return mUserAgent
-	case "errorcode":
-		return mErrorCode
-	case "errormessage":
-		return mErrorMessage
-	case "readonly":
-		return mReadOnly
-	case "recipientaccountid":
-		return mRecipient
-	case "useridentity":
-		return mUserIdentity
-	case "requestparameters":
-		return mRequestParameters
-	case "responseelements":
-		return mResponseElements
-	case "resources":
-		return mResources
-	case "insightdetails":
-		return mInsightDetails
-	case "omitted":
-		return mOmitted
-	}
-	return -1
+// recordIndex maps the lower-cased names of the record members read to
+// their indexes.
+var recordIndex = map[string]int{
+	"eventversion": mEventVersion, "eventtime": mEventTime, "eventsource": mEventSource, "eventname": mEventName,
+	"eventid": mEventID, "eventtype": mEventType, "awsregion": mAWSRegion, "sourceipaddress": mSourceIP,
+	"useragent": mUserAgent, "errorcode": mErrorCode, "errormessage": mErrorMessage, "readonly": mReadOnly,
+	"recipientaccountid": mRecipient, "useridentity": mUserIdentity, "requestparameters": mRequestParameters,
+	"responseelements": mResponseElements, "resources": mResources, "insightdetails": mInsightDetails, "omitted": mOmitted,
 }
 
 // identityIndex maps the lower-cased names of the userIdentity members read
@@ -118,15 +82,15 @@ type record struct {
 // find fills r from the parsed object v.
 func (r *record) find(v *fastjson.Value) {
 	*r = record{}
-	pick(v, false, r.top[:])
+	pick(v, recordIndex, r.top[:])
 	if id := r.top[mUserIdentity]; is(id, fastjson.TypeObject) {
-		pick(id, true, r.identity[:])
+		pick(id, identityIndex, r.identity[:])
 	}
 }
 
-// pick keeps in dst the first member of object v of each name
-// recordMember (identityIndex when identity is set) knows, in any case.
-func pick(v *fastjson.Value, identity bool, dst []*fastjson.Value) {
+// pick keeps in dst the first member of object v of each name index
+// knows, in any case.
+func pick(v *fastjson.Value, index map[string]int, dst []*fastjson.Value) {
 	o, _ := v.Object()
 	o.Visit(func(k []byte, m *fastjson.Value) {
 		var buf [24]byte
@@ -139,13 +103,7 @@ func pick(v *fastjson.Value, identity bool, dst []*fastjson.Value) {
 			}
 			buf[j] = c
 		}
-		i := -1
-		if !identity {
-			i = recordMember(buf[:len(k)])
-		} else if j, ok := identityIndex[string(buf[:len(k)])]; ok {
-			i = j
-		}
-		if i >= 0 && dst[i] == nil {
+		if i, ok := index[string(buf[:len(k)])]; ok && dst[i] == nil {
 			dst[i] = m
 		}
 	})
