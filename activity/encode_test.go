@@ -192,3 +192,26 @@ func TestEntryAppendJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestTrimDetailKeepsMembers: trimming shortens the large members of a
+// detail and keeps every key as encoding/json reads it (escapes, a lone
+// surrogate) and the small members as they were.
+func TestTrimDetailKeepsMembers(t *testing.T) {
+	detail := `{"a<\ud800":"` + strings.Repeat("x", 2000) + `","b":{"c":[1,2.5,"\u00e9"]},"k\u00e9":"` + strings.Repeat("y", 2000) + `"}`
+	got := trimDetail(json.RawMessage(detail), 1500)
+	var want, trimmed map[string]any
+	if err := json.Unmarshal([]byte(detail), &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got, &trimmed); err != nil || len(got) > 1600 {
+		t.Fatalf("trimDetail = %s (%d bytes): %v", got, len(got), err)
+	}
+	for k := range want {
+		if _, ok := trimmed[k]; !ok {
+			t.Errorf("key %q lost: %s", k, got)
+		}
+	}
+	if !reflect.DeepEqual(trimmed["b"], want["b"]) {
+		t.Errorf("small member b = %v, want %v", trimmed["b"], want["b"])
+	}
+}

@@ -11,6 +11,9 @@ import (
 	"unsafe"
 
 	gojson "github.com/goccy/go-json"
+	"github.com/valyala/fastjson"
+
+	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // DefaultMaxEntrySize is EventBridge's PutEvents entry size limit as the API
@@ -443,32 +446,19 @@ type member struct {
 	value json.RawMessage
 }
 
-// objectMembers splits a JSON object into its members, in order.
+// objectMembers splits a JSON object into its members, in order: each key
+// encoded again as encoding/json writes it, each value as it was (compact).
 func objectMembers(raw json.RawMessage) ([]member, bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	fixed, _ := jsonscan.FixLoneSurrogates(raw) // keys read as encoding/json reads them
+	v, err := fastjson.ParseBytes(fixed)
+	if err != nil || v.Type() != fastjson.TypeObject {
 		return nil, false
 	}
 	var out []member
-	for dec.More() {
-		var key string
-		if t, err := dec.Token(); err == nil {
-			k, ok := t.(string)
-			if !ok {
-				return nil, false
-			}
-			key = k
-		} else {
-			return nil, false
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, false
-		}
-		kb, _ := json.Marshal(key)
-		out = append(out, member{key: kb, value: v})
-	}
+	v.GetObject().Visit(func(k []byte, v *fastjson.Value) {
+		key, _ := json.Marshal(string(k))
+		out = append(out, member{key: key, value: v.MarshalTo(nil)})
+	})
 	return out, true
 }
 
