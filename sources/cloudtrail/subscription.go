@@ -48,19 +48,9 @@ var gzipReaders sync.Pool
 // wrapping ErrMalformedPayload (or ErrPayloadTooLarge); no activity is
 // returned with an error.
 func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent) ([]*activity.Activity, error) {
-	return s.fromData(readOnlyBytes(ev.AWSLogs.Data)) // read by the base64 decoder only
-}
-
-// fromData decodes and standardizes awslogs.data: base64 of the gzipped
-// batch JSON.
-func (s *Source) fromData(data []byte) ([]*activity.Activity, error) {
+	data := readOnlyBytes(ev.AWSLogs.Data) // read by the base64 decoder only
 	compressed := buffers.Get().(*bytes.Buffer)
-	inflated := buffers.Get().(*bytes.Buffer)
-	defer func() {
-		putBuffer(compressed)
-		putBuffer(inflated)
-	}()
-
+	defer putBuffer(compressed)
 	compressed.Reset()
 	compressed.Grow(base64.StdEncoding.DecodedLen(len(data)))
 	raw := compressed.AvailableBuffer()[:base64.StdEncoding.DecodedLen(len(data))]
@@ -68,17 +58,7 @@ func (s *Source) fromData(data []byte) ([]*activity.Activity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: base64: %w", ErrMalformedPayload, err)
 	}
-	return s.fromGzip(inflated, raw[:n])
-}
-
-// fromGzip inflates the gzipped batch JSON (into inflated, a pooled buffer)
-// and standardizes it: the one decoder behind the log-group trigger (after
-// base64) and the Kinesis stream (whose record data is these bytes).
-func (s *Source) fromGzip(inflated *bytes.Buffer, zipped []byte) ([]*activity.Activity, error) {
-	if err := inflate(inflated, zipped); err != nil {
-		return nil, err
-	}
-	return s.fromBatch(inflated.Bytes())
+	return s.FromGzip(raw[:n])
 }
 
 // FromGzip standardizes a gzipped subscription batch as CloudWatch Logs
@@ -88,7 +68,10 @@ func (s *Source) fromGzip(inflated *bytes.Buffer, zipped []byte) ([]*activity.Ac
 func (s *Source) FromGzip(zipped []byte) ([]*activity.Activity, error) {
 	inflated := buffers.Get().(*bytes.Buffer)
 	defer putBuffer(inflated)
-	return s.fromGzip(inflated, zipped)
+	if err := inflate(inflated, zipped); err != nil {
+		return nil, err
+	}
+	return s.fromBatch(inflated.Bytes())
 }
 
 // FromPayload standardizes a CloudWatch Logs subscription event as the Lambda
