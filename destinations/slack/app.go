@@ -44,6 +44,9 @@ type AppSecret struct {
 // String names the channel, never the token.
 func (s AppSecret) String() string { return "Slack app (channel " + s.Channel + ")" }
 
+// GoString, for %#v, shows the channel, never the token.
+func (s AppSecret) GoString() string { return "slack.AppSecret{Channel: " + s.Channel + "}" }
+
 // LogValue logs the channel, never the token.
 func (s AppSecret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 

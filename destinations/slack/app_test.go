@@ -1,8 +1,11 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -79,8 +82,13 @@ func TestTargetFromSecret(t *testing.T) {
 			}
 		})
 	}
-	if s := (AppSecret{botToken, botChannel}).String(); strings.Contains(s, "xoxb") {
-		t.Fatalf("String shows the token: %s", s)
+	app := AppSecret{botToken, botChannel}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "app", app)
+	for _, s := range []string{app.String(), fmt.Sprintf("%v %+v %#v %s", app, app, app, app), logged.String()} {
+		if strings.Contains(s, "xoxb") || !strings.Contains(s, botChannel) {
+			t.Fatalf("the app secret shows its token or hides its channel: %s", s)
+		}
 	}
 }
 

@@ -81,6 +81,17 @@ func FuzzRenderDigest(f *testing.F) {
 		if strings.Contains(string(payload), "evil.example") {
 			t.Fatal("a digest links outside the AWS console")
 		}
+		// The same digest in its thread (app mode), with any reply count.
+		d.Thread = &correlation.Thread{Channel: "C0123456789", TS: "1700000000.000100", Parent: subject,
+			Replies: int64(len(principal)) - 3, Repeats: d.Count - 1}
+		threaded := encode(t, RenderDigest(d))
+		checkMessage(t, threaded)
+		if !suppressed {
+			replies := min(max(d.Thread.Replies, 0), d.Folded())
+			if want := fmt.Sprintf("1 posted, %d in this thread", replies); !strings.Contains(string(threaded), want) {
+				t.Fatalf("threaded digest does not say %q: %s", want, threaded)
+			}
+		}
 	})
 }
 
