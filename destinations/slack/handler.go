@@ -228,7 +228,21 @@ func (d *deliverer) DeliverReply(ctx context.Context, a *activity.Activity, t *c
 	}
 	_, attempts, err := h.Client.postMessage(ctx, *target.App, Render(a), t.TS, log)
 	d.dropIfGone(err, log)
+	if threadGone(err) {
+		// Someone deleted the first message: the repeat is still owed.
+		log.WarnContext(ctx, "slack: the thread's first message is gone, repeat posted on its own")
+		_, more, err := h.Client.postMessage(ctx, *target.App, Render(a), "", log)
+		d.dropIfGone(err, log)
+		return dispatch.Result{Attempts: attempts + more}, err
+	}
 	return dispatch.Result{Attempts: attempts}, err
+}
+
+// threadGone reports a reply refused because its thread's first message is
+// gone (deleted): thread_not_found, or message_not_found for an update.
+func threadGone(err error) bool {
+	var de *Error
+	return errors.As(err, &de) && (de.Code == "thread_not_found" || de.Code == "message_not_found")
 }
 
 // threadUpdateEvery is how often a long thread's count is updated: after
@@ -299,6 +313,15 @@ func (d *deliverer) DeliverDigest(ctx context.Context, dg *correlation.Digest, l
 	_, attempts, err := d.Client.postMessage(ctx, app, msg, threadTS, log)
 	res.Attempts += attempts
 	d.dropIfGone(err, log)
+	if threadTS != "" && threadGone(err) {
+		// Someone deleted the first message: the digest goes top-level.
+		log.WarnContext(ctx, "slack: the thread's first message is gone, digest posted on its own")
+		flat := *dg
+		flat.Thread = nil
+		_, attempts, err = d.Client.postMessage(ctx, app, RenderDigest(&flat), "", log)
+		res.Attempts += attempts
+		d.dropIfGone(err, log)
+	}
 	return res, err
 }
 

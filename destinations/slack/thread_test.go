@@ -325,3 +325,41 @@ type invalidatingSecret struct {
 }
 
 func (s *invalidatingSecret) Invalidate() { s.invalidated++ }
+
+// TestThreadParentDeleted: someone deletes the thread's first message in
+// the middle of a burst: the later repeats (Slack: thread_not_found) and the
+// digest are posted on their own, none lost, none failed.
+func TestThreadParentDeleted(t *testing.T) {
+	stores(t, func(t *testing.T, store correlation.Store) {
+		r := newThreadRig(t, store, true)
+		evs := burst(t, 6)
+		if failed := r.drain(t, evs[:3]); failed != 0 {
+			t.Fatalf("%d receives failed", failed)
+		}
+		parent := r.srv.TopLevel(botChannel)[0]
+		if !r.srv.DeleteMessage(botChannel, parent.TS) {
+			t.Fatal("delete")
+		}
+		if failed := r.drain(t, evs[3:]); failed != 0 {
+			t.Fatalf("%d receives failed after the parent was deleted", failed)
+		}
+		r.advance(correlation.DefaultWindow)
+		if err := r.h.Sweep(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		// denial-0, the parent, is gone with its message; the others are there once.
+		ids := r.posted()
+		for i := 1; i < 6; i++ {
+			if id := fmt.Sprintf("denial-%d", i); ids[id] != 1 {
+				t.Fatalf("%s posted %d times (%v)", id, ids[id], ids)
+			}
+		}
+		top := r.srv.TopLevel(botChannel)
+		if len(top) != 4 || !strings.HasPrefix(top[3].Text, "Digest") || !strings.Contains(string(top[3].Blocks), "1 posted, 5 folded") {
+			t.Fatalf("%d top-level messages, want the 3 repeats after the deletion and the digest (flat): %+v", len(top), top)
+		}
+		if n := len(r.srv.Replies(botChannel, parent.TS)); n != 2 {
+			t.Fatalf("%d replies kept, want the 2 before the deletion", n)
+		}
+	})
+}

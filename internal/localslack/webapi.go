@@ -36,6 +36,7 @@ const (
 	CodeMsgTooLong       = "msg_too_long"
 	CodeNoTextAPI        = "no_text"
 	CodeMessageNotFound  = "message_not_found"
+	CodeThreadNotFound   = "thread_not_found"
 	CodeInvalidArguments = "invalid_arguments"
 	CodeUnknownMethod    = "unknown_method"
 	CodeRatelimitedAPI   = "ratelimited"
@@ -169,6 +170,26 @@ func (s *Server) Message(channel, ts string) (APIMessage, bool) {
 	return *m, true
 }
 
+// DeleteMessage deletes the message at ts, as a user may: its replies stay,
+// a reply to it is thread_not_found and an update message_not_found.
+func (s *Server) DeleteMessage(channel, ts string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	web := s.api()
+	m, ok := web.byTS[channel+"/"+ts]
+	if !ok {
+		return false
+	}
+	delete(web.byTS, channel+"/"+ts)
+	for i, p := range web.posts {
+		if p == m {
+			web.posts = append(web.posts[:i], web.posts[i+1:]...)
+			break
+		}
+	}
+	return true
+}
+
 // Updated is the number of accepted chat.update calls.
 func (s *Server) Updated() int {
 	s.mu.Lock()
@@ -273,10 +294,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	if q.threadTS != "" {
-		// A reply must name a top-level message of the channel.
+		// A reply must name a top-level message of the channel; Slack
+		// answers thread_not_found for one that is gone (deleted).
 		if p, ok := web.byTS[q.channel+"/"+q.threadTS]; !ok || p.ThreadTS != "" {
-			s.refused = append(s.refused, &LimitError{Code: CodeInvalidArguments, Path: "thread_ts", Reason: "no top-level message " + q.threadTS + " in " + q.channel})
-			apiAnswer(w, http.StatusOK, map[string]any{"ok": false, "error": CodeInvalidArguments})
+			apiAnswer(w, http.StatusOK, map[string]any{"ok": false, "error": CodeThreadNotFound})
 			return
 		}
 	}

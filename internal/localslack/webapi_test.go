@@ -108,7 +108,7 @@ func TestWebAPI(t *testing.T) {
 				{"chat.postMessage", with("text", strings.Repeat("a", MaxMessageText+1)), CodeMsgTooLong},
 				{"chat.postMessage", with("blocks", `[{"type":"header","text":{"type":"plain_text","text":"`+strings.Repeat("h", MaxHeaderText+1)+`"}}]`), CodeInvalidBlocks},
 				{"chat.postMessage", map[string]string{"token": testBot, "channel": testChan}, CodeNoTextAPI},
-				{"chat.postMessage", with("thread_ts", "1600000000.000001"), CodeInvalidArguments},
+				{"chat.postMessage", with("thread_ts", "1600000000.000001"), CodeThreadNotFound},
 				{"chat.update", with("ts", "1600000000.000001"), CodeMessageNotFound},
 			}
 			for _, r := range refusals {
@@ -129,6 +129,18 @@ func TestWebAPI(t *testing.T) {
 			}
 			if m, _ := s.Message(testChan, ts); m.Updates != 1 || s.Updated() != 1 {
 				t.Fatalf("updates: %d, %d", m.Updates, s.Updated())
+			}
+			// A user deletes the parent: a reply to it, or an update, finds none.
+			s.AddBot(testBot+"2", testChan)
+			ok["token"] = testBot + "2"
+			if !s.DeleteMessage(testChan, ts) {
+				t.Fatal("delete")
+			}
+			if _, a, _ := call(t, s, "chat.postMessage", with("thread_ts", ts), form); a["error"] != CodeThreadNotFound {
+				t.Fatalf("reply to a deleted parent: %v", a)
+			}
+			if _, a, _ := call(t, s, "chat.update", with("ts", ts), form); a["error"] != CodeMessageNotFound {
+				t.Fatalf("update of a deleted parent: %v", a)
 			}
 		})
 	}
