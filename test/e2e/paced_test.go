@@ -136,7 +136,7 @@ type pacedCase struct {
 }
 
 var pacedCases = map[string]pacedCase{
-	"webhook": {destination: "webhook", records: burstRecords, sourceEnv: burstDetections, read: func(t *testing.T, p *pipeline) received {
+	"webhook": {destination: "webhook", records: burstRecords, sourceEnv: withStopLoggingCritical, read: func(t *testing.T, p *pipeline) received {
 		r := received{ids: map[string]int{}}
 		for _, d := range p.webhook.Deliveries() {
 			var body webhook.Payload
@@ -162,7 +162,7 @@ var pacedCases = map[string]pacedCase{
 		}
 		return r
 	}},
-	"teams": {destination: "teams", records: burstRecords, sourceEnv: burstDetections, read: func(t *testing.T, p *pipeline) received {
+	"teams": {destination: "teams", records: burstRecords, sourceEnv: withStopLoggingCritical, read: func(t *testing.T, p *pipeline) received {
 		r := received{ids: map[string]int{}}
 		for _, raw := range p.teams.Messages() {
 			if strings.Contains(string(raw), `"text":"Digest: `) {
@@ -177,7 +177,7 @@ var pacedCases = map[string]pacedCase{
 		}
 		return r
 	}},
-	"email": {destination: "email", records: burstRecords, sourceEnv: burstDetections, read: func(t *testing.T, p *pipeline) received {
+	"email": {destination: "email", records: burstRecords, sourceEnv: withStopLoggingCritical, read: func(t *testing.T, p *pipeline) received {
 		r := received{ids: map[string]int{}}
 		for _, m := range p.sns.Published() {
 			if strings.HasPrefix(m.Subject, "[") && strings.Contains(m.Subject, "] Digest: ") {
@@ -233,15 +233,6 @@ func digestTotal(t *testing.T, text string) int64 {
 const pacedDenials = 24
 
 func burstRecords(*testing.T) []string { return probe.Burst(pacedDenials) }
-
-// burstDetections makes the burst's StopLogging critical.
-func burstDetections() map[string]string {
-	dets := dep.source.Env[cloudtrail.EnvDetections]
-	if !strings.Contains(dets, "self-trail-or-log-group-stopped") {
-		dets += ",self-trail-or-log-group-stopped"
-	}
-	return map[string]string{cloudtrail.EnvDetections: dets}
-}
 
 // signInFailures are 12 copies of the recorded console sign-in failure,
 // each its own event.
