@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/activity-aware/ids/correlation"
+	"github.com/activity-aware/ids/destinations/dispatch"
 	"github.com/activity-aware/ids/eventbus"
 )
 
@@ -24,24 +25,24 @@ const (
 	EnvDecodeAuthorizationMessages = "DECODE_AUTHORIZATION_MESSAGES"
 	// EnvHeartbeatAccount is the account heartbeat canaries must come from.
 	// Default: any.
-	EnvHeartbeatAccount = "HEARTBEAT_ACCOUNT"
+	EnvHeartbeatAccount = dispatch.EnvHeartbeatAccount
 	// EnvStateTable is the correlation state table; set, it turns on the
 	// notification policy (aggregation, suppressions, one post per
 	// activity id). Default: none, every activity is posted.
 	EnvStateTable = correlation.EnvStateTable
 	// EnvDestinationName names the destination in the state table, so
 	// channels sharing a table keep their own groups. Default "slack".
-	EnvDestinationName = "DESTINATION_NAME"
+	EnvDestinationName = correlation.EnvDestinationName
 	// EnvNotifyWindow is the aggregation window (a Go duration). Default
 	// correlation.DefaultWindow.
-	EnvNotifyWindow = "NOTIFY_WINDOW"
+	EnvNotifyWindow = correlation.EnvNotifyWindow
 	// EnvNotifyGroupBy is the group key's dimensions, comma-separated.
 	// Default "principal,detection".
-	EnvNotifyGroupBy = "NOTIFY_GROUP_BY"
+	EnvNotifyGroupBy = correlation.EnvNotifyGroupBy
 	// EnvProducerAccounts lists the producers whose activities render as
 	// alerts (eventbus.ParseTrust: account ids and/or "organization").
 	// Default: the function's own account.
-	EnvProducerAccounts = "PRODUCER_ACCOUNTS"
+	EnvProducerAccounts = eventbus.EnvProducerAccounts
 	// EnvAllowLoopbackWebhook, "true", accepts a webhook URL on a loopback
 	// host (http or https), and EnvAPIURL on one: for running the function
 	// against a local Slack endpoint only. The construct never sets it.
