@@ -18,6 +18,7 @@ import (
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/webhook"
 	"github.com/activity-aware/ids/internal/lambdaemu"
+	"github.com/activity-aware/ids/internal/localsns"
 	"github.com/activity-aware/ids/internal/probe"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
@@ -132,11 +133,26 @@ type pacedCase struct {
 	// the source's detections.
 	records   func(t *testing.T) []string
 	sourceEnv func() map[string]string
-	read      func(t *testing.T, p *pipeline) received
+	// refuse makes the receiver refuse the next delivery for good (its
+	// permanent error), so that message fails alone and comes back.
+	refuse func(p *pipeline)
+	read   func(t *testing.T, p *pipeline) received
+}
+
+// refuseOnce refuses the next delivery with the destination's permanent
+// error from destinationCases.
+func refuseOnce(name string) func(p *pipeline) {
+	return func(p *pipeline) {
+		for _, dc := range destinationCases {
+			if dc.name == name {
+				dc.fail(p, dc.refused, 1)
+			}
+		}
+	}
 }
 
 var pacedCases = map[string]pacedCase{
-	"webhook": {destination: "webhook", records: burstRecords, sourceEnv: withStopLoggingCritical, read: func(t *testing.T, p *pipeline) received {
+	"webhook": {destination: "webhook", records: burstRecords, refuse: refuseOnce("webhook"), sourceEnv: withStopLoggingCritical, read: func(t *testing.T, p *pipeline) received {
 		r := received{ids: map[string]int{}}
 		for _, d := range p.webhook.Deliveries() {
 			var body webhook.Payload
@@ -162,7 +178,7 @@ var pacedCases = map[string]pacedCase{
 		}
 		return r
 	}},
-	"teams": {destination: "teams", records: burstRecords, sourceEnv: withStopLoggingCritical, read: func(t *testing.T, p *pipeline) received {
+	"teams": {destination: "teams", records: burstRecords, refuse: refuseOnce("teams"), sourceEnv: withStopLoggingCritical, read: func(t *testing.T, p *pipeline) received {
 		r := received{ids: map[string]int{}}
 		for _, raw := range p.teams.Messages() {
 			if strings.Contains(string(raw), `"text":"Digest: `) {
@@ -177,7 +193,7 @@ var pacedCases = map[string]pacedCase{
 		}
 		return r
 	}},
-	"email": {destination: "email", records: burstRecords, sourceEnv: withStopLoggingCritical, read: func(t *testing.T, p *pipeline) received {
+	"email": {destination: "email", records: burstRecords, refuse: func(p *pipeline) { p.sns.Fail(1, localsns.ErrAuthorization) }, sourceEnv: withStopLoggingCritical, read: func(t *testing.T, p *pipeline) received {
 		r := received{ids: map[string]int{}}
 		for _, m := range p.sns.Published() {
 			if strings.HasPrefix(m.Subject, "[") && strings.Contains(m.Subject, "] Digest: ") {
@@ -194,7 +210,7 @@ var pacedCases = map[string]pacedCase{
 	}},
 	// PagerDuty pages for high and above: a burst of console sign-in
 	// failures (high with the console presets) by one user.
-	"pagerduty": {destination: "pagerduty", records: signInFailures, sourceEnv: func() map[string]string {
+	"pagerduty": {destination: "pagerduty", records: signInFailures, refuse: refuseOnce("pagerduty"), sourceEnv: func() map[string]string {
 		return map[string]string{cloudtrail.EnvDetections: "console-signin-without-mfa,console-auth-failures"}
 	},
 		read: func(t *testing.T, p *pipeline) received {
@@ -258,8 +274,9 @@ func signInFailures(t *testing.T) []string {
 // policy on: the source publishes a burst, the rules put it into the two
 // pacing queues (every 5th entry twice), each queue's mapping hands its
 // batches to its own execution environment of the compiled function under
-// the runtime emulator; after the window the minute sweep delivers the
-// digest. The group's first activity is delivered at once, the repeats are
+// the runtime emulator; the receiver refuses the first delivery for good
+// once (that message fails alone and is delivered when it comes back);
+// after the window the minute sweep delivers the digest. The group's first activity is delivered at once, the repeats are
 // folded into the one digest, critical and high activities of other groups
 // are delivered on their own; each activity is delivered or counted once.
 func pacedScenario(name string) func(t *testing.T, r *row) {
@@ -271,6 +288,7 @@ func pacedScenario(name string) func(t *testing.T, r *row) {
 		})
 		records := pc.records(t)
 		start := time.Now()
+		pc.refuse(p)
 		requireOK(t, "source", p.invokeSource(subscription(records), len(records)))
 		messages, redelivered := p.enqueue(t, 5)
 		queues := map[string][]*queued{}
@@ -321,9 +339,9 @@ func pacedScenario(name string) func(t *testing.T, r *row) {
 		// What the rules passed is delivered, or folded into a digest.
 		passed := len(routed) - p.filtered
 		lost := passed - delivered - int(folded)
-		if lost != 0 || len(got.digests) != 1 || parked != 0 {
-			t.Errorf("published %d, passed the rules %d, delivered %d, digests %v, lost %d, parked %d",
-				len(routed), passed, delivered, got.digests, lost, parked)
+		if lost != 0 || len(got.digests) != 1 || parked != 0 || failures != 1 {
+			t.Errorf("published %d, passed the rules %d, delivered %d, digests %v, lost %d, parked %d, failed alone %d (want 1)",
+				len(routed), passed, delivered, got.digests, lost, parked, failures)
 		}
 		if name == "pagerduty" && got.incidents != delivered {
 			t.Errorf("%d incidents (dedup keys) for %d triggered activities: the digest opened one of its own", got.incidents, delivered)
@@ -335,6 +353,6 @@ func pacedScenario(name string) func(t *testing.T, r *row) {
 		if name == "pagerduty" {
 			r.outcome += fmt.Sprintf("; %d incident(s)", got.incidents)
 		}
-		t.Log(r.outcome)
+		t.Logf("published %d, delivered %d, lost %d; %s; %s", r.tally.published, r.tally.posted, r.tally.lost, r.tally.retries, r.outcome)
 	}
 }

@@ -51,10 +51,10 @@ var scenarios = []scenario{
 	{16, "Kinesis batch with a poison record", "logs destination records in kinesalite, one corrupt", kinesisScenario},
 	{17, "CloudTrail events via EventBridge", "recorded denials and a console sign-in in EventBridge's envelope", cloudTrailEventsScenario},
 	{18, "Slack app mode, a burst threaded", "40 denied calls by one IAM user + 1 StopLogging (1 payload); every 7th entry delivered twice; Slack answers 429 twice and 500 once", threadScenario},
-	{19, "signed webhook: a burst through the pacing queues, notification policy on", "24 denied calls by one IAM user + 1 StopLogging (1 payload); every 5th entry delivered twice", pacedScenario("webhook")},
-	{20, "Teams: a burst through the pacing queues, notification policy on", "24 denied calls by one IAM user + 1 StopLogging (1 payload); every 5th entry delivered twice", pacedScenario("teams")},
-	{21, "PagerDuty: a burst through the pacing queues, notification policy on", "12 console sign-in failures by one user (high; 1 payload); every 5th entry delivered twice", pacedScenario("pagerduty")},
-	{22, "e-mail: a burst through the pacing queues, notification policy on", "24 denied calls by one IAM user + 1 StopLogging (1 payload); every 5th entry delivered twice", pacedScenario("email")},
+	{19, "signed webhook: a burst through the pacing queues, notification policy on", "24 denied calls by one IAM user + 1 StopLogging (1 payload); every 5th entry delivered twice; the receiver refuses one delivery (410)", pacedScenario("webhook")},
+	{20, "Teams: a burst through the pacing queues, notification policy on", "24 denied calls by one IAM user + 1 StopLogging (1 payload); every 5th entry delivered twice; Teams refuses one card (404)", pacedScenario("teams")},
+	{21, "PagerDuty: a burst through the pacing queues, notification policy on", "12 console sign-in failures by one user (high; 1 payload); every 5th entry delivered twice; PagerDuty refuses one event (400)", pacedScenario("pagerduty")},
+	{22, "e-mail: a burst through the pacing queues, notification policy on", "24 denied calls by one IAM user + 1 StopLogging (1 payload); every 5th entry delivered twice; SNS refuses one publish (AuthorizationError)", pacedScenario("email")},
 }
 
 // TestScenarios runs the scenarios, each on a fresh pipeline.
