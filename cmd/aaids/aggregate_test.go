@@ -105,3 +105,57 @@ func TestReplayCredentialProbe(t *testing.T) {
 		t.Fatalf("exit %d, %d messages without aggregation: %s", code, strings.Count(out, "\n"), errOut)
 	}
 }
+
+// TestReplayProbeOtherFormats: the other destinations apply the same
+// policy as deployed: the probe's 400 denials by ci-deployer are one
+// webhook at once and one signed digest counting all 400, every activity
+// the rule passes is delivered once or counted in a digest (a re-delivered
+// record is a duplicate); PagerDuty pages
+// only for what is high or above, the burst and the StopLogging.
+func TestReplayProbeOtherFormats(t *testing.T) {
+	in := writeInput(t, "probe.json", string(probe.Log()))
+	dets := "unauthorized-api-calls,self-trail-or-log-group-stopped"
+
+	code, out, errOut := runAaids(t, "replay", "--format", "webhook", "--detections", dets, in)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var delivered, folded int64
+	var probeDigest bool
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var p struct {
+			Type string `json:"type"`
+			Data struct {
+				ID        string `json:"id"`
+				Principal string `json:"principal"`
+				Count     int64  `json:"count"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(line), &p); err != nil {
+			t.Fatalf("not JSON: %v: %.200s", err, line)
+		}
+		switch p.Type {
+		case "activity-aware-ids.activity":
+			delivered++
+		case "activity-aware-ids.digest":
+			folded += p.Data.Count - 1
+			probeDigest = probeDigest || (strings.Contains(p.Data.Principal, "ci-deployer") && p.Data.Count == 400)
+		default:
+			t.Fatalf("type %q", p.Type)
+		}
+	}
+	st := summary(t, errOut)
+	// Each activity once: the re-delivered records are duplicates.
+	if !probeDigest || delivered+folded != int64(st.activities-st.duplicates) || st.duplicates != 30 || delivered > 24 {
+		t.Errorf("%d delivered + %d folded for %d activities, %d duplicates (probe's digest of 400: %v)", delivered, folded, st.activities, st.duplicates, probeDigest)
+	}
+
+	code, out, errOut = runAaids(t, "replay", "--format", "pagerduty", "--detections", dets, in)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if events := strings.Split(strings.TrimSpace(out), "\n"); len(events) != 2 ||
+		!strings.Contains(out, "Possible credential misuse") || !strings.Contains(out, `"severity":"critical"`) {
+		t.Errorf("PagerDuty events:\n%s", out)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/email"
 	"github.com/activity-aware/ids/destinations/pagerduty"
 	"github.com/activity-aware/ids/destinations/teams"
@@ -20,14 +21,19 @@ import (
 )
 
 // destinationFormat is one destination besides Slack as replay uses it: the
-// request body it would send for an activity, and its real client for
-// --post. The notification policy (digests) is Slack's; these destinations
-// get every activity, as their deployed rules send it.
+// request body it would send for an activity or a digest, and its real
+// client for --post. Replay applies the notification policy to them as to
+// Slack (--aggregate), as their deployed functions do.
 type destinationFormat interface {
 	// body is the request body for a, one JSON document.
 	body(a *activity.Activity) ([]byte, error)
 	// post delivers a to the target configured by setup.
 	post(ctx context.Context, a *activity.Activity) error
+	// digestBody is the request body of a digest; nil when the
+	// destination does not send it.
+	digestBody(d *correlation.Digest) ([]byte, error)
+	// postDigest delivers a digest to the target.
+	postDigest(ctx context.Context, d *correlation.Digest) error
 	// minSeverity is the least severity the destination's rule passes by
 	// default.
 	minSeverity() activity.Severity
@@ -92,6 +98,20 @@ func (f *webhookFormat) post(ctx context.Context, a *activity.Activity) error {
 	return err
 }
 
+func (f *webhookFormat) digestBody(d *correlation.Digest) ([]byte, error) {
+	b, _, err := webhook.RenderDigest(d)
+	return b, err
+}
+
+func (f *webhookFormat) postDigest(ctx context.Context, d *correlation.Digest) error {
+	b, id, err := webhook.RenderDigest(d)
+	if err != nil {
+		return err
+	}
+	_, err = f.client.Post(ctx, f.target, id, b, nil)
+	return err
+}
+
 type pagerDutyFormat struct {
 	client *pagerduty.Client
 	key    string
@@ -128,6 +148,22 @@ func (f *pagerDutyFormat) post(ctx context.Context, a *activity.Activity) error 
 	return err
 }
 
+func (f *pagerDutyFormat) digestBody(d *correlation.Digest) ([]byte, error) {
+	e := pagerduty.RenderDigest(d)
+	if e == nil {
+		return nil, nil
+	}
+	return json.Marshal(e)
+}
+
+func (f *pagerDutyFormat) postDigest(ctx context.Context, d *correlation.Digest) error {
+	if e := pagerduty.RenderDigest(d); e != nil {
+		_, err := f.client.Send(ctx, f.key, e, nil)
+		return err
+	}
+	return nil
+}
+
 type teamsFormat struct {
 	client *teams.Client
 	url    string
@@ -157,6 +193,15 @@ func (f *teamsFormat) body(a *activity.Activity) ([]byte, error) {
 
 func (f *teamsFormat) post(ctx context.Context, a *activity.Activity) error {
 	_, err := f.client.Post(ctx, f.url, teams.Render(a), nil)
+	return err
+}
+
+func (f *teamsFormat) digestBody(d *correlation.Digest) ([]byte, error) {
+	return json.Marshal(teams.RenderDigest(d))
+}
+
+func (f *teamsFormat) postDigest(ctx context.Context, d *correlation.Digest) error {
+	_, err := f.client.Post(ctx, f.url, teams.RenderDigest(d), nil)
 	return err
 }
 
@@ -193,6 +238,15 @@ func (f *emailFormat) body(a *activity.Activity) ([]byte, error) {
 
 func (f *emailFormat) post(ctx context.Context, a *activity.Activity) error {
 	_, err := f.dest.Send(ctx, email.Render(a))
+	return err
+}
+
+func (f *emailFormat) digestBody(d *correlation.Digest) ([]byte, error) {
+	return jsonNoEscape(email.RenderDigest(d))
+}
+
+func (f *emailFormat) postDigest(ctx context.Context, d *correlation.Digest) error {
+	_, err := f.dest.Send(ctx, email.RenderDigest(d))
 	return err
 }
 

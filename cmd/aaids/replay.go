@@ -286,12 +286,19 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 			return
 		}
 	}
-	if r.dest != nil {
-		r.deliverOther(a, fmt.Sprintf("%s: post activity %s", where(it), a.ID))
-		return
-	}
 	what := fmt.Sprintf("%s: post activity %s", where(it), a.ID)
 	n := r.corr.notifier
+	if r.dest != nil {
+		// What the destination's rule does not pass never reaches its
+		// notification policy.
+		if a.Severity.Rank() < r.dest.minSeverity().Rank() {
+			return
+		}
+		if n == nil {
+			r.deliverOther(a, what)
+			return
+		}
+	}
 	if n == nil {
 		r.deliver(slack.Render(a), what, func() error { _, err := r.slack.Deliver(r.ctx, a, r.log); return err })
 		return
@@ -301,6 +308,15 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 	d, err := n.Decide(r.ctx, a, r.corr.clock)
 	if err != nil {
 		r.fail(fmt.Errorf("%s: activity %s: %w", where(it), a.ID, err))
+		return
+	}
+	switch {
+	case d.Action == correlation.Post && r.dest != nil:
+		// The destinations besides Slack do not thread: their repeats fold.
+		r.deliverOther(a, what)
+		if err := n.Posted(r.ctx, d, r.corr.clock); err != nil {
+			r.fail(err)
+		}
 		return
 	}
 	switch d.Action {
@@ -340,6 +356,10 @@ func (r *replayer) digests(end bool) {
 	for i := range ds {
 		r.stats.digests++
 		dg := &ds[i]
+		if r.dest != nil {
+			r.deliverOtherDigest(dg)
+			continue
+		}
 		r.deliver(slack.RenderDigest(dg), "post digest of "+dg.FirstID, func() error { _, err := r.slack.DeliverDigest(r.ctx, dg, r.log); return err })
 	}
 }
@@ -416,24 +436,35 @@ type fixedSecret string
 func (s fixedSecret) Value(context.Context) (string, error) { return string(s), nil }
 
 // deliverOther prints the request body a destination other than Slack would
-// send for a, and sends it with --post; an activity below the severity its
-// rule passes by default is not sent, as deployed.
+// send for a, and sends it with --post.
 func (r *replayer) deliverOther(a *activity.Activity, what string) {
-	if a.Severity.Rank() < r.dest.minSeverity().Rank() {
+	b, err := r.dest.body(a)
+	r.sendOther(b, err, what, func() error { return r.dest.post(r.ctx, a) })
+}
+
+// deliverOtherDigest prints and sends (with --post) the digest closing a
+// group's window in the destination's format; a digest the destination
+// does not send (PagerDuty's of a suppression) is counted, not printed.
+func (r *replayer) deliverOtherDigest(d *correlation.Digest) {
+	b, err := r.dest.digestBody(d)
+	if err == nil && b == nil {
 		return
 	}
-	r.stats.messages++
-	b, err := r.dest.body(a)
+	r.sendOther(b, err, "post digest of "+d.FirstID, func() error { return r.dest.postDigest(r.ctx, d) })
+}
+
+func (r *replayer) sendOther(body []byte, err error, what string, post func() error) {
 	if err != nil {
 		r.fail(fmt.Errorf("%s: %w", what, err))
 		return
 	}
-	r.line = append(append(r.line[:0], b...), '\n')
+	r.stats.messages++
+	r.line = append(append(r.line[:0], body...), '\n')
 	r.write(r.line)
 	if !r.posting {
 		return
 	}
-	if err := r.dest.post(r.ctx, a); err != nil {
+	if err := post(); err != nil {
 		r.fail(fmt.Errorf("%s: %w", what, err))
 		return
 	}
