@@ -205,9 +205,9 @@ func (h *Handler) notify(ctx context.Context, a *activity.Activity, log *slog.Lo
 		}
 		t, err := h.Notifier.Replied(ctx, d, now)
 		if err != nil {
+			// Without the new count the first message is left as it is.
 			log.ErrorContext(ctx, h.Name+": record reply", slog.String("error", err.Error()))
-		}
-		if threads {
+		} else if threads {
 			if err := td.UpdateThread(ctx, t, log); err != nil {
 				log.WarnContext(ctx, h.Name+": thread count not updated", slog.String("error", err.Error()))
 			}
