@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/internal/dynalite"
+	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/localslack"
+	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
 var (
@@ -60,6 +63,8 @@ type threadRig struct {
 	h   *Handler
 	now time.Time
 	mu  sync.Mutex
+	// emf holds the handler's metric lines.
+	emf bytes.Buffer
 }
 
 func newThreadRig(t *testing.T, store correlation.Store, threads bool, opts ...Option) *threadRig {
@@ -74,6 +79,7 @@ func newThreadRig(t *testing.T, store correlation.Store, threads bool, opts ...O
 		Logger:   slogDiscard(),
 		Notifier: &correlation.Notifier{Store: store, Policy: correlation.Policy{Destination: "slack-app"}},
 		Threads:  threads,
+		Metrics:  metrics.New(&r.emf, "ids-SlackDestination", metrics.DimDestination, "slack"),
 		Now: func() time.Time {
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -215,10 +221,21 @@ func mustJSONMessage(t *testing.T, m localslack.APIMessage) []byte {
 	return b
 }
 
+// metric sums one of the handler's metrics.
+func (r *threadRig) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	data, err := emfparse.Lines(r.emf.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return emfparse.Sum(data, metrics.Namespace, name, map[string]string{metrics.DimFunction: "ids-SlackDestination", metrics.DimDestination: "slack"})
+}
+
 // TestThreadedBurst: 25 denials of one principal, three delivered twice, in
 // app mode with threads: one parent, 24 replies and the digest in its
 // thread, the parent updated while the thread is short and then every 10th
-// reply, and to the final count by the sweep.
+// reply, and to the final count by the sweep; the metrics count 25 posts,
+// 3 duplicates, nothing folded and one digest.
 func TestThreadedBurst(t *testing.T) {
 	stores(t, func(t *testing.T, store correlation.Store) {
 		r := newThreadRig(t, store, true)
@@ -238,6 +255,11 @@ func TestThreadedBurst(t *testing.T) {
 		r.checkThreadedBurst(t, 25)
 		if got := r.srv.Updated(); got != 12 {
 			t.Fatalf("%d chat.update calls in all, want 12", got)
+		}
+		for name, want := range map[string]float64{metrics.Posts: 25, metrics.Duplicates: 3, metrics.Folded: 0, metrics.Digests: 1, metrics.DeliveryFailures: 0} {
+			if got := r.metric(t, name); got != want {
+				t.Errorf("%s = %v, want %v", name, got, want)
+			}
 		}
 	})
 }
