@@ -677,6 +677,7 @@ func TestStackOptionalDestinations(t *testing.T) {
 			if gated < 12 || alarms != 6 {
 				t.Errorf("%d resources gated, %d alarms; want at least 12 and 6", gated, alarms)
 			}
+			assertHeartbeatAlarm(t, s.tpl, tt.prefix, tt.condition)
 			for _, o := range tt.outputs {
 				if got := get(s.tpl, "Outputs", o, "Condition"); got != tt.condition {
 					t.Errorf("output %s condition = %v", o, got)
@@ -895,6 +896,7 @@ func TestStackEmailDestination(t *testing.T) {
 	if gated < 12 || alarms != 6 {
 		t.Errorf("%d resources gated, %d alarms; want at least 12 and 6", gated, alarms)
 	}
+	assertHeartbeatAlarm(t, s.tpl, "EmailDestination", stack.ConditionEmail)
 	if got := get(s.tpl, "Resources", topic, "Properties", "KmsMasterKeyId"); !reflect.DeepEqual(got, map[string]any{"Fn::GetAtt": []any{"EmailDestinationKey28E7F1E1", "Arn"}}) {
 		t.Errorf("e-mail topic key = %v", got)
 	}
@@ -906,4 +908,27 @@ func TestStackEmailDestination(t *testing.T) {
 			t.Errorf("output %s condition = %v", o, got)
 		}
 	}
+}
+
+// assertHeartbeatAlarm checks that the destination whose construct id is
+// prefix has a heartbeat alarm under its condition: no canary recorded by
+// its function in two heartbeat periods, missing data breaching.
+func assertHeartbeatAlarm(t *testing.T, tpl map[string]any, prefix, condition string) {
+	t.Helper()
+	fnID := cdktest.FindID(t, tpl, "AWS::Lambda::Function", prefix)
+	for _, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+		p := a["Properties"]
+		if get(p, "MetricName") != "CanaryDelivered" {
+			continue
+		}
+		for _, d := range get(p, "Dimensions").([]any) {
+			if get(d, "Name") == "Function" && reflect.DeepEqual(get(d, "Value"), ref(fnID)) {
+				if a["Condition"] != condition || get(p, "TreatMissingData") != "breaching" {
+					t.Errorf("%s's heartbeat alarm: condition %v, missing data %v", prefix, a["Condition"], get(p, "TreatMissingData"))
+				}
+				return
+			}
+		}
+	}
+	t.Errorf("%s has no heartbeat alarm", prefix)
 }
