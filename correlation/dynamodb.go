@@ -211,16 +211,26 @@ func (s *DynamoDBStore) Release(ctx context.Context, key Key) error {
 	return nil
 }
 
-// Head implements Store.
-func (s *DynamoDBStore) Head(ctx context.Context, key Key) (Head, bool, error) {
+// read reads one item consistently; nil when there is none. what names it
+// in the error.
+func (s *DynamoDBStore) read(ctx context.Context, key Key, what string) (map[string]types.AttributeValue, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key.av(), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return Head{}, false, fmt.Errorf("correlation: dynamodb read group: %w", err)
+		return nil, fmt.Errorf("correlation: dynamodb read %s: %w", what, err)
 	}
 	if len(out.Item) == 0 {
-		return Head{}, false, nil
+		return nil, nil
 	}
-	return Head{Start: time.Unix(0, getN(out.Item, dStart)), End: time.Unix(0, getN(out.Item, dEnd))}, true, nil
+	return out.Item, nil
+}
+
+// Head implements Store.
+func (s *DynamoDBStore) Head(ctx context.Context, key Key) (Head, bool, error) {
+	item, err := s.read(ctx, key, "group")
+	if item == nil {
+		return Head{}, false, err
+	}
+	return Head{Start: time.Unix(0, getN(item, dStart)), End: time.Unix(0, getN(item, dEnd))}, true, nil
 }
 
 // Open implements Store.
@@ -334,14 +344,11 @@ func (s *DynamoDBStore) add(ctx context.Context, key Key, d Delta) (Item, error)
 
 // Get implements Store.
 func (s *DynamoDBStore) Get(ctx context.Context, key Key) (Item, bool, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key.av(), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return Item{}, false, fmt.Errorf("correlation: dynamodb read window: %w", err)
+	item, err := s.read(ctx, key, "window")
+	if item == nil {
+		return Item{}, false, err
 	}
-	if len(out.Item) == 0 {
-		return Item{}, false, nil
-	}
-	return itemOf(out.Item), true, nil
+	return itemOf(item), true, nil
 }
 
 func itemOf(attrs map[string]types.AttributeValue) Item {
