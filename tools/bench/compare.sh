@@ -7,10 +7,10 @@
 # records, side by side in one run. The source without enrichers is shown
 # beside them, labelled: it is not what is deployed.
 #
-#   tools/bench/compare.sh [TARGET_MB] [RUNS]      (defaults: 100 MB, 7 runs)
+#   tools/bench/compare.sh [TARGET_MB] [RUNS]      (defaults: 100 MB, 7 rounds)
 #
 # Needs ../shared/bench and ../shared/fixtures beside the repository, node,
-# python3, gzip and hyperfine (apt-get install hyperfine).
+# python3 and gzip.
 # The Go runner runs as the CloudTrail source Lambda does: with its GC
 # settings for 128 MB (cloudtrail.TuneGC: GOGC 400, GOMEMLIMIT 70% of
 # 128 MB) and decoding each line as Handler.Invoke does.
@@ -20,7 +20,6 @@ target_mb=${1:-100}
 runs=${2:-7}
 shared=../shared
 [ -d "$shared/bench" ] && [ -d "$shared/fixtures/cloudtrail" ] || { echo "compare: $shared/bench and $shared/fixtures not found" >&2; exit 2; }
-command -v hyperfine >/dev/null 2>&1 || { echo "compare: hyperfine not found (apt-get install hyperfine)" >&2; exit 2; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -40,28 +39,41 @@ PY
 go build -o "$work/standardize" ./tools/bench/standardize
 go build -o "$work/aaids" ./cmd/aaids
 
-hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/h.json" --output=null \
-  -n node "node $shared/bench/seed-baseline.js $ndjson" \
-  -n gzip "gzip -dc $work/payloads.gz" \
-  -n deployed "$work/standardize $ndjson" \
-  -n replay "$work/aaids replay --format json $ndjson" \
-  -n source-only "$work/standardize -config source-only $ndjson" >&2
-
-python3 - "$records" "$work/h.json" <<'PY'
-import json, sys
-records = int(sys.argv[1])
-res = {r["command"]: r for r in json.load(open(sys.argv[2]))["results"]}
-# Wall time (median) is what a quiet machine shows; CPU time (user + system,
-# mean) is what compares on a busy one, where wall times swing.
-wall = {k: r["median"] for k, r in res.items()}
-cpu = {k: r["user"] + r["system"] for k, r in res.items()}
-print(f"records {records}; one hyperfine run; wall = median, cpu = mean user+system")
-print(f"{'':40} {'wall':>8} {'vs node':>8} {'vs gzip':>8} {'cpu':>8} {'vs node':>8} {'vs gzip':>8}")
-rows = (("node baseline (seed-baseline.js)", "node"), ("gzip -dc floor", "gzip"),
-        ("go source, deployed configuration", "deployed"), ("aaids replay --format json", "replay"),
-        ("go source alone (NOT deployed)", "source-only"))
-for label, k in rows:
-    print(f"{label:40} {wall[k]:7.3f}s {wall['node'] / wall[k]:7.2f}x {wall[k] / wall['gzip']:7.2f}x"
-          f" {cpu[k]:7.3f}s {cpu['node'] / cpu[k]:7.2f}x {cpu[k] / cpu['gzip']:7.2f}x")
+# Rounds: every command once per round, in turn, so that a change in the
+# machine's load falls on all of them alike; the first round warms caches
+# and is not counted. CPU time is the process's user + system time
+# (getrusage of the child), wall time the elapsed time; medians of RUNS.
+python3 - "$records" "$runs" "$shared/bench/seed-baseline.js" "$ndjson" "$work" <<'PY'
+import os, resource, statistics, subprocess, sys, time
+records, runs, node_js, ndjson, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+cmds = [
+    ("node baseline (seed-baseline.js)", ["node", node_js, ndjson]),
+    ("gzip -dc floor", ["gzip", "-dc", work + "/payloads.gz"]),
+    ("go source, deployed configuration", [work + "/standardize", ndjson]),
+    ("aaids replay --format json", [work + "/aaids", "replay", "--format", "json", ndjson]),
+    ("go source alone (NOT deployed)", [work + "/standardize", "-config", "source-only", ndjson]),
+]
+wall = {k: [] for k, _ in cmds}
+cpu = {k: [] for k, _ in cmds}
+load = os.getloadavg()[0]
+for r in range(runs + 1):
+    for k, argv in cmds:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if r > 0:
+            wall[k].append(elapsed)
+            cpu[k].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+w = {k: statistics.median(v) for k, v in wall.items()}
+c = {k: statistics.median(v) for k, v in cpu.items()}
+node, gz = cmds[0][0], cmds[1][0]
+print(f"records {records}; {runs} rounds (each command once per round, after one warm-up round); medians;"
+      f" load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
+print(f"{'':40} {'wall':>8} {'vs node':>8} {'vs gzip':>8} {'cpu':>8} {'vs node':>8} {'vs gzip':>8} {'cpu min-max':>14}")
+for k, _ in cmds:
+    print(f"{k:40} {w[k]:7.3f}s {w[node] / w[k]:7.2f}x {w[k] / w[gz]:7.2f}x"
+          f" {c[k]:7.3f}s {c[node] / c[k]:7.2f}x {c[k] / c[gz]:7.2f}x {min(cpu[k]):6.3f}-{max(cpu[k]):.3f}s")
 print("goals: deployed and replay >= 1.50x node records/s and <= 2.50x the gzip time")
 PY
