@@ -47,13 +47,14 @@
 // # Parsing, once
 //
 // base64 and gzip (klauspost/compress), then goccy/go-json decodes the batch
-// as encoding/json would; valyala/fastjson (pooled) parses each record once
-// for the activity builder, the presets (filterpattern.Pattern.MatchParsed,
-// arbitrary paths) and denial.Explain (read only for a denial).
-// internal/jsonscan keeps Detail strictly valid JSON and summarizes nesting
-// beyond fastjson's 300 levels. Differential tests and fuzz targets hold each
-// step to encoding/json. As deployed (tools/bench/compare.sh 100 5, CPU user
-// + system, 82,204 records; README, "Speed"): 1.006 s, 1.16× Node's records
-// per second and 2.85× gzip -dc; aaids replay --format json 1.211 s, 0.97×
-// and 3.43×, short of the goals (1.5× Node, 2.5× gzip).
+// as encoding/json would; valyala/fastjson (a pooled parser) parses each
+// record once for the activity builder, the presets
+// (filterpattern.Pattern.MatchParsed, arbitrary paths) and denial.Explain
+// (read only for a denial). internal/jsonscan vouches that Detail is strictly
+// valid, compact JSON (activity.Marshal then copies it unchecked:
+// SetCheckedDetail) and summarizes nesting beyond fastjson's 300 levels. The
+// strings of activities are copied into a shared arena, not allocated one by
+// one. Differential tests and fuzz targets hold each step to encoding/json.
+// Speed as deployed, against the original system's Node code and gzip -dc,
+// and how the parsers were chosen: README, "Speed".
 package cloudtrail
