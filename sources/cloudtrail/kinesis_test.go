@@ -98,11 +98,7 @@ func TestHandleKinesis(t *testing.T) {
 			if !slices.Equal(failed, tt.failed) {
 				t.Errorf("failures %v, want %v", failed, tt.failed)
 			}
-			n := 0
-			for _, b := range pub.got {
-				n += len(b)
-			}
-			if n != tt.published {
+			if n := pub.published(); n != tt.published {
 				t.Errorf("published %d, want %d", n, tt.published)
 			}
 			if !strings.Contains(logs.String(), tt.logHas) {

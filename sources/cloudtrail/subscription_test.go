@@ -140,6 +140,15 @@ func (p *recordingPublisher) Publish(_ context.Context, acts []*activity.Activit
 	return p.err
 }
 
+// published is how many activities p was given, in all calls.
+func (p *recordingPublisher) published() int {
+	n := 0
+	for _, batch := range p.got {
+		n += len(batch)
+	}
+	return n
+}
+
 func TestHandler(t *testing.T) {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-123"})
 	record := compactRecord(t, "iamuser.json")
@@ -169,11 +178,7 @@ func TestHandler(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("error %v, want %v", err, tt.wantErr)
 			}
-			n := 0
-			for _, batch := range pub.got {
-				n += len(batch)
-			}
-			if n != tt.published {
+			if n := pub.published(); n != tt.published {
 				t.Errorf("published %d, want %d", n, tt.published)
 			}
 			for _, s := range tt.logHas {
