@@ -11,6 +11,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
+	"github.com/activity-aware/ids/internal/testactivities"
 )
 
 // FuzzRender renders activities made of arbitrary strings and checks that
@@ -67,14 +68,7 @@ func FuzzRenderDigest(f *testing.F) {
 	f.Add("*IAMUser* _ci_", "s3", "GetObject`x`", "203.0.113.1\n*Missing:* x", "<!channel> ~ua~", "```", "https://evil.example/", false)
 	f.Add("", "", "", "", "", "", "https://us-east-1.console.aws.amazon.com/x", true)
 	f.Fuzz(func(t *testing.T, principal, service, action, ip, ua, subject, link string, suppressed bool) {
-		d := &correlation.Digest{
-			Label: principal, Principal: principal, Severity: activity.Severity(service), BySuppression: suppressed, Reason: ua,
-			Denied: true, Start: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), End: time.Date(2024, 1, 2, 3, 9, 5, 0, time.UTC),
-			FirstID: action, FirstSubject: subject, FirstLink: link,
-			Breakdown: correlation.Breakdown{Count: 400, Suppressed: 3,
-				Services: []correlation.Count{{Name: service, N: 90}}, Actions: []correlation.Count{{Name: action, N: 50}},
-				SourceIPs: []string{ip, ip}, UserAgents: []string{ua, subject}},
-		}
+		d := testactivities.FuzzedDigest(principal, service, action, ip, ua, subject, link, suppressed)
 		msg := RenderDigest(d)
 		payload := encode(t, msg)
 		checkMessage(t, payload)

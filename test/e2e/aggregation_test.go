@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -11,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/destinations/slack"
@@ -133,31 +129,10 @@ func aggregationScenario(t *testing.T, r *row) {
 					time.Sleep(10 * time.Millisecond)
 					continue
 				}
-				ev := events.SQSEvent{}
-				for _, m := range batch {
-					m.receives++
-					ev.Records = append(ev.Records, events.SQSMessage{MessageId: m.messageID, Body: m.body, EventSource: "aws:sqs"})
-				}
-				payload, _ := json.Marshal(ev)
-				res, err := fn.Invoke(context.Background(), payload)
+				failed, err := invokeBatch(fn, batch)
 				if err != nil {
-					t.Errorf("invoke destination: %v", err)
+					t.Error(err)
 					return
-				}
-				failed := map[string]bool{}
-				if res.Failed() {
-					for _, m := range batch {
-						failed[m.messageID] = true
-					}
-				} else {
-					var resp events.SQSEventResponse
-					if err := json.Unmarshal(res.Payload, &resp); err != nil {
-						t.Errorf("destination answer %s: %v", res.Payload, err)
-						return
-					}
-					for _, f := range resp.BatchItemFailures {
-						failed[f.ItemIdentifier] = true
-					}
 				}
 				for _, m := range batch {
 					switch {

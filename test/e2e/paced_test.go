@@ -75,23 +75,9 @@ func drain(t *testing.T, fn *lambdaemu.Function, queue []*queued, batchSize int,
 		n := min(batchSize, len(queue))
 		batch := queue[:n]
 		queue = queue[n:]
-		ev := events.SQSEvent{}
-		for _, m := range batch {
-			m.receives++
-			ev.Records = append(ev.Records, events.SQSMessage{MessageId: m.messageID, Body: m.body, EventSource: "aws:sqs"})
-		}
-		payload, _ := json.Marshal(ev)
-		res, err := fn.Invoke(context.Background(), payload)
-		if err != nil || res.Failed() {
-			t.Fatalf("invoke destination: %v %v", err, res)
-		}
-		var resp events.SQSEventResponse
-		if err := json.Unmarshal(res.Payload, &resp); err != nil {
+		failed, err := invokeBatch(fn, batch)
+		if err != nil {
 			t.Fatal(err)
-		}
-		failed := map[string]bool{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier] = true
 		}
 		for _, m := range batch {
 			switch {
@@ -108,6 +94,38 @@ func drain(t *testing.T, fn *lambdaemu.Function, queue []*queued, batchSize int,
 		}
 	}
 	return failures, parked
+}
+
+// invokeBatch hands batch to fn as an SQS event source mapping does (one
+// more receive of each message) and returns the message ids that failed: the
+// batch item failures the function reported, or every message when the
+// invocation itself failed.
+func invokeBatch(fn *lambdaemu.Function, batch []*queued) (failed map[string]bool, err error) {
+	ev := events.SQSEvent{}
+	for _, m := range batch {
+		m.receives++
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: m.messageID, Body: m.body, EventSource: "aws:sqs"})
+	}
+	payload, _ := json.Marshal(ev)
+	res, err := fn.Invoke(context.Background(), payload)
+	if err != nil {
+		return nil, fmt.Errorf("invoke destination: %w", err)
+	}
+	failed = map[string]bool{}
+	if res.Failed() {
+		for _, m := range batch {
+			failed[m.messageID] = true
+		}
+		return failed, nil
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(res.Payload, &resp); err != nil {
+		return nil, fmt.Errorf("destination answer %s: %w", res.Payload, err)
+	}
+	for _, f := range resp.BatchItemFailures {
+		failed[f.ItemIdentifier] = true
+	}
+	return failed, nil
 }
 
 // received is what a destination's receiver got, read back: the activities
