@@ -49,15 +49,8 @@ func IsDenial(errorCode, errorMessage string) bool {
 	return strings.Contains(strings.ToLower(errorMessage), "not authorized to perform:")
 }
 
-var (
-	// statedAction finds the action and resource in AWS's wording: "is not
-	// authorized to perform: iam:GetPolicy on resource: arn:…", S3's quoted
-	// resource, IAM's typed one ("on resource: policy arn:…") and STS's "Not
-	// authorized to perform sts:AssumeRoleWithWebIdentity".
-	statedAction = regexp.MustCompile(`(?i)not authorized to perform:?\s+([a-z0-9-]+:[a-z0-9*]+)(?:\s+on\s+resource:?\s+(?:"([^"]*)"|(?:[a-z-]+\s+)?(arn:\S+)|(\S+)))?`)
-	// encodedMessage finds the encoded authorization failure message.
-	encodedMessage = regexp.MustCompile(`(?i)encoded authorization failure message:\s*([A-Za-z0-9_\-+/=]+)`)
-)
+// encodedMessage finds the encoded authorization failure message.
+var encodedMessage = regexp.MustCompile(`(?i)encoded authorization failure message:\s*([A-Za-z0-9_\-+/=]+)`)
 
 // EncodedMessage returns the encoded authorization failure message in an
 // error message (EC2's "Encoded authorization failure message: …"), the input
@@ -87,14 +80,14 @@ type stated struct {
 func parseMessage(msg string) stated {
 	var s stated
 	lower := strings.ToLower(msg)
-	if from, ok := fromPhrase(msg, lower, "not authorized to perform"); !ok {
-		// Nothing for the regular expression to find; skip its cost.
-	} else if m := statedAction.FindStringSubmatch(from); m != nil {
-		s.action = normalizeAction(m[1])
-		res := m[2]
+	if from, ok := fromPhrase(msg, lower, notAuthorized); !ok {
+		// Nothing for statedIn to find; skip its scan.
+	} else if m, ok := statedIn(from); ok {
+		s.action = normalizeAction(m.action)
+		res := m.quoted
 		if res == "" {
 			// A sentence may end right after the resource.
-			res = strings.TrimRight(m[3]+m[4], ".,;")
+			res = strings.TrimRight(m.arn+m.other, ".,;")
 		}
 		if isARN(res) || res == AnyResource {
 			s.resource = res
@@ -119,7 +112,7 @@ const (
 
 // fromPhrase returns s from the first place its lower-case form lower holds
 // phrase (all of s when lowering changed its length), and whether it does: a
-// regular expression that must match the phrase first then scans less.
+// search that must match the phrase first then scans less.
 func fromPhrase(s, lower, phrase string) (string, bool) {
 	i := strings.Index(lower, phrase)
 	switch {

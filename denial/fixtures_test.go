@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
@@ -74,5 +76,40 @@ func TestRecordedDenials(t *testing.T) {
 	sort.Strings(names)
 	for _, r := range names {
 		t.Logf("  reason %-36s %d", r, reasons[r])
+	}
+}
+
+// BenchmarkExplainRecorded explains every denial among the shared CloudTrail
+// records, as the source's enricher does: the cost of the denial
+// explanation per denied record.
+func BenchmarkExplainRecorded(b *testing.B) {
+	src := cloudtrail.New(cloudtrail.Options{})
+	now := time.Now().UTC()
+	type denied struct {
+		a   *activity.Activity
+		rec *fastjson.Value
+	}
+	var all []denied
+	for _, r := range sharedfixtures.CloudTrailRecords(b) {
+		a := src.FromRecord(r.Raw, nil, now)
+		if a.Action == nil || a.Action.Outcome != activity.Denied {
+			continue
+		}
+		rec, err := fastjson.ParseBytes(r.Raw)
+		if err != nil {
+			b.Fatalf("%s: %v", r.Path, err)
+		}
+		all = append(all, denied{a, rec})
+	}
+	if len(all) == 0 {
+		b.Fatal("no denied record")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := all[i%len(all)]
+		if denial.Explain(d.a, d.rec) == nil {
+			b.Fatal("a denial not explained")
+		}
 	}
 }

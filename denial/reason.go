@@ -3,6 +3,7 @@ package denial
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Reason classes: why AWS denied a call, as its access-denied message states
@@ -161,22 +162,78 @@ var reasonPhrases = []struct {
 
 // phraseKeys are words one of which every phrase holds: a message without
 // any states no reason, and skips the costlier normalizing and search.
-var phraseKeys = []string{"polic", "boundar", "explicit deny in a session", "public access"}
+var phraseKeys = [...]string{"polic", "boundar", "explicit deny in a session", "public access"}
+
+// phraseAt locates each reason phrase by a key it holds: its index in
+// phraseKeys and where in the phrase it is. A phrase occurs only where its
+// key does, so the search looks for the four keys, not for twenty phrases.
+var phraseAt = func() []struct{ key, offset int } {
+	at := make([]struct{ key, offset int }, len(reasonPhrases))
+	for i, p := range reasonPhrases {
+		at[i].key = slices.IndexFunc(phraseKeys[:], func(k string) bool { return strings.Contains(p.phrase, k) })
+		if at[i].key < 0 {
+			panic("denial: reason phrase " + p.phrase + " holds no key")
+		}
+		at[i].offset = strings.Index(p.phrase, phraseKeys[at[i].key])
+	}
+	return at
+}()
 
 // classify returns the reason class a message states, or "" when it states
 // none.
 func classify(message string) string { return classifyLower(strings.ToLower(message)) }
 
-// classifyLower is classify of a message already in lower case.
+// classifyLower is classify of a message already in lower case: the first
+// of reasonPhrases the message holds once its runs of spaces are single
+// spaces.
 func classifyLower(m string) string {
-	if !slices.ContainsFunc(phraseKeys, func(k string) bool { return strings.Contains(m, k) }) {
+	if !slices.ContainsFunc(phraseKeys[:], func(k string) bool { return strings.Contains(m, k) }) {
 		return ""
 	}
-	m = strings.Join(strings.Fields(m), " ")
-	for _, p := range reasonPhrases {
-		if strings.Contains(m, p.phrase) {
-			return p.reason
+	if !singleSpaced(m) {
+		m = strings.Join(strings.Fields(m), " ")
+	}
+	// Where each key occurs in m (on the stack unless a key recurs often).
+	var keys [len(phraseKeys)][]int
+	var stores [len(phraseKeys)][8]int
+	for k, key := range phraseKeys {
+		keys[k] = stores[k][:0]
+		for from := 0; ; {
+			i := strings.Index(m[from:], key)
+			if i < 0 {
+				break
+			}
+			keys[k] = append(keys[k], from+i)
+			from += i + 1
+		}
+	}
+	for i, p := range reasonPhrases {
+		for _, at := range keys[phraseAt[i].key] {
+			if start := at - phraseAt[i].offset; start >= 0 && strings.HasPrefix(m[start:], p.phrase) {
+				return p.reason
+			}
 		}
 	}
 	return ""
+}
+
+// singleSpaced reports whether strings.Fields and a join with single spaces
+// would leave m as it is: ASCII, no space at either end, no two in a row,
+// no space but ' '.
+func singleSpaced(m string) bool {
+	if m == "" {
+		return true
+	}
+	if m[0] == ' ' || m[len(m)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		switch b := m[i]; {
+		case b >= utf8.RuneSelf, b == '\t', b == '\n', b == '\v', b == '\f', b == '\r':
+			return false
+		case b == ' ' && m[i+1] == ' ':
+			return false
+		}
+	}
+	return true
 }
