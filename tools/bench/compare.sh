@@ -7,7 +7,11 @@
 # records, side by side in one run. The source without enrichers is shown
 # beside them, labelled: it is not what is deployed.
 #
-#   tools/bench/compare.sh [TARGET_MB] [RUNS]      (defaults: 100 MB, 7 rounds)
+#   tools/bench/compare.sh [TARGET_MB] [RUNS] [BEFORE]   (defaults: 100 MB, 7 rounds)
+#
+# With BEFORE (a commit), the deployed configuration and replay built from
+# that commit run beside the current ones, in the same rounds, the two builds
+# alternately first, for a before/after measured side by side.
 #
 # Needs ../shared/bench and ../shared/fixtures beside the repository, node,
 # python3 and gzip.
@@ -18,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 target_mb=${1:-100}
 runs=${2:-7}
+before=${3:-}
 shared=../shared
 [ -d "$shared/bench" ] && [ -d "$shared/fixtures/cloudtrail" ] || { echo "compare: $shared/bench and $shared/fixtures not found" >&2; exit 2; }
 
@@ -38,14 +43,19 @@ with open(sys.argv[1]) as src, open(sys.argv[2], "wb") as out:
 PY
 go build -o "$work/standardize" ./tools/bench/standardize
 go build -o "$work/aaids" ./cmd/aaids
+if [ -n "$before" ]; then
+  mkdir "$work/before"
+  git archive "$before" | tar -x -C "$work/before"
+  (cd "$work/before" && go build -o "$work/standardize.before" ./tools/bench/standardize && go build -o "$work/aaids.before" ./cmd/aaids)
+fi
 
 # Rounds: every command once per round, in turn, so that a change in the
 # machine's load falls on all of them alike; the first round warms caches
 # and is not counted. CPU time is the process's user + system time
 # (getrusage of the child), wall time the elapsed time; medians of RUNS.
-python3 - "$records" "$runs" "$shared/bench/seed-baseline.js" "$ndjson" "$work" <<'PY'
+python3 - "$records" "$runs" "$shared/bench/seed-baseline.js" "$ndjson" "$work" "$before" <<'PY'
 import os, resource, statistics, subprocess, sys, time
-records, runs, node_js, ndjson, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+records, runs, node_js, ndjson, work, base = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 cmds = [
     ("node baseline (seed-baseline.js)", ["node", node_js, ndjson]),
     ("gzip -dc floor", ["gzip", "-dc", work + "/payloads.gz"]),
@@ -53,11 +63,22 @@ cmds = [
     ("aaids replay --format json", [work + "/aaids", "replay", "--format", "json", ndjson]),
     ("go source alone (NOT deployed)", [work + "/standardize", "-config", "source-only", ndjson]),
 ]
+pairs = []
+if base:
+    for i, (k, argv) in enumerate(cmds[2:4], 2):
+        old = (k + ", BEFORE " + base, [work + "/" + os.path.basename(argv[0]) + ".before"] + argv[1:])
+        pairs.append((k, old[0]))
+        cmds.insert(i + len(pairs), old)
 wall = {k: [] for k, _ in cmds}
 cpu = {k: [] for k, _ in cmds}
 load = os.getloadavg()[0]
 for r in range(runs + 1):
-    for k, argv in cmds:
+    order = list(cmds)
+    if r % 2:  # the build measured first alternates
+        for new, old in pairs:
+            i, j = [k for k, _ in order].index(new), [k for k, _ in order].index(old)
+            order[i], order[j] = order[j], order[i]
+    for k, argv in order:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
@@ -71,9 +92,12 @@ c = {k: statistics.median(v) for k, v in cpu.items()}
 node, gz = cmds[0][0], cmds[1][0]
 print(f"records {records}; {runs} rounds (each command once per round, after one warm-up round); medians;"
       f" load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
-print(f"{'':40} {'wall':>8} {'vs node':>8} {'vs gzip':>8} {'cpu':>8} {'vs node':>8} {'vs gzip':>8} {'cpu min-max':>14}")
+print(f"{'':52} {'wall':>8} {'vs node':>8} {'vs gzip':>8} {'cpu':>8} {'vs node':>8} {'vs gzip':>8} {'cpu min-max':>14}")
 for k, _ in cmds:
-    print(f"{k:40} {w[k]:7.3f}s {w[node] / w[k]:7.2f}x {w[k] / w[gz]:7.2f}x"
+    print(f"{k:52} {w[k]:7.3f}s {w[node] / w[k]:7.2f}x {w[k] / w[gz]:7.2f}x"
           f" {c[k]:7.3f}s {c[node] / c[k]:7.2f}x {c[k] / c[gz]:7.2f}x {min(cpu[k]):6.3f}-{max(cpu[k]):.3f}s")
+for new, old in pairs:
+    faster = sum(1 for a, b in zip(cpu[old], cpu[new]) if b < a)
+    print(f"{new}: CPU {100 * (c[new] / c[old] - 1):+.1f}% against {base}; faster in {faster} of {runs} rounds")
 print("goals: deployed and replay >= 1.50x node records/s and <= 2.50x the gzip time")
 PY
