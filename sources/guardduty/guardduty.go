@@ -76,7 +76,7 @@ func (Source) Activities(ev *awsevents.Event) ([]*activity.Activity, error) {
 	if err := json.Unmarshal(ev.Detail, &f); err != nil {
 		return nil, fmt.Errorf("%w: guardduty: %w", awsevents.ErrUnreadable, err)
 	}
-	if f.ID == "" || f.Type == "" {
+	if strings.TrimSpace(f.ID) == "" || strings.TrimSpace(f.Type) == "" {
 		return nil, fmt.Errorf("%w: guardduty: finding without id or type", awsevents.ErrUnreadable)
 	}
 	return []*activity.Activity{f.activity(ev)}, nil

@@ -100,7 +100,7 @@ func (s *Source) Activities(ev *awsevents.Event) ([]*activity.Activity, error) {
 	var acts []*activity.Activity
 	for i, raw := range detail.Findings {
 		var f Finding
-		if err := json.Unmarshal(raw, &f); err != nil || f.ID == "" {
+		if err := json.Unmarshal(raw, &f); err != nil || strings.TrimSpace(f.ID) == "" {
 			reason := fmt.Sprintf("finding %d is not an ASFF finding with an Id", i)
 			if err != nil {
 				reason += ": " + err.Error()
