@@ -131,29 +131,17 @@ func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 	kind := f.kind(ev.DetailType)
 	sev := f.Severity(kind)
 	region := awsevents.FirstOf(f.Region, ev.Region)
-	at := awsevents.EventTime(ev, awsevents.ParseTime(f.UpdatedAt), awsevents.ParseTime(f.CreatedAt))
-	id := "accessanalyzer-" + f.id()
-	if v := awsevents.FirstOf(f.UpdatedAt, f.CreatedAt); v != "" {
-		id += "@" + v
-	}
 	principal := f.principal()
-	subject := f.subject(kind, principal)
-	a := &activity.Activity{
-		SchemaVersion: activity.SchemaVersion,
-		ID:            id,
-		Source:        SourceName,
-		Subject:       activity.Truncate(subject, awsevents.MaxSubjectRunes),
-		Severity:      sev,
-		Time:          at,
-		Account:       activity.Account{ID: awsevents.FirstOf(f.AccountID, ev.AccountID)},
-		Region:        region,
-		Detections: []activity.Detection{{
-			ID:       activity.Truncate(kind, awsevents.MaxFieldRunes),
-			Title:    activity.Truncate(kind, awsevents.MaxFieldRunes),
-			Severity: sev,
-		}},
-		Detail: awsevents.CompactDetail(ev),
-	}
+	a := awsevents.Finding{
+		Source: SourceName, ID: f.id(), UpdatedAt: f.UpdatedAt, CreatedAt: f.CreatedAt,
+		AccountID: f.AccountID, Subject: f.subject(kind, principal), Severity: sev, Region: region,
+	}.Activity(ev)
+	a.Detections = []activity.Detection{{
+		ID:       activity.Truncate(kind, awsevents.MaxFieldRunes),
+		Title:    activity.Truncate(kind, awsevents.MaxFieldRunes),
+		Severity: sev,
+	}}
+	a.Detail = awsevents.CompactDetail(ev)
 	if strings.HasPrefix(f.Resource, "arn:") {
 		a.Resources = []activity.Resource{{Type: f.ResourceType, ARN: f.Resource, AccountID: awsevents.ARNField(f.Resource, 4)}}
 	}

@@ -302,3 +302,40 @@ func ARNField(arn string, i int) string {
 	}
 	return ""
 }
+
+// Finding is what the activities of the finding sources (GuardDuty,
+// Security Hub, IAM Access Analyzer) share: each update of a finding is one
+// activity, identified by the source, the finding and the time it was last
+// updated (else created), and stamped with that time.
+type Finding struct {
+	// Source is the source's name, the id's prefix.
+	Source string
+	// ID, UpdatedAt and CreatedAt are the finding's own.
+	ID, UpdatedAt, CreatedAt string
+	// AccountID is the finding's account; the envelope's when blank.
+	AccountID string
+	// Subject is the activity's subject before truncation.
+	Subject  string
+	Severity activity.Severity
+	Region   string
+}
+
+// Activity returns the activity of f in ev: id Source-ID@UpdatedAt (else
+// CreatedAt, else none), time UpdatedAt, else CreatedAt, else the
+// envelope's (EventTime), the subject truncated to MaxSubjectRunes.
+func (f Finding) Activity(ev *Event) *activity.Activity {
+	id := f.Source + "-" + f.ID
+	if v := FirstOf(f.UpdatedAt, f.CreatedAt); v != "" {
+		id += "@" + v
+	}
+	return &activity.Activity{
+		SchemaVersion: activity.SchemaVersion,
+		ID:            id,
+		Source:        f.Source,
+		Subject:       activity.Truncate(f.Subject, MaxSubjectRunes),
+		Severity:      f.Severity,
+		Time:          EventTime(ev, ParseTime(f.UpdatedAt), ParseTime(f.CreatedAt)),
+		Account:       activity.Account{ID: FirstOf(f.AccountID, ev.AccountID)},
+		Region:        f.Region,
+	}
+}

@@ -107,8 +107,6 @@ func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 	region := awsevents.FirstOf(f.Region, ev.Region)
 	account := awsevents.FirstOf(f.AccountID, ev.AccountID)
 	partition := awsevents.FirstOf(f.Partition, awsevents.Partition(region, f.Arn))
-	updated := awsevents.ParseTime(f.UpdatedAt)
-	at := awsevents.EventTime(ev, updated, awsevents.ParseTime(f.CreatedAt))
 	band := Severity(f.Severity.Float())
 	sev := band
 	var tags []string
@@ -119,29 +117,17 @@ func (f *Finding) activity(ev *awsevents.Event) *activity.Activity {
 	if f.Service.AdditionalInfo.Sample.Bool() {
 		tags = append(tags, TagSample)
 	}
-	subject := awsevents.FirstOf(f.Title, f.Type)
-
-	id := "guardduty-" + f.ID
-	if v := awsevents.FirstOf(f.UpdatedAt, f.CreatedAt); v != "" {
-		id += "@" + v
-	}
-	a := &activity.Activity{
-		SchemaVersion: activity.SchemaVersion,
-		ID:            id,
-		Source:        SourceName,
-		Subject:       activity.Truncate(subject, awsevents.MaxSubjectRunes),
-		Severity:      sev,
-		Time:          at,
-		Account:       activity.Account{ID: account},
-		Region:        region,
-		Tags:          tags,
-		Detections: []activity.Detection{{
-			ID:       activity.Truncate(f.Type, awsevents.MaxFieldRunes),
-			Title:    activity.Truncate(f.Type, awsevents.MaxFieldRunes),
-			Severity: band,
-		}},
-		Detail: awsevents.CompactDetail(ev),
-	}
+	a := awsevents.Finding{
+		Source: SourceName, ID: f.ID, UpdatedAt: f.UpdatedAt, CreatedAt: f.CreatedAt,
+		AccountID: account, Subject: awsevents.FirstOf(f.Title, f.Type), Severity: sev, Region: region,
+	}.Activity(ev)
+	a.Tags = tags
+	a.Detections = []activity.Detection{{
+		ID:       activity.Truncate(f.Type, awsevents.MaxFieldRunes),
+		Title:    activity.Truncate(f.Type, awsevents.MaxFieldRunes),
+		Severity: band,
+	}}
+	a.Detail = awsevents.CompactDetail(ev)
 	remote := f.Service.Action.remote()
 	a.Actor = f.actor(remote)
 	a.Action = f.Service.Action.apiCall()

@@ -166,26 +166,14 @@ func Severity(label string, normalized float64, hasNormalized bool) activity.Sev
 func (f *Finding) activity(ev *awsevents.Event, raw json.RawMessage) *activity.Activity {
 	// Older findings carry no Region; their Id (an ARN) names it.
 	region := awsevents.FirstOf(f.Region, awsevents.ARNField(f.ID, 3), ev.Region)
-	updated := awsevents.ParseTime(f.UpdatedAt)
-	at := awsevents.EventTime(ev, updated, awsevents.ParseTime(f.CreatedAt))
 	sev := Severity(f.Severity.Label, f.Severity.Normalized.value, f.Severity.Normalized.set)
-	id := "securityhub-" + f.ID
-	if v := awsevents.FirstOf(f.UpdatedAt, f.CreatedAt); v != "" {
-		id += "@" + v
-	}
 	subject := awsevents.FirstOf(f.Title, f.control(), f.ID)
 	detection := awsevents.FirstOf(f.control(), firstType(f.Types), f.GeneratorID)
-	a := &activity.Activity{
-		SchemaVersion: activity.SchemaVersion,
-		ID:            id,
-		Source:        SourceName,
-		Subject:       activity.Truncate(subject, awsevents.MaxSubjectRunes),
-		Severity:      sev,
-		Time:          at,
-		Account:       activity.Account{ID: awsevents.FirstOf(f.AwsAccountID, ev.AccountID)},
-		Region:        region,
-		Detail:        compact(raw),
-	}
+	a := awsevents.Finding{
+		Source: SourceName, ID: f.ID, UpdatedAt: f.UpdatedAt, CreatedAt: f.CreatedAt,
+		AccountID: f.AwsAccountID, Subject: subject, Severity: sev, Region: region,
+	}.Activity(ev)
+	a.Detail = compact(raw)
 	if detection != "" {
 		a.Detections = []activity.Detection{{
 			ID:       activity.Truncate(detection, awsevents.MaxFieldRunes),
