@@ -3,23 +3,21 @@ package awsevents
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
-	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/eventbus"
 )
 
 // The environment of the event-source function: the constructs write it
 // (Config.Environment), the function's main reads it (ConfigFromEnv).
 const (
-	// EnvEventBusName is the activity bus. Required.
-	EnvEventBusName = "EVENT_BUS_NAME"
+	// EnvEventBusName names the activity bus. Required.
+	EnvEventBusName = eventbus.EnvBusName
 	// EnvSources lists the source names the function reads, comma-separated,
 	// e.g. "guardduty". Required.
 	EnvSources = "EVENT_SOURCES"
-	// EnvPutEventsMaxBytes bounds one PutEvents request and entry. Default
-	// activity.DefaultMaxEntrySize.
-	EnvPutEventsMaxBytes = "PUT_EVENTS_MAX_BYTES"
+	// EnvPutEventsMaxBytes bounds one PutEvents request and entry.
+	EnvPutEventsMaxBytes = eventbus.EnvMaxBytes
 	// EnvSkipProducts lists the Security Hub product names whose findings the
 	// Security Hub source skips, comma-separated ("GuardDuty" when the
 	// GuardDuty source reports them already).
@@ -48,24 +46,13 @@ type Config struct {
 // ErrConfig that names the variable; the function's main checks the source
 // names, which it alone knows.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{
-		EventBusName:      getenv(EnvEventBusName),
-		Sources:           List(getenv(EnvSources)),
-		PutEventsMaxBytes: activity.DefaultMaxEntrySize,
-		SkipProducts:      List(getenv(EnvSkipProducts)),
-	}
-	if c.EventBusName == "" {
-		return Config{}, fmt.Errorf("%w: %s is not set", ErrConfig, EnvEventBusName)
+	c := Config{Sources: List(getenv(EnvSources)), SkipProducts: List(getenv(EnvSkipProducts))}
+	var err error
+	if c.EventBusName, c.PutEventsMaxBytes, err = eventbus.FromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if len(c.Sources) == 0 {
 		return Config{}, fmt.Errorf("%w: %s is not set", ErrConfig, EnvSources)
-	}
-	if v := getenv(EnvPutEventsMaxBytes); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return Config{}, fmt.Errorf("%w: %s: want a positive number of bytes, got %q", ErrConfig, EnvPutEventsMaxBytes, v)
-		}
-		c.PutEventsMaxBytes = n
 	}
 	return c, nil
 }
@@ -73,13 +60,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // Environment returns the variables that configure the function with c:
 // what ConfigFromEnv reads back. Values may be CDK tokens.
 func (c Config) Environment() map[string]string {
-	env := map[string]string{
-		EnvEventBusName: c.EventBusName,
-		EnvSources:      strings.Join(c.Sources, ","),
-	}
-	if c.PutEventsMaxBytes != 0 {
-		env[EnvPutEventsMaxBytes] = strconv.Itoa(c.PutEventsMaxBytes)
-	}
+	env := eventbus.Environment(c.EventBusName, c.PutEventsMaxBytes)
+	env[EnvSources] = strings.Join(c.Sources, ",")
 	if len(c.SkipProducts) > 0 {
 		env[EnvSkipProducts] = strings.Join(c.SkipProducts, ",")
 	}

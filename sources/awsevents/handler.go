@@ -2,13 +2,11 @@ package awsevents
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"time"
 
-	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/monitoring/heartbeat"
 	"github.com/activity-aware/ids/monitoring/metrics"
@@ -16,9 +14,7 @@ import (
 
 // Publisher delivers activities to the activity bus; eventbus.Publisher
 // implements it. It returns an error unless every activity was delivered.
-type Publisher interface {
-	Publish(ctx context.Context, acts []*activity.Activity) error
-}
+type Publisher = eventbus.Sender
 
 // Handler is the Lambda handler of the sources that read EventBridge
 // events: an EventBridge rule invokes it (asynchronously) with one event.
@@ -32,16 +28,6 @@ type Handler struct {
 	// 1, published, unrecognized, publish failures and retries); none when
 	// nil.
 	Metrics *metrics.Emitter
-}
-
-// retryCounter is what eventbus.Publisher reports of its retries.
-type retryCounter interface{ Retried() int64 }
-
-func (h *Handler) retried() int64 {
-	if rc, ok := h.Publisher.(retryCounter); ok {
-		return rc.Retried()
-	}
-	return 0
 }
 
 // Invoke standardizes the event the rule delivered and publishes its
@@ -82,24 +68,16 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		log.InfoContext(ctx, "event source: nothing to publish", attrs...)
 		return []byte("null"), nil
 	}
-	before := h.retried()
-	err = h.Publisher.Publish(ctx, acts)
-	failed := 0
-	if err != nil {
-		failed = len(acts)
-		if ue, ok := errors.AsType[*eventbus.UndeliveredError](err); ok && len(ue.Failures) > 0 {
-			failed = len(ue.Failures)
-		}
-	}
+	sent, err := eventbus.Send(ctx, h.Publisher, acts)
 	h.Metrics.Emit(
 		metrics.N(metrics.RecordsIn, 1),
-		metrics.N(metrics.ActivitiesPublished, len(acts)-failed),
+		metrics.N(metrics.ActivitiesPublished, len(acts)-sent.Failed),
 		metrics.N(metrics.Unrecognized, unrecognized),
-		metrics.N(metrics.PublishFailures, failed),
-		metrics.N(metrics.PublishRetries, int(h.retried()-before)),
+		metrics.N(metrics.PublishFailures, sent.Failed),
+		metrics.N(metrics.PublishRetries, sent.Retries),
 	)
 	if err != nil {
-		log.ErrorContext(ctx, "event source: publish failed", append(attrs, "failed", failed, "error", err.Error())...)
+		log.ErrorContext(ctx, "event source: publish failed", append(attrs, "failed", sent.Failed, "error", err.Error())...)
 		return nil, fmt.Errorf("awsevents: event %s: publish %d activities: %w", ev.ID, len(acts), err)
 	}
 	log.InfoContext(ctx, "event source: published", attrs...)

@@ -3,19 +3,18 @@ package cloudtrail
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
-	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/eventbus"
 )
 
 // The environment of the source function: the construct writes it
 // (Config.Environment), the function's main reads it (ConfigFromEnv).
 const (
 	// EnvEventBusName names the activity bus. Required.
-	EnvEventBusName = "EVENT_BUS_NAME"
+	EnvEventBusName = eventbus.EnvBusName
 	// EnvDetections lists the detection preset ids or packs to evaluate,
 	// comma-separated.
 	EnvDetections = "DETECTIONS"
@@ -27,9 +26,8 @@ const (
 	// than the presets match (the broad prefilter, or tuned presets).
 	// Optional, default false.
 	EnvDetectionsOnly = "DETECTIONS_ONLY"
-	// EnvPutEventsMaxBytes bounds one PutEvents request and entry. Default
-	// activity.DefaultMaxEntrySize.
-	EnvPutEventsMaxBytes = "PUT_EVENTS_MAX_BYTES"
+	// EnvPutEventsMaxBytes bounds one PutEvents request and entry.
+	EnvPutEventsMaxBytes = eventbus.EnvMaxBytes
 	// EnvNamingPrefix and EnvNamingTrailLogGroup tell the self-protection
 	// presets how the deployment names its resources (detections.Naming):
 	// the stack name its resources carry, and the CloudTrail log group it
@@ -73,20 +71,10 @@ type Config struct {
 // the function). A missing bus name, a malformed size or an unknown preset
 // id is an error wrapping ErrConfig that names the variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{
-		FailureQueueURL:   getenv(EnvFailureQueueURL),
-		EventBusName:      getenv(EnvEventBusName),
-		PutEventsMaxBytes: activity.DefaultMaxEntrySize,
-	}
-	if c.EventBusName == "" {
-		return Config{}, fmt.Errorf("%w: %s is not set", ErrConfig, EnvEventBusName)
-	}
-	if v := getenv(EnvPutEventsMaxBytes); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return Config{}, fmt.Errorf("%w: %s: want a positive number of bytes, got %q", ErrConfig, EnvPutEventsMaxBytes, v)
-		}
-		c.PutEventsMaxBytes = n
+	c := Config{FailureQueueURL: getenv(EnvFailureQueueURL)}
+	var err error
+	if c.EventBusName, c.PutEventsMaxBytes, err = eventbus.FromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	for _, id := range strings.Split(getenv(EnvDetections), ",") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -153,13 +141,8 @@ func (c Config) NewSource() (*Source, error) {
 // Environment returns the variables that configure the function with c:
 // what ConfigFromEnv reads back. Values may be CDK tokens.
 func (c Config) Environment() map[string]string {
-	env := map[string]string{
-		EnvEventBusName: c.EventBusName,
-		EnvDetections:   strings.Join(c.Detections, ","),
-	}
-	if c.PutEventsMaxBytes != 0 {
-		env[EnvPutEventsMaxBytes] = strconv.Itoa(c.PutEventsMaxBytes)
-	}
+	env := eventbus.Environment(c.EventBusName, c.PutEventsMaxBytes)
+	env[EnvDetections] = strings.Join(c.Detections, ",")
 	if len(c.Exclusions) > 0 {
 		env[EnvExclusions] = c.Exclusions.String()
 	}

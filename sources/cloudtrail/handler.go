@@ -18,9 +18,7 @@ import (
 
 // Publisher delivers activities to the activity bus; eventbus.Publisher
 // implements it. It returns an error unless every activity was delivered.
-type Publisher interface {
-	Publish(ctx context.Context, acts []*activity.Activity) error
-}
+type Publisher = eventbus.Sender
 
 // Handler is the CloudTrail source Lambda's handler: it standardizes a
 // subscription batch and publishes all of it.
@@ -48,12 +46,6 @@ type Handler struct {
 	// published batch fails the invocation as a whole.
 	Failures FailureQueue
 }
-
-// retryCounter is implemented by eventbus.Publisher: entries sent again so
-// far, for the PublishRetries metric.
-type retryCounter interface{ Retried() int64 }
-
-var _ retryCounter = (*eventbus.Publisher)(nil)
 
 // Handle decodes the subscription event and publishes one activity per log
 // event. A payload that cannot be decoded is returned as an error with
@@ -100,13 +92,6 @@ func (h *Handler) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return h.Logger
-}
-
-func (h *Handler) retried() int64 {
-	if rc, ok := h.Publisher.(retryCounter); ok {
-		return rc.Retried()
-	}
-	return 0
 }
 
 // parkPartial keeps the log events of a partly published batch in the
@@ -189,24 +174,15 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 		"denied", denied,
 		"unrecognized", unrecognized,
 	}
-	before := h.retried()
-	err := h.Publisher.Publish(ctx, acts)
-	failed := 0
-	if err != nil {
-		// Only the activities the publisher names are off the bus; an
-		// error that names none counts the whole batch.
-		failed = len(acts)
-		if ue, ok := errors.AsType[*eventbus.UndeliveredError](err); ok && len(ue.Failures) > 0 {
-			failed = len(ue.Failures)
-		}
-	}
+	sent, err := eventbus.Send(ctx, h.Publisher, acts)
+	failed := sent.Failed
 	h.Metrics.Emit(
 		metrics.N(metrics.RecordsIn, records),
 		metrics.N(metrics.RecordsFiltered, filtered),
 		metrics.N(metrics.ActivitiesPublished, len(acts)-failed),
 		metrics.N(metrics.Unrecognized, unrecognized),
 		metrics.N(metrics.PublishFailures, failed),
-		metrics.N(metrics.PublishRetries, int(h.retried()-before)),
+		metrics.N(metrics.PublishRetries, sent.Retries),
 	)
 	if err != nil && h.parkPartial(ctx, acts, err, failed, log, attrs) {
 		return nil
