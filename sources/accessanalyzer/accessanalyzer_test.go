@@ -1,35 +1,16 @@
 package accessanalyzer_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/sourcetest"
 	"github.com/activity-aware/ids/sources/accessanalyzer"
 	"github.com/activity-aware/ids/sources/awsevents"
 )
 
 var router = &awsevents.Router{Sources: []awsevents.Source{accessanalyzer.Source{}}}
-
-func read(t *testing.T, name string) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
-}
-
-func field(a *activity.Activity, key string) string {
-	for _, f := range a.Fields {
-		if f.Key == key {
-			return f.Value
-		}
-	}
-	return ""
-}
 
 // TestFixtures reads every finding type of the guide's examples.
 func TestFixtures(t *testing.T) {
@@ -80,42 +61,16 @@ func TestFixtures(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			acts, err := router.FromEvent([]byte(read(t, tt.file)))
-			if err != nil || len(acts) != 1 {
-				t.Fatalf("%v, %d activities", err, len(acts))
+			a := sourcetest.One(t, router, sourcetest.Read(t, tt.file))
+			if a.Source != accessanalyzer.SourceName || len(a.Resources) > 1 {
+				t.Errorf("source %q, resources %+v", a.Source, a.Resources)
 			}
-			a := acts[0]
-			if err := a.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			if a.Source != accessanalyzer.SourceName {
-				t.Errorf("source %q", a.Source)
-			}
-			if tt.id != "" && a.ID != tt.id {
-				t.Errorf("id %q, want %q", a.ID, tt.id)
-			}
-			if tt.subject != "" && a.Subject != tt.subject {
-				t.Errorf("subject %q, want %q", a.Subject, tt.subject)
-			}
-			if a.Severity != tt.severity {
-				t.Errorf("severity %s, want %s", a.Severity, tt.severity)
-			}
-			if len(a.Detections) != 1 || a.Detections[0].ID != tt.detection {
-				t.Errorf("detections %+v, want %s", a.Detections, tt.detection)
-			}
-			if tt.resource != "" && (len(a.Resources) != 1 || a.Resources[0].ARN != tt.resource) {
-				t.Errorf("resources %+v", a.Resources)
-			}
-			for k, v := range tt.fields {
-				if got := field(a, k); got != v {
-					t.Errorf("field %q = %q, want %q", k, got, v)
-				}
-			}
+			sourcetest.Head{
+				ID: tt.id, Subject: tt.subject, Severity: tt.severity, Detection: tt.detection,
+				Resource: tt.resource, Fields: tt.fields,
+			}.Check(t, a)
 			if tt.link != "" && (len(a.Links) != 1 || a.Links[0].URL != tt.link) {
 				t.Errorf("links %+v, want %s", a.Links, tt.link)
-			}
-			if _, err := activity.NewEntry(a, activity.DefaultMaxEntrySize); err != nil {
-				t.Errorf("entry: %v", err)
 			}
 		})
 	}
@@ -125,7 +80,7 @@ func TestFixtures(t *testing.T) {
 // undeleted findings alert; public access is high; a condition is shown; an
 // analyzer name that is not one gets no link.
 func TestStatusAndShape(t *testing.T) {
-	raw := read(t, "external-access-s3.json")
+	raw := string(sourcetest.Read(t, "external-access-s3.json"))
 	tests := []struct {
 		from, to  string
 		alert     bool
@@ -156,8 +111,8 @@ func TestStatusAndShape(t *testing.T) {
 			continue
 		}
 		a := acts[0]
-		if a.Severity != tt.severity || field(a, "Condition") != tt.condition || (len(a.Links) == 1) != tt.link {
-			t.Errorf("%s: severity %s condition %q links %v", tt.to, a.Severity, field(a, "Condition"), a.Links)
+		if a.Severity != tt.severity || sourcetest.Field(a, "Condition") != tt.condition || (len(a.Links) == 1) != tt.link {
+			t.Errorf("%s: severity %s condition %q links %v", tt.to, a.Severity, sourcetest.Field(a, "Condition"), a.Links)
 		}
 	}
 }

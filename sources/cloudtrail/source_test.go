@@ -2,8 +2,6 @@ package cloudtrail
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,18 +12,10 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
+	"github.com/activity-aware/ids/internal/sourcetest"
 )
 
 var fallbackTime = time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)
-
-func readTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // checkEntry asserts the activity is valid and encodes as an EventBridge
 // entry within the default size limit.
@@ -45,15 +35,6 @@ func checkEntry(t *testing.T, a *activity.Activity) activity.Entry {
 		t.Fatalf("entry source %q", e.Source)
 	}
 	return e
-}
-
-func fieldValue(a *activity.Activity, key string) string {
-	for _, f := range a.Fields {
-		if f.Key == key {
-			return f.Value
-		}
-	}
-	return ""
 }
 
 func TestFromRecordIdentitiesAndOutcomes(t *testing.T) {
@@ -87,7 +68,7 @@ func TestFromRecordIdentitiesAndOutcomes(t *testing.T) {
 	s := New(Options{AccountNames: map[string]string{"111122223333": "production"}})
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			raw := readTestdata(t, tt.file)
+			raw := sourcetest.Read(t, tt.file)
 			a := s.FromRecord(raw, nil, fallbackTime)
 			checkEntry(t, a)
 			if a.Actor == nil || a.Action == nil {
@@ -130,7 +111,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestFromRecordFieldsAndLinks(t *testing.T) {
 	s := New(Options{AccountNames: map[string]string{"111122223333": "production"}})
-	a := s.FromRecord(readTestdata(t, "iamuser.json"), nil, fallbackTime)
+	a := s.FromRecord(sourcetest.Read(t, "iamuser.json"), nil, fallbackTime)
 	var keys []string
 	for _, f := range a.Fields {
 		keys = append(keys, f.Key)
@@ -146,7 +127,7 @@ func TestFromRecordFieldsAndLinks(t *testing.T) {
 		"Error Code":         "AccessDenied",
 		"Source IP":          "203.0.113.7",
 	} {
-		if got := fieldValue(a, key); got != value {
+		if got := sourcetest.Field(a, key); got != value {
 			t.Errorf("field %s = %q, want %q", key, got, value)
 		}
 	}
@@ -169,7 +150,7 @@ func TestFromRecordFieldsAndLinks(t *testing.T) {
 		{"oddities.json", "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/e-odd"},
 	}
 	for _, l := range links {
-		a := s.FromRecord(readTestdata(t, l.file), nil, fallbackTime)
+		a := s.FromRecord(sourcetest.Read(t, l.file), nil, fallbackTime)
 		if len(a.Links) != 1 || a.Links[0].URL != l.url {
 			t.Errorf("%s: links = %+v, want %s", l.file, a.Links, l.url)
 		}
@@ -181,12 +162,12 @@ func TestFromRecordFieldsAndLinks(t *testing.T) {
 
 func TestFromRecordOddities(t *testing.T) {
 	s := New(Options{})
-	odd := s.FromRecord(readTestdata(t, "oddities.json"), nil, fallbackTime)
+	odd := s.FromRecord(sourcetest.Read(t, "oddities.json"), nil, fallbackTime)
 	checkEntry(t, odd)
 	if want := time.Date(2021, 10, 19, 1, 6, 59, 123456789, time.UTC); !odd.Time.Equal(want) {
 		t.Errorf("time = %v, want %v", odd.Time, want)
 	}
-	if got := fieldValue(odd, "Request Parameters"); got != `{"bucketName":"b","key":"k 😀"}` {
+	if got := sourcetest.Field(odd, "Request Parameters"); got != `{"bucketName":"b","key":"k 😀"}` {
 		t.Errorf("string requestParameters = %q", got)
 	}
 	if odd.Action.ReadOnly == nil || !*odd.Action.ReadOnly {
@@ -196,15 +177,15 @@ func TestFromRecordOddities(t *testing.T) {
 		t.Errorf("errorCode 200: %+v", odd.Action)
 	}
 
-	red := s.FromRecord(readTestdata(t, "redacted-time.json"), nil, fallbackTime)
-	if !red.Time.Equal(fallbackTime) || fieldValue(red, "Time") != "redacted" {
-		t.Errorf("redacted time: %v field %q", red.Time, fieldValue(red, "Time"))
+	red := s.FromRecord(sourcetest.Read(t, "redacted-time.json"), nil, fallbackTime)
+	if !red.Time.Equal(fallbackTime) || sourcetest.Field(red, "Time") != "redacted" {
+		t.Errorf("redacted time: %v field %q", red.Time, sourcetest.Field(red, "Time"))
 	}
 	if red.Action.Outcome != activity.Success || red.Action.ErrorCode != "" {
 		t.Errorf(`errorCode "": %+v`, red.Action)
 	}
 
-	om := s.FromRecord(readTestdata(t, "omitted.json"), nil, fallbackTime)
+	om := s.FromRecord(sourcetest.Read(t, "omitted.json"), nil, fallbackTime)
 	if !slices.Contains(om.Tags, TagOmitted) {
 		t.Errorf("omitted record tags = %q", om.Tags)
 	}
@@ -294,7 +275,7 @@ func TestFromRecordUnrecognized(t *testing.T) {
 			if !slices.Contains(a.Tags, TagUnrecognized) || !a.Time.Equal(fallbackTime) {
 				t.Errorf("tags %q time %v", a.Tags, a.Time)
 			}
-			if got := fieldValue(a, "Message"); got != strings.ToValidUTF8(tt.raw, "\uFFFD") {
+			if got := sourcetest.Field(a, "Message"); got != strings.ToValidUTF8(tt.raw, "\uFFFD") {
 				t.Errorf("message field = %q", got)
 			}
 		})
@@ -304,8 +285,8 @@ func TestFromRecordUnrecognized(t *testing.T) {
 		t.Errorf("ids without origin %q %q, subject %q", a.ID, b.ID, a.Subject)
 	}
 	long := s.FromRecord([]byte(strings.Repeat("x", 5000)), origin, fallbackTime)
-	if !long.Truncated || len([]rune(fieldValue(long, "Message"))) != maxUnrecognizedRunes {
-		t.Errorf("long text not trimmed: truncated %v, %d runes", long.Truncated, len(fieldValue(long, "Message")))
+	if !long.Truncated || len([]rune(sourcetest.Field(long, "Message"))) != maxUnrecognizedRunes {
+		t.Errorf("long text not trimmed: truncated %v, %d runes", long.Truncated, len(sourcetest.Field(long, "Message")))
 	}
 }
 
@@ -325,7 +306,7 @@ func (e tagEnricher) Enrich(a *activity.Activity, raw []byte, rec *fastjson.Valu
 // a record's enrichers get its parse, an unrecognized log event's none.
 func TestEnrichersRunInOrder(t *testing.T) {
 	s := New(Options{Enrichers: []Enricher{tagEnricher{"first"}, tagEnricher{"second"}}})
-	for _, tt := range []struct{ raw, suffix string }{{string(readTestdata(t, "iamuser.json")), "+parsed"}, {"not json", ""}} {
+	for _, tt := range []struct{ raw, suffix string }{{string(sourcetest.Read(t, "iamuser.json")), "+parsed"}, {"not json", ""}} {
 		a := s.FromRecord([]byte(tt.raw), nil, fallbackTime)
 		if n := len(a.Tags); n < 2 || a.Tags[n-2] != "first"+tt.suffix || a.Tags[n-1] != "second"+tt.suffix {
 			t.Errorf("%.20q: tags = %q", tt.raw, a.Tags)

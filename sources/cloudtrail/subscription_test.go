@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/sourcetest"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
@@ -26,7 +27,7 @@ var testBatch = subscriptiontest.Batch{Filters: []string{"denials"}}
 // CloudWatch Logs: one line of compact JSON.
 func compactRecord(t *testing.T, name string) string {
 	var b bytes.Buffer
-	if err := json.Compact(&b, readTestdata(t, name)); err != nil {
+	if err := json.Compact(&b, sourcetest.Read(t, name)); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()

@@ -2,37 +2,18 @@ package securityhub_test
 
 import (
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/sourcetest"
 	"github.com/activity-aware/ids/sources/awsevents"
 	"github.com/activity-aware/ids/sources/securityhub"
 )
 
 func router(opts securityhub.Options) *awsevents.Router {
 	return &awsevents.Router{Sources: []awsevents.Source{securityhub.New(opts)}}
-}
-
-func read(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
-func field(a *activity.Activity, key string) string {
-	for _, f := range a.Fields {
-		if f.Key == key {
-			return f.Value
-		}
-	}
-	return ""
 }
 
 // want is what one activity of a fixture must carry.
@@ -98,7 +79,7 @@ func TestFixtures(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.file+"/"+strings.Join(tt.opts.SkipProducts, ","), func(t *testing.T) {
-			acts, err := router(tt.opts).FromEvent(read(t, tt.file))
+			acts, err := router(tt.opts).FromEvent(sourcetest.Read(t, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,34 +97,15 @@ func TestFixtures(t *testing.T) {
 				if a.Source != securityhub.SourceName || !strings.HasPrefix(a.ID, "securityhub-arn:") || !strings.Contains(a.ID, "@") {
 					t.Errorf("source %q id %q", a.Source, a.ID)
 				}
-				if w.idPrefix != "" && a.ID != w.idPrefix {
-					t.Errorf("id %q, want %q", a.ID, w.idPrefix)
-				}
-				if w.subject != "" && a.Subject != w.subject {
-					t.Errorf("subject %q, want %q", a.Subject, w.subject)
-				}
-				if a.Severity != w.severity {
-					t.Errorf("severity %s, want %s", a.Severity, w.severity)
-				}
-				if w.detection != "" && (len(a.Detections) != 1 || a.Detections[0].ID != w.detection) {
-					t.Errorf("detections %+v, want %s", a.Detections, w.detection)
-				}
+				sourcetest.Head{
+					ID: w.idPrefix, Subject: w.subject, Severity: w.severity, Detection: w.detection,
+					Resource: w.resource, Fields: w.fields,
+				}.Check(t, a)
 				if w.account != "" && a.Account.ID != w.account {
 					t.Errorf("account %q, want %q", a.Account.ID, w.account)
 				}
-				if w.resource != "" && (len(a.Resources) == 0 || a.Resources[0].ARN != w.resource) {
-					t.Errorf("resources %+v, want %s", a.Resources, w.resource)
-				}
-				for k, v := range w.fields {
-					if got := field(a, k); got != v {
-						t.Errorf("field %q = %q, want %q", k, got, v)
-					}
-				}
 				if len(a.Links) != 1 || !awsevents.IsConsoleURL(a.Links[0].URL) || !strings.HasSuffix(a.Links[0].URL, "/securityhub/home?region="+a.Region+"#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A"+strings.ReplaceAll(url.QueryEscape(url.QueryEscape(strings.TrimPrefix(strings.Split(a.ID, "@")[0], "securityhub-"))), "+", "%20")) {
 					t.Errorf("links %+v", a.Links)
-				}
-				if _, err := activity.NewEntry(a, activity.DefaultMaxEntrySize); err != nil {
-					t.Errorf("entry: %v", err)
 				}
 			}
 		})
@@ -153,7 +115,7 @@ func TestFixtures(t *testing.T) {
 // TestWorkflow edits a real finding's workflow, record and compliance state:
 // suppressed, resolved, archived and passed findings are no new alerts.
 func TestWorkflow(t *testing.T) {
-	raw := string(read(t, "afsbp-autoscaling.1-low.json"))
+	raw := string(sourcetest.Read(t, "afsbp-autoscaling.1-low.json"))
 	tests := []struct {
 		from, to string
 		alert    bool
@@ -197,7 +159,7 @@ func TestSeverityWithoutLabel(t *testing.T) {
 // TestUnreadableFinding keeps a finding that is not ASFF as an unrecognized
 // activity, beside its readable sibling.
 func TestUnreadableFinding(t *testing.T) {
-	raw := strings.Replace(string(read(t, "afsbp-iam.6-rds.4-critical-medium.json")), `"findings": [`, `"findings": [{"Title": 3},`, 1)
+	raw := strings.Replace(string(sourcetest.Read(t, "afsbp-iam.6-rds.4-critical-medium.json")), `"findings": [`, `"findings": [{"Title": 3},`, 1)
 	acts, err := router(securityhub.Options{}).FromEvent([]byte(raw))
 	if err != nil || len(acts) != 3 {
 		t.Fatalf("%v, %d activities", err, len(acts))

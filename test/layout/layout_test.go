@@ -54,7 +54,7 @@ var cdk = []string{"github.com/aws/aws-cdk-go/", "github.com/aws/constructs-go/"
 var testSupport = []string{
 	"/internal/local", "/internal/lambdaemu", "/internal/cdktest", "/internal/subscriptiontest",
 	"/internal/sharedfixtures", "/internal/templatejson", "/internal/cfntemplate", "/internal/eventpattern",
-	"/internal/dynalite", "/internal/emfparse",
+	"/internal/dynalite", "/internal/emfparse", "/internal/sourcetest",
 }
 
 // deployable are the packages that define CDK constructs and stacks (with the
