@@ -206,28 +206,28 @@ func ConsoleURL(region, service, query, fragment string) (string, bool) {
 }
 
 // ValidRegion accepts region names shaped like "us-east-1" or
-// "us-gov-west-1": lower-case words joined by '-', ending in a number.
+// "us-gov-west-1": lower-case words joined by '-', ending in a number. It
+// allocates nothing: the CloudTrail source asks it of every record.
 func ValidRegion(r string) bool {
 	if len(r) > 32 {
 		return false
 	}
-	parts := strings.Split(r, "-")
-	if len(parts) < 3 {
-		return false
-	}
-	for i, p := range parts {
+	for parts := 1; ; parts++ {
+		p, rest, more := strings.Cut(r, "-")
 		if p == "" {
 			return false
 		}
-		last := i == len(parts)-1
 		for j := 0; j < len(p); j++ {
 			c := p[j]
-			if last && (c < '0' || c > '9') || !last && (c < 'a' || c > 'z') {
+			if !more && (c < '0' || c > '9') || more && (c < 'a' || c > 'z') {
 				return false
 			}
 		}
+		if !more {
+			return parts >= 3
+		}
+		r = rest
 	}
-	return true
 }
 
 // ParseTime reads an RFC 3339 time as AWS services write it; the zero time
@@ -293,14 +293,22 @@ func FirstOf(vs ...string) string {
 	return ""
 }
 
-// ARNField returns field i of an ARN (3 the region, 4 the account id), or ""
-// when arn is not one.
+// ARNField returns field i of an ARN (3 the region, 4 the account id, 5 the
+// resource), or "" when arn is not one. It allocates nothing.
 func ARNField(arn string, i int) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) == 6 && parts[0] == "arn" && i >= 0 && i < 6 {
-		return parts[i]
+	var parts [6]string
+	rest := arn
+	for n := range 5 {
+		var ok bool
+		if parts[n], rest, ok = strings.Cut(rest, ":"); !ok {
+			return ""
+		}
 	}
-	return ""
+	parts[5] = rest
+	if parts[0] != "arn" || i < 0 || i >= len(parts) {
+		return ""
+	}
+	return parts[i]
 }
 
 // Finding is what the activities of the finding sources (GuardDuty,

@@ -139,3 +139,53 @@ func TestHandler(t *testing.T) {
 		}
 	}
 }
+
+func TestValidRegion(t *testing.T) {
+	tests := []struct {
+		region string
+		want   bool
+	}{
+		{"us-east-1", true},
+		{"us-gov-west-1", true},
+		{"cn-northwest-1", true},
+		{"ap-southeast-12", true},
+		{"sagov-westsouth-1r", false}, // pseudonymized in the shared fixtures
+		{"us-east", false},
+		{"eu-1", false},
+		{"us-east-1-", false},
+		{"-us-east-1", false},
+		{"us--east-1", false},
+		{"US-east-1", false},
+		{"us-east-1a", false},
+		{"", false},
+		{"a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-1", false}, // longer than 32
+	}
+	for _, tt := range tests {
+		if got := awsevents.ValidRegion(tt.region); got != tt.want {
+			t.Errorf("ValidRegion(%q) = %v, want %v", tt.region, got, tt.want)
+		}
+	}
+}
+
+func TestARNField(t *testing.T) {
+	tests := []struct {
+		arn  string
+		i    int
+		want string
+	}{
+		{"arn:aws:iam::111122223333:role/Admin", 4, "111122223333"},
+		{"arn:aws:iam::111122223333:role/Admin", 5, "role/Admin"},
+		{"arn:aws:s3:::bucket/a:b:c", 5, "bucket/a:b:c"},
+		{"arn:aws-cn:ec2:cn-north-1:1:instance/i-1", 3, "cn-north-1"},
+		{"arn:aws:iam::111122223333", 0, ""}, // five fields: not an ARN
+		{"urn:aws:iam::1:role/x", 1, ""},
+		{"arn:aws:iam::1:role/x", 6, ""},
+		{"arn:aws:iam::1:role/x", -1, ""},
+		{"", 0, ""},
+	}
+	for _, tt := range tests {
+		if got := awsevents.ARNField(tt.arn, tt.i); got != tt.want {
+			t.Errorf("ARNField(%q, %d) = %q, want %q", tt.arn, tt.i, got, tt.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/sources/awsevents"
 )
 
 // actor builds the activity's actor from userIdentity, with a readable name
@@ -35,7 +36,7 @@ func (r *record) actor(sc *scratch, a *activity.Actor, mfa *bool) *activity.Acto
 // "role/Admin (session alice@corp)", "ec2.amazonaws.com".
 func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string {
 	userName := sc.str(r.identity[iUserName])
-	resource := arnResource(a.ARN)
+	resource := awsevents.ARNField(a.ARN, 5)
 	switch a.Type {
 	case "Root":
 		return "root"
@@ -103,20 +104,4 @@ func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string 
 		return "account " + a.AccountID
 	}
 	return "unknown identity"
-}
-
-// arnResource is the resource part of an ARN (after the fifth colon), or "".
-func arnResource(arn string) string {
-	if !strings.HasPrefix(arn, "arn:") {
-		return ""
-	}
-	rest := arn
-	for range 5 {
-		i := strings.IndexByte(rest, ':')
-		if i < 0 {
-			return ""
-		}
-		rest = rest[i+1:]
-	}
-	return rest
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/sources/awsevents"
 )
 
 // Indexes of the record members the source reads (record.top), matched
@@ -502,54 +503,16 @@ func parseTime(s string) (time.Time, bool) {
 // (from the region, else from the actor's ARN), and reports whether there is
 // one: without a real event id or a well-formed region there is none.
 func appendEventLink(b []byte, region, id, arn string, hasEventID bool) ([]byte, bool) {
-	if !hasEventID || !validRegion(region) || id == "" {
+	if !hasEventID || !awsevents.ValidRegion(region) || id == "" {
 		return b, false
-	}
-	partition := "aws"
-	switch {
-	case strings.HasPrefix(region, "us-gov-"), strings.HasPrefix(arn, "arn:aws-us-gov:"):
-		partition = "aws-us-gov"
-	case strings.HasPrefix(region, "cn-"), strings.HasPrefix(arn, "arn:aws-cn:"):
-		partition = "aws-cn"
 	}
 	// A valid region needs no query escaping; the id may need path escaping.
 	frag := url.PathEscape(id)
-	switch partition {
+	switch awsevents.Partition(region, arn) {
 	case "aws-us-gov":
 		return appendAll(b, "https://console.amazonaws-us-gov.com/cloudtrail/home?region=", region, "#/events/", frag), true
 	case "aws-cn":
 		return appendAll(b, "https://console.amazonaws.cn/cloudtrail/home?region=", region, "#/events/", frag), true
 	}
 	return appendAll(b, "https://", region, ".console.aws.amazon.com/cloudtrailv2/home?region=", region, "#/events/", frag), true
-}
-
-// validRegion accepts region names shaped like "us-east-1" or
-// "us-gov-west-1": lower-case words joined by '-', ending in a number.
-func validRegion(r string) bool {
-	if len(r) > 32 {
-		return false
-	}
-	parts := 0
-	for len(r) > 0 {
-		p, rest, more := strings.Cut(r, "-")
-		if p == "" {
-			return false
-		}
-		last := !more
-		for j := 0; j < len(p); j++ {
-			c := p[j]
-			if last && (c < '0' || c > '9') || !last && (c < 'a' || c > 'z') {
-				return false
-			}
-		}
-		parts++
-		if !more {
-			break
-		}
-		if rest == "" {
-			return false
-		}
-		r = rest
-	}
-	return parts >= 3
 }
