@@ -347,3 +347,21 @@ func (f Finding) Activity(ev *Event) *activity.Activity {
 		Region:        f.Region,
 	}
 }
+
+// Band is one step of a service's severity scale: scores from Min up rank
+// Severity.
+type Band struct {
+	Min      float64
+	Severity activity.Severity
+}
+
+// Rank returns the severity of the first of bands (highest first) that v
+// reaches, else floor (also for NaN).
+func Rank(v float64, floor activity.Severity, bands ...Band) activity.Severity {
+	for _, b := range bands {
+		if v >= b.Min {
+			return b.Severity
+		}
+	}
+	return floor
+}

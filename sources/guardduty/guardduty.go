@@ -87,15 +87,8 @@ func (Source) Activities(ev *awsevents.Event) ([]*activity.Activity, error) {
 // findings"): Critical 9.0–10.0, High 7.0–8.9, Medium 4.0–6.9, Low 1.0–3.9.
 // Values below 1.0 (reserved) are low.
 func Severity(v float64) activity.Severity {
-	switch {
-	case v >= 9:
-		return activity.Critical
-	case v >= 7:
-		return activity.High
-	case v >= 4:
-		return activity.Medium
-	}
-	return activity.Low
+	return awsevents.Rank(v, activity.Low, awsevents.Band{Min: 9, Severity: activity.Critical},
+		awsevents.Band{Min: 7, Severity: activity.High}, awsevents.Band{Min: 4, Severity: activity.Medium})
 }
 
 // bandName is the GuardDuty console's name for a severity band.

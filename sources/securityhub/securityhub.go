@@ -148,19 +148,12 @@ func Severity(label string, normalized float64, hasNormalized bool) activity.Sev
 	case "INFORMATIONAL":
 		return activity.Info
 	}
-	switch {
-	case !hasNormalized:
+	if !hasNormalized {
 		return activity.Medium // a finding must carry one of the two; unknown is not quiet
-	case normalized >= 90:
-		return activity.Critical
-	case normalized >= 70:
-		return activity.High
-	case normalized >= 40:
-		return activity.Medium
-	case normalized >= 1:
-		return activity.Low
 	}
-	return activity.Info
+	return awsevents.Rank(normalized, activity.Info, awsevents.Band{Min: 90, Severity: activity.Critical},
+		awsevents.Band{Min: 70, Severity: activity.High}, awsevents.Band{Min: 40, Severity: activity.Medium},
+		awsevents.Band{Min: 1, Severity: activity.Low})
 }
 
 func (f *Finding) activity(ev *awsevents.Event, raw json.RawMessage) *activity.Activity {
