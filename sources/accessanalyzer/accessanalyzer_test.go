@@ -15,49 +15,54 @@ var router = &awsevents.Router{Sources: []awsevents.Source{accessanalyzer.Source
 // TestFixtures reads every finding type of the guide's examples.
 func TestFixtures(t *testing.T) {
 	tests := []struct {
-		file      string
-		id        string
-		subject   string
-		severity  activity.Severity
-		detection string
-		resource  string
-		fields    map[string]string
-		link      string
+		sourcetest.Head
+		file string
+		link string
 	}{{
-		file:      "external-access-s3.json",
-		id:        "accessanalyzer-22222222-dcba-4444-dcba-333333333333@2019-11-21T01:14:07Z",
-		subject:   "arn:aws:s3:::amzn-s3-demo-bucket grants AWS 999988887777 (s3:GetObject)",
-		severity:  activity.Medium,
-		detection: "ExternalAccess",
-		resource:  "arn:aws:s3:::amzn-s3-demo-bucket",
-		fields:    map[string]string{"Principal": "AWS 999988887777", "Actions": "s3:GetObject", "Public": "false", "Condition": ""},
-		link:      "https://us-west-2.console.aws.amazon.com/access-analyzer/home?region=us-west-2#/findings/details/MyAnalyzer/22222222-dcba-4444-dcba-333333333333",
+		file: "external-access-s3.json",
+		Head: sourcetest.Head{
+			ID:        "accessanalyzer-22222222-dcba-4444-dcba-333333333333@2019-11-21T01:14:07Z",
+			Subject:   "arn:aws:s3:::amzn-s3-demo-bucket grants AWS 999988887777 (s3:GetObject)",
+			Severity:  activity.Medium,
+			Detection: "ExternalAccess",
+			Resource:  "arn:aws:s3:::amzn-s3-demo-bucket",
+			Fields:    map[string]string{"Principal": "AWS 999988887777", "Actions": "s3:GetObject", "Public": "false", "Condition": ""},
+		},
+		link: "https://us-west-2.console.aws.amazon.com/access-analyzer/home?region=us-west-2#/findings/details/MyAnalyzer/22222222-dcba-4444-dcba-333333333333",
 	}, {
-		file:      "external-access-error.json",
-		subject:   "IAM Access Analyzer could not analyze arn:aws:s3:::amzn-s3-demo-bucket (ACCESS_DENIED)",
-		severity:  activity.Low,
-		detection: "ExternalAccess",
-		fields:    map[string]string{"Error": "ACCESS_DENIED"},
+		file: "external-access-error.json",
+		Head: sourcetest.Head{
+			Subject:   "IAM Access Analyzer could not analyze arn:aws:s3:::amzn-s3-demo-bucket (ACCESS_DENIED)",
+			Severity:  activity.Low,
+			Detection: "ExternalAccess",
+			Fields:    map[string]string{"Error": "ACCESS_DENIED"},
+		},
 	}, {
-		file:      "internal-access-role.json",
-		subject:   "arn:aws:s3:::critical-data grants AWS arn:aws:iam::111122223333:role/MyRole_6 (s3:GetObject)",
-		severity:  activity.Low,
-		detection: "InternalAccess",
-		fields:    map[string]string{"Access type": "INTRA_ACCOUNT"},
+		file: "internal-access-role.json",
+		Head: sourcetest.Head{
+			Subject:   "arn:aws:s3:::critical-data grants AWS arn:aws:iam::111122223333:role/MyRole_6 (s3:GetObject)",
+			Severity:  activity.Low,
+			Detection: "InternalAccess",
+			Fields:    map[string]string{"Access type": "INTRA_ACCOUNT"},
+		},
 	}, {
-		file:      "unused-permission-role.json",
-		id:        "accessanalyzer-b8ae0460-5d29-4922-b92a-ba956c986277@2023-09-29T17:29:18.758Z",
-		subject:   "UnusedPermission on arn:aws:iam::111122223333:role/FindingIntegTestFakeRole: 1 unused actions",
-		severity:  activity.Low,
-		detection: "UnusedPermission",
-		resource:  "arn:aws:iam::111122223333:role/FindingIntegTestFakeRole",
-		fields:    map[string]string{"Unused actions": "1", "Unused services": "0"},
-		link:      "https://us-west-2.console.aws.amazon.com/access-analyzer/home?region=us-west-2#/findings/details/integTestLongLivingAnalyzer-DO-NOT-DELETE/b8ae0460-5d29-4922-b92a-ba956c986277",
+		file: "unused-permission-role.json",
+		Head: sourcetest.Head{
+			ID:        "accessanalyzer-b8ae0460-5d29-4922-b92a-ba956c986277@2023-09-29T17:29:18.758Z",
+			Subject:   "UnusedPermission on arn:aws:iam::111122223333:role/FindingIntegTestFakeRole: 1 unused actions",
+			Severity:  activity.Low,
+			Detection: "UnusedPermission",
+			Resource:  "arn:aws:iam::111122223333:role/FindingIntegTestFakeRole",
+			Fields:    map[string]string{"Unused actions": "1", "Unused services": "0"},
+		},
+		link: "https://us-west-2.console.aws.amazon.com/access-analyzer/home?region=us-west-2#/findings/details/integTestLongLivingAnalyzer-DO-NOT-DELETE/b8ae0460-5d29-4922-b92a-ba956c986277",
 	}, {
-		file:      "unused-role-error.json",
-		severity:  activity.Low,
-		detection: "UnusedIAMRole",
-		fields:    map[string]string{"Error": "INTERNAL_ERROR"},
+		file: "unused-role-error.json",
+		Head: sourcetest.Head{
+			Severity:  activity.Low,
+			Detection: "UnusedIAMRole",
+			Fields:    map[string]string{"Error": "INTERNAL_ERROR"},
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -65,10 +70,7 @@ func TestFixtures(t *testing.T) {
 			if a.Source != accessanalyzer.SourceName || len(a.Resources) > 1 {
 				t.Errorf("source %q, resources %+v", a.Source, a.Resources)
 			}
-			sourcetest.Head{
-				ID: tt.id, Subject: tt.subject, Severity: tt.severity, Detection: tt.detection,
-				Resource: tt.resource, Fields: tt.fields,
-			}.Check(t, a)
+			tt.Check(t, a)
 			if tt.link != "" && (len(a.Links) != 1 || a.Links[0].URL != tt.link) {
 				t.Errorf("links %+v, want %s", a.Links, tt.link)
 			}

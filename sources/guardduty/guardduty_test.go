@@ -26,48 +26,55 @@ func fromFile(t *testing.T, name string) *activity.Activity {
 // TestFixtures reads every finding type of the real fixtures.
 func TestFixtures(t *testing.T) {
 	tests := []struct {
+		sourcetest.Head
 		file      string
-		id        string
-		subject   string
-		severity  activity.Severity
-		detection string
 		band      activity.Severity
 		time      string
 		actor     *activity.Actor
 		action    *activity.Action
 		resources []activity.Resource
 		tags      []string
-		fields    map[string]string
 		link      string
 	}{{
-		file:      "canary-ec2-network-connection.json",
-		id:        "guardduty-16afba5c5c43e07c9e3e5e2e544e95df@2017-10-31T23:16:23.824Z",
-		subject:   "Canary:EC2/Stateless.IntegTest",
-		severity:  activity.Medium,
-		detection: "Canary:EC2/Stateless.IntegTest",
+		file: "canary-ec2-network-connection.json",
+		Head: sourcetest.Head{
+			ID:        "guardduty-16afba5c5c43e07c9e3e5e2e544e95df@2017-10-31T23:16:23.824Z",
+			Subject:   "Canary:EC2/Stateless.IntegTest",
+			Severity:  activity.Medium,
+			Detection: "Canary:EC2/Stateless.IntegTest",
+			Fields: map[string]string{
+				"Severity":            "5.0 (Medium)",
+				"Resource":            "Instance i-05746eb48123455e0",
+				"Resource role":       "TARGET",
+				"Action":              "NETWORK_CONNECTION OUTBOUND TCP remote port 22",
+				"Remote location":     "GeneratedFindingCityName, United States",
+				"Remote organization": "GeneratedFindingORG / GeneratedFindingISP",
+				"Count":               "1",
+				"First seen":          "2017-10-31T23:16:23Z",
+			},
+		},
 		band:      activity.Medium,
 		time:      "2017-10-31T23:16:23.824Z",
 		actor:     &activity.Actor{SourceIP: "0.0.0.0"},
 		resources: []activity.Resource{{Type: "AWS::EC2::Instance", ARN: "arn:aws:ec2:us-east-1:123456789012:instance/i-05746eb48123455e0", AccountID: "123456789012"}},
-		fields: map[string]string{
-			"Severity":            "5.0 (Medium)",
-			"Resource":            "Instance i-05746eb48123455e0",
-			"Resource role":       "TARGET",
-			"Action":              "NETWORK_CONNECTION OUTBOUND TCP remote port 22",
-			"Remote location":     "GeneratedFindingCityName, United States",
-			"Remote organization": "GeneratedFindingORG / GeneratedFindingISP",
-			"Count":               "1",
-			"First seen":          "2017-10-31T23:16:23Z",
-		},
-		link: "https://us-east-1.console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?macros=current&fId=16afba5c5c43e07c9e3e5e2e544e95df",
+		link:      "https://us-east-1.console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?macros=current&fId=16afba5c5c43e07c9e3e5e2e544e95df",
 	}, {
-		file:      "recon-iamuser-maliciousipcaller-custom.json",
-		id:        "guardduty-30bf285e52a1e405084ff6ec28e06e17@2022-01-13T00:00:47.427Z",
-		subject:   "Reconnaissance API GeneratedFindingAPIName was invoked from an IP address on a custom threat list.",
-		severity:  activity.Info, // archived: not a new alert
-		detection: "Recon:IAMUser/MaliciousIPCaller.Custom",
-		band:      activity.Medium,
-		time:      "2022-01-13T00:00:47.427Z",
+		file: "recon-iamuser-maliciousipcaller-custom.json",
+		Head: sourcetest.Head{
+			ID:        "guardduty-30bf285e52a1e405084ff6ec28e06e17@2022-01-13T00:00:47.427Z",
+			Subject:   "Reconnaissance API GeneratedFindingAPIName was invoked from an IP address on a custom threat list.",
+			Severity:  activity.Info, // archived: not a new alert
+			Detection: "Recon:IAMUser/MaliciousIPCaller.Custom",
+			Fields: map[string]string{
+				"Severity":            "5.0 (Medium)",
+				"Remote location":     "GeneratedFindingCityName, GeneratedFindingCountryName",
+				"Remote organization": "GeneratedFindingASNOrg / GeneratedFindingISP",
+				"Archived":            "yes",
+				"Action":              "AWS_API_CALL GeneratedFindingAPIServiceName:GeneratedFindingAPIName (AccessDenied)",
+			},
+		},
+		band: activity.Medium,
+		time: "2022-01-13T00:00:47.427Z",
 		actor: &activity.Actor{
 			Type: "IAMUser", Name: "GeneratedFindingUserName", AccountID: "123456789012",
 			PrincipalID: "GeneratedFindingPrincipalId", AccessKeyID: "GeneratedFindingAccessKeyId",
@@ -76,22 +83,20 @@ func TestFixtures(t *testing.T) {
 		action:    &activity.Action{Service: "GeneratedFindingAPIServiceName", Name: "GeneratedFindingAPIName", ErrorCode: "AccessDenied", Outcome: activity.Denied},
 		resources: []activity.Resource{{Type: "AWS::EC2::Instance", ARN: "arn:aws:ec2:us-east-1:123456789012:instance/i-99999999", AccountID: "123456789012"}},
 		tags:      []string{guardduty.TagArchived, guardduty.TagSample},
-		fields: map[string]string{
-			"Severity":            "5.0 (Medium)",
-			"Remote location":     "GeneratedFindingCityName, GeneratedFindingCountryName",
-			"Remote organization": "GeneratedFindingASNOrg / GeneratedFindingISP",
-			"Archived":            "yes",
-			"Action":              "AWS_API_CALL GeneratedFindingAPIServiceName:GeneratedFindingAPIName (AccessDenied)",
-		},
-		link: "https://us-east-1.console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?macros=current&fId=30bf285e52a1e405084ff6ec28e06e17",
+		link:      "https://us-east-1.console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?macros=current&fId=30bf285e52a1e405084ff6ec28e06e17",
 	}, {
-		file:      "pentest-s3-parrotlinux.json",
-		id:        "guardduty-2cbf285e52a6e74ff96f4cb3cf93296d@2022-01-13T00:00:47.437Z",
-		subject:   "API GeneratedFindingAPIName was invoked from a remote host potentially running Parrot Security Linux.",
-		severity:  activity.Info,
-		detection: "PenTest:S3/ParrotLinux",
-		band:      activity.Medium,
-		time:      "2022-01-13T00:00:47.437Z",
+		file: "pentest-s3-parrotlinux.json",
+		Head: sourcetest.Head{
+			ID:        "guardduty-2cbf285e52a6e74ff96f4cb3cf93296d@2022-01-13T00:00:47.437Z",
+			Subject:   "API GeneratedFindingAPIName was invoked from a remote host potentially running Parrot Security Linux.",
+			Severity:  activity.Info,
+			Detection: "PenTest:S3/ParrotLinux",
+			Fields: map[string]string{
+				"Resource": "S3Bucket i-99999999, bucketName",
+			},
+		},
+		band: activity.Medium,
+		time: "2022-01-13T00:00:47.437Z",
 		actor: &activity.Actor{
 			Type: "IAMUser", Name: "GeneratedFindingUserName", AccountID: "123456789012",
 			PrincipalID: "GeneratedFindingPrincipalId", AccessKeyID: "GeneratedFindingAccessKeyId",
@@ -103,17 +108,14 @@ func TestFixtures(t *testing.T) {
 			{Type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::bucketName", AccountID: "123456789012"},
 		},
 		tags: []string{guardduty.TagArchived, guardduty.TagSample},
-		fields: map[string]string{
-			"Resource": "S3Bucket i-99999999, bucketName",
-		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			a := fromFile(t, tt.file)
-			if tt.id == "" || tt.subject == "" || tt.detection == "" {
+			if tt.ID == "" || tt.Subject == "" || tt.Detection == "" {
 				t.Fatal("every fixture states its id, subject and detection")
 			}
-			sourcetest.Head{ID: tt.id, Subject: tt.subject, Severity: tt.severity, Detection: tt.detection, Fields: tt.fields}.Check(t, a)
+			tt.Check(t, a)
 			if a.Source != guardduty.SourceName || a.EventBridgeSource() != "activity-aware-ids.guardduty" {
 				t.Errorf("source %q", a.Source)
 			}
