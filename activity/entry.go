@@ -314,26 +314,20 @@ func Truncate(s string, n int) string {
 
 func cloneForTrim(a *Activity) *Activity {
 	c := *a
-	if a.Actor != nil {
-		actor := *a.Actor
-		c.Actor = &actor
-	}
-	if a.Action != nil {
-		action := *a.Action
-		c.Action = &action
-	}
-	if a.Permission != nil {
-		p := *a.Permission
-		c.Permission = &p
-	}
-	if a.Origin != nil {
-		o := *a.Origin
-		c.Origin = &o
-	}
+	c.Actor, c.Action, c.Permission, c.Origin = clone(a.Actor), clone(a.Action), clone(a.Permission), clone(a.Origin)
 	c.Fields = append([]Field(nil), a.Fields...)
 	c.Resources = append([]Resource(nil), a.Resources...)
 	c.Links = append([]Link(nil), a.Links...)
 	c.Tags = append([]string(nil), a.Tags...)
+	return &c
+}
+
+// clone returns a copy of *p, or nil.
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
 	return &c
 }
 
