@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
@@ -102,9 +103,7 @@ func Is(eventSource, eventAccount, account string, a *activity.Activity) bool {
 
 // Publisher delivers activities to the bus; eventbus.Publisher implements
 // it, and its Retried count, when it has one, feeds PublishRetries.
-type Publisher interface {
-	Publish(ctx context.Context, acts []*activity.Activity) error
-}
+type Publisher = eventbus.Sender
 
 // Send publishes the canary for req through pub, as a source does when the
 // schedule invokes it, and records one metric line on m (HeartbeatsSent,
@@ -113,16 +112,8 @@ type Publisher interface {
 // the invocation fails and the heartbeat alarm's missing canary follows.
 func Send(ctx context.Context, pub Publisher, req Request, now time.Time, m *metrics.Emitter, log *slog.Logger, component string) error {
 	a := Activity(req, now)
-	rc, _ := pub.(interface{ Retried() int64 })
-	retried := func() int64 {
-		if rc == nil {
-			return 0
-		}
-		return rc.Retried()
-	}
-	before := retried()
-	err := pub.Publish(ctx, []*activity.Activity{a})
-	values := []metrics.Value{metrics.N(metrics.PublishRetries, int(retried()-before))}
+	sent, err := eventbus.Send(ctx, pub, []*activity.Activity{a})
+	values := []metrics.Value{metrics.N(metrics.PublishRetries, sent.Retries)}
 	if err != nil {
 		m.Emit(append(values, metrics.N(metrics.PublishFailures, 1))...)
 		log.ErrorContext(ctx, component+": heartbeat publish failed", "activityId", a.ID, "error", err.Error())
