@@ -2,9 +2,7 @@ package correlation_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,20 +13,9 @@ import (
 	"github.com/activity-aware/ids/internal/dynalite"
 )
 
-var (
-	dynaliteOnce   sync.Once
-	dynaliteServer *dynalite.Server
-	dynaliteErr    error
-	tables         atomic.Int64
-)
+var local dynalite.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if dynaliteServer != nil {
-		dynaliteServer.Close()
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(local.Main(m)) }
 
 // countingClient counts the DynamoDB requests the store makes.
 type countingClient struct {
@@ -61,15 +48,8 @@ func (c *countingClient) Query(ctx context.Context, in *dynamodb.QueryInput, o .
 // started on first use.
 func dynamoStore(tb testing.TB) (*correlation.DynamoDBStore, *countingClient) {
 	tb.Helper()
-	dynaliteOnce.Do(func() { dynaliteServer, dynaliteErr = dynalite.Start(context.Background()) })
-	if dynaliteErr != nil {
-		tb.Fatal(dynaliteErr)
-	}
-	client := &countingClient{Client: dynaliteServer.Client()}
-	table := fmt.Sprintf("state-%d", tables.Add(1))
-	if err := dynaliteServer.CreateTable(context.Background(), correlation.TableSchema(table)); err != nil {
-		tb.Fatal(err)
-	}
+	srv, table := local.Table(tb, correlation.TableSchema)
+	client := &countingClient{Client: srv.Client()}
 	return correlation.NewDynamoDBStore(client, table), client
 }
 

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,35 +21,17 @@ import (
 	"github.com/activity-aware/ids/monitoring/metrics"
 )
 
-var (
-	dynaliteOnce   sync.Once
-	dynaliteServer *dynalite.Server
-	dynaliteErr    error
-	tables         atomic.Int64
-)
+var local dynalite.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if dynaliteServer != nil {
-		dynaliteServer.Close()
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(local.Main(m)) }
 
 // stores runs f with the in-memory store and with DynamoDB (dynalite, the
 // deployed store's code against a local DynamoDB).
 func stores(t *testing.T, f func(t *testing.T, s correlation.Store)) {
 	t.Run("memory", func(t *testing.T) { f(t, correlation.NewMemoryStore()) })
 	t.Run("dynamodb", func(t *testing.T) {
-		dynaliteOnce.Do(func() { dynaliteServer, dynaliteErr = dynalite.Start(context.Background()) })
-		if dynaliteErr != nil {
-			t.Fatal(dynaliteErr)
-		}
-		table := fmt.Sprintf("state-%d", tables.Add(1))
-		if err := dynaliteServer.CreateTable(t.Context(), correlation.TableSchema(table)); err != nil {
-			t.Fatal(err)
-		}
-		f(t, correlation.NewDynamoDBStore(dynaliteServer.Client(), table))
+		srv, table := local.Table(t, correlation.TableSchema)
+		f(t, correlation.NewDynamoDBStore(srv.Client(), table))
 	})
 }
 

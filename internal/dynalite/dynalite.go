@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -78,4 +81,39 @@ func (s *Server) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput)
 		return fmt.Errorf("dynalite: table %s not active: %w", aws.ToString(in.TableName), err)
 	}
 	return nil
+}
+
+// Shared is one dynalite for a test binary, started on first use: declare
+// one per package, call Main from TestMain so it stops after the tests, and
+// Table for a fresh table per test.
+type Shared struct {
+	once   sync.Once
+	srv    *Server
+	err    error
+	tables atomic.Int64
+}
+
+// Main runs the package's tests (m.Run) and stops the server if one started.
+func (s *Shared) Main(m interface{ Run() int }) int {
+	code := m.Run()
+	if s.srv != nil {
+		s.srv.Close()
+	}
+	return code
+}
+
+// Table starts the server on first use (a failure fails tb: run npm ci),
+// creates a table of schema under a name of its own ("state-N"), and returns
+// the server and the table's name.
+func (s *Shared) Table(tb testing.TB, schema func(name string) *dynamodb.CreateTableInput) (*Server, string) {
+	tb.Helper()
+	s.once.Do(func() { s.srv, s.err = Start(context.Background()) })
+	if s.err != nil {
+		tb.Fatal(s.err)
+	}
+	name := fmt.Sprintf("state-%d", s.tables.Add(1))
+	if err := s.srv.CreateTable(context.Background(), schema(name)); err != nil {
+		tb.Fatal(err)
+	}
+	return s.srv, name
 }
