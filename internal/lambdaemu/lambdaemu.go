@@ -36,6 +36,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"testing"
 	"sync"
 	"syscall"
 	"time"
@@ -554,4 +555,27 @@ func (f *Function) Close() {
 	if runtimeErr == nil {
 		_ = syscall.Kill(-runtimePID, syscall.SIGKILL)
 	}
+}
+
+// StartPackage builds the emulator and the Lambda main package pkg (a
+// ./relative path in moduleDir, e.g. "./lambdas/event-source") into tb's
+// temporary directory and starts the function with cfg, whose Emulator and
+// Bootstrap it fills in; the function stops when tb ends. A failure fails tb.
+func StartPackage(tb testing.TB, moduleDir, pkg string, cfg Config) *Function {
+	tb.Helper()
+	ctx := context.Background()
+	tmp := tb.TempDir()
+	var err error
+	if cfg.Emulator, err = BuildEmulator(ctx, moduleDir, tmp); err != nil {
+		tb.Fatal(err)
+	}
+	if cfg.Bootstrap, err = BuildFunction(ctx, moduleDir, pkg, filepath.Join(tmp, "fn")); err != nil {
+		tb.Fatal(err)
+	}
+	f, err := Start(ctx, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(f.Close)
+	return f
 }

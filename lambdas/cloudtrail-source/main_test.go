@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -36,9 +35,6 @@ func denial(id string) string {
 // and parked, every other record's activity is published on the local bus
 // exactly once.
 func TestKinesisUnderEmulator(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the emulator and the function, starts kinesalite")
-	}
 	ctx := context.Background()
 	ks, err := kinesalite.Start(ctx)
 	if err != nil {
@@ -46,19 +42,6 @@ func TestKinesisUnderEmulator(t *testing.T) {
 	}
 	defer ks.Close()
 	t.Setenv("AWS_ENDPOINT_URL_KINESIS", ks.URL)
-	repo, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	emulator, err := lambdaemu.BuildEmulator(ctx, repo, tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := lambdaemu.BuildFunction(ctx, repo, "./lambdas/cloudtrail-source", filepath.Join(tmp, "fn"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	eb := localeventbridge.New(localeventbridge.Options{
 		BusName:        "bus",
 		ValidateDetail: func(b []byte) error { _, err := activity.Parse(b); return err },
@@ -66,15 +49,11 @@ func TestKinesisUnderEmulator(t *testing.T) {
 	defer eb.Close()
 	env := cloudtrail.Config{EventBusName: "bus", Detections: []string{"unauthorized-api-calls"}}.Environment()
 	env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = eb.URL()
-	fn, err := lambdaemu.Start(ctx, lambdaemu.Config{
-		Emulator: emulator, Bootstrap: bin, Name: "CloudTrailSource", Env: env,
+	fn := lambdaemu.StartPackage(t, "../..", "./lambdas/cloudtrail-source", lambdaemu.Config{
+		Name: "CloudTrailSource", Env: env,
 		Timeout: 30 * time.Second, MemoryMB: 256, LogFormat: "JSON", LogLevel: "INFO",
 		Region: "us-east-1", AccessKeyID: localaws.AccessKeyID, SecretAccessKey: localaws.SecretAccessKey,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fn.Close()
 
 	// GIVEN a stream of 2 shards holding 24 records of 3 log events each
 	// from 3 accounts, a CONTROL_MESSAGE, and one corrupt record.

@@ -25,23 +25,7 @@ import (
 // that is not an event, and a bus that refuses an entry, fail the invocation
 // (Lambda then retries it and parks it in the on-failure queue).
 func TestUnderEmulator(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the emulator and the function")
-	}
 	ctx := context.Background()
-	repo, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	emulator, err := lambdaemu.BuildEmulator(ctx, repo, tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := lambdaemu.BuildFunction(ctx, repo, "./lambdas/event-source", filepath.Join(tmp, "fn"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	eb := localeventbridge.New(localeventbridge.Options{
 		BusName:        "bus",
 		ValidateDetail: func(b []byte) error { _, err := activity.Parse(b); return err },
@@ -52,15 +36,11 @@ func TestUnderEmulator(t *testing.T) {
 		env[k] = v
 	}
 	env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = eb.URL()
-	fn, err := lambdaemu.Start(ctx, lambdaemu.Config{
-		Emulator: emulator, Bootstrap: bin, Name: "EventSource", Env: env,
+	fn := lambdaemu.StartPackage(t, "../..", "./lambdas/event-source", lambdaemu.Config{
+		Name: "EventSource", Env: env,
 		Timeout: 30 * time.Second, MemoryMB: 128, LogFormat: "JSON", LogLevel: "INFO",
 		Region: "us-east-1", AccessKeyID: localaws.AccessKeyID, SecretAccessKey: localaws.SecretAccessKey,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fn.Close()
 
 	want := map[string]int{ // entries published per source's fixtures
 		"guardduty":        3,
@@ -69,7 +49,7 @@ func TestUnderEmulator(t *testing.T) {
 		"cloudtrailevents": 2,
 	}
 	for dir, n := range want {
-		files, _ := filepath.Glob(filepath.Join(repo, "sources", dir, "testdata", "*.json"))
+		files, _ := filepath.Glob(filepath.Join("../../sources", dir, "testdata", "*.json"))
 		before := len(eb.Accepted())
 		for _, f := range files {
 			payload, err := os.ReadFile(f)
@@ -94,7 +74,7 @@ func TestUnderEmulator(t *testing.T) {
 	if res, err := fn.Invoke(ctx, []byte(`{"Records":[]}`)); err != nil || !res.Failed() {
 		t.Errorf("not an event: %v %+v, want a failed invocation", err, res)
 	}
-	gd, err := os.ReadFile(filepath.Join(repo, "sources", "guardduty", "testdata", "canary-ec2-network-connection.json"))
+	gd, err := os.ReadFile(filepath.Join("../../sources", "guardduty", "testdata", "canary-ec2-network-connection.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

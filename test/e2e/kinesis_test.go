@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 
@@ -23,9 +22,6 @@ import (
 func kinesisScenario(t *testing.T, r *row) {
 	ctx := context.Background()
 	ks, err := kinesalite.Start(ctx)
-	if errors.Is(err, kinesalite.ErrNotInstalled) {
-		t.Skip(err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
