@@ -36,9 +36,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"testing"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
