@@ -178,52 +178,38 @@ func entrySource(name string) string {
 // modified.
 func Bound(a *Activity, maxBytes int) ([]byte, error) {
 	enc, err := Marshal(a)
-	if err != nil {
-		return nil, err
-	}
-	if len(enc) <= maxBytes {
-		return enc, nil
+	if err != nil || len(enc) <= maxBytes {
+		return enc, err
 	}
 	c := cloneForTrim(a)
 	c.Truncated = true
-
+	// fits encodes c again and reports whether Bound is done: c fits, or
+	// encoding failed.
+	fits := func() bool {
+		enc, err = Marshal(c)
+		return err != nil || len(enc) <= maxBytes
+	}
 	if len(c.Detail) > 0 {
-		over := len(enc) - maxBytes
-		c.Detail = trimDetail(c.Detail, len(c.Detail)-over)
-		if enc, err = Marshal(c); err != nil {
-			return nil, err
-		}
-		if len(enc) <= maxBytes {
-			return enc, nil
+		c.Detail = trimDetail(c.Detail, len(c.Detail)-(len(enc)-maxBytes))
+		if fits() {
+			return enc, err
 		}
 	}
-
 	// Fields, then every other string: halve the longest until it fits.
 	for _, group := range [][]*string{fieldValues(c), otherStrings(c)} {
-		for i := 0; i < 200 && len(enc) > maxBytes; i++ {
+		for range 200 {
 			longest := longestString(group)
 			if longest == nil || utf8.RuneCountInString(*longest) <= minKeptRunes {
 				break
 			}
 			*longest = Truncate(*longest, utf8.RuneCountInString(*longest)/2)
-			if enc, err = Marshal(c); err != nil {
-				return nil, err
+			if fits() {
+				return enc, err
 			}
 		}
-		if len(enc) <= maxBytes {
-			return enc, nil
-		}
 	}
-	if len(c.Detail) > 0 {
-		c.Detail = nil
-		if enc, err = Marshal(c); err != nil {
-			return nil, err
-		}
-		if len(enc) <= maxBytes {
-			return enc, nil
-		}
-	}
-	if enc, err = shedLists(c, maxBytes); err != nil || len(enc) <= maxBytes {
+	c.Detail = nil
+	if fits() || shedLists(c, fits) {
 		return enc, err
 	}
 	return nil, fmt.Errorf("%w: activity %s needs %d bytes, limit %d", ErrTooLarge, a.ID, len(enc), maxBytes)
@@ -233,55 +219,41 @@ func Bound(a *Activity, maxBytes int) ([]byte, error) {
 // resources: "N of M" resources are not in the activity.
 const ResourcesNotShownKey = "Resources not shown"
 
-// shedLists halves c's lists until its encoding fits maxBytes: resources
+// shedLists halves c's lists until fits (Bound's) reports done: resources
 // first (the count of those shed goes in a first display field), then
-// display fields (from the end, the count kept), then links, tags and all
-// detections but the first. It returns the last encoding, which is still too
-// large when nothing is left to shed.
-func shedLists(c *Activity, maxBytes int) ([]byte, error) {
-	enc, err := Marshal(c)
-	if err != nil || len(enc) <= maxBytes {
-		return enc, err
-	}
-	total := len(c.Resources)
-	// halve shrinks a list to half its length (0 from 1) and reports whether
-	// the activity then fits.
-	halve := func(n *int, cut func(keep int)) (bool, error) {
-		for *n > 0 {
-			cut(*n / 2)
-			if enc, err = Marshal(c); err != nil {
-				return false, err
-			}
-			if len(enc) <= maxBytes {
-				return true, nil
+// display fields (from the end), then links, tags and all detections but
+// the first.
+func shedLists(c *Activity, fits func() bool) bool {
+	// halve shrinks a list of n to half its length (0 from 1) until fits.
+	halve := func(n int, cut func(keep int)) bool {
+		for n > 0 {
+			n /= 2
+			cut(n)
+			if fits() {
+				return true
 			}
 		}
-		return false, nil
+		return false
 	}
+	total, first := len(c.Resources), 0
 	if total > 0 {
 		c.Fields = append([]Field{{Key: ResourcesNotShownKey}}, c.Fields...)
-		n := total
-		fits, err := halve(&n, func(keep int) {
-			c.Resources, n = c.Resources[:keep], keep
+		first = 1 // the count of shed resources stays
+		if halve(total, func(keep int) {
+			c.Resources = c.Resources[:keep]
 			c.Fields[0].Value = fmt.Sprintf("%d of %d", total-keep, total)
-		})
-		if fits || err != nil {
-			return enc, err
+		}) {
+			return true
 		}
 	}
-	first := 0
-	if total > 0 {
-		first = 1 // the count of shed resources stays
-	}
-	n := len(c.Fields) - first
-	if fits, err := halve(&n, func(keep int) { c.Fields, n = c.Fields[:first+keep], keep }); fits || err != nil {
-		return enc, err
+	if halve(len(c.Fields)-first, func(keep int) { c.Fields = c.Fields[:first+keep] }) {
+		return true
 	}
 	c.Links, c.Tags = nil, nil
 	if len(c.Detections) > 1 {
 		c.Detections = c.Detections[:1]
 	}
-	return Marshal(c)
+	return fits()
 }
 
 // minKeptRunes is the shortest a string is trimmed to.
@@ -457,16 +429,12 @@ func objectMembers(raw json.RawMessage) ([]member, bool) {
 }
 
 func joinMembers(ms []member) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('{')
+	b := []byte{'{'}
 	for i, m := range ms {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.Write(m.key)
-		b.WriteByte(':')
-		b.Write(m.value)
+		b = append(append(append(b, m.key...), ':'), m.value...)
 	}
-	b.WriteByte('}')
-	return b.Bytes()
+	return append(b, '}')
 }
