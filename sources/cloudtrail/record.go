@@ -211,18 +211,13 @@ func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Ti
 		ErrorCode:    sc.str(r.top[mErrorCode]),
 		ErrorMessage: sc.str(r.top[mErrorMessage]),
 	}
+	// Insights events name the call they measure inside insightDetails.
 	insight := r.top[mInsightDetails]
-	if !is(insight, fastjson.TypeObject) {
-		insight = nil
+	if act.Service == "" {
+		act.Service = sc.str(get(insight, "eventSource"))
 	}
-	if insight != nil {
-		// Insights events name the call they measure inside insightDetails.
-		if act.Service == "" {
-			act.Service = sc.str(insight.Get("eventSource"))
-		}
-		if act.Name == "" {
-			act.Name = sc.str(insight.Get("eventName"))
-		}
+	if act.Name == "" {
+		act.Name = sc.str(get(insight, "eventName"))
 	}
 	consoleFailure := r.consoleSignInFailure(sc, act)
 	act.Outcome = outcome(act.ErrorCode, consoleFailure)
@@ -262,11 +257,7 @@ func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Ti
 	}
 	// The subject, the console link and the request parameters' text are
 	// built in one buffer and take one allocation together.
-	var state string
-	if insight != nil {
-		state = sc.str(insight.Get("state"))
-	}
-	text := appendSubject(sc.buf[:0], actor, act, consoleFailure, insight != nil, state)
+	text := appendSubject(sc.buf[:0], actor, act, consoleFailure, is(insight, fastjson.TypeObject), sc.str(get(insight, "state")))
 	subjectEnd := len(text)
 	text, hasLink := appendEventLink(text, region, a.ID, actor.ARN, eventID != "")
 	linkEnd := len(text)
@@ -476,26 +467,12 @@ func formatTime(t time.Time, eventTime string) string {
 // parseTime reads the eventTime formats found in real data: RFC 3339 with
 // any fraction, "2006-01-02 15:04:05" with or without fraction or "Z" (UTC).
 func parseTime(s string) (time.Time, bool) {
-	if len(s) < len("2006-01-02T15:04:05") {
-		return time.Time{}, false
-	}
-	var t time.Time
-	var err error
-	switch {
-	case s[10] == ' ' && strings.HasSuffix(s, "Z"):
-		t, err = time.Parse("2006-01-02 15:04:05Z", s)
-	case s[10] == ' ':
-		t, err = time.Parse("2006-01-02 15:04:05", s)
-	default:
-		t, err = time.Parse(time.RFC3339, s)
-		if err != nil {
-			t, err = time.Parse("2006-01-02T15:04:05", s)
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05Z", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil && !t.IsZero() {
+			return t.UTC(), true
 		}
 	}
-	if err != nil || t.IsZero() {
-		return time.Time{}, false
-	}
-	return t.UTC(), true
+	return time.Time{}, false
 }
 
 // appendEventLink appends the URL of the CloudTrail console's event-history
