@@ -144,7 +144,6 @@ func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity
 	if d == nil || d.MessageType != dataMessage {
 		return nil
 	}
-	batch := batchOrigin{logGroup: d.LogGroup, logStream: d.LogStream, owner: d.Owner, filters: d.SubscriptionFilters}
 	out := make([]*activity.Activity, 0, len(d.LogEvents))
 	origins := make([]activity.Origin, len(d.LogEvents))
 	sc := getScratch()
@@ -152,7 +151,7 @@ func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity
 	sc.blocks = make([]recordActivity, 0, len(d.LogEvents))
 	defer func() { sc.blocks = nil }()
 	for i, le := range d.LogEvents {
-		origins[i] = batch.origin(le.ID)
+		origins[i] = activity.Origin{LogGroup: d.LogGroup, LogStream: d.LogStream, SubscriptionFilters: d.SubscriptionFilters, Owner: d.Owner, LogEventID: le.ID}
 		out = append(out, s.fromRecord(sc, readOnlyBytes(le.Message), true, &origins[i], logTime(le.Timestamp)))
 	}
 	return out
@@ -163,21 +162,6 @@ func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity
 // megabyte of messages, which a copy would hold twice at the peak. Nothing
 // writes to a Detail (an append to it copies: its capacity is its length).
 func readOnlyBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
-type batchOrigin struct {
-	logGroup, logStream, owner string
-	filters                    []string
-}
-
-func (b *batchOrigin) origin(logEventID string) activity.Origin {
-	return activity.Origin{
-		LogGroup:            b.logGroup,
-		LogStream:           b.logStream,
-		SubscriptionFilters: b.filters,
-		Owner:               b.owner,
-		LogEventID:          logEventID,
-	}
-}
 
 // logTime is a log event's timestamp (milliseconds since the epoch), or the
 // zero time when absent.
