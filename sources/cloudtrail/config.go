@@ -8,6 +8,7 @@ import (
 	"github.com/activity-aware/ids/denial"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/eventbus"
+	"github.com/activity-aware/ids/sources/awsevents"
 )
 
 // The environment of the source function: the construct writes it
@@ -45,26 +46,16 @@ const (
 // ErrConfig reports an environment the source function cannot run with.
 var ErrConfig = errors.New("cloudtrail: configuration")
 
-// Config is what the source function is configured with.
+// Config is what the source function is configured with; each field comes
+// from the variable of its name above (Naming from the two EnvNaming ones).
 type Config struct {
-	// EventBusName is the activity bus the activities are published on.
-	EventBusName string
-	// Detections are the ids (or packs) of the detection presets the
-	// source evaluates.
-	Detections []string
-	// Exclusions tune the presets (detections.Tune).
-	Exclusions detections.Exclusions
-	// DetectionsOnly publishes only the activities a detection labels.
-	DetectionsOnly bool
-	// PutEventsMaxBytes bounds one PutEvents request and entry; 0 means
-	// activity.DefaultMaxEntrySize.
-	PutEventsMaxBytes int
-	// Naming is how the self-protection presets recognize the deployment's
-	// own resources; the zero value means detections.DefaultNaming.
-	Naming detections.Naming
-	// FailureQueueURL is where undelivered log events of a partly
-	// published batch are parked; "" fails such a batch as a whole.
-	FailureQueueURL string
+	EventBusName      string
+	Detections        []string // preset ids or packs
+	Exclusions        detections.Exclusions
+	DetectionsOnly    bool
+	PutEventsMaxBytes int               // 0: activity.DefaultMaxEntrySize
+	Naming            detections.Naming // zero: detections.DefaultNaming
+	FailureQueueURL   string            // "": a partly published batch fails as a whole
 }
 
 // ConfigFromEnv reads and checks the configuration from getenv (os.Getenv in
@@ -76,11 +67,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.EventBusName, c.PutEventsMaxBytes, err = eventbus.FromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	for _, id := range strings.Split(getenv(EnvDetections), ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			c.Detections = append(c.Detections, id)
-		}
-	}
+	c.Detections = awsevents.List(getenv(EnvDetections))
 	c.Naming = detections.Naming{Prefix: getenv(EnvNamingPrefix), TrailLogGroup: getenv(EnvNamingTrailLogGroup)}
 	switch {
 	case c.Naming.Prefix == "" && c.Naming.TrailLogGroup != "":
