@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -60,7 +61,7 @@ type parkedRecord struct {
 		Condition              string `json:"condition"`
 		ApproximateInvokeCount int    `json:"approximateInvokeCount"`
 	} `json:"requestContext"`
-	RequestPayload  json.RawMessage `json:"requestPayload"`
+	RequestPayload  events.CloudwatchLogsEvent `json:"requestPayload"`
 	ResponseContext struct {
 		FunctionError string `json:"functionError"`
 	} `json:"responseContext"`
@@ -99,20 +100,9 @@ func parkBody(ctx context.Context, acts []*activity.Activity, ue *eventbus.Undel
 	if len(data.LogEvents) == 0 {
 		return nil, 0, nil
 	}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return nil, 0, fmt.Errorf("cloudtrail: park: %w", err)
-	}
 	var zipped bytes.Buffer
 	zw := gzip.NewWriter(&zipped)
-	if _, err := zw.Write(raw); err != nil {
-		return nil, 0, fmt.Errorf("cloudtrail: park: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, 0, fmt.Errorf("cloudtrail: park: %w", err)
-	}
-	payload, err := json.Marshal(events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: base64.StdEncoding.EncodeToString(zipped.Bytes())}})
-	if err != nil {
+	if err := errors.Join(json.NewEncoder(zw).Encode(data), zw.Close()); err != nil {
 		return nil, 0, fmt.Errorf("cloudtrail: park: %w", err)
 	}
 	var rec parkedRecord
@@ -121,7 +111,7 @@ func parkBody(ctx context.Context, acts []*activity.Activity, ue *eventbus.Undel
 	}
 	rec.RequestContext.Condition = parkedCondition
 	rec.RequestContext.ApproximateInvokeCount = 1
-	rec.RequestPayload = payload
+	rec.RequestPayload.AWSLogs.Data = base64.StdEncoding.EncodeToString(zipped.Bytes())
 	rec.ResponseContext.FunctionError = "Unhandled"
 	rec.ResponsePayload.ErrorMessage = "undelivered: " + strings.Join(codes, ", ")
 	body, err := json.Marshal(rec)
