@@ -1,9 +1,12 @@
 package correlation
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +46,8 @@ const (
 	dEnd     = "he"
 	dSeal    = "seal"
 	dSealed  = "sealed"
+	// dOnce is the binary set of the hashes of a window's Delta.Once.
+	dOnce = "once"
 	// Counters and strings of a window are stored under these prefixes, so
 	// no event-derived name meets a key attribute.
 	numPrefix = "n_"
@@ -259,6 +264,9 @@ func (s *DynamoDBStore) Open(ctx context.Context, key Key, h Head, expires time.
 func (s *DynamoDBStore) Add(ctx context.Context, key Key, d Delta) (Item, error) {
 	it, err := s.add(ctx, key, d)
 	if err != nil && isItemTooLarge(err) {
+		// Without Once too: past ~40,000 activities in one window (8 bytes
+		// each) the set is what outgrows the item, and counting beats
+		// counting once.
 		slim := Delta{Add: map[string]int64{}, Due: d.Due, DuePartition: d.DuePartition, Expires: d.Expires}
 		for _, k := range []string{attrCount, attrSuppressed} {
 			if v, ok := d.Add[k]; ok {
@@ -307,6 +315,15 @@ func (s *DynamoDBStore) add(ctx context.Context, key Key, d Delta) (Item, error)
 		names["#exp"], values[":exp"] = AttrExpires, ttl(d.Expires)
 		sets = append(sets, "#exp = :exp")
 	}
+	cond := "attribute_not_exists(#seal) AND attribute_not_exists(#sealed)"
+	var once []byte
+	if d.Once != "" {
+		once = onceHash(d.Once)
+		names["#once"] = dOnce
+		values[":once"], values[":onceset"] = &types.AttributeValueMemberB{Value: once}, &types.AttributeValueMemberBS{Value: [][]byte{once}}
+		adds = append(adds, "#once :onceset")
+		cond += " AND NOT contains(#once, :once)"
+	}
 	if !d.Due.IsZero() {
 		names["#dpk"], names["#dat"] = AttrDuePartition, AttrDueAt
 		values[":dpk"], values[":dat"] = str(d.DuePartition), num(d.Due.UnixNano())
@@ -328,18 +345,44 @@ func (s *DynamoDBStore) add(ctx context.Context, key Key, d Delta) (Item, error)
 		TableName:                 aws.String(s.table),
 		Key:                       key.av(),
 		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("attribute_not_exists(#seal) AND attribute_not_exists(#sealed)"),
+		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if conditionFailed(err) {
-		return Item{}, ErrSealed
+		return s.refused(ctx, key, once)
 	}
 	if err != nil {
 		return Item{}, fmt.Errorf("correlation: dynamodb count: %w", err)
 	}
 	return itemOf(out.Attributes), nil
+}
+
+// refused says why an Add's condition failed: the window is sealed, or it
+// holds the delta's Once already (the item as it is, Repeated).
+func (s *DynamoDBStore) refused(ctx context.Context, key Key, once []byte) (Item, error) {
+	item, err := s.read(ctx, key, "window")
+	if err != nil {
+		return Item{}, err
+	}
+	_, seal := item[dSeal]
+	_, sealed := item[dSealed]
+	if set, ok := item[dOnce].(*types.AttributeValueMemberBS); ok && !seal && !sealed && once != nil &&
+		slices.ContainsFunc(set.Value, func(b []byte) bool { return bytes.Equal(b, once) }) {
+		it := itemOf(item)
+		it.Repeated = true
+		return it, nil
+	}
+	return Item{}, ErrSealed
+}
+
+// onceHash is the 8 bytes a window keeps of a Delta.Once: a window's
+// activities are far fewer than the 2^32 it takes for two of them to
+// share one by chance.
+func onceHash(s string) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:8]
 }
 
 // Get implements Store.

@@ -31,6 +31,8 @@ type memItem struct {
 	partition string
 	seal      time.Time
 	sealed    bool
+	// once holds the Delta.Once of every applied delta.
+	once map[string]bool
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -109,6 +111,17 @@ func (m *MemoryStore) Add(_ context.Context, key Key, d Delta) (Item, error) {
 	}
 	if it.sealed || !it.seal.IsZero() {
 		return Item{}, ErrSealed
+	}
+	if d.Once != "" {
+		if it.once[d.Once] {
+			c := it.clone()
+			c.Repeated = true
+			return c, nil
+		}
+		if it.once == nil {
+			it.once = map[string]bool{}
+		}
+		it.once[d.Once] = true
 	}
 	for k, v := range d.Add {
 		it.Nums[k] += v

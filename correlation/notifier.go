@@ -242,6 +242,7 @@ func (n *Notifier) Decide(ctx context.Context, a *activity.Activity, now time.Ti
 // and its item after the addition.
 func (n *Notifier) count(ctx context.Context, pk string, now time.Time, delta Delta, a *activity.Activity, label string, sup *Suppression) (opened bool, window Key, it Item, err error) {
 	head := Key{PK: pk, SK: "head"}
+	delta.Once = a.ID
 	for range 8 {
 		h, ok, err := n.Store.Head(ctx, head)
 		if err != nil {
@@ -259,7 +260,9 @@ func (n *Notifier) count(ctx context.Context, pk string, now time.Time, delta De
 			if err != nil {
 				return false, Key{}, Item{}, fmt.Errorf("correlation: count: %w", err)
 			}
-			return false, window, it, nil
+			// Counted before by an attempt that did not settle: if that
+			// attempt opened the window, its post is owed still.
+			return it.Repeated && it.Strs[attrFirstID] == a.ID, window, it, nil
 		}
 		h = Head{Start: now, End: now.Add(n.window())}
 		won, err := n.Store.Open(ctx, head, h, h.End.Add(windowExpiry))
@@ -331,7 +334,9 @@ func (n *Notifier) Replied(ctx context.Context, d Decision, now time.Time) (Thre
 	if err := n.Store.Settle(ctx, d.claim, StatePosted, d.marks, now.Add(claimExpiry)); err != nil {
 		return t, fmt.Errorf("correlation: settle: %w", err)
 	}
-	it, err := n.Store.Add(ctx, d.marks.Window, Delta{Add: map[string]int64{attrReplies: 1}})
+	// Once: the claim's key, which names the activity, so a retried
+	// request counts its reply once.
+	it, err := n.Store.Add(ctx, d.marks.Window, Delta{Add: map[string]int64{attrReplies: 1}, Once: d.claim.PK})
 	if errors.Is(err, ErrSealed) {
 		return t, nil
 	}

@@ -76,12 +76,21 @@ type Delta struct {
 	// Expires is when the item may be deleted (the table's TTL); zero
 	// leaves it as it is.
 	Expires time.Time
+	// Once, when set, names what the delta counts (an activity id): the
+	// item keeps a short hash of every Once it applied, and a delta whose
+	// Once it holds already is not applied again (Item.Repeated). A retried
+	// request whose first answer was lost, or an invocation retried after
+	// it counted, so counts an activity once.
+	Once string
 }
 
 // Item is a window item's counters and strings after an update.
 type Item struct {
 	Nums map[string]int64
 	Strs map[string]string
+	// Repeated reports an Add whose Delta.Once the item had applied
+	// already: nothing changed.
+	Repeated bool
 }
 
 // Head is the current window of a group: activities at times in [Start, End)

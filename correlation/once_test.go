@@ -1,0 +1,151 @@
+package correlation_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/activity-aware/ids/correlation"
+)
+
+// settleFailsOnce is a Store whose first Settle fails, as an invocation that
+// counted an activity and died before it settled the activity's claim.
+type settleFailsOnce struct {
+	correlation.Store
+	failed atomic.Bool
+}
+
+func (s *settleFailsOnce) Settle(ctx context.Context, key correlation.Key, state string, marks correlation.Claimed, expires time.Time) error {
+	if s.failed.CompareAndSwap(false, true) {
+		return errors.New("invocation timed out")
+	}
+	return s.Store.Settle(ctx, key, state, marks, expires)
+}
+
+func TestNotifierRetryAfterCountingCountsOnce(t *testing.T) {
+	stores(t, testNotifierRetryAfterCountingCountsOnce)
+}
+
+// testNotifierRetryAfterCountingCountsOnce retries activities whose first
+// invocation counted them and then ended without settling: the opener's
+// post is still owed, a folded activity is counted once, and the digest's
+// count is the number of activities.
+func testNotifierRetryAfterCountingCountsOnce(t *testing.T, store correlation.Store) {
+	ctx := context.Background()
+	n := notifier(store)
+	acts := denials("erin", 5, time.Second)
+	// The opener: decided (counted), never posted nor failed.
+	if d, err := n.Decide(ctx, acts[0], t0); err != nil || d.Action != correlation.Post {
+		t.Fatalf("opener: %v %v", d.Action, err)
+	}
+	retry := t0.Add(correlation.DefaultLease + time.Second)
+	d, err := n.Decide(ctx, acts[0], retry)
+	if err != nil || d.Action != correlation.Post {
+		t.Fatalf("opener retried after its lease: %v %v, want its owed post", d.Action, err)
+	}
+	if err := n.Posted(ctx, d, retry); err != nil {
+		t.Fatal(err)
+	}
+	// The second: counted, then its settle failed.
+	flaky := &settleFailsOnce{Store: store}
+	nf := notifier(flaky)
+	if _, err := nf.Decide(ctx, acts[1], retry); err == nil {
+		t.Fatal("the failing settle did not fail the decision")
+	}
+	if d, err := nf.Decide(ctx, acts[1], retry.Add(correlation.DefaultLease+time.Second)); err != nil || d.Action != correlation.Fold {
+		t.Fatalf("retried fold: %v %v", d.Action, err)
+	}
+	for _, a := range acts[2:] {
+		if d, err := n.Decide(ctx, a, retry); err != nil || d.Action != correlation.Fold {
+			t.Fatalf("%s: %v %v", a.ID, d.Action, err)
+		}
+	}
+	ds, err := n.Sweep(ctx, t0.Add(time.Hour))
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("digests %d, %v", len(ds), err)
+	}
+	if ds[0].Count != 5 || ds[0].Folded() != 4 {
+		t.Fatalf("digest counts %d (%d folded), want 5 (4): a retried activity was counted twice", ds[0].Count, ds[0].Folded())
+	}
+}
+
+// TestDynamoDBLostAnswerCountsOnce loses the answer to the store's first
+// counting UpdateItem after dynalite applied it (the connection drops, as
+// a network fault or a timeout would): the real SDK retries the request,
+// and the window still counts the activity once.
+func TestDynamoDBLostAnswerCountsOnce(t *testing.T) {
+	srv, table := local.Table(t, correlation.TableSchema)
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost, counts atomic.Int64
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		counting := r.Header.Get("X-Amz-Target") == "DynamoDB_20120810.UpdateItem" && bytes.Contains(body, []byte(" ADD "))
+		if counting {
+			counts.Add(1)
+		}
+		if !counting || !lost.CompareAndSwap(0, 1) {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		// Apply the request, then drop the connection unanswered.
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK {
+			t.Errorf("the lost request failed at dynalite: %d %s", rec.Code, rec.Body)
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+	}))
+	defer front.Close()
+	client := dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(front.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local", ""),
+	})
+	n := notifier(correlation.NewDynamoDBStore(client, table))
+	ctx := context.Background()
+	acts := denials("frank", 3, time.Second)
+	d, err := n.Decide(ctx, acts[0], t0)
+	if err != nil || d.Action != correlation.Post {
+		t.Fatalf("opener: %v %v", d.Action, err)
+	}
+	if err := n.Posted(ctx, d, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range acts[1:] {
+		if d, err := n.Decide(ctx, a, t0); err != nil || d.Action != correlation.Fold {
+			t.Fatalf("%s: %v %v", a.ID, d.Action, err)
+		}
+	}
+	if lost.Load() != 1 || counts.Load() != 4 {
+		t.Fatalf("lost %d answers over %d counting requests, want 1 over 4 (3 activities, one sent twice by the SDK)", lost.Load(), counts.Load())
+	}
+	ds, err := n.Sweep(ctx, t0.Add(time.Hour))
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("digests %d, %v", len(ds), err)
+	}
+	if ds[0].Count != 3 {
+		t.Fatalf("digest counts %d, want 3: the retried request counted twice", ds[0].Count)
+	}
+}
