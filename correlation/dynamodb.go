@@ -264,9 +264,6 @@ func (s *DynamoDBStore) Open(ctx context.Context, key Key, h Head, expires time.
 func (s *DynamoDBStore) Add(ctx context.Context, key Key, d Delta) (Item, error) {
 	it, err := s.add(ctx, key, d)
 	if err != nil && isItemTooLarge(err) {
-		// Without Once too: past ~40,000 activities in one window (8 bytes
-		// each) the set is what outgrows the item, and counting beats
-		// counting once.
 		slim := Delta{Add: map[string]int64{}, Due: d.Due, DuePartition: d.DuePartition, Expires: d.Expires}
 		for _, k := range []string{attrCount, attrSuppressed} {
 			if v, ok := d.Add[k]; ok {
@@ -321,8 +318,9 @@ func (s *DynamoDBStore) add(ctx context.Context, key Key, d Delta) (Item, error)
 		once = onceHash(d.Once)
 		names["#once"] = dOnce
 		values[":once"], values[":onceset"] = &types.AttributeValueMemberB{Value: once}, &types.AttributeValueMemberBS{Value: [][]byte{once}}
+		values[":oncecap"] = num(OnceLimit)
 		adds = append(adds, "#once :onceset")
-		cond += " AND NOT contains(#once, :once)"
+		cond += " AND NOT contains(#once, :once) AND (attribute_not_exists(#once) OR size(#once) < :oncecap)"
 	}
 	if !d.Due.IsZero() {
 		names["#dpk"], names["#dat"] = AttrDuePartition, AttrDueAt
@@ -351,7 +349,12 @@ func (s *DynamoDBStore) add(ctx context.Context, key Key, d Delta) (Item, error)
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if conditionFailed(err) {
-		return s.refused(ctx, key, once)
+		it, err := s.refused(ctx, key, once)
+		if errors.Is(err, errOnceFull) {
+			d.Once = ""
+			return s.add(ctx, key, d)
+		}
+		return it, err
 	}
 	if err != nil {
 		return Item{}, fmt.Errorf("correlation: dynamodb count: %w", err)
@@ -359,8 +362,12 @@ func (s *DynamoDBStore) add(ctx context.Context, key Key, d Delta) (Item, error)
 	return itemOf(out.Attributes), nil
 }
 
-// refused says why an Add's condition failed: the window is sealed, or it
-// holds the delta's Once already (the item as it is, Repeated).
+// errOnceFull reports a window that holds OnceLimit hashes already.
+var errOnceFull = errors.New("correlation: window counts without once")
+
+// refused says why an Add's condition failed: the window is sealed, it
+// holds the delta's Once already (the item as it is, Repeated), or its set
+// of hashes is full (errOnceFull).
 func (s *DynamoDBStore) refused(ctx context.Context, key Key, once []byte) (Item, error) {
 	item, err := s.read(ctx, key, "window")
 	if err != nil {
@@ -368,11 +375,16 @@ func (s *DynamoDBStore) refused(ctx context.Context, key Key, once []byte) (Item
 	}
 	_, seal := item[dSeal]
 	_, sealed := item[dSealed]
-	if set, ok := item[dOnce].(*types.AttributeValueMemberBS); ok && !seal && !sealed && once != nil &&
-		slices.ContainsFunc(set.Value, func(b []byte) bool { return bytes.Equal(b, once) }) {
+	set, _ := item[dOnce].(*types.AttributeValueMemberBS)
+	switch {
+	case seal || sealed || once == nil || set == nil:
+		return Item{}, ErrSealed
+	case slices.ContainsFunc(set.Value, func(b []byte) bool { return bytes.Equal(b, once) }):
 		it := itemOf(item)
 		it.Repeated = true
 		return it, nil
+	case len(set.Value) >= OnceLimit:
+		return Item{}, errOnceFull
 	}
 	return Item{}, ErrSealed
 }

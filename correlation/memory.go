@@ -121,7 +121,9 @@ func (m *MemoryStore) Add(_ context.Context, key Key, d Delta) (Item, error) {
 		if it.once == nil {
 			it.once = map[string]bool{}
 		}
-		it.once[d.Once] = true
+		if len(it.once) < OnceLimit {
+			it.once[d.Once] = true
+		}
 	}
 	for k, v := range d.Add {
 		it.Nums[k] += v

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -147,5 +148,36 @@ func TestDynamoDBLostAnswerCountsOnce(t *testing.T) {
 	}
 	if ds[0].Count != 3 {
 		t.Fatalf("digest counts %d, want 3: the retried request counted twice", ds[0].Count)
+	}
+}
+
+func TestOnceLimit(t *testing.T) { stores(t, testOnceLimit) }
+
+// testOnceLimit fills a window past OnceLimit: every activity is still
+// counted, those within the limit once however often they are re-sent.
+func testOnceLimit(t *testing.T, store correlation.Store) {
+	ctx := context.Background()
+	key := correlation.Key{PK: "group#x", SK: "w#1"}
+	add := func(id string) correlation.Item {
+		t.Helper()
+		it, err := store.Add(ctx, key, correlation.Delta{Add: map[string]int64{"n": 1}, Once: id})
+		if err != nil {
+			t.Fatalf("add %s: %v", id, err)
+		}
+		return it
+	}
+	n := correlation.OnceLimit + 5
+	for i := range n {
+		// (Repeated may be true here: the SDK retries a request whose
+		// answer it did not get.)
+		if it := add(fmt.Sprint("a-", i)); it.Nums["n"] != int64(i+1) {
+			t.Fatalf("activity %d: count %d", i, it.Nums["n"])
+		}
+	}
+	if it := add("a-7"); !it.Repeated || it.Nums["n"] != int64(n) {
+		t.Fatalf("re-sent a-7: count %d, repeated %v; want %d, repeated", it.Nums["n"], it.Repeated, n)
+	}
+	if it := add(fmt.Sprint("a-", n-1)); it.Repeated || it.Nums["n"] != int64(n+1) {
+		t.Fatalf("re-sent past the limit: count %d, repeated %v; want counted again (%d)", it.Nums["n"], it.Repeated, n+1)
 	}
 }

@@ -80,9 +80,16 @@ type Delta struct {
 	// item keeps a short hash of every Once it applied, and a delta whose
 	// Once it holds already is not applied again (Item.Repeated). A retried
 	// request whose first answer was lost, or an invocation retried after
-	// it counted, so counts an activity once.
+	// it counted, so counts an activity once. Past OnceLimit hashes the
+	// item counts without them.
 	Once string
 }
+
+// OnceLimit bounds the hashes of Delta.Once a window item keeps (8 bytes
+// each): DynamoDB bills a write by the item's size, so the set would
+// otherwise make every count of a flooded window dearer. Beyond it a
+// retried activity may be counted twice, one in over a thousand.
+const OnceLimit = 1000
 
 // Item is a window item's counters and strings after an update.
 type Item struct {
