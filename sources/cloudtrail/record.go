@@ -246,20 +246,11 @@ func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Ti
 		Resources:     r.resourceList(sc),
 		Origin:        origin,
 	}
-	if a.ID == "" {
-		// Derived from the log event id when the record came through a
-		// subscription, so a retried batch keeps its ids; else from the
-		// record's text (see fromRecord).
-		a.ID = sc.hashID
-		if origin != nil && origin.LogEventID != "" {
-			a.ID = "logevent-" + origin.LogEventID
-		}
-	}
 	// The subject, the console link and the request parameters' text are
 	// built in one buffer and take one allocation together.
 	text := appendSubject(sc.buf[:0], actor, act, consoleFailure, is(insight, fastjson.TypeObject), sc.str(get(insight, "state")))
 	subjectEnd := len(text)
-	text, hasLink := appendEventLink(text, region, a.ID, actor.ARN, eventID != "")
+	text, hasLink := appendEventLink(text, region, eventID, actor.ARN)
 	linkEnd := len(text)
 	text = sc.appendCompact(text, r.top[mRequestParameters])
 	sc.buf = text
@@ -478,9 +469,9 @@ func parseTime(s string) (time.Time, bool) {
 // appendEventLink appends the URL of the CloudTrail console's event-history
 // link for the event, in the event's region, on the console of the partition
 // (from the region, else from the actor's ARN), and reports whether there is
-// one: without a real event id or a well-formed region there is none.
-func appendEventLink(b []byte, region, id, arn string, hasEventID bool) ([]byte, bool) {
-	if !hasEventID || !awsevents.ValidRegion(region) || id == "" {
+// one: without an event id or a well-formed region there is none.
+func appendEventLink(b []byte, region, id, arn string) ([]byte, bool) {
+	if id == "" || !awsevents.ValidRegion(region) {
 		return b, false
 	}
 	// A valid region needs no query escaping; the id may need path escaping.

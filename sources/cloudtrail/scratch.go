@@ -19,8 +19,6 @@ type scratch struct {
 	arena []byte
 	// rec is the record being read; its values live in the record parser.
 	rec record
-	// hashID is the fallback id of the record being read (see fromRecord).
-	hashID string
 	// num holds the text of the last number read; buf builds the strings of
 	// one activity that share an allocation.
 	num, buf []byte

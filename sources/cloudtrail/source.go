@@ -126,12 +126,10 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	if !r.recognized() {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	sc.hashID = ""
-	if r.top[mEventID] == nil || len(sc.text(r.top[mEventID])) == 0 {
-		sum := sha256.Sum256(text)
-		sc.hashID = "record-" + hex.EncodeToString(sum[:16])
-	}
 	a := r.activity(sc, origin, fallback)
+	if a.ID == "" {
+		a.ID = derivedID("logevent-", "record-", origin, text)
+	}
 	detail := text[:len(text):len(text)] // capped: an append by its owner copies
 	if !owned {
 		detail = bytes.Clone(text)
@@ -150,36 +148,36 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	return a
 }
 
+// derivedID is the id of an activity whose record has none: from the log
+// event id when the record came through a subscription, so that a retried
+// batch keeps its ids, else from the record's text.
+func derivedID(logEventPrefix, textPrefix string, origin *activity.Origin, text []byte) string {
+	if origin != nil && origin.LogEventID != "" {
+		return logEventPrefix + origin.LogEventID
+	}
+	sum := sha256.Sum256(text)
+	return textPrefix + hex.EncodeToString(sum[:16])
+}
+
 // unrecognized is the activity of a log event that is not a CloudTrail
-// record. Its id derives from the log event id when known (so a retried batch
-// keeps its ids), else from the text.
+// record.
 func (s *Source) unrecognized(raw []byte, origin *activity.Origin, at time.Time) *activity.Activity {
 	text := strings.ToValidUTF8(string(raw), "\uFFFD")
 	subject := "Unrecognized log event"
-	var id string
 	fields := make([]activity.Field, 0, 3)
-	if origin != nil {
-		if origin.LogGroup != "" {
-			subject += " in " + origin.LogGroup
-			fields = append(fields, activity.Field{Key: "Log Group", Value: origin.LogGroup})
-		}
-		if origin.LogStream != "" {
-			fields = append(fields, activity.Field{Key: "Log Stream", Value: origin.LogStream})
-		}
-		if origin.LogEventID != "" {
-			id = "unrecognized-" + origin.LogEventID
-		}
+	if origin != nil && origin.LogGroup != "" {
+		subject += " in " + origin.LogGroup
+		fields = append(fields, activity.Field{Key: "Log Group", Value: origin.LogGroup})
 	}
-	if id == "" {
-		sum := sha256.Sum256(raw)
-		id = "unrecognized-" + hex.EncodeToString(sum[:16])
+	if origin != nil && origin.LogStream != "" {
+		fields = append(fields, activity.Field{Key: "Log Stream", Value: origin.LogStream})
 	}
 	short := activity.Truncate(text, maxUnrecognizedRunes)
 	fields = append(fields, activity.Field{Key: "Message", Value: short})
 	detail, _ := json.Marshal(activity.Truncate(text, maxUnrecognizedDetail))
 	a := &activity.Activity{
 		SchemaVersion: activity.SchemaVersion,
-		ID:            id,
+		ID:            derivedID("unrecognized-", "unrecognized-", origin, raw),
 		Source:        SourceName,
 		Subject:       activity.Truncate(subject, maxSubjectRunes),
 		Severity:      activity.Info,
