@@ -248,9 +248,6 @@ func (a *Activity) EventBridgeSource() string { return SourcePrefix + a.Source }
 // Validate reports the first missing required field or invalid value, wrapping
 // ErrInvalid (or ErrUnsupportedVersion for another major version).
 func (a *Activity) Validate() error {
-	if a.SchemaVersion == "" {
-		return fmt.Errorf("%w: schemaVersion is missing", ErrInvalid)
-	}
 	if err := checkVersion(a.SchemaVersion); err != nil {
 		return err
 	}
@@ -272,6 +269,9 @@ func (a *Activity) Validate() error {
 }
 
 func checkVersion(v string) error {
+	if v == "" {
+		return fmt.Errorf("%w: schemaVersion is missing", ErrInvalid)
+	}
 	major, _, _ := strings.Cut(v, ".")
 	if major != SchemaMajor {
 		return fmt.Errorf("%w: %q (this reader understands %s.x)", ErrUnsupportedVersion, v, SchemaMajor)
@@ -287,9 +287,6 @@ func Parse(data []byte) (*Activity, error) {
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("activity: decode: %w", err)
-	}
-	if probe.SchemaVersion == "" {
-		return nil, fmt.Errorf("%w: schemaVersion is missing", ErrInvalid)
 	}
 	if err := checkVersion(probe.SchemaVersion); err != nil {
 		return nil, err
