@@ -142,13 +142,7 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 	}
 	records, logGroup := len(acts), acts[0].Origin.LogGroup
 	if h.Keep != nil {
-		kept := make([]*activity.Activity, 0, len(acts))
-		for _, a := range acts {
-			if h.Keep(a) {
-				kept = append(kept, a)
-			}
-		}
-		acts = kept
+		acts = slices.DeleteFunc(acts, func(a *activity.Activity) bool { return !h.Keep(a) })
 	}
 	filtered := records - len(acts)
 	if len(acts) == 0 {
