@@ -26,7 +26,7 @@ func (r *record) actor(sc *scratch, a *activity.Actor, mfa *bool) *activity.Acto
 	if issuerARN == "" {
 		issuerARN = issuerName
 	}
-	a.MFA = boolean(get(get(session, "attributes"), "mfaAuthenticated"), mfa)
+	a.MFA = sc.boolean(get(get(session, "attributes"), "mfaAuthenticated"), mfa)
 	a.SessionIssuer = issuerARN
 	a.Name = r.name(sc, a, issuerName)
 	return a

@@ -161,25 +161,12 @@ func (sc *scratch) str(v *fastjson.Value) string { return sc.keep(sc.text(v)) }
 
 // boolean reads true/false or the strings "true"/"false" in any case into
 // *dst and returns dst, or nil when v is neither.
-func boolean(v *fastjson.Value, dst *bool) *bool {
-	if v == nil {
-		return nil
-	}
-	switch v.Type() {
-	case fastjson.TypeTrue:
+func (sc *scratch) boolean(v *fastjson.Value, dst *bool) *bool {
+	switch b := sc.text(v); {
+	case bytes.EqualFold(b, trueText):
 		*dst = true
-	case fastjson.TypeFalse:
+	case bytes.EqualFold(b, falseText):
 		*dst = false
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		switch {
-		case bytes.EqualFold(b, trueText):
-			*dst = true
-		case bytes.EqualFold(b, falseText):
-			*dst = false
-		default:
-			return nil
-		}
 	default:
 		return nil
 	}
@@ -207,7 +194,7 @@ func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Ti
 	*act = activity.Action{
 		Service:      sc.str(r.top[mEventSource]),
 		Name:         sc.str(r.top[mEventName]),
-		ReadOnly:     boolean(r.top[mReadOnly], &blk.readOnly),
+		ReadOnly:     sc.boolean(r.top[mReadOnly], &blk.readOnly),
 		ErrorCode:    sc.str(r.top[mErrorCode]),
 		ErrorMessage: sc.str(r.top[mErrorMessage]),
 	}
@@ -275,15 +262,9 @@ func (r *record) consoleSignInFailure(sc *scratch, act *activity.Action) bool {
 	if act.Name != "ConsoleLogin" {
 		return false
 	}
-	switch resp := r.top[mResponseElements]; {
-	case is(resp, fastjson.TypeObject):
-		if sc.str(resp.Get("ConsoleLogin")) == "Failure" {
-			return true
-		}
-	case is(resp, fastjson.TypeString):
-		if bytes.Contains(sc.text(resp), []byte(`"Failure"`)) {
-			return true
-		}
+	resp := r.top[mResponseElements]
+	if string(sc.text(get(resp, "ConsoleLogin"))) == "Failure" || is(resp, fastjson.TypeString) && bytes.Contains(sc.text(resp), []byte(`"Failure"`)) {
+		return true
 	}
 	return act.ErrorMessage != "" || (act.ErrorCode != "" && !successCode(act.ErrorCode))
 }

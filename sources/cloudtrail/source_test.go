@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,16 @@ func TestFromRecordOddities(t *testing.T) {
 	}
 	if odd.Action.ReadOnly == nil || !*odd.Action.ReadOnly {
 		t.Errorf(`readOnly "True" = %v`, odd.Action.ReadOnly)
+	}
+	// readOnly as exporters write it: a boolean, or a string in any case.
+	for text, want := range map[string]string{`true`: "true", `false`: "false", `"FALSE"`: "false", `"tRuE"`: "true", `0`: "unknown", `"yes"`: "unknown", `null`: "unknown", `{}`: "unknown"} {
+		got := "unknown"
+		if a := s.FromRecord([]byte(`{"eventID":"x","eventName":"A","readOnly":`+text+`}`), nil, fallbackTime); a.Action.ReadOnly != nil {
+			got = strconv.FormatBool(*a.Action.ReadOnly)
+		}
+		if got != want {
+			t.Errorf("readOnly %s = %s, want %s", text, got, want)
+		}
 	}
 	if odd.Action.ErrorCode != "200" || odd.Action.Outcome != activity.Success {
 		t.Errorf("errorCode 200: %+v", odd.Action)
