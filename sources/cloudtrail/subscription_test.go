@@ -2,7 +2,6 @@ package cloudtrail
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -98,10 +97,6 @@ func TestFromSubscriptionControlAndErrors(t *testing.T) {
 	if acts := s.FromLogsData(&events.CloudwatchLogsData{MessageType: "CONTROL_MESSAGE"}); acts != nil {
 		t.Errorf("typed control message: %v", acts)
 	}
-	var bomb bytes.Buffer
-	zw := gzip.NewWriter(&bomb)
-	zw.Write(bytes.Repeat([]byte(" "), maxInflated+10))
-	zw.Close()
 	tests := []struct {
 		name string
 		data string
@@ -116,7 +111,7 @@ func TestFromSubscriptionControlAndErrors(t *testing.T) {
 		{"logEvents not an array", subscriptiontest.Encode([]byte(`{"messageType":"DATA_MESSAGE","logEvents":{}}`)), ErrMalformedPayload},
 		{"message not a string", subscriptiontest.Encode([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","message":{}}]}`)), ErrMalformedPayload},
 		{"empty", "", ErrMalformedPayload},
-		{"gzip bomb", base64.StdEncoding.EncodeToString(bomb.Bytes()), ErrPayloadTooLarge},
+		{"gzip bomb", subscriptiontest.Encode(bytes.Repeat([]byte(" "), maxInflated+10)), ErrPayloadTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,33 +146,48 @@ func (p *recordingPublisher) published() int {
 }
 
 func TestHandler(t *testing.T) {
-	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-123"})
 	record := compactRecord(t, "iamuser.json")
 	good := subscriptiontest.Event(testBatch.JSON(record, "garbage"))
 	control := subscriptiontest.Event([]byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`))
 	bad := events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: "!!"}}
 	publishErr := errors.New("eventbus: 1 entries undelivered")
-	tests := []struct {
-		name       string
-		ev         events.CloudwatchLogsEvent
-		publishErr error
-		wantErr    error
-		published  int
-		logHas     []string
-	}{
-		{"publishes the whole batch", good, nil, nil, 2, []string{`"logEvents":2`, `"denied":1`, `"unrecognized":1`}},
-		{"control message", control, nil, nil, 0, []string{"no log events"}},
-		{"decode error publishes nothing", bad, nil, ErrMalformedPayload, 0, []string{"decode failed"}},
-		{"publish error is returned", good, publishErr, publishErr, 2, []string{"publish failed"}},
-	}
+	runHandlerCases(t, []handlerCase{
+		{"publishes the whole batch", handle(good), nil, nil, 2, nil, []string{`"logEvents":2`, `"denied":1`, `"unrecognized":1`}},
+		{"control message", handle(control), nil, nil, 0, nil, []string{"no log events"}},
+		{"decode error publishes nothing", handle(bad), nil, ErrMalformedPayload, 0, nil, []string{"decode failed"}},
+		{"publish error is returned", handle(good), publishErr, publishErr, 2, nil, []string{"publish failed"}},
+	})
+}
+
+// handlerCase is one batch through a Handler: run hands it over (handle,
+// handleKinesis) and returns the batch item failures reported and the error.
+type handlerCase struct {
+	name       string
+	run        func(context.Context, *Handler) ([]string, error)
+	publishErr error
+	wantErr    error
+	published  int
+	failed     []string
+	logHas     []string
+}
+
+// runHandlerCases runs each case on a Handler whose publisher fails with
+// publishErr, and checks the error, the failures, how many activities were
+// published, and the log, which never carries a record's contents.
+func runHandlerCases(t *testing.T, tests []handlerCase) {
+	t.Helper()
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-123"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			pub := &recordingPublisher{err: tt.publishErr}
 			h := &Handler{Source: New(Options{}), Publisher: pub, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
-			err := h.Handle(ctx, tt.ev)
+			failed, err := tt.run(ctx, h)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			if !slices.Equal(failed, tt.failed) {
+				t.Errorf("failures %v, want %v", failed, tt.failed)
 			}
 			if n := pub.published(); n != tt.published {
 				t.Errorf("published %d, want %d", n, tt.published)
@@ -187,12 +197,15 @@ func TestHandler(t *testing.T) {
 					t.Errorf("log lacks %s:\n%s", s, logs.String())
 				}
 			}
-			// Never a record body in the logs.
 			if strings.Contains(logs.String(), "AKIAEXAMPLE") || strings.Contains(logs.String(), "garbage") {
-				t.Errorf("log carries event contents:\n%s", logs.String())
+				t.Errorf("log carries record contents:\n%s", logs.String())
 			}
 		})
 	}
+}
+
+func handle(ev events.CloudwatchLogsEvent) func(context.Context, *Handler) ([]string, error) {
+	return func(ctx context.Context, h *Handler) ([]string, error) { return nil, h.Handle(ctx, ev) }
 }
 
 func FuzzFromSubscription(f *testing.F) {
