@@ -40,7 +40,7 @@ const (
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // gzipReaders pools inflaters; a *gzip.Reader is large and costly to set up.
-var gzipReaders sync.Pool
+var gzipReaders = sync.Pool{New: func() any { return new(gzip.Reader) }}
 
 // FromSubscription decodes a CloudWatch Logs subscription event and
 // standardizes every log event of the batch. A CONTROL_MESSAGE yields (nil,
@@ -53,12 +53,11 @@ func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent) ([]*activity.Ac
 	defer putBuffer(compressed)
 	compressed.Reset()
 	compressed.Grow(base64.StdEncoding.DecodedLen(len(data)))
-	raw := compressed.AvailableBuffer()[:base64.StdEncoding.DecodedLen(len(data))]
-	n, err := base64.StdEncoding.Decode(raw, data)
+	raw, err := base64.StdEncoding.AppendDecode(compressed.AvailableBuffer(), data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: base64: %w", ErrMalformedPayload, err)
 	}
-	return s.FromGzip(raw[:n])
+	return s.FromGzip(raw)
 }
 
 // FromGzip standardizes a gzipped subscription batch as CloudWatch Logs
@@ -97,15 +96,8 @@ func putBuffer(b *bytes.Buffer) {
 
 // inflate gunzips src into dst (reset first), at most maxInflated bytes.
 func inflate(dst *bytes.Buffer, src []byte) error {
-	br := bytes.NewReader(src)
-	zr, _ := gzipReaders.Get().(*gzip.Reader)
-	var err error
-	if zr == nil {
-		zr, err = gzip.NewReader(br)
-	} else {
-		err = zr.Reset(br)
-	}
-	if err != nil {
+	zr := gzipReaders.Get().(*gzip.Reader)
+	if err := zr.Reset(bytes.NewReader(src)); err != nil {
 		return fmt.Errorf("%w: gzip: %w", ErrMalformedPayload, err)
 	}
 	defer gzipReaders.Put(zr)
