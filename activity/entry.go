@@ -354,9 +354,7 @@ func longestString(ps []*string) *string {
 // replaces its largest members with text previews, keeping member order; any
 // other value, or an object still too large, becomes one text preview.
 func trimDetail(detail json.RawMessage, budget int) json.RawMessage {
-	if budget < 64 {
-		budget = 64
-	}
+	budget = max(budget, 64)
 	members, ok := objectMembers(detail)
 	if ok {
 		size := len(detail)
@@ -373,11 +371,7 @@ func trimDetail(detail json.RawMessage, budget int) json.RawMessage {
 			if len(m.value) <= 256 {
 				break
 			}
-			keep := len(m.value) - (size - budget) - 64
-			if keep < 128 {
-				keep = 128
-			}
-			preview := preview(m.value, keep)
+			preview := preview(m.value, max(len(m.value)-(size-budget)-64, 128))
 			size += len(preview) - len(m.value)
 			m.value = preview
 		}
@@ -391,9 +385,7 @@ func trimDetail(detail json.RawMessage, budget int) json.RawMessage {
 // preview is a JSON string holding the start of raw, cut on a rune boundary
 // so that its encoding stays within about n bytes.
 func preview(raw []byte, n int) json.RawMessage {
-	if n < 16 {
-		n = 16
-	}
+	n = max(n, 16)
 	s := string(raw)
 	// JSON escaping of quotes and backslashes can double the text; cut by
 	// encoded size.
