@@ -34,12 +34,15 @@ const (
 //     when set, as cfg carries them.
 //   - each HTTP attempt is bounded by ClientAttemptTimeout, unless cfg brings
 //     an HTTP client of its own kind or with its own timeout.
+//   - PutEvents' body is encoded by putEventsProtocol, far cheaper than the
+//     SDK's serializer for entries whose Detail is JSON.
 //
 // Entry-level partial failures are the Publisher's job. cfg's endpoint
 // settings (AWS_ENDPOINT_URL_EVENTBRIDGE, BaseEndpoint) are honoured; optFns
 // run last and may override anything.
 func NewClient(cfg aws.Config, optFns ...func(*eventbridge.Options)) *eventbridge.Client {
 	opts := []func(*eventbridge.Options){func(o *eventbridge.Options) {
+		o.Protocol = putEventsProtocol{o.Protocol}
 		if cfg.Retryer == nil {
 			o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 				so.MaxAttempts = ClientMaxAttempts
