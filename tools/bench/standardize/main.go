@@ -11,6 +11,15 @@
 // (cloudtrail.TuneGC), each line decoded as Handler.Invoke does. -config
 // source-only measures the source without enrichers, a configuration that is
 // not deployed (compare.sh labels it so).
+//
+// -publish runs each line through cloudtrail.Handler.Invoke as the Lambda
+// main wires it, publishing every batch with eventbus.NewPublisher and
+// eventbus.NewClient (the SDK serializes, signs and sends PutEvents) to the
+// endpoint in AWS_ENDPOINT_URL_EVENTBRIDGE: the whole per-batch work of the
+// deployed function without the state table (whose DynamoDB calls are
+// network waits). -sink serves that endpoint in a process of its own (so
+// its CPU is not the runner's): it prints its URL, reads each request and
+// answers that every entry was put.
 package main
 
 import (
@@ -42,11 +51,20 @@ var deployedEnv = cloudtrail.Config{
 func main() {
 	config := flag.String("config", "deployed", "`configuration`: deployed, or source-only (no enrichers; not deployed)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `file`")
+	publish := flag.Bool("publish", false, "publish through the SDK to AWS_ENDPOINT_URL_EVENTBRIDGE, as the function does")
+	sinkMode := flag.Bool("sink", false, "serve a PutEvents sink on loopback; print its URL")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: standardize [-config deployed|source-only] FILE.ndjson...")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *sinkMode {
+		if err := sink(); err != nil {
+			fmt.Fprintln(os.Stderr, "standardize:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if flag.NArg() == 0 || (*config != "deployed" && *config != "source-only") {
 		flag.Usage()
 		os.Exit(2)
@@ -63,7 +81,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*config, flag.Args()); err != nil {
+	if err := run(*config, *publish, flag.Args()); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "standardize:", err)
 		os.Exit(1)
@@ -103,13 +121,16 @@ func decode(src *cloudtrail.Source, line []byte) ([]*activity.Activity, error) {
 
 var envelopeJSON = os.Getenv("STANDARDIZE_ENVELOPE") == "encoding/json"
 
-func run(config string, files []string) error {
+func run(config string, publish bool, files []string) error {
 	// The same collector settings as the Lambda of the smallest size it is
 	// deployed with (128 MB), so the comparison measures what runs there.
 	cloudtrail.TuneGC(128)
 	src, maxBytes, err := build(config)
 	if err != nil {
 		return err
+	}
+	if publish {
+		return runPublish(src, maxBytes, files)
 	}
 	var records, batches, entryBytes int
 	for _, name := range files {

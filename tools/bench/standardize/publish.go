@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/activity-aware/ids/eventbus"
+	"github.com/activity-aware/ids/sources/cloudtrail"
+)
+
+// runPublish invokes the handler on every line, as the Lambda runtime
+// invokes the function with each payload.
+func runPublish(src *cloudtrail.Source, maxBytes int, files []string) error {
+	ctx := context.Background()
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	pub, err := eventbus.NewPublisher(eventbus.NewClient(awsCfg), eventbus.Config{
+		BusName: deployedEnv[cloudtrail.EnvEventBusName], MaxRequestBytes: maxBytes, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return err
+	}
+	h := &cloudtrail.Handler{Source: src, Publisher: pub, Logger: slog.New(slog.DiscardHandler)}
+	var batches int
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 0, 4<<20), 64<<20)
+		for sc.Scan() {
+			if len(sc.Bytes()) == 0 {
+				continue
+			}
+			if _, err := h.Invoke(ctx, sc.Bytes()); err != nil {
+				f.Close()
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			batches++
+		}
+		err = sc.Err()
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Printf("batches %d published\n", batches)
+	return nil
+}
+
+// sink serves PutEvents on loopback until killed: every entry is put.
+func sink() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("http://%s\n", ln.Addr())
+	os.Stdout.Sync()
+	marker := []byte(`"DetailType":`)
+	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		n := bytes.Count(body, marker)
+		var b strings.Builder
+		b.WriteString(`{"FailedEntryCount":0,"Entries":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"EventId":"e%d"}`, i)
+		}
+		b.WriteString(`]}`)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		io.WriteString(w, b.String())
+	}))
+}
