@@ -35,26 +35,6 @@ const (
 	highs = 0x8080808080808080
 )
 
-// plainRun returns the offset of the first quote, backslash or control byte
-// in b at or after i, or len(b), eight bytes at a time: the end of a run of
-// bytes that stand for themselves inside a JSON string. (Above the first
-// marked byte the SWAR marks may be false positives, so only the lowest is
-// used.)
-func plainRun(b []byte, i int) int {
-	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q, bs := x^('"'*ones), x^('\\'*ones)
-		if m := ((q-ones)&^q | (bs-ones)&^bs | (x-0x20*ones)&^x) & highs; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-		i += 8
-	}
-	for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
-		i++
-	}
-	return i
-}
-
 // escape returns the length of the valid escape at b[i] (a backslash), 2 or
 // 6, or 0 when it is not one JSON allows.
 func escape(b []byte, i int) int {
@@ -111,30 +91,39 @@ func scan(b []byte) (valid, compact, hasControl bool) {
 	want, done := wantValue, false
 	for i := 0; i < len(b); {
 		c := b[i]
-		switch {
-		case c < 0x20:
-			return false, false, true
-		case c == ' ':
-			compact = false
-			i++
-			continue
-		case done:
+		if done && c > ' ' {
 			return false, compact, false
 		}
-		switch {
-		case c == '"' && (want == wantValue || want == wantKey):
-			i++
-			for {
-				i = plainRun(b, i)
+		switch c {
+		case '"':
+			if want != wantValue && want != wantKey {
+				return false, compact, false
+			}
+			for i++; ; {
+				// To the first quote, backslash or control byte, eight bytes
+				// at a time (above the lowest byte the SWAR test marks, its
+				// marks may be false, so only the lowest is used).
+				for i+8 <= len(b) {
+					x := binary.LittleEndian.Uint64(b[i:])
+					q, bs := x^('"'*ones), x^('\\'*ones)
+					if m := ((q-ones)&^q | (bs-ones)&^bs | (x-0x20*ones)&^x) & highs; m != 0 {
+						i += bits.TrailingZeros64(m) >> 3
+						break
+					}
+					i += 8
+				}
+				for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+					i++
+				}
 				if i >= len(b) {
 					return false, compact, false
-				}
-				if b[i] < 0x20 {
-					return false, false, true
 				}
 				if b[i] == '"' {
 					i++
 					break
+				}
+				if b[i] < 0x20 {
+					return false, false, true
 				}
 				n := escape(b, i)
 				if n == 0 {
@@ -142,14 +131,25 @@ func scan(b []byte) (valid, compact, hasControl bool) {
 				}
 				i += n
 			}
-			if want == wantKey {
-				want = wantColon
-			} else {
+			if want == wantValue {
 				want = wantEnd
+				break
 			}
-		case c == ':' && want == wantColon:
+			// A member name is followed by its colon (in compact text).
+			want = wantColon
+			if i < len(b) && b[i] == ':' {
+				want, i = wantValue, i+1
+			}
+			continue
+		case ':':
+			if want != wantColon {
+				return false, compact, false
+			}
 			want, i = wantValue, i+1
-		case (c == '{' || c == '[') && want == wantValue:
+		case '{', '[':
+			if want != wantValue {
+				return false, compact, false
+			}
 			stack = append(stack, c)
 			want, i = wantValue, i+1
 			if c == '{' {
@@ -160,14 +160,31 @@ func scan(b []byte) (valid, compact, hasControl bool) {
 				compact = compact && j == i
 				stack, want, i = stack[:len(stack)-1], wantEnd, j+1
 			}
-		case (c == '}' || c == ']') && want == wantEnd && len(stack) > 0 && stack[len(stack)-1]+2 == c:
+		case '}', ']':
+			if want != wantEnd || len(stack) == 0 || stack[len(stack)-1]+2 != c {
+				return false, compact, false
+			}
 			stack, i = stack[:len(stack)-1], i+1
-		case c == ',' && want == wantEnd && len(stack) > 0:
+		case ',':
+			if want != wantEnd || len(stack) == 0 {
+				return false, compact, false
+			}
 			want, i = wantValue, i+1
 			if stack[len(stack)-1] == '{' {
 				want = wantKey
 			}
-		case want == wantValue && c != '"' && c != '{' && c != '[':
+			continue
+		case ' ':
+			compact = false
+			i++
+			continue
+		default:
+			if c < 0x20 {
+				return false, false, true
+			}
+			if want != wantValue {
+				return false, compact, false
+			}
 			j := i + 1
 			for j < len(b) && !delimiter(b[j]) {
 				j++
@@ -176,12 +193,8 @@ func scan(b []byte) (valid, compact, hasControl bool) {
 				return false, compact, false
 			}
 			want, i = wantEnd, j
-		default:
-			return false, compact, false
 		}
-		if want == wantEnd && len(stack) == 0 {
-			done = true
-		}
+		done = want == wantEnd && len(stack) == 0
 	}
 	return done, compact, false
 }
