@@ -437,14 +437,18 @@ func formatTime(t time.Time, eventTime string) string {
 }
 
 // parseTime reads the eventTime formats found in real data: RFC 3339 with
-// any fraction, "2006-01-02 15:04:05" with or without fraction or "Z" (UTC).
+// any fraction, "2006-01-02 15:04:05" with or without fraction or "Z" (UTC),
+// in the one layout that can fit (a failed parse allocates its error).
 func parseTime(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05Z", "2006-01-02 15:04:05"} {
-		if t, err := time.Parse(layout, s); err == nil && !t.IsZero() {
-			return t.UTC(), true
-		}
+	if len(s) <= 10 || (s[10] != ' ' && s[10] != 'T') {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	i := strings.IndexByte(" T", s[10])
+	if strings.ContainsAny(s[10:], "Z+-") {
+		i += 2 // zoned
+	}
+	t, err := time.Parse([...]string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z", time.RFC3339}[i], s)
+	return t.UTC(), err == nil && !t.IsZero()
 }
 
 // appendEventLink appends the URL of the CloudTrail console's event-history
