@@ -14,7 +14,7 @@ import (
 
 // Indexes of the record members the source reads (record.top), matched
 // case-insensitively, the first occurrence of a name winning, as
-// recordIndex spells them.
+// recordNames spells them.
 const (
 	mEventVersion = iota
 	mEventTime
@@ -54,22 +54,28 @@ const (
 	nIdentityMembers
 )
 
-// recordIndex maps the lower-cased names of the record members read to
-// their indexes.
-var recordIndex = map[string]int{
-	"eventversion": mEventVersion, "eventtime": mEventTime, "eventsource": mEventSource, "eventname": mEventName,
-	"eventid": mEventID, "eventtype": mEventType, "awsregion": mAWSRegion, "sourceipaddress": mSourceIP,
-	"useragent": mUserAgent, "errorcode": mErrorCode, "errormessage": mErrorMessage, "readonly": mReadOnly,
-	"recipientaccountid": mRecipient, "useridentity": mUserIdentity, "requestparameters": mRequestParameters,
-	"responseelements": mResponseElements, "resources": mResources, "insightdetails": mInsightDetails, "omitted": mOmitted,
+// nameIndex is a member name, lower-case letters, and the index it fills.
+type nameIndex struct {
+	name  string
+	index int
 }
 
-// identityIndex maps the lower-cased names of the userIdentity members read
-// to their indexes; "acceskeyid" is a misspelling found in exported data.
-var identityIndex = map[string]int{
-	"type": iType, "principalid": iPrincipalID, "arn": iARN, "accountid": iAccountID, "accesskeyid": iAccessKeyID,
-	"acceskeyid": iAccessKeyID, "username": iUserName, "invokedby": iInvokedBy, "sessioncontext": iSessionContext,
-	"identityprovider": iIdentityProvider, "onbehalfof": iOnBehalfOf,
+// recordNames are the names of the record members read, at their lengths.
+var recordNames = [24][]nameIndex{
+	7: {{"eventid", mEventID}, {"omitted", mOmitted}}, 8: {{"readonly", mReadOnly}}, 11: {{"eventsource", mEventSource}},
+	9: {{"eventtime", mEventTime}, {"eventname", mEventName}, {"eventtype", mEventType}, {"awsregion", mAWSRegion},
+		{"useragent", mUserAgent}, {"errorcode", mErrorCode}, {"resources", mResources}},
+	12: {{"eventversion", mEventVersion}, {"errormessage", mErrorMessage}, {"useridentity", mUserIdentity}},
+	14: {{"insightdetails", mInsightDetails}}, 15: {{"sourceipaddress", mSourceIP}}, 16: {{"responseelements", mResponseElements}},
+	17: {{"requestparameters", mRequestParameters}}, 18: {{"recipientaccountid", mRecipient}},
+}
+
+// identityNames are the names of the userIdentity members read, at their
+// lengths; "acceskeyid" is a misspelling found in exported data.
+var identityNames = [24][]nameIndex{
+	3: {{"arn", iARN}}, 4: {{"type", iType}}, 8: {{"username", iUserName}}, 9: {{"accountid", iAccountID}, {"invokedby", iInvokedBy}},
+	10: {{"acceskeyid", iAccessKeyID}, {"onbehalfof", iOnBehalfOf}}, 11: {{"principalid", iPrincipalID}, {"accesskeyid", iAccessKeyID}},
+	14: {{"sessioncontext", iSessionContext}}, 16: {{"identityprovider", iIdentityProvider}},
 }
 
 // record is a parsed CloudTrail record with its members found: the record's
@@ -83,29 +89,32 @@ type record struct {
 // find fills r from the parsed object v.
 func (r *record) find(v *fastjson.Value) {
 	*r = record{}
-	pick(v, recordIndex, r.top[:])
+	pick(v, &recordNames, r.top[:])
 	if id := r.top[mUserIdentity]; is(id, fastjson.TypeObject) {
-		pick(id, identityIndex, r.identity[:])
+		pick(id, &identityNames, r.identity[:])
 	}
 }
 
-// pick keeps in dst the first member of object v of each name index
-// knows, in any case.
-func pick(v *fastjson.Value, index map[string]int, dst []*fastjson.Value) {
+// pick keeps in dst the first member of object v of each name of names, in
+// any case: a byte matches a name's lower-case letter when it does OR 0x20.
+func pick(v *fastjson.Value, names *[24][]nameIndex, dst []*fastjson.Value) {
 	o, _ := v.Object()
 	o.Visit(func(k []byte, m *fastjson.Value) {
-		var buf [24]byte
-		if len(k) > len(buf) {
+		if len(k) >= len(names) {
 			return
 		}
-		for j, c := range k {
-			if c-'A' < 26 {
-				c += 'a' - 'A'
+	next:
+		for _, n := range names[len(k)] {
+			name := n.name[:len(k)]
+			for j, c := range k {
+				if c|0x20 != name[j] {
+					continue next
+				}
 			}
-			buf[j] = c
-		}
-		if i, ok := index[string(buf[:len(k)])]; ok && dst[i] == nil {
-			dst[i] = m
+			if dst[n.index] == nil {
+				dst[n.index] = m
+			}
+			return
 		}
 	})
 }

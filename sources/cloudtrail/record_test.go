@@ -1,6 +1,8 @@
 package cloudtrail
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,6 +36,29 @@ func TestParseTimeForms(t *testing.T) {
 		// its error, which cost a record of the second form three.
 		if n := testing.AllocsPerRun(10, func() { parseTime(tt.in) }); ok && n != 0 {
 			t.Errorf("parseTime(%q) allocates %v times", tt.in, n)
+		}
+	}
+}
+
+// TestMemberNames checks the tables pick reads: each name at its length, in
+// lower-case letters (pick folds a byte with OR 0x20), once, and every
+// member index named.
+func TestMemberNames(t *testing.T) {
+	for _, tc := range []struct {
+		names *[24][]nameIndex
+		n     int
+	}{{&recordNames, nRecordMembers}, {&identityNames, nIdentityMembers}} {
+		seen, named := map[string]bool{}, make([]bool, tc.n)
+		for length, names := range tc.names {
+			for _, n := range names {
+				if len(n.name) != length || strings.Trim(n.name, "abcdefghijklmnopqrstuvwxyz") != "" || seen[n.name] {
+					t.Errorf("name %q at length %d: not its length, not lower-case letters, or twice", n.name, length)
+				}
+				seen[n.name], named[n.index] = true, true
+			}
+		}
+		if i := slices.Index(named, false); i >= 0 {
+			t.Errorf("member index %d has no name", i)
 		}
 	}
 }
