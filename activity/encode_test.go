@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/activity-aware/ids/internal/jsonscan"
 )
@@ -177,19 +178,69 @@ func FuzzMarshalMatchesEncodingJSON(f *testing.F) {
 }
 
 // TestEntryAppendJSON: AppendJSON writes what encoding/json writes for the
-// entry's three strings without HTML escaping, whatever the detail holds.
+// entry's three strings without HTML escaping, whatever the detail holds,
+// after what the buffer held.
 func TestEntryAppendJSON(t *testing.T) {
 	for _, detail := range []string{`{"a":"<b>&\u2028"}`, "{\"k\":\"é\xff\x01\t\\\"\"}", "", "plain \u2029 text"} {
-		e := Entry{Source: "activity-aware-ids.cloudtrail", DetailType: DetailType, Detail: []byte(detail)}
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, string(e.Detail)}); err != nil {
+		sameEntryJSON(t, "activity-aware-ids.cloudtrail", detail)
+	}
+}
+
+func FuzzEntryAppendJSON(f *testing.F) {
+	f.Add("activity-aware-ids.cloudtrail", `{"a":"<b>&\u2028"}`)
+	f.Add("s\u2029", "{\"k\":\"é\xff\x01\t\\\"\"}")
+	f.Add("", "\xe2\x80\xa8\xe2\x80")
+	f.Fuzz(sameEntryJSON)
+}
+
+// sameEntryJSON fails unless AppendJSON appends what encoding/json writes
+// for the entry, to an empty buffer and to one with room after a prefix.
+func sameEntryJSON(t *testing.T, source, detail string) {
+	e := Entry{Source: source, DetailType: DetailType, Detail: []byte(detail)}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, string(e.Detail)}); err != nil {
+		t.Fatal(err)
+	}
+	wantLine := bytes.TrimSuffix(want.Bytes(), []byte("\n"))
+	for _, prefix := range [][]byte{nil, append(make([]byte, 0, 2*len(wantLine)+8), "line\n"...)} {
+		got, err := e.AppendJSON(prefix)
+		if err != nil || !bytes.Equal(got, append(bytes.Clone(prefix), wantLine...)) {
+			t.Fatalf("AppendJSON(%q) = %q, %v; want %s", prefix, got, err, wantLine)
+		}
+	}
+}
+
+// TestAppendEntry: AppendEntry gives NewEntry's entry, its Detail encoded in
+// the buffer given when it fits (without allocating) and trimmed by Bound
+// when it does not.
+func TestAppendEntry(t *testing.T) {
+	a := sample()
+	a.SetCheckedDetail(json.RawMessage(`{"eventName":"GetPolicy","requestParameters":{"policyArn":"` + strings.Repeat("x", 2000) + `"}}`))
+	buf := make([]byte, 0, 64<<10)
+	for _, limit := range []int{0, 1500} {
+		want, wantErr := NewEntry(a, limit)
+		got, err := AppendEntry(buf, a, limit)
+		if err != nil || wantErr != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("limit %d: AppendEntry = %+v, %v; NewEntry = %+v, %v", limit, got, err, want, wantErr)
+		}
+		if inBuf := unsafe.SliceData(got.Detail) == unsafe.SliceData(buf); inBuf != (limit == 0) {
+			t.Errorf("limit %d: Detail in the buffer given: %v (truncated %v)", limit, inBuf, bytes.Contains(got.Detail, []byte(`"truncated":true`)))
+		}
+	}
+	var line []byte
+	allocs := testing.AllocsPerRun(100, func() {
+		e, err := AppendEntry(buf, a, 0)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := e.AppendJSON(nil); err != nil || !bytes.Equal(got, bytes.TrimSuffix(want.Bytes(), []byte("\n"))) {
-			t.Errorf("AppendJSON = %s, want %s", got, want.Bytes())
+		if line, err = e.AppendJSON(line[:0]); err != nil {
+			t.Fatal(err)
 		}
+	})
+	if allocs != 0 {
+		t.Errorf("AppendEntry and AppendJSON into reused buffers: %v allocations, want 0", allocs)
 	}
 }
 

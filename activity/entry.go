@@ -1,9 +1,9 @@
 package activity
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -51,19 +51,18 @@ func (e *Entry) AppendJSON(b []byte) ([]byte, error) {
 	enc := encoders.Get().(*encoder)
 	defer enc.release()
 	detail := unsafe.String(unsafe.SliceData(e.Detail), len(e.Detail)) // read in place
-	if err := enc.encode(struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, detail}); err != nil {
-		return b, fmt.Errorf("activity: encode entry: %w", err)
-	}
-	return append(b, enc.buf...), nil
+	enc.entry = struct{ Source, DetailType, Detail string }{e.Source, e.DetailType, detail}
+	return enc.appendJSON(b, &enc.entry)
 }
 
 // encoder is a goccy/go-json encoder without HTML escaping, the buffer it
-// writes to and room for the copy of an activity Marshal encodes; encoders
+// writes to, room for what it encodes and for an activity's head; encoders
 // pools them, so an encoding allocates only what it returns.
 type encoder struct {
-	buf []byte
-	enc *gojson.Encoder
-	act Activity
+	buf, head []byte
+	enc       *gojson.Encoder
+	act       Activity
+	entry     struct{ Source, DetailType, Detail string }
 }
 
 var encoders = sync.Pool{New: func() any {
@@ -75,19 +74,20 @@ var encoders = sync.Pool{New: func() any {
 
 func (e *encoder) Write(p []byte) (int, error) { e.buf = append(e.buf, p...); return len(p), nil }
 
-// encode leaves the JSON of v in e.buf.
-func (e *encoder) encode(v any) error {
-	e.buf = e.buf[:0]
+// appendJSON appends the JSON of v to dst: goccy/go-json writes it there.
+func (e *encoder) appendJSON(dst []byte, v any) ([]byte, error) {
+	e.buf = dst
 	if err := e.enc.Encode(v); err != nil {
-		return err
+		return dst, fmt.Errorf("activity: encode: %w", err)
 	}
-	e.buf = e.buf[:len(e.buf)-1] // Encode ends with a newline
-	return nil
+	return e.buf[:len(e.buf)-1], nil // Encode ends with a newline
 }
 
-// release returns e to the pool, unless a huge value grew its buffer.
+// release returns e to the pool without the references it held, unless a
+// huge value grew its buffer.
 func (e *encoder) release() {
-	if cap(e.buf) <= 4*DefaultMaxEntrySize {
+	e.buf, e.act, e.entry.Detail = nil, Activity{}, ""
+	if cap(e.head) <= 4*DefaultMaxEntrySize {
 		encoders.Put(e)
 	}
 }
@@ -98,22 +98,22 @@ func (e *encoder) release() {
 // goccy/go-json (see TestMarshalMatchesEncodingJSON and the package doc of
 // sources/cloudtrail for why). A Detail set by SetCheckedDetail is copied
 // into place without being checked again.
-func Marshal(a *Activity) ([]byte, error) {
+func Marshal(a *Activity) ([]byte, error) { return appendActivity(nil, a) }
+
+// appendActivity appends Marshal's encoding of a to dst, or to a new slice
+// of its size when dst is nil.
+func appendActivity(dst []byte, a *Activity) ([]byte, error) {
 	e := encoders.Get().(*encoder)
 	defer e.release()
 	detail := a.Detail
 	if len(detail) == 0 || len(detail) != len(a.checkedDetail) || unsafe.SliceData(detail) != unsafe.SliceData(a.checkedDetail) {
-		if err := e.encode(a); err != nil {
-			return nil, fmt.Errorf("activity: encode: %w", err)
-		}
-		return bytes.Clone(e.buf), nil
+		return e.appendJSON(dst, a)
 	}
 	e.act = *a
 	e.act.Detail = nil
-	err := e.encode(&e.act)
-	e.act = Activity{}
-	if err != nil {
-		return nil, fmt.Errorf("activity: encode: %w", err)
+	head, err := e.appendJSON(e.head[:0], &e.act)
+	if e.head = head; err != nil {
+		return nil, err
 	}
 	// Detail is the last member before "truncated".
 	const key = `,"detail":`
@@ -121,15 +121,19 @@ func Marshal(a *Activity) ([]byte, error) {
 	if a.Truncated {
 		tail = `,"truncated":true}`
 	}
-	head := e.buf[:len(e.buf)-len(tail)]
-	out := make([]byte, 0, len(head)+len(key)+len(detail)+len(tail))
-	return append(append(append(append(out, head...), key...), detail...), tail...), nil
+	head = head[:len(head)-len(tail)]
+	dst = slices.Grow(dst, len(head)+len(key)+len(detail)+len(tail))
+	return append(append(append(append(dst, head...), key...), detail...), tail...), nil
 }
 
 // NewEntry validates the activity and encodes it as an EventBridge entry of at
 // most maxSize bytes (DefaultMaxEntrySize when maxSize <= 0), bounding it with
 // Bound when needed. The activity is not modified.
-func NewEntry(a *Activity, maxSize int) (Entry, error) {
+func NewEntry(a *Activity, maxSize int) (Entry, error) { return AppendEntry(nil, a, maxSize) }
+
+// AppendEntry is NewEntry with the Detail (unless Bound trims it) appended to
+// dst, a buffer the caller reuses once done with the entry (aaids replay).
+func AppendEntry(dst []byte, a *Activity, maxSize int) (Entry, error) {
 	if err := a.Validate(); err != nil {
 		return Entry{}, err
 	}
@@ -137,13 +141,12 @@ func NewEntry(a *Activity, maxSize int) (Entry, error) {
 		maxSize = DefaultMaxEntrySize
 	}
 	e := Entry{Source: entrySource(a.Source), DetailType: DetailType}
-	overhead := e.Size()
-	detail, err := Bound(a, maxSize-overhead)
-	if err != nil {
-		return Entry{}, err
+	detail, err := appendActivity(dst, a)
+	if err == nil && len(detail) > maxSize-e.Size() {
+		detail, err = Bound(a, maxSize-e.Size()) // encodes it again, trimmed
 	}
 	e.Detail = detail
-	return e, nil
+	return e, err
 }
 
 // lastSource caches the EventBridge Source of the last source name seen: a
