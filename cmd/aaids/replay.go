@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -175,14 +173,12 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		fmt.Fprintf(stdio.Err, "aaids replay: %v\n", err)
 		return exitUsage
 	}
-	out := bufio.NewWriterSize(stdio.Out, 64<<10)
-	defer out.Flush()
 	r := &replayer{
 		corr:     corr,
 		ctx:      ctx,
 		format:   *format,
 		maxBytes: *maxBytes,
-		out:      out,
+		out:      stdio.Out,
 		errOut:   stdio.Err,
 		slack:    slackOut,
 		log:      slog.New(slog.DiscardHandler),
@@ -190,7 +186,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		posting:  *post != "",
 		trust:    trust,
 	}
-	r.enc = json.NewEncoder(&r.encoded)
+	r.enc = json.NewEncoder(&r.pending)
 	r.enc.SetEscapeHTML(false)
 	st := pipe.run(ctx, fs.Args(), "aaids replay", stdio.Err, func(it logfile.Item, acts []*activity.Activity) {
 		if ev, ok := busActivityEvent(it); ok {
@@ -207,9 +203,7 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		}
 	})
 	r.digests(true)
-	if err := out.Flush(); err != nil && !r.writeFailed {
-		r.fail(fmt.Errorf("write output: %w", err))
-	}
+	r.flush(0)
 	r.stats.files, r.stats.records = st.files, st.records
 	r.stats.errors += st.errors
 	fmt.Fprintf(stdio.Err, "aaids replay: %s\n", r.stats)
@@ -225,18 +219,19 @@ type replayer struct {
 	corr     *correlator
 	format   string
 	maxBytes int
-	// out buffers stdout: every item is one Write of a reused buffer.
-	out    *bufio.Writer
+	// out is stdout, written through pending.
+	out    io.Writer
 	errOut io.Writer
 	// slack posts Slack's messages (--post); nil when not posting.
 	slack slack.Deliverer
 	log   *slog.Logger
 	trust eventbus.Trust
 	stats replayStats
-	// line holds an entry's output line, encoded a message's; enc writes
-	// into encoded.
-	line        []byte
-	encoded     bytes.Buffer
+	// pending is the output not yet written to out: items are encoded in
+	// place (enc, AppendJSON) and written out 64 KB at a time. detail holds
+	// the Detail of the entry being printed.
+	pending     appendBuffer
+	detail      []byte
 	enc         *json.Encoder
 	writeFailed bool
 	// dest is the destination other than Slack that --format names.
@@ -270,18 +265,16 @@ func (r *replayer) emit(it logfile.Item, a *activity.Activity) {
 		r.stats.unrecognized++
 	}
 	if r.format == "json" {
-		e, err := activity.NewEntry(a, r.maxBytes)
+		e, err := activity.AppendEntry(r.detail[:0], a, r.maxBytes)
+		if err == nil {
+			r.detail = e.Detail
+			r.pending, err = e.AppendJSON(r.pending)
+		}
 		if err != nil {
 			r.fail(fmt.Errorf("%s: activity %s: %w", where(it), a.ID, err))
 			return
 		}
-		line, err := e.AppendJSON(r.line[:0])
-		if err != nil {
-			r.fail(fmt.Errorf("%s: activity %s: %w", where(it), a.ID, err))
-			return
-		}
-		r.line = append(line, '\n')
-		r.write(r.line)
+		r.endLine()
 		if r.slack == nil {
 			return
 		}
@@ -373,8 +366,8 @@ func (r *replayer) deliver(msg *slackapi.WebhookMessage, what string, post func(
 	case "slack":
 		r.writeJSON(msg)
 	default:
-		r.line = append(append(r.line[:0], slack.Preview(msg)...), '\n')
-		r.write(r.line)
+		r.pending = append(r.pending, slack.Preview(msg)...)
+		r.endLine()
 	}
 	if r.slack != nil {
 		if err := post(); err != nil {
@@ -459,8 +452,8 @@ func (r *replayer) sendOther(body []byte, err error, what string, post func() er
 		return
 	}
 	r.stats.messages++
-	r.line = append(append(r.line[:0], body...), '\n')
-	r.write(r.line)
+	r.pending = append(r.pending, body...)
+	r.endLine()
 	if !r.posting {
 		return
 	}
@@ -472,21 +465,44 @@ func (r *replayer) sendOther(body []byte, err error, what string, post func() er
 }
 
 func (r *replayer) writeJSON(v any) {
-	r.encoded.Reset()
-	if err := r.enc.Encode(v); err != nil {
+	if err := r.enc.Encode(v); err != nil { // a line, written only whole
 		r.fail(fmt.Errorf("encode output: %w", err))
 		return
 	}
-	r.write(r.encoded.Bytes())
+	r.flush(outputChunk)
 }
 
-// write writes one item's output; a failed write (a closed pipe) counts as an
-// error once.
-func (r *replayer) write(b []byte) {
-	if _, err := r.out.Write(b); err != nil && !r.writeFailed {
-		r.writeFailed = true
-		r.fail(fmt.Errorf("write output: %w", err))
+// outputChunk is how much output replay buffers before it writes it out.
+const outputChunk = 64 << 10
+
+// endLine ends the item appended to pending with a newline.
+func (r *replayer) endLine() {
+	r.pending = append(r.pending, '\n')
+	r.flush(outputChunk)
+}
+
+// flush writes the pending output out once it holds at least n bytes; a
+// failed write (a closed pipe) counts as an error once, and the output that
+// follows it is dropped.
+func (r *replayer) flush(n int) {
+	if len(r.pending) < n || len(r.pending) == 0 {
+		return
 	}
+	if !r.writeFailed {
+		if _, err := r.out.Write(r.pending); err != nil {
+			r.writeFailed = true
+			r.fail(fmt.Errorf("write output: %w", err))
+		}
+	}
+	r.pending = r.pending[:0]
+}
+
+// appendBuffer is a byte slice that json.Encoder appends to.
+type appendBuffer []byte
+
+func (b *appendBuffer) Write(p []byte) (int, error) {
+	*b = append(*b, p...)
+	return len(p), nil
 }
 
 func where(it logfile.Item) string {

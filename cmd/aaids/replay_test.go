@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -221,6 +222,32 @@ func TestReplayBadInputIsReportedAndTheRestProcessed(t *testing.T) {
 	}
 }
 
+// failingWriter accepts n bytes, then fails every write.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, errors.New("broken pipe")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestReplayWriteError: output that cannot be written (a closed pipe) is one
+// error, reported once, and the replay still reads all of its input.
+func TestReplayWriteError(t *testing.T) {
+	var errOut bytes.Buffer
+	out := &failingWriter{n: 100 << 10}
+	code := run(context.Background(), []string{"replay", "--format", "json", sharedfixtures.CloudTrail(t)}, Stdio{In: strings.NewReader(""), Out: out, Err: &errOut, Getenv: func(string) string { return "" }})
+	s := summary(t, errOut.String())
+	if code != exitInput || strings.Count(errOut.String(), "write output: broken pipe") != 1 || s.errors != 1 {
+		t.Fatalf("exit %d, want %d, and one write error:\n%s", code, exitInput, errOut.String())
+	}
+	if want := len(sharedfixtures.CloudTrailRecords(t)); s.records != want || out.n == 100<<10 {
+		t.Fatalf("summary %+v, want %d records read (and some output written: %d bytes left)", s, want, out.n)
+	}
+}
+
 // TestReplaySharedFixtures replays every recorded CloudTrail file: every record
 // yields exactly one valid activity, and nothing errors; the malformed export
 // is reported as unreadable without a crash.
@@ -238,14 +265,25 @@ func TestReplaySharedFixtures(t *testing.T) {
 	}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e struct{ Detail string }
+	lines := 0
+	for ; sc.Scan(); lines++ {
+		var e struct{ Source, DetailType, Detail string }
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := activity.Parse([]byte(e.Detail)); err != nil {
 			t.Fatalf("invalid activity: %v", err)
 		}
+		// Each line is the entry as encoding/json writes it.
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(e); err != nil || !bytes.Equal(append(sc.Bytes(), '\n'), want.Bytes()) {
+			t.Fatalf("line %d is not encoding/json's encoding of its entry (%v):\n got %s\nwant %s", lines+1, err, sc.Bytes(), want.Bytes())
+		}
+	}
+	if lines != s.activities {
+		t.Fatalf("%d lines for %d activities", lines, s.activities)
 	}
 
 	code, _, errOut = runAaids(t, "replay", sharedfixtures.Dir(t, "fixtures", "malformed"))
