@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -54,13 +53,19 @@ const (
 	Info     Severity = "info"
 )
 
-// severities are the defined severities, most urgent first.
-var severities = [...]Severity{Critical, High, Medium, Low, Info}
-
 // Rank orders severities: Critical is 5, Info is 1, an unknown severity 0.
 func (s Severity) Rank() int {
-	if i := slices.Index(severities[:], s); i >= 0 {
-		return len(severities) - i
+	switch s {
+	case Critical:
+		return 5
+	case High:
+		return 4
+	case Medium:
+		return 3
+	case Low:
+		return 2
+	case Info:
+		return 1
 	}
 	return 0
 }

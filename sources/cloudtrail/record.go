@@ -171,15 +171,13 @@ func (sc *scratch) str(v *fastjson.Value) string { return sc.keep(sc.text(v)) }
 // boolean reads true/false or the strings "true"/"false" in any case into
 // *dst and returns dst, or nil when v is neither.
 func (sc *scratch) boolean(v *fastjson.Value, dst *bool) *bool {
+	// As CloudTrail writes them first: folding costs more.
 	switch b := sc.text(v); {
-	case bytes.EqualFold(b, trueText):
-		*dst = true
-	case bytes.EqualFold(b, falseText):
-		*dst = false
-	default:
-		return nil
+	case string(b) == "true", string(b) == "false", bytes.EqualFold(b, trueText), bytes.EqualFold(b, falseText):
+		*dst = len(b) == len("true")
+		return dst
 	}
-	return dst
+	return nil
 }
 
 // appendCompact appends a JSON member as compact text: an object or array as
@@ -244,7 +242,11 @@ func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Ti
 	}
 	// The subject, the console link and the request parameters' text are
 	// built in one buffer and take one allocation together.
-	text := appendSubject(sc.buf[:0], actor, act, consoleFailure, is(insight, fastjson.TypeObject), sc.str(get(insight, "state")))
+	isInsight, state := is(insight, fastjson.TypeObject), ""
+	if isInsight {
+		state = sc.str(insight.Get("state"))
+	}
+	text := appendSubject(sc.buf[:0], actor, act, consoleFailure, isInsight, state)
 	subjectEnd := len(text)
 	text, hasLink := appendEventLink(text, region, eventID, actor.ARN)
 	linkEnd := len(text)
