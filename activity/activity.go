@@ -241,10 +241,6 @@ type Origin struct {
 	LogEventID          string   `json:"logEventId,omitempty"`
 }
 
-// EventBridgeSource returns the EventBridge Source for the activity,
-// SourcePrefix followed by its source name.
-func (a *Activity) EventBridgeSource() string { return SourcePrefix + a.Source }
-
 // Validate reports the first missing required field or invalid value, wrapping
 // ErrInvalid (or ErrUnsupportedVersion for another major version).
 func (a *Activity) Validate() error {

@@ -402,10 +402,7 @@ func preview(raw []byte, n int) json.RawMessage {
 	}
 }
 
-type member struct {
-	key   json.RawMessage
-	value json.RawMessage
-}
+type member struct{ key, value json.RawMessage }
 
 // objectMembers splits a JSON object into its members, in order: each key
 // encoded again as encoding/json writes it, each value as it was (compact).

@@ -197,7 +197,7 @@ func acceptedIDs(t *testing.T, srv *localeventbridge.Server) map[string]int {
 		if err != nil {
 			t.Fatalf("accepted entry is not an activity: %v", err)
 		}
-		if e.Source != a.EventBridgeSource() || e.DetailType != activity.DetailType || e.EventBusName != testBus {
+		if e.Source != activity.SourcePrefix+a.Source || e.DetailType != activity.DetailType || e.EventBusName != testBus {
 			t.Errorf("entry %s: source %q, detail-type %q, bus %q", a.ID, e.Source, e.DetailType, e.EventBusName)
 		}
 		got[a.ID]++

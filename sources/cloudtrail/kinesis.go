@@ -64,12 +64,10 @@ func (h *Handler) invokeKinesis(ctx context.Context, payload []byte) (out []byte
 		return nil, false, nil
 	}
 	resp, err := h.HandleKinesis(ctx, ev)
-	if err != nil {
-		return nil, true, err
+	if err == nil {
+		if out, err = json.Marshal(resp); err != nil {
+			err = fmt.Errorf("cloudtrail: kinesis response: %w", err)
+		}
 	}
-	out, err = json.Marshal(resp)
-	if err != nil {
-		return nil, true, fmt.Errorf("cloudtrail: kinesis response: %w", err)
-	}
-	return out, true, nil
+	return out, true, err
 }

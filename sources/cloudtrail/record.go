@@ -373,19 +373,15 @@ var trailTampering = map[string]bool{
 	"PutEventSelectors": true,
 }
 
-// severity applies the package's severity table.
+// severity applies the package's severity table, the most urgent row first.
 func severity(actorType string, act *activity.Action, consoleFailure bool) activity.Severity {
-	sev := activity.Info
-	if act.Outcome == activity.Denied || consoleFailure {
-		sev = activity.Medium
+	switch {
+	case actorType == "Root", trailTampering[act.Name] && (act.Service == "cloudtrail.amazonaws.com" || act.Service == ""):
+		return activity.High
+	case act.Outcome == activity.Denied, consoleFailure:
+		return activity.Medium
 	}
-	if actorType == "Root" {
-		sev = sev.Max(activity.High)
-	}
-	if trailTampering[act.Name] && (act.Service == "cloudtrail.amazonaws.com" || act.Service == "") {
-		sev = sev.Max(activity.High)
-	}
-	return sev
+	return activity.Info
 }
 
 // shortService is eventSource without its domain: "iam.amazonaws.com" → "iam".

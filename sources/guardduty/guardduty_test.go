@@ -116,8 +116,8 @@ func TestFixtures(t *testing.T) {
 				t.Fatal("every fixture states its id, subject and detection")
 			}
 			tt.Check(t, a)
-			if a.Source != guardduty.SourceName || a.EventBridgeSource() != "activity-aware-ids.guardduty" {
-				t.Errorf("source %q", a.Source)
+			if e, err := activity.NewEntry(a, 0); err != nil || a.Source != guardduty.SourceName || e.Source != "activity-aware-ids.guardduty" {
+				t.Errorf("source %q, entry source %q, %v", a.Source, e.Source, err)
 			}
 			if len(a.Detections) != 1 || a.Detections[0].Severity != tt.band {
 				t.Errorf("detections %+v, want one at %s", a.Detections, tt.band)
