@@ -27,17 +27,10 @@ type FailureQueue interface {
 	Park(ctx context.Context, body []byte) error
 }
 
-// SendMessageAPI is the one method of *sqs.Client SQSFailureQueue uses.
-type SendMessageAPI interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-}
-
-var _ SendMessageAPI = (*sqs.Client)(nil)
-
 // SQSFailureQueue parks messages in an SQS queue: the function's on-failure
 // queue, whose alarm and `aaids redrive` already serve it.
 type SQSFailureQueue struct {
-	Client SendMessageAPI
+	Client *sqs.Client
 	URL    string
 }
 

@@ -12,7 +12,6 @@ import (
 // scratch is the working state of one standardization at a time: parsers, a
 // string arena and a buffer.
 type scratch struct {
-	// record parses each record.
 	record fastjson.Parser
 	// arena holds the text of the strings of the activities built so far
 	// (see keep): one allocation for many strings, none per member.
