@@ -135,13 +135,9 @@ func TestCacheHonoursContext(t *testing.T) {
 	c := secrets.NewCache(newClient(srv), secretARN, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := c.Value(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error = %v, want a deadline", err)
-	}
-	if time.Since(start) > 2*time.Second {
-		t.Errorf("Value returned after %s", time.Since(start))
 	}
 }
 

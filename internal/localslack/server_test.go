@@ -176,10 +176,9 @@ func TestServerHangUntilClientGivesUp(t *testing.T) {
 	s.Fail(Hang(), 1)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	status, _, _ := post(t, ctx, s.URL(), `{"text":"x"}`)
-	if status != 0 || time.Since(start) > 2*time.Second {
-		t.Fatalf("hang answered %d after %s", status, time.Since(start))
+	if status != 0 || ctx.Err() == nil {
+		t.Fatalf("hang answered %d before the client gave up", status)
 	}
 }
 
