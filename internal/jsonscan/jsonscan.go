@@ -88,12 +88,9 @@ func scan(b []byte) (valid, compact, hasControl bool) {
 		wantColon
 		wantEnd // ',' or the container's end
 	)
-	want, done := wantValue, false
+	want := wantValue
 	for i := 0; i < len(b); {
 		c := b[i]
-		if done && c > ' ' {
-			return false, compact, false
-		}
 		switch c {
 		case '"':
 			if want != wantValue && want != wantKey {
@@ -194,9 +191,22 @@ func scan(b []byte) (valid, compact, hasControl bool) {
 			}
 			want, i = wantEnd, j
 		}
-		done = want == wantEnd && len(stack) == 0
+		if want == wantEnd && len(stack) == 0 {
+			// The value is complete: only spaces may follow.
+			for ; i < len(b); i++ {
+				switch {
+				case b[i] == ' ':
+					compact = false
+				case b[i] < 0x20:
+					return false, false, true
+				default:
+					return false, compact, false
+				}
+			}
+			return true, compact, false
+		}
 	}
-	return done, compact, false
+	return false, compact, false
 }
 
 // skipSpaces returns the offset of the first byte at or after i that is not
