@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
 var checkSeeds = []string{
@@ -120,4 +122,26 @@ func FuzzFixLoneSurrogates(f *testing.F) {
 			t.Fatalf("fixed %q changed again: %q", fixed, again)
 		}
 	})
+}
+
+// BenchmarkCheckRecords checks the recorded CloudTrail records, compact as a
+// subscription delivers them (SetBytes: their bytes).
+func BenchmarkCheckRecords(b *testing.B) {
+	var records [][]byte
+	size := 0
+	for _, r := range sharedfixtures.CloudTrailRecords(b) {
+		var c bytes.Buffer
+		if err := json.Compact(&c, r.Raw); err != nil {
+			b.Fatal(err)
+		}
+		records, size = append(records, c.Bytes()), size+c.Len()
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		for _, r := range records {
+			if valid, compact := Check(r); !valid || !compact {
+				b.Fatalf("Check(%s) = %v, %v", r, valid, compact)
+			}
+		}
+	}
 }
