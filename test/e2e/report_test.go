@@ -190,7 +190,7 @@ func render(rows []*row, tp throughput, stats *processStats) []byte {
 	w("  requests the SDK retried, Slack posts retried, and invocations repeated as Lambda's retry.\n")
 	w("- Two template values are changed for a scenario, each for a stated reason: scenario 11 runs the\n")
 	w("  destination with a 3 s timeout instead of 30 s (to keep CI fast; the behaviour does not depend\n")
-	w("  on it), scenario 13 caches the secret for 2 s instead of 5 minutes (to watch the rotation land).\n")
+	w("  on it), scenario 13 caches the secret for 5 s instead of 5 minutes (to watch the rotation land).\n")
 	w("- Scenario 15 runs the path the template deploys with the notification policy on: the state table in\n")
 	w("  dynalite, the rules' two pacing queues each read by its own execution environment in batches\n")
 	w("  (failed messages reported alone and redelivered), the minute sweep invoked after the window. It\n")

@@ -44,7 +44,7 @@ var scenarios = []scenario{
 	{10, "Slack 400/404/410", "3 recorded denials; Slack answers invalid_blocks, channel_not_found, channel_is_archived", permanentErrorScenario},
 	{11, "Slack hangs", "1 sample event; Slack never answers (function timeout 3 s)", slackHangsScenario},
 	{12, "hostile strings", "1 record with mentions, links, &, RTL override, a 300 KB value", hostileStringsScenario},
-	{13, "secret rotated", "3 recorded denials; the webhook secret rotates (cache 2 s)", secretRotationScenario},
+	{13, "secret rotated", "3 recorded denials; the webhook secret rotates (cache 5 s)", secretRotationScenario},
 	{14, "250 KB record", "1 recorded denial grown to 250 KB", largeRecordScenario},
 	{15, "500 denials and a critical, Slack rate-limited, notification policy on",
 		"500 denied calls by one IAM user + 1 StopLogging in the middle (10 payloads); every 20th entry delivered twice; Slack 1 msg/s, burst 3", aggregationScenario},
