@@ -133,39 +133,55 @@ func run(config string, publish bool, files []string) error {
 		return runPublish(src, maxBytes, files)
 	}
 	var records, batches, entryBytes int
-	for _, name := range files {
-		f, err := os.Open(name)
+	err = eachLine(files, func(line []byte) error {
+		acts, err := decode(src, line)
 		if err != nil {
 			return err
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 0, 4<<20), 64<<20)
-		for sc.Scan() {
-			if len(sc.Bytes()) == 0 {
-				continue
-			}
-			acts, err := decode(src, sc.Bytes())
+		for _, a := range acts {
+			e, err := activity.NewEntry(a, maxBytes)
 			if err != nil {
-				f.Close()
-				return fmt.Errorf("%s: %w", name, err)
+				return fmt.Errorf("activity %s: %w", a.ID, err)
 			}
-			for _, a := range acts {
-				e, err := activity.NewEntry(a, maxBytes)
-				if err != nil {
-					f.Close()
-					return fmt.Errorf("%s: activity %s: %w", name, a.ID, err)
-				}
-				entryBytes += e.Size()
-			}
-			records += len(acts)
-			batches++
+			entryBytes += e.Size()
 		}
-		err = sc.Err()
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+		records += len(acts)
+		batches++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Printf("records %d batches %d bytes %d\n", records, batches, entryBytes)
 	return nil
+}
+
+// eachLine calls f with every non-empty line of the files, in order; an
+// error names the file.
+func eachLine(files []string, f func(line []byte) error) error {
+	for _, name := range files {
+		if err := linesOf(name, f); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func linesOf(name string, f func(line []byte) error) error {
+	file, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	sc.Buffer(make([]byte, 0, 4<<20), 64<<20)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		if err := f(sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -22,6 +21,9 @@ import (
 // invokes the function with each payload.
 func runPublish(src *cloudtrail.Source, maxBytes int, files []string) error {
 	ctx := context.Background()
+	if os.Getenv("AWS_ENDPOINT_URL_EVENTBRIDGE") == "" {
+		return fmt.Errorf("-publish sends to AWS_ENDPOINT_URL_EVENTBRIDGE (a -sink's URL), which is not set")
+	}
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return err
@@ -34,28 +36,13 @@ func runPublish(src *cloudtrail.Source, maxBytes int, files []string) error {
 	}
 	h := &cloudtrail.Handler{Source: src, Publisher: pub, Logger: slog.New(slog.DiscardHandler)}
 	var batches int
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 0, 4<<20), 64<<20)
-		for sc.Scan() {
-			if len(sc.Bytes()) == 0 {
-				continue
-			}
-			if _, err := h.Invoke(ctx, sc.Bytes()); err != nil {
-				f.Close()
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			batches++
-		}
-		err = sc.Err()
-		f.Close()
-		if err != nil {
-			return err
-		}
+	err = eachLine(files, func(line []byte) error {
+		batches++
+		_, err := h.Invoke(ctx, line)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Printf("batches %d published\n", batches)
 	return nil
