@@ -56,9 +56,9 @@ func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string 
 		}
 		if role != "" {
 			if session != "" {
-				return "role/" + role + " (session " + session + ")"
+				return sc.join("role/", role, " (session ", session, ")")
 			}
-			return "role/" + role
+			return sc.join("role/", role)
 		}
 	case "FederatedUser":
 		user := userName
@@ -67,7 +67,7 @@ func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string 
 		}
 		if user != "" {
 			if issuerName != "" {
-				return user + " (via user/" + issuerName + ")"
+				return sc.join(user, " (via user/", issuerName, ")")
 			}
 			return user
 		}
@@ -77,7 +77,7 @@ func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string 
 		}
 	case "AWSAccount":
 		if a.AccountID != "" {
-			return "account " + a.AccountID
+			return sc.join("account ", a.AccountID)
 		}
 	case "IdentityCenterUser":
 		if userName != "" {
@@ -89,7 +89,7 @@ func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string 
 	case "SAMLUser", "WebIdentityUser":
 		if userName != "" {
 			if p := sc.str(r.identity[iIdentityProvider]); p != "" {
-				return userName + " (" + p + ")"
+				return sc.join(userName, " (", p, ")")
 			}
 			return userName
 		}
@@ -101,7 +101,7 @@ func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string 
 		}
 	}
 	if a.AccountID != "" {
-		return "account " + a.AccountID
+		return sc.join("account ", a.AccountID)
 	}
 	return "unknown identity"
 }

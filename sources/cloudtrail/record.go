@@ -168,6 +168,9 @@ var trueText, falseText = []byte("true"), []byte("false")
 // str is sc.text as a string (see keep).
 func (sc *scratch) str(v *fastjson.Value) string { return sc.keep(sc.text(v)) }
 
+// join is the parts joined, as a string in the arena (see keep).
+func (sc *scratch) join(parts ...string) string { return sc.keep(appendAll(sc.buf[:0], parts...)) }
+
 // boolean reads true/false or the strings "true"/"false" in any case into
 // *dst and returns dst, or nil when v is neither.
 func (sc *scratch) boolean(v *fastjson.Value, dst *bool) *bool {
@@ -318,7 +321,7 @@ func (r *record) fields(sc *scratch, fs []activity.Field, a *activity.Activity, 
 	add("Event", a.Action.Name)
 	add("Source", a.Action.Service)
 	if timeOK {
-		add("Time", formatTime(a.Time, eventTime))
+		add("Time", sc.formatTime(a.Time, eventTime))
 	} else {
 		add("Time", eventTime)
 	}
@@ -433,14 +436,14 @@ func appendAll(b []byte, parts ...string) []byte {
 }
 
 // formatTime is t in RFC 3339 (UTC, whole seconds): eventTime itself when it
-// is already written so, as CloudTrail writes it, else a new string.
-func formatTime(t time.Time, eventTime string) string {
+// is already written so, as CloudTrail writes it, else a string in the arena.
+func (sc *scratch) formatTime(t time.Time, eventTime string) string {
 	var buf [len(time.RFC3339) + 8]byte
 	b := t.UTC().AppendFormat(buf[:0], time.RFC3339)
 	if string(b) == eventTime {
 		return eventTime
 	}
-	return string(b)
+	return sc.keep(b)
 }
 
 // parseTime reads the eventTime formats found in real data: RFC 3339 with
