@@ -328,10 +328,13 @@ func readFile(path string) ([]byte, error) {
 		defer zr.Close()
 		r = zr
 	}
-	var buf bytes.Buffer
+	var room []byte
 	if info, err := f.Stat(); err == nil && r == io.Reader(br) {
-		buf.Grow(int(min(info.Size(), MaxFileSize)) + bytes.MinRead)
+		// make, unlike bytes.Buffer.Grow, leaves memory fresh from the
+		// system as it is (zero) instead of clearing it once more.
+		room = make([]byte, 0, min(info.Size(), MaxFileSize)+bytes.MinRead)
 	}
+	buf := bytes.NewBuffer(room)
 	_, err = buf.ReadFrom(io.LimitReader(r, MaxFileSize+1))
 	data := buf.Bytes()
 	if err != nil {

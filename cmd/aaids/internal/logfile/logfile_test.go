@@ -121,3 +121,29 @@ func TestSharedMalformedFixture(t *testing.T) {
 		t.Fatalf("want one ErrUnreadable and nothing visited, got %v, %v", errs, s.kinds)
 	}
 }
+
+// TestSubscriptionForms: a subscription event's data is what encoding/json
+// reads, in the plain form CloudWatch Logs writes (read without
+// encoding/json) and in any other: with white space, escapes or other
+// members.
+func TestSubscriptionForms(t *testing.T) {
+	data := subscriptiontest.Encode([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[]}`))
+	if !strings.HasPrefix(data, "H4sI") {
+		t.Fatalf("gzip base64 %q does not start with H4sI", data)
+	}
+	for _, doc := range []string{
+		`{"awslogs":{"data":"` + data + `"}}`,
+		`{"awslogs": {"data": "` + data + `"}}`,
+		"{ \"awslogs\" : {\n\"data\": \"" + data + "\" } }",
+		`{"awslogs":{"data":"\u0048` + data[1:] + `"}}`,
+		`{"awslogs":{"data":"` + strings.ReplaceAll(data, "4", `\u0034`) + `"}}`,
+		`{"awslogs":{"data":"` + data + `","x":1}}`,
+		`{"x":"\"}}","awslogs":{"data":"` + data + `"}}`,
+	} {
+		var got []Item
+		n, errs, _ := Decode("f.json", []byte(doc), Options{}, func(it Item) error { got = append(got, it); return nil })
+		if n != 1 || len(errs) != 0 || got[0].Kind != Subscription || got[0].Subscription.AWSLogs.Data != data {
+			t.Errorf("%.60s…: %d items %+v, errors %v; want one subscription with data %.20s…", doc, n, got, errs, data)
+		}
+	}
+}
