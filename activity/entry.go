@@ -3,7 +3,6 @@ package activity
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -122,7 +121,9 @@ func appendActivity(dst []byte, a *Activity) ([]byte, error) {
 		tail = `,"truncated":true}`
 	}
 	head = head[:len(head)-len(tail)]
-	dst = slices.Grow(dst, len(head)+len(key)+len(detail)+len(tail))
+	if dst == nil { // a slice of its size, which make clears only when needed
+		dst = make([]byte, 0, len(head)+len(key)+len(detail)+len(tail))
+	}
 	return append(append(append(append(dst, head...), key...), detail...), tail...), nil
 }
 
