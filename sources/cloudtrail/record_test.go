@@ -1,10 +1,15 @@
 package cloudtrail
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/activity-aware/ids/internal/sourcetest"
 )
 
 func TestParseTimeForms(t *testing.T) {
@@ -59,6 +64,29 @@ func TestMemberNames(t *testing.T) {
 		}
 		if i := slices.Index(named, false); i >= 0 {
 			t.Errorf("member index %d has no name", i)
+		}
+	}
+}
+
+// TestBatchKeepsBuiltStrings: the strings the source builds rather than
+// reads (a reformatted event time, an actor name joined from parts) live in
+// the batch's arena, and each activity keeps its own after the records
+// that follow it are built.
+func TestBatchKeepsBuiltStrings(t *testing.T) {
+	record := func(i int, eventTime string) events.CloudwatchLogsLogEvent {
+		return events.CloudwatchLogsLogEvent{ID: fmt.Sprint(i), Message: fmt.Sprintf(`{"eventVersion":"1.08","eventTime":%q,`+
+			`"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/Role%d/session%d"},"eventName":"GetObject"}`, eventTime, i, i)}
+	}
+	d := &events.CloudwatchLogsData{MessageType: "DATA_MESSAGE", LogEvents: []events.CloudwatchLogsLogEvent{
+		record(0, "2021-10-19 01:06:59"), record(1, "2024-01-02T03:04:05.5Z"), record(2, "2024-01-02T03:04:06Z"),
+	}}
+	want := []string{"2021-10-19T01:06:59Z", "2024-01-02T03:04:05Z", "2024-01-02T03:04:06Z"}
+	for i, a := range New(Options{}).FromLogsData(d) {
+		if got := sourcetest.Field(a, "Time"); got != want[i] {
+			t.Errorf("activity %d: Time %q, want %q", i, got, want[i])
+		}
+		if name := fmt.Sprintf("role/Role%d (session session%d)", i, i); a.Actor == nil || a.Actor.Name != name {
+			t.Errorf("activity %d: actor %+v, want the name %q", i, a.Actor, name)
 		}
 	}
 }
