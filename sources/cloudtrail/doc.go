@@ -55,6 +55,6 @@
 // SetCheckedDetail) and summarizes nesting beyond fastjson's 300 levels. The
 // strings of activities are copied into a shared arena, not allocated one by
 // one. Differential tests and fuzz targets hold each step to encoding/json.
-// Speed as deployed, against the original system's Node code and gzip -dc,
-// and how the parsers were chosen: README, "Speed".
+// Speed as deployed, against the original system's Node code and gzip -dc:
+// README, "Speed"; how the parsers were chosen: docs/PERFORMANCE.md.
 package cloudtrail
