@@ -14,11 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/activity-aware/ids/correlation"
+	"github.com/activity-aware/ids/internal/dynalite"
 )
 
 // settleFailsOnce is a Store whose first Settle fails, as an invocation that
@@ -119,12 +116,7 @@ func TestDynamoDBLostAnswerCountsOnce(t *testing.T) {
 		conn.Close()
 	}))
 	defer front.Close()
-	client := dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(front.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local", ""),
-	})
-	n := notifier(correlation.NewDynamoDBStore(client, table))
+	n := notifier(correlation.NewDynamoDBStore(dynalite.NewClient(front.URL), table))
 	ctx := context.Background()
 	acts := denials("frank", 3, time.Second)
 	d, err := n.Decide(ctx, acts[0], t0)

@@ -60,10 +60,14 @@ func Start(ctx context.Context) (*Server, error) {
 
 // Client returns a DynamoDB client of the real SDK for the server, with
 // dummy credentials.
-func (s *Server) Client() *dynamodb.Client {
+func (s *Server) Client() *dynamodb.Client { return NewClient(s.URL) }
+
+// NewClient returns a DynamoDB client of the real SDK for the endpoint at
+// url (a dynalite, or something in front of one), with dummy credentials.
+func NewClient(url string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String(s.URL),
+		BaseEndpoint: aws.String(url),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local", ""),
 	})
 }
