@@ -386,6 +386,8 @@ func (s *DynamoDBStore) refused(ctx context.Context, key Key, once []byte) (Item
 	case len(set.Value) >= OnceLimit:
 		return Item{}, errOnceFull
 	}
+	// No reason found (a seal is never removed, so none is expected):
+	// ErrSealed sends the caller on to the next window, which is safe.
 	return Item{}, ErrSealed
 }
 

@@ -17,7 +17,7 @@ import (
 // the SDK's serializer, which escapes a string byte by byte once it meets a
 // quote: an activity's Detail is a JSON document, a quote every few bytes,
 // and escaping it cost the source more CPU than standardizing the records
-// (see the README's issue 12 figures). The headers are the SDK's own; a
+// (see the README's "Speed"). The headers are the SDK's own; a
 // request with a member this encoding does not write (an entry's Time, an
 // endpoint id) goes the SDK's way. TestPutEventsBody checks the body decodes
 // as the SDK's does.
