@@ -1,10 +1,12 @@
 // Package jsonscan is the project's one hand-written JSON scanning: a strict
-// validity and compactness check, and the summarizing of nesting too deep
-// for a parser. The CloudTrail source uses it to vouch for the records it
-// copies into activities (fastjson, which parses them, is lenient) and to
-// keep the activity of a record nested beyond fastjson's depth limit; the
-// activity encoder uses Check for raw members it has not been told are
-// checked.
+// validity and compactness check, the summarizing of nesting too deep for a
+// parser, and a fast path for decoding a CloudWatch Logs subscription batch
+// of the shape CloudWatch Logs writes. The CloudTrail source uses it to
+// decode its batches (DecodeLogsData, or goccy/go-json for anything else),
+// to vouch for the records it copies into activities (fastjson, which parses
+// them, is lenient) and to keep the activity of a record nested beyond
+// fastjson's depth limit; the activity encoder uses Check for raw members it
+// has not been told are checked. Fuzz targets hold each to encoding/json.
 package jsonscan
 
 import (

@@ -46,8 +46,10 @@
 //
 // # Parsing, once
 //
-// base64 and gzip (klauspost/compress), then goccy/go-json decodes the batch
-// as encoding/json would; valyala/fastjson (a pooled parser) parses each
+// base64 and gzip (klauspost/compress), then the batch is decoded as
+// encoding/json would: jsonscan.DecodeLogsData unescapes the messages of a
+// batch of the shape CloudWatch Logs writes into one block, goccy/go-json
+// decodes anything else; valyala/fastjson (a pooled parser) parses each
 // record once for the activity builder, the presets
 // (filterpattern.Pattern.MatchParsed, arbitrary paths) and denial.Explain
 // (read only for a denial). internal/jsonscan vouches that Detail is strictly

@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // ErrMalformedPayload reports a subscription payload that cannot be decoded:
@@ -118,8 +119,10 @@ func inflate(dst *bytes.Buffer, src []byte) error {
 // by goccy/go-json as encoding/json would decode it.
 func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 	var d events.CloudwatchLogsData
-	if err := gojson.Unmarshal(data, &d); err != nil {
-		return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
+	if !jsonscan.DecodeLogsData(data, &d) { // the shape CloudWatch Logs writes, else:
+		if err := gojson.Unmarshal(data, &d); err != nil {
+			return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
+		}
 	}
 	switch d.MessageType {
 	case dataMessage:

@@ -1,0 +1,67 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// logsSeeds are batches DecodeLogsData takes (the first ones) and batches it
+// must leave to the full decoder.
+var logsSeeds = []string{
+	`{"messageType":"DATA_MESSAGE","owner":"o\u00e9\ud83d\ude00\u2028\"\\\/\b\f\n\r\té😀","logGroup":"aws-cloudtrail-logs","logStream":"123456789012_CloudTrail_us-east-1","subscriptionFilters":["aaids"],"logEvents":[{"id":"3803","timestamp":1700000000000,"message":"{\"eventName\":\"GetPolicy\",\"errorMessage\":\"User: \\u003cb\\u003e \\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t é 😀 \\ud83d\\ude00 \\u00e9 \\u2028\"}"},{"id":"3804","timestamp":-5,"message":""}]}`,
+	"{ \"messageType\" : \"CONTROL_MESSAGE\",\n\t\"logEvents\" : [ ] , \"subscriptionFilters\":[]}\r\n",
+	`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"},{"id":"2","message":"{\"a\":1}","timestamp":9223372036854775807},{"timestamp":-9223372036854775808}]}`,
+	`{}`,
+	`{"logEvents":[{"message":"ab\"cdefgh\\ijklmnopqrs\u0041"}]}`,
+	// Left to the full decoder: valid but another shape, or not valid.
+	`{"messageType":"DATA_MESSAGE","MessageType":"X"}`, `{"messagetype":"DATA_MESSAGE"}`, `{"messageType":"A","messageType":"B"}`,
+	`{"owner":null}`, `{"logEvents":null}`, `{"logEvents":[null]}`, `{"logEvents":[{"timestamp":1.5}]}`, `{"logEvents":[{"timestamp":1e3}]}`,
+	`{"logEvents":[{"timestamp":9223372036854775808}]}`, `{"logEvents":[{"timestamp":-9223372036854775809}]}`, `{"logEvents":[{"timestamp":01}]}`,
+	`{"logEvents":[{"timestamp":"1"}]}`, `{"logEvents":[{"id":"1","id":"2"}]}`, `{"extra":1}`, `{"owner":"\ud800"}`, `{"owner":"\udc00\ud800"}`,
+	`{"owner":"\ud83d\u0041"}`, "{\"owner\":\"\xff\"}", "{\"owner\":\"a\x01\"}", "{\"owner\":\"abcdefghij\x01klmnopqrstuvwxyz\",\"logGroup\":\"abcdefghijkl\"}", "{\"owner\":\"abcdefghij\x85klmnopqrstuvwxyz\",\"logGroup\":\"abcdefghijkl\"}", `{"owner":"\x"}`, `{"owner":"\u12G4"}`, `{"own\u0065r":"a"}`,
+	`{"owner":"a"} x`, `{"owner":"a"`, `{"owner":"a`, `{"owner":"a",}`, `{"subscriptionFilters":["a",]}`, `[]`, `null`, ``,
+}
+
+// FuzzDecodeLogsData holds DecodeLogsData to encoding/json: when it takes a
+// batch, encoding/json decodes it to the same value; when it does not, it
+// leaves d zero.
+func FuzzDecodeLogsData(f *testing.F) {
+	for _, s := range logsSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got, want events.CloudwatchLogsData
+		if !DecodeLogsData(data, &got) {
+			if !reflect.DeepEqual(got, events.CloudwatchLogsData{}) {
+				t.Fatalf("declined %q but left %+v", data, got)
+			}
+			return
+		}
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatalf("took %q, which encoding/json refuses: %v", data, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("for %q\n got %+v\nwant %+v", data, got, want)
+		}
+	})
+}
+
+// TestDecodeLogsDataTakes makes sure the fast path runs for what CloudWatch
+// Logs writes, and only for the shape it was written for.
+func TestDecodeLogsDataTakes(t *testing.T) {
+	for i, s := range logsSeeds {
+		var d events.CloudwatchLogsData
+		if got, want := DecodeLogsData([]byte(s), &d), i < 5; got != want {
+			t.Errorf("DecodeLogsData(%q) = %v, want %v", s, got, want)
+		}
+	}
+	var d events.CloudwatchLogsData
+	rec := `{"eventName":"GetPolicy","errorMessage":"User: \u003cb\u003e \"q\" \\ \/ \b\f\n\r\t é 😀 \ud83d\ude00 \u00e9 \u2028"}`
+	if !DecodeLogsData([]byte(logsSeeds[0]), &d) || d.Owner != "oé😀\u2028\"\\/\b\f\n\r\té😀" || len(d.LogEvents) != 2 || d.LogEvents[0].Message != rec ||
+		d.LogEvents[1].Message != "" || d.LogEvents[1].Timestamp != -5 || d.SubscriptionFilters[0] != "aaids" {
+		t.Errorf("decoded %+v", d)
+	}
+}
