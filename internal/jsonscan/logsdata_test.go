@@ -1,11 +1,16 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	gojson "github.com/goccy/go-json"
+
+	"github.com/activity-aware/ids/internal/sharedfixtures"
 )
 
 // logsSeeds are batches DecodeLogsData takes (the first ones) and batches it
@@ -64,4 +69,39 @@ func TestDecodeLogsDataTakes(t *testing.T) {
 		d.LogEvents[1].Message != "" || d.LogEvents[1].Timestamp != -5 || d.SubscriptionFilters[0] != "aaids" {
 		t.Errorf("decoded %+v", d)
 	}
+}
+
+// BenchmarkDecodeLogsData decodes one batch of all the recorded CloudTrail
+// records, as CloudWatch Logs writes it, against goccy/go-json, its fallback.
+func BenchmarkDecodeLogsData(b *testing.B) {
+	d := events.CloudwatchLogsData{MessageType: "DATA_MESSAGE", Owner: "123456789012", LogGroup: "aws-cloudtrail-logs", LogStream: "s", SubscriptionFilters: []string{"aaids"}}
+	for i, r := range sharedfixtures.CloudTrailRecords(b) {
+		var c bytes.Buffer
+		if err := json.Compact(&c, r.Raw); err != nil {
+			b.Fatal(err)
+		}
+		d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{ID: strconv.Itoa(i), Timestamp: 1700000000000, Message: c.String()})
+	}
+	data, err := json.Marshal(&d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("jsonscan", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			var got events.CloudwatchLogsData
+			if !DecodeLogsData(data, &got) || len(got.LogEvents) != len(d.LogEvents) {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("goccy", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			var got events.CloudwatchLogsData
+			if err := gojson.Unmarshal(data, &got); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
