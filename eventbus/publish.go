@@ -229,12 +229,13 @@ func (p *Publisher) Publish(ctx context.Context, acts []*activity.Activity) erro
 	}
 
 	entries := make([]pending, 0, len(acts))
+	var block EntryBlock
 	for i, a := range acts {
 		if a == nil {
 			fail([]Failure{{ID: fmt.Sprintf("#%d", i), Code: "InvalidActivity", Message: "nil activity"}}, nil)
 			continue
 		}
-		e, err := activity.NewEntry(a, p.cfg.MaxRequestBytes)
+		e, err := block.Entry(a, p.cfg.MaxRequestBytes)
 		if err != nil {
 			fail([]Failure{{ID: a.ID, Code: "InvalidActivity", Message: err.Error()}}, err)
 			continue

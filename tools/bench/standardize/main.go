@@ -34,6 +34,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
@@ -138,8 +139,9 @@ func run(config string, publish bool, files []string) error {
 		if err != nil {
 			return err
 		}
+		var block eventbus.EntryBlock // as eventbus.Publisher.Publish encodes them
 		for _, a := range acts {
-			e, err := activity.NewEntry(a, maxBytes)
+			e, err := block.Entry(a, maxBytes)
 			if err != nil {
 				return fmt.Errorf("activity %s: %w", a.ID, err)
 			}
