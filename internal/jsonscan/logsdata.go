@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -29,39 +30,30 @@ func DecodeLogsData(data []byte, d *events.CloudwatchLogsData) bool {
 	// spare bytes let the unescaper store a whole word past the end.
 	r := logsReader{b: data, out: make([]byte, 0, len(data)+8)}
 	*d = events.CloudwatchLogsData{}
-	var seen uint8
 	ok := r.object(func(key string) bool {
-		var bit uint8
-		var ok bool
 		switch key {
 		case "messageType":
-			bit, ok = 1<<0, r.str(&d.MessageType)
+			return r.str(&d.MessageType)
 		case "owner":
-			bit, ok = 1<<1, r.str(&d.Owner)
+			return r.str(&d.Owner)
 		case "logGroup":
-			bit, ok = 1<<2, r.str(&d.LogGroup)
+			return r.str(&d.LogGroup)
 		case "logStream":
-			bit, ok = 1<<3, r.str(&d.LogStream)
+			return r.str(&d.LogStream)
 		case "subscriptionFilters":
-			bit, ok = 1<<4, r.array(func() bool {
+			d.SubscriptionFilters = []string{}
+			return r.array(func() bool {
 				d.SubscriptionFilters = append(d.SubscriptionFilters, "")
 				return r.str(&d.SubscriptionFilters[len(d.SubscriptionFilters)-1])
 			})
-			if ok && d.SubscriptionFilters == nil {
-				d.SubscriptionFilters = []string{}
-			}
 		case "logEvents":
-			bit, ok = 1<<5, r.array(func() bool {
+			d.LogEvents = []events.CloudwatchLogsLogEvent{}
+			return r.array(func() bool {
 				d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{})
 				return r.logEvent(&d.LogEvents[len(d.LogEvents)-1])
 			})
-			if ok && d.LogEvents == nil {
-				d.LogEvents = []events.CloudwatchLogsLogEvent{}
-			}
 		}
-		ok = ok && seen&bit == 0
-		seen |= bit
-		return ok
+		return false
 	})
 	if r.space(); !ok || r.i != len(r.b) {
 		*d = events.CloudwatchLogsData{}
@@ -79,21 +71,16 @@ type logsReader struct {
 
 // logEvent reads one log event.
 func (r *logsReader) logEvent(e *events.CloudwatchLogsLogEvent) bool {
-	var seen uint8
 	return r.object(func(key string) bool {
-		var bit uint8
-		var ok bool
 		switch key {
 		case "id":
-			bit, ok = 1<<0, r.str(&e.ID)
+			return r.str(&e.ID)
 		case "timestamp":
-			bit, ok = 1<<1, r.int64(&e.Timestamp)
+			return r.int64(&e.Timestamp)
 		case "message":
-			bit, ok = 1<<2, r.str(&e.Message)
+			return r.str(&e.Message)
 		}
-		ok = ok && seen&bit == 0
-		seen |= bit
-		return ok
+		return false
 	})
 }
 
@@ -115,7 +102,7 @@ func (r *logsReader) next(c byte) bool {
 }
 
 // object reads an object, calling member after each name and its colon; a
-// name with an escape is declined.
+// name with an escape, and a name that occurs twice, are declined.
 func (r *logsReader) object(member func(key string) bool) bool {
 	if !r.next('{') {
 		return false
@@ -123,7 +110,8 @@ func (r *logsReader) object(member func(key string) bool) bool {
 	if r.next('}') {
 		return true
 	}
-	for {
+	var seen [8]string // more members than that are declined
+	for n := 0; ; n++ {
 		if !r.next('"') {
 			return false
 		}
@@ -136,9 +124,10 @@ func (r *logsReader) object(member func(key string) bool) bool {
 		}
 		key := unsafe.String(unsafe.SliceData(r.b[start:]), r.i-start) // compared only
 		r.i++
-		if !r.next(':') || !member(key) {
+		if n == len(seen) || slices.Contains(seen[:n], key) || !r.next(':') || !member(key) {
 			return false
 		}
+		seen[n] = key
 		if r.next('}') {
 			return true
 		}
