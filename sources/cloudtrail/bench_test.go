@@ -13,6 +13,7 @@ import (
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/detections"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
@@ -39,8 +40,9 @@ func standardize(tb testing.TB, decode func() ([]*activity.Activity, error)) int
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var block eventbus.EntryBlock // as eventbus.Publisher.Publish encodes them
 	for _, a := range acts {
-		if _, err := activity.NewEntry(a, 0); err != nil {
+		if _, err := block.Entry(a, 0); err != nil {
 			tb.Fatalf("entry %s: %v", a.ID, err)
 		}
 	}
