@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"math/bits"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Check reports whether text is strictly valid JSON (RFC 8259, as
@@ -40,18 +41,33 @@ const (
 // escape returns the length of the valid escape at b[i] (a backslash), 2 or
 // 6, or 0 when it is not one JSON allows.
 func escape(b []byte, i int) int {
-	if i+1 >= len(b) {
+	switch {
+	case i+1 >= len(b):
 		return 0
-	}
-	switch b[i+1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+	case simple[b[i+1]] != 0:
 		return 2
-	case 'u':
+	case b[i+1] == 'u':
 		if _, ok := hex4(b, i+2); ok {
 			return 6
 		}
 	}
 	return 0
+}
+
+// simple maps the letter of each two-byte escape to the byte it stands for.
+var simple = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// pair returns the rune of the surrogate pair whose high half r1 is the
+// \u escape at b[i], when a low half's escape follows it.
+func pair(b []byte, i int, r1 rune) (rune, bool) {
+	if i+12 > len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
+		return 0, false
+	}
+	r2, ok := hex4(b, i+8)
+	if rn := utf16.DecodeRune(r1, r2); ok && rn != utf8.RuneError {
+		return rn, true
+	}
+	return 0, false
 }
 
 // hex4 reads four hex digits at b[i:].
@@ -350,7 +366,7 @@ func FixLoneSurrogates(text []byte) ([]byte, bool) {
 			n = 6
 			r, _ := hex4(text, i+2)
 			if utf16.IsSurrogate(r) {
-				if r2, ok := hex4(text, i+8); r < 0xdc00 && ok && i+7 < len(text) && text[i+6] == '\\' && text[i+7] == 'u' && 0xdc00 <= r2 && r2 <= 0xdfff {
+				if _, ok := pair(text, i, r); ok {
 					n = 12
 				} else {
 					if out == nil {

@@ -251,9 +251,6 @@ func (r *logsReader) str(s *string) bool {
 	}
 }
 
-// simple maps the letter of each two-byte escape to the byte it stands for.
-var simple = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-
 // unescape reads the \u escape at b[i]: its length (6, or 12 for a
 // surrogate pair) and the rune it stands for, or 0 when it is not valid or is
 // a lone surrogate (which encoding/json reads as U+FFFD).
@@ -268,12 +265,8 @@ func unescape(b []byte, i int) (int, rune) {
 	if !utf16.IsSurrogate(r1) {
 		return 6, r1
 	}
-	if i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
-		if r2, ok := hex4(b, i+8); ok {
-			if rn := utf16.DecodeRune(r1, r2); rn != utf8.RuneError {
-				return 12, rn
-			}
-		}
+	if rn, ok := pair(b, i, r1); ok {
+		return 12, rn
 	}
 	return 0, 0
 }
