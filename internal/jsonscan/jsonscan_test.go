@@ -88,6 +88,7 @@ func TestFixLoneSurrogates(t *testing.T) {
 		{`{"a":"\\\udc00"}`, `{"a":"\\\ufffd"}`},
 		{`{"a":"\u0041\n"}`, `{"a":"\u0041\n"}`},
 		{`{"a":"\ude00\ud83d"}`, `{"a":"\ufffd\ufffd"}`},
+		{`{"a":"\ud83dxude00"}`, `{"a":"\ufffdxude00"}`},
 	} {
 		got, changed := FixLoneSurrogates([]byte(c.in))
 		if string(got) != c.want || changed != (c.in != c.want) {

@@ -26,7 +26,7 @@ var logsSeeds = []string{
 	`{"owner":null}`, `{"logEvents":null}`, `{"logEvents":[null]}`, `{"logEvents":[{"timestamp":1.5}]}`, `{"logEvents":[{"timestamp":1e3}]}`,
 	`{"logEvents":[{"timestamp":9223372036854775808}]}`, `{"logEvents":[{"timestamp":-9223372036854775809}]}`, `{"logEvents":[{"timestamp":01}]}`,
 	`{"logEvents":[{"timestamp":"1"}]}`, `{"logEvents":[{"id":"1","id":"2"}]}`, `{"extra":1}`, `{"owner":"\ud800"}`, `{"owner":"\udc00\ud800"}`,
-	`{"owner":"\ud83d\u0041"}`, "{\"owner\":\"\xff\"}", "{\"owner\":\"a\x01\"}", "{\"owner\":\"abcdefghij\x01klmnopqrstuvwxyz\",\"logGroup\":\"abcdefghijkl\"}", "{\"owner\":\"abcdefghij\x85klmnopqrstuvwxyz\",\"logGroup\":\"abcdefghijkl\"}", `{"owner":"\x"}`, `{"owner":"\u12G4"}`, `{"own\u0065r":"a"}`,
+	`{"owner":"\ud83d\u0041"}`, `{"owner":"\ud83dxude00"}`, "{\"owner\":\"\xff\"}", "{\"owner\":\"a\x01\"}", "{\"owner\":\"abcdefghij\x01klmnopqrstuvwxyz\",\"logGroup\":\"abcdefghijkl\"}", "{\"owner\":\"abcdefghij\x85klmnopqrstuvwxyz\",\"logGroup\":\"abcdefghijkl\"}", `{"owner":"\x"}`, `{"owner":"\u12G4"}`, `{"own\u0065r":"a"}`,
 	`{"owner":"a"} x`, `{"owner":"a"`, `{"owner":"a`, `{"owner":"a",}`, `{"subscriptionFilters":["a",]}`, `[]`, `null`, ``,
 }
 
