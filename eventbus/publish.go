@@ -230,6 +230,7 @@ func (p *Publisher) Publish(ctx context.Context, acts []*activity.Activity) erro
 
 	entries := make([]pending, 0, len(acts))
 	var block EntryBlock
+	defer block.Release() // after the requests: input copies each Detail, and nothing keeps an entry
 	for i, a := range acts {
 		if a == nil {
 			fail([]Failure{{ID: fmt.Sprintf("#%d", i), Code: "InvalidActivity", Message: "nil activity"}}, nil)

@@ -3,13 +3,16 @@ package eventbus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/eventbus"
@@ -374,6 +377,42 @@ func TestPublishSharedFixtures(t *testing.T) {
 		t.Errorf("PutEvents requests = %d, fewer than %d", srv.PutEventsRequests(), min)
 	}
 	t.Logf("%d records, %d PutEvents requests", len(acts), srv.PutEventsRequests())
+}
+
+// TestPublishConcurrentCalls publishes from several goroutines at once with
+// one Publisher: each call's entries share blocks that a call releases for
+// the next, so a block released before its requests were sent would carry
+// another call's Details by the time it went out.
+func TestPublishConcurrentCalls(t *testing.T) {
+	srv := newServer(t, 0)
+	p := newPublisher(t, srv, eventbus.Config{})
+	var all []string
+	calls := make([][]*activity.Activity, 4)
+	for c := range calls {
+		for i := range 5 {
+			acts := activities(t, 120)
+			for _, a := range acts {
+				a.ID = fmt.Sprintf("call%d-%d-%s", c, i, a.ID)
+			}
+			calls[c] = append(calls[c], acts...)
+		}
+		all = append(all, ids(calls[c])...)
+	}
+	g := new(errgroup.Group)
+	for _, acts := range calls {
+		g.Go(func() error {
+			for chunk := range slices.Chunk(acts, 120) { // one call after another, as batches come
+				if err := p.Publish(withTimeout(t, 30*time.Second), chunk); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	wantPublishedOnce(t, srv, all)
 }
 
 // TestPublishThroughEnvironmentEndpoint runs the way the Lambda does: the

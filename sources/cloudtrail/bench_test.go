@@ -40,7 +40,8 @@ func standardize(tb testing.TB, decode func() ([]*activity.Activity, error)) int
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var block eventbus.EntryBlock // as eventbus.Publisher.Publish encodes them
+	var block eventbus.EntryBlock // as eventbus.Publisher.Publish encodes and releases them
+	defer block.Release()
 	for _, a := range acts {
 		if _, err := block.Entry(a, 0); err != nil {
 			tb.Fatalf("entry %s: %v", a.ID, err)

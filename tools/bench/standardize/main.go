@@ -139,7 +139,8 @@ func run(config string, publish bool, files []string) error {
 		if err != nil {
 			return err
 		}
-		var block eventbus.EntryBlock // as eventbus.Publisher.Publish encodes them
+		var block eventbus.EntryBlock // as eventbus.Publisher.Publish encodes and releases them
+		defer block.Release()
 		for _, a := range acts {
 			e, err := block.Entry(a, maxBytes)
 			if err != nil {
