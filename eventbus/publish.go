@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -21,6 +22,10 @@ import (
 )
 
 // PutEventsAPI is the one method of *eventbridge.Client the publisher uses.
+// Like io.Writer's Write, PutEvents must not keep in, or any string of it,
+// after it returns: the entries' Details are the Publisher's memory, used
+// again by its next call. The SDK's client reads them only while it
+// serializes the request.
 type PutEventsAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
@@ -230,7 +235,7 @@ func (p *Publisher) Publish(ctx context.Context, acts []*activity.Activity) erro
 
 	entries := make([]pending, 0, len(acts))
 	var block EntryBlock
-	defer block.Release() // after the requests: input copies each Detail, and nothing keeps an entry
+	defer block.Release() // after the last request: the requests carry the Details themselves
 	for i, a := range acts {
 		if a == nil {
 			fail([]Failure{{ID: fmt.Sprintf("#%d", i), Code: "InvalidActivity", Message: "nil activity"}}, nil)
@@ -356,6 +361,9 @@ func resultOf(out *eventbridge.PutEventsOutput, i int) (code, msg string) {
 	return "", ""
 }
 
+// input is the request of one batch. Each Detail is the entry's bytes, not a
+// copy: they stay unchanged until Publish releases its block, after its
+// last request (see PutEventsAPI).
 func (p *Publisher) input(batch []pending) *eventbridge.PutEventsInput {
 	in := &eventbridge.PutEventsInput{Entries: make([]types.PutEventsRequestEntry, len(batch))}
 	for i, e := range batch {
@@ -363,7 +371,7 @@ func (p *Publisher) input(batch []pending) *eventbridge.PutEventsInput {
 			EventBusName: aws.String(p.cfg.BusName),
 			Source:       aws.String(e.entry.Source),
 			DetailType:   aws.String(e.entry.DetailType),
-			Detail:       aws.String(string(e.entry.Detail)),
+			Detail:       aws.String(unsafe.String(unsafe.SliceData(e.entry.Detail), len(e.entry.Detail))),
 			Resources:    e.entry.Resources,
 		}
 	}
