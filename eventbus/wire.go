@@ -69,11 +69,8 @@ func putEventsBody(entries []types.PutEventsRequestEntry) ([]byte, bool) {
 		}
 		wire.Entries[i] = wireEntry{Detail: e.Detail, DetailType: e.DetailType, EventBusName: e.EventBusName, Resources: e.Resources, Source: e.Source, TraceHeader: e.TraceHeader}
 	}
-	var buf bytes.Buffer
-	enc := gojson.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&wire); err != nil {
-		return nil, false
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), true
+	// Marshal copies the encoding out of goccy's pooled buffer at its size;
+	// an Encoder writing to a bytes.Buffer grows (and clears) twice that.
+	body, err := gojson.MarshalWithOption(&wire, gojson.DisableHTMLEscape())
+	return body, err == nil
 }
