@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/activity-aware/ids/activity"
 )
@@ -249,17 +248,22 @@ func (p *Publisher) Publish(ctx context.Context, acts []*activity.Activity) erro
 		entries = append(entries, pending{id: a.ID, entry: e})
 	}
 
-	g := new(errgroup.Group)
-	g.SetLimit(p.cfg.Concurrency)
-	for _, batch := range p.batches(entries) {
-		g.Go(func() error {
-			if fs, err := p.send(ctx, batch); len(fs) > 0 {
-				fail(fs, err)
+	// Concurrency workers take the requests in order: a few goroutines per
+	// call rather than one per request, each of which would grow its stack
+	// again through the SDK's deep middleware chain.
+	batches := p.batches(entries)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(p.cfg.Concurrency, len(batches)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(batches); i = int(next.Add(1)) - 1 {
+				if fs, err := p.send(ctx, batches[i]); len(fs) > 0 {
+					fail(fs, err)
+				}
 			}
-			return nil
 		})
 	}
-	_ = g.Wait() // send reports through fail, never through the group
+	wg.Wait()
 
 	p.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "eventbus: published",
 		slog.Int("activities", len(acts)), slog.Int("published", len(acts)-len(failures)), slog.Int("undelivered", len(failures)))
