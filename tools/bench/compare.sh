@@ -5,14 +5,15 @@
 # --format json` with the original system's per-record work in Node and with
 # the gzip -dc floor, on the same maximum-size subscription batches of real
 # records, side by side in one run. The source without enrichers is shown
-# beside them, labelled: it is not what is deployed. The last line is the
+# beside them, labelled: it is not what is deployed. The PutEvents line is the
 # deployed function's whole per-batch work, publishing included: each batch
 # through cloudtrail.Handler.Invoke, its PutEvents requests serialized,
 # signed and sent by the SDK (eventbus.NewClient) to a local sink.
 #
 #   tools/bench/compare.sh [TARGET_MB] [RUNS] [BEFORE]   (defaults: 100 MB, 7 rounds)
 #
-# With BEFORE (a commit), the deployed configuration and replay built from
+# With BEFORE (a commit), the deployed configuration, replay and the
+# publishing line (when that commit's standardize has -publish) built from
 # that commit run beside the current ones, in the same rounds, the two builds
 # alternately first, for a before/after measured side by side.
 #
@@ -74,10 +75,18 @@ os.environ.update(AWS_ENDPOINT_URL_EVENTBRIDGE=sink.stdout.readline().strip(), A
                   AWS_ACCESS_KEY_ID="AKIDLOCAL", AWS_SECRET_ACCESS_KEY="local", AWS_SESSION_TOKEN="")
 pairs = []
 if base:
-    for i, (k, argv) in enumerate(cmds[2:4], 2):
-        old = (k + ", BEFORE " + base, [work + "/" + os.path.basename(argv[0]) + ".before"] + argv[1:])
-        pairs.append((k, old[0]))
-        cmds.insert(i + len(pairs), old)
+    # The deployed configuration, replay and, when the BEFORE build has it,
+    # the publishing line, each followed by its BEFORE build.
+    usage = subprocess.run([work + "/standardize.before", "-h"], capture_output=True, text=True).stderr
+    paired = [cmds[2][0], cmds[3][0]] + ([cmds[5][0]] if "-publish" in usage else [])
+    with_before = []
+    for k, argv in cmds:
+        with_before.append((k, argv))
+        if k in paired:
+            old = (k + ", BEFORE " + base, [work + "/" + os.path.basename(argv[0]) + ".before"] + argv[1:])
+            pairs.append((k, old[0]))
+            with_before.append(old)
+    cmds = with_before
 wall = {k: [] for k, _ in cmds}
 cpu = {k: [] for k, _ in cmds}
 load = os.getloadavg()[0]
@@ -102,14 +111,15 @@ c = {k: statistics.median(v) for k, v in cpu.items()}
 node, gz = cmds[0][0], cmds[1][0]
 print(f"records {records}; {runs} rounds (each command once per round, after one warm-up round); medians;"
       f" load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
-print(f"{'':52} {'wall':>8} {'vs node':>8} {'vs gzip':>8} {'cpu':>8} {'vs node':>8} {'vs gzip':>8} {'cpu min-max':>14}")
+width = max(len(k) for k, _ in cmds)
+print(f"{'':{width}} {'wall':>8} {'vs node':>8} {'vs gzip':>8} {'cpu':>8} {'vs node':>8} {'vs gzip':>8} {'cpu min-max':>14}")
 for k, _ in cmds:
-    print(f"{k:52} {w[k]:7.3f}s {w[node] / w[k]:7.2f}x {w[k] / w[gz]:7.2f}x"
+    print(f"{k:{width}} {w[k]:7.3f}s {w[node] / w[k]:7.2f}x {w[k] / w[gz]:7.2f}x"
           f" {c[k]:7.3f}s {c[node] / c[k]:7.2f}x {c[k] / c[gz]:7.2f}x {min(cpu[k]):6.3f}-{max(cpu[k]):.3f}s")
 for new, old in pairs:
     faster = sum(1 for a, b in zip(cpu[old], cpu[new]) if b < a)
     print(f"{new}: CPU {100 * (c[new] / c[old] - 1):+.1f}% against {base}; faster in {faster} of {runs} rounds")
 print("goals: deployed and replay >= 1.50x node records/s and <= 2.50x the gzip time")
-print("(the Node baseline publishes nothing; the last line adds what the function does beyond the entries:"
+print("(the Node baseline publishes nothing; the PutEvents line adds what the function does beyond the entries:"
       " the SDK serializing, signing and sending each PutEvents request)")
 PY
