@@ -298,9 +298,9 @@ func number(s []byte) bool {
 // members above the limit keep their values.
 func Summarize(text []byte, maxDepth, previewBytes int) ([]byte, bool) {
 	var out []byte
-	depth, last := 0, 0
+	depth, last, deep := 0, 0, -1 // deep: where the container being cut opened
 	for i := 0; i < len(text); i++ {
-		switch c := text[i]; c {
+		switch text[i] {
 		case '"':
 			for i++; i < len(text) && text[i] != '"'; i++ {
 				if text[i] == '\\' {
@@ -308,45 +308,22 @@ func Summarize(text []byte, maxDepth, previewBytes int) ([]byte, bool) {
 				}
 			}
 		case '{', '[':
-			if depth++; depth <= maxDepth {
-				continue
+			if depth++; depth == maxDepth+1 {
+				deep = i
 			}
-			end := closing(text, i)
-			// json.Marshal writes a rune cut in two as U+FFFD.
-			s, _ := json.Marshal(string(text[i:min(end, i+previewBytes)]) + "…")
-			out = append(append(out, text[last:i]...), s...)
-			last, i, depth = end, end-1, depth-1
 		case '}', ']':
-			depth--
+			if depth--; depth == maxDepth && deep >= 0 {
+				// json.Marshal writes a rune cut in two as U+FFFD.
+				s, _ := json.Marshal(string(text[deep:min(i+1, deep+previewBytes)]) + "…")
+				out = append(append(out, text[last:deep]...), s...)
+				last, deep = i+1, -1
+			}
 		}
 	}
 	if out == nil {
 		return text, false
 	}
 	return append(out, text[last:]...), true
-}
-
-// closing returns the offset past the container that opens at text[i], in
-// valid JSON.
-func closing(text []byte, i int) int {
-	depth := 0
-	for ; i < len(text); i++ {
-		switch text[i] {
-		case '"':
-			for i++; text[i] != '"'; i++ {
-				if text[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return len(text)
 }
 
 // FixLoneSurrogates returns text, strictly valid JSON, with every escaped

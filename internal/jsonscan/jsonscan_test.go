@@ -75,6 +75,52 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
+// FuzzSummarize: for valid JSON, Summarize's result is valid JSON nested at
+// most maxDepth deep, and it is the text itself, not cut, when the text was
+// no deeper than that.
+func FuzzSummarize(f *testing.F) {
+	for _, s := range checkSeeds {
+		f.Add([]byte(s), uint8(1), uint8(8))
+	}
+	f.Add([]byte(`{"a":[{"b":["]}\"",{"c":[[1]]}]}],"d":{"e":{}}}`), uint8(2), uint8(5))
+	f.Add([]byte(`[[["é\u00e9"]],[[[]]]]`), uint8(1), uint8(3))
+	f.Fuzz(func(t *testing.T, text []byte, maxDepth, previewBytes uint8) {
+		if !json.Valid(text) {
+			return
+		}
+		limit := int(maxDepth%8) + 1
+		got, cut := Summarize(text, limit, int(previewBytes))
+		if !json.Valid(got) {
+			t.Fatalf("Summarize(%q, %d) = %q, not JSON", text, limit, got)
+		}
+		if d := nesting(got); d > limit {
+			t.Fatalf("Summarize(%q, %d) = %q, nested %d deep", text, limit, got, d)
+		}
+		if shallow := nesting(text) <= limit; cut == shallow || shallow && !bytes.Equal(got, text) {
+			t.Fatalf("Summarize(%q, %d) = %q, cut %v; the text is nested %d deep", text, limit, got, cut, nesting(text))
+		}
+	})
+}
+
+// nesting is how deep valid JSON text nests objects and arrays.
+func nesting(text []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	depth, most := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return most
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			most = max(most, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+}
+
 // TestFixLoneSurrogates: every lone surrogate escape becomes \ufffd (what
 // encoding/json reads it as), pairs and escaped backslashes stay, and the
 // fixed text means to encoding/json what the original meant.
