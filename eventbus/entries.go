@@ -28,7 +28,7 @@ const (
 // concurrent use. An entry's Detail stays valid until Release.
 type EntryBlock struct {
 	free  []byte    // the unused part of the current block
-	size  int       // of the current block when it was allocated
+	size  int       // the last block size of the schedule: the next new block is twice it
 	taken []*[]byte // every block in use, for Release
 }
 

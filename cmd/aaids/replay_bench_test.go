@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,14 +18,7 @@ import (
 // batches, one payload per line (as compare.sh feeds it), so that -benchmem
 // reports what the output path allocates beside the source's own work.
 func BenchmarkReplayJSON(b *testing.B) {
-	var messages []string
-	for _, r := range sharedfixtures.CloudTrailRecords(b) {
-		var c bytes.Buffer
-		if err := json.Compact(&c, r.Raw); err != nil {
-			b.Fatal(err)
-		}
-		messages = append(messages, c.String())
-	}
+	messages := sharedfixtures.CloudTrailMessages(b)
 	var ndjson bytes.Buffer
 	for _, batch := range subscriptiontest.Pack(messages, 0) {
 		ndjson.Write(subscriptiontest.Payload(subscriptiontest.Batch{}.JSON(batch...)))

@@ -1,7 +1,6 @@
 package jsonscan
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -75,12 +74,8 @@ func TestDecodeLogsDataTakes(t *testing.T) {
 // records, as CloudWatch Logs writes it, against goccy/go-json, its fallback.
 func BenchmarkDecodeLogsData(b *testing.B) {
 	d := events.CloudwatchLogsData{MessageType: "DATA_MESSAGE", Owner: "123456789012", LogGroup: "aws-cloudtrail-logs", LogStream: "s", SubscriptionFilters: []string{"aaids"}}
-	for i, r := range sharedfixtures.CloudTrailRecords(b) {
-		var c bytes.Buffer
-		if err := json.Compact(&c, r.Raw); err != nil {
-			b.Fatal(err)
-		}
-		d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{ID: strconv.Itoa(i), Timestamp: 1700000000000, Message: c.String()})
+	for i, m := range sharedfixtures.CloudTrailMessages(b) {
+		d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{ID: strconv.Itoa(i), Timestamp: 1700000000000, Message: m})
 	}
 	data, err := json.Marshal(&d)
 	if err != nil {

@@ -11,6 +11,7 @@
 package sharedfixtures
 
 import (
+	"bytes"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -92,6 +93,21 @@ func CloudTrailRecords(tb testing.TB) []Record {
 	})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return out
+}
+
+// CloudTrailMessages returns CloudTrailRecords compacted, each as CloudTrail
+// writes it into CloudWatch Logs: the message of a subscription's log event.
+func CloudTrailMessages(tb testing.TB) []string {
+	tb.Helper()
+	var out []string
+	for _, r := range CloudTrailRecords(tb) {
+		var c bytes.Buffer
+		if err := json.Compact(&c, r.Raw); err != nil {
+			tb.Fatalf("%s: %v", r.Path, err)
+		}
+		out = append(out, c.String())
 	}
 	return out
 }
