@@ -1,10 +1,11 @@
 // Package jsonscan is the project's one hand-written JSON scanning: a strict
 // validity and compactness check, the summarizing of nesting too deep for a
 // parser, and a fast path for decoding a CloudWatch Logs subscription batch
-// of the shape CloudWatch Logs writes. The CloudTrail source uses it to
-// decode its batches (DecodeLogsData, or goccy/go-json for anything else),
-// to vouch for the records it copies into activities (fastjson, which parses
-// them, is lenient) and to keep the activity of a record nested beyond
+// of the shape CloudWatch Logs writes, which checks each message as it
+// unescapes it. The CloudTrail source uses it to decode its batches
+// (DecodeLogsData, or goccy/go-json for anything else), to vouch for the
+// records it copies into activities (fastjson, which parses them, is
+// lenient) and to keep the activity of a record nested beyond
 // fastjson's depth limit; the activity encoder uses Check for raw members it
 // has not been told are checked. Fuzz targets hold each to encoding/json.
 package jsonscan
@@ -24,7 +25,7 @@ import (
 // with a control byte (whitespace or worse; compact JSON has none) gets
 // encoding/json's validator.
 func Check(text []byte) (valid, compact bool) {
-	valid, compact, control := scan(text)
+	valid, compact, control := scan(text, nil, false)
 	if control {
 		return json.Valid(text), false
 	}
@@ -96,7 +97,13 @@ func hex4(b []byte, i int) (rune, bool) {
 // (true, false, null or a number of the JSON grammar), the nesting of
 // brackets and the separators, and whether a space occurs outside strings;
 // it stops at the first control byte (then the other answers are moot).
-func scan(b []byte) (valid, compact, hasControl bool) {
+//
+// When plain is set, b has no backslash or control byte and quotes holds the
+// offset of each of its quotes, in order: a string is then known to be valid
+// and to end at the next quote, and is skipped at once. Quotes that do not
+// fall where strings start are reported as a control byte, for the caller to
+// decide otherwise.
+func scan(b []byte, quotes []int32, plain bool) (valid, compact, hasControl bool) {
 	compact = true
 	// stack holds the open containers, want what may come next.
 	var stack []byte
@@ -114,37 +121,47 @@ func scan(b []byte) (valid, compact, hasControl bool) {
 			if want != wantValue && want != wantKey {
 				return false, compact, false
 			}
-			for i++; ; {
-				// To the first quote, backslash or control byte, eight bytes
-				// at a time (above the lowest byte the SWAR test marks, its
-				// marks may be false, so only the lowest is used).
-				for i+8 <= len(b) {
-					x := binary.LittleEndian.Uint64(b[i:])
-					q, bs := x^('"'*ones), x^('\\'*ones)
-					if m := ((q-ones)&^q | (bs-ones)&^bs | (x-0x20*ones)&^x) & highs; m != 0 {
-						i += bits.TrailingZeros64(m) >> 3
+			if plain {
+				switch {
+				case len(quotes) == 0 || int(quotes[0]) != i:
+					return false, false, true // not where quotes said
+				case len(quotes) == 1:
+					return false, compact, false // unterminated
+				}
+				i, quotes = int(quotes[1])+1, quotes[2:]
+			} else {
+				for i++; ; {
+					// To the first quote, backslash or control byte, eight bytes
+					// at a time (above the lowest byte the SWAR test marks, its
+					// marks may be false, so only the lowest is used).
+					for i+8 <= len(b) {
+						x := binary.LittleEndian.Uint64(b[i:])
+						q, bs := x^('"'*ones), x^('\\'*ones)
+						if m := ((q-ones)&^q | (bs-ones)&^bs | (x-0x20*ones)&^x) & highs; m != 0 {
+							i += bits.TrailingZeros64(m) >> 3
+							break
+						}
+						i += 8
+					}
+					for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+						i++
+					}
+					if i >= len(b) {
+						return false, compact, false
+					}
+					if b[i] == '"' {
+						i++
 						break
 					}
-					i += 8
+					if b[i] < 0x20 {
+						return false, false, true
+					}
+					n := escape(b, i)
+					if n == 0 {
+						return false, compact, false
+					}
+					i += n
 				}
-				for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
-					i++
-				}
-				if i >= len(b) {
-					return false, compact, false
-				}
-				if b[i] == '"' {
-					i++
-					break
-				}
-				if b[i] < 0x20 {
-					return false, false, true
-				}
-				n := escape(b, i)
-				if n == 0 {
-					return false, compact, false
-				}
-				i += n
 			}
 			if want == wantValue {
 				want = wantEnd

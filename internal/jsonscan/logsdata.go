@@ -25,11 +25,17 @@ import (
 // the messages (CloudTrail records, JSON text inside JSON strings): every
 // string is unescaped into one block allocated for the batch, eight bytes
 // at a time, and the strings of d point into it.
-func DecodeLogsData(data []byte, d *events.CloudwatchLogsData) bool {
+//
+// It also returns, for each log event in turn, Check's answer for its
+// message when the message is plain: its quotes, each the escape \" in the
+// batch, are then exactly where its strings start and end, so the check
+// skips them at once instead of reading them again.
+func DecodeLogsData(data []byte, d *events.CloudwatchLogsData) (Verdicts, bool) {
 	// Unescaped, a string is never longer than its JSON text; the eight
 	// spare bytes let the unescaper store a whole word past the end.
 	r := logsReader{b: data, out: make([]byte, 0, len(data)+8)}
 	*d = events.CloudwatchLogsData{}
+	var verdicts Verdicts
 	ok := r.object(func(key string) bool {
 		switch key {
 		case "messageType":
@@ -50,27 +56,55 @@ func DecodeLogsData(data []byte, d *events.CloudwatchLogsData) bool {
 			d.LogEvents = []events.CloudwatchLogsLogEvent{}
 			return r.array(func() bool {
 				d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{})
-				return r.logEvent(&d.LogEvents[len(d.LogEvents)-1])
+				verdicts = append(verdicts, Verdict{})
+				return r.logEvent(&d.LogEvents[len(d.LogEvents)-1], &verdicts[len(verdicts)-1])
 			})
 		}
 		return false
 	})
 	if r.space(); !ok || r.i != len(r.b) {
 		*d = events.CloudwatchLogsData{}
-		return false
+		return nil, false
 	}
-	return true
+	return verdicts, true
+}
+
+// Verdict is Check's answer for a log event's message, when Known.
+type Verdict struct{ Known, Valid, Compact bool }
+
+// Check returns v's answer when it is known, else Check's for text.
+func (v Verdict) Check(text []byte) (valid, compact bool) {
+	if v.Known {
+		return v.Valid, v.Compact
+	}
+	return Check(text)
+}
+
+// Verdicts are the verdicts of a batch's log events, in order.
+type Verdicts []Verdict
+
+// At is the verdict of log event i, unknown when there is none.
+func (vs Verdicts) At(i int) Verdict {
+	if i < len(vs) {
+		return vs[i]
+	}
+	return Verdict{}
 }
 
 // logsReader reads a batch: b from offset i, strings unescaped into out.
+// Of the last string read, plain tells whether it has no backslash or
+// control byte once unescaped, and quotes where its quotes are.
 type logsReader struct {
-	b   []byte
-	i   int
-	out []byte
+	b      []byte
+	i      int
+	out    []byte
+	plain  bool
+	quotes []int32
 }
 
-// logEvent reads one log event.
-func (r *logsReader) logEvent(e *events.CloudwatchLogsLogEvent) bool {
+// logEvent reads one log event, and Check's answer for its message when the
+// message is plain.
+func (r *logsReader) logEvent(e *events.CloudwatchLogsLogEvent, v *Verdict) bool {
 	return r.object(func(key string) bool {
 		switch key {
 		case "id":
@@ -78,11 +112,21 @@ func (r *logsReader) logEvent(e *events.CloudwatchLogsLogEvent) bool {
 		case "timestamp":
 			return r.int64(&e.Timestamp)
 		case "message":
-			return r.str(&e.Message)
+			if !r.str(&e.Message) {
+				return false
+			}
+			if r.plain {
+				valid, compact, unsure := scan(readOnly(e.Message), r.quotes, true)
+				*v = Verdict{Known: !unsure, Valid: valid, Compact: compact}
+			}
+			return true
 		}
 		return false
 	})
 }
+
+// readOnly returns the bytes of s, which must not be written to.
+func readOnly(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // space skips JSON whitespace.
 func (r *logsReader) space() {
@@ -195,6 +239,7 @@ func (r *logsReader) str(s *string) bool {
 	}
 	b, out := r.b, r.out
 	start, ascii := len(out), true
+	r.plain, r.quotes = true, r.quotes[:0]
 	i, j := r.i, len(out)
 	dst := out[:cap(out)]
 	for {
@@ -226,13 +271,22 @@ func (r *logsReader) str(s *string) bool {
 			return true
 		case c == '\\':
 			if i+1 < len(b) && simple[b[i+1]] != 0 {
-				dst[j] = simple[b[i+1]]
+				e := simple[b[i+1]]
+				if e == '"' {
+					r.quotes = append(r.quotes, int32(j-start))
+				} else if e == '\\' || e < 0x20 {
+					r.plain = false
+				}
+				dst[j] = e
 				i, j = i+2, j+1
 				break
 			}
 			n, rn := unescape(b, i)
 			if n == 0 {
 				return false
+			}
+			if rn < 0x20 || rn == '"' || rn == '\\' {
+				r.plain = false
 			}
 			if rn < utf8.RuneSelf {
 				dst[j] = byte(rn)

@@ -1,9 +1,11 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -17,7 +19,8 @@ import (
 var logsSeeds = []string{
 	`{"messageType":"DATA_MESSAGE","owner":"o\u00e9\ud83d\ude00\u2028\"\\\/\b\f\n\r\té😀","logGroup":"aws-cloudtrail-logs","logStream":"123456789012_CloudTrail_us-east-1","subscriptionFilters":["aaids"],"logEvents":[{"id":"3803","timestamp":1700000000000,"message":"{\"eventName\":\"GetPolicy\",\"errorMessage\":\"User: \\u003cb\\u003e \\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t é 😀 \\ud83d\\ude00 \\u00e9 \\u2028\"}"},{"id":"3804","timestamp":-5,"message":""}]}`,
 	"{ \"messageType\" : \"CONTROL_MESSAGE\",\n\t\"logEvents\" : [ ] , \"subscriptionFilters\":[]}\r\n",
-	`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"},{"id":"2","message":"{\"a\":1}","timestamp":9223372036854775807},{"timestamp":-9223372036854775808}]}`,
+	`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"},{"id":"2","message":"{\"a\":1}","timestamp":9223372036854775807},{"timestamp":-9223372036854775808},{"message":"{\"a\": [1,{\"b\":\"c d\"}],\"e\":01}"},{"message":"[\"x\",tru]"},{"message":" {\"a\":\"b\"} "}]}`,
+	`{"logEvents":[{"message":"{\"a\u0022\":1}"},{"message":"{\"a\":{},\"b\":[\"\",\"\\u00e9\"]}"}]}`,
 	`{}`,
 	`{"logEvents":[{"message":"ab\"cdefgh\\ijklmnopqrs\u0041"}]}`,
 	// Left to the full decoder: valid but another shape, or not valid.
@@ -31,14 +34,16 @@ var logsSeeds = []string{
 
 // FuzzDecodeLogsData holds DecodeLogsData to encoding/json: when it takes a
 // batch, encoding/json decodes it to the same value; when it does not, it
-// leaves d zero.
+// leaves d zero. Each verdict it gives is Check's for the message, and it
+// gives one for every message without a backslash or control byte.
 func FuzzDecodeLogsData(f *testing.F) {
 	for _, s := range logsSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var got, want events.CloudwatchLogsData
-		if !DecodeLogsData(data, &got) {
+		verdicts, ok := DecodeLogsData(data, &got)
+		if !ok {
 			if !reflect.DeepEqual(got, events.CloudwatchLogsData{}) {
 				t.Fatalf("declined %q but left %+v", data, got)
 			}
@@ -50,7 +55,26 @@ func FuzzDecodeLogsData(f *testing.F) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("for %q\n got %+v\nwant %+v", data, got, want)
 		}
+		if len(verdicts) != len(got.LogEvents) {
+			t.Fatalf("%d verdicts for %d log events", len(verdicts), len(got.LogEvents))
+		}
+		for i, e := range got.LogEvents {
+			checkVerdict(t, e.Message, verdicts[i], e.Message != "" && !bytes.Contains(data, []byte(`\u`)))
+		}
 	})
+}
+
+// checkVerdict fails unless v, when given, is Check's answer for message,
+// and it is given only for a message without a backslash or control byte
+// (and for such a message, when want is set: all its quotes were written \").
+func checkVerdict(t *testing.T, message string, v Verdict, want bool) {
+	t.Helper()
+	plain := !strings.ContainsFunc(message, func(r rune) bool { return r < 0x20 || r == '\\' })
+	valid, compact := Check([]byte(message))
+	check := Verdict{Known: true, Valid: valid, Compact: compact}
+	if v.Known && (v != check || !plain) || !v.Known && (v != Verdict{} || want && plain) {
+		t.Fatalf("verdict for %q: %+v; Check: %+v, plain %v", message, v, check, plain)
+	}
 }
 
 // TestDecodeLogsDataTakes makes sure the fast path runs for what CloudWatch
@@ -58,13 +82,13 @@ func FuzzDecodeLogsData(f *testing.F) {
 func TestDecodeLogsDataTakes(t *testing.T) {
 	for i, s := range logsSeeds {
 		var d events.CloudwatchLogsData
-		if got, want := DecodeLogsData([]byte(s), &d), i < 5; got != want {
-			t.Errorf("DecodeLogsData(%q) = %v, want %v", s, got, want)
+		if _, got := DecodeLogsData([]byte(s), &d); got != (i < 6) {
+			t.Errorf("DecodeLogsData(%q) = %v, want %v", s, got, i < 6)
 		}
 	}
 	var d events.CloudwatchLogsData
 	rec := `{"eventName":"GetPolicy","errorMessage":"User: \u003cb\u003e \"q\" \\ \/ \b\f\n\r\t é 😀 \ud83d\ude00 \u00e9 \u2028"}`
-	if !DecodeLogsData([]byte(logsSeeds[0]), &d) || d.Owner != "oé😀\u2028\"\\/\b\f\n\r\té😀" || len(d.LogEvents) != 2 || d.LogEvents[0].Message != rec ||
+	if _, ok := DecodeLogsData([]byte(logsSeeds[0]), &d); !ok || d.Owner != "oé😀\u2028\"\\/\b\f\n\r\té😀" || len(d.LogEvents) != 2 || d.LogEvents[0].Message != rec ||
 		d.LogEvents[1].Message != "" || d.LogEvents[1].Timestamp != -5 || d.SubscriptionFilters[0] != "aaids" {
 		t.Errorf("decoded %+v", d)
 	}
@@ -85,7 +109,7 @@ func BenchmarkDecodeLogsData(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
 			var got events.CloudwatchLogsData
-			if !DecodeLogsData(data, &got) || len(got.LogEvents) != len(d.LogEvents) {
+			if _, ok := DecodeLogsData(data, &got); !ok || len(got.LogEvents) != len(d.LogEvents) {
 				b.Fatal("declined")
 			}
 		}

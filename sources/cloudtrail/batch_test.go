@@ -69,6 +69,8 @@ func TestBatchMatchesReference(t *testing.T) {
 		data string
 	}{
 		{"CloudWatch Logs shape", batch(ev("1", rec), ev("2", "not json"), ev("3", `{\"a\":1}`))},
+		{"records without a backslash, valid or not", batch(ev("1", `{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"},\"n\":NaN}`), ev("2", `{\"eventName\": \"A\", \"userIdentity\":{\"type\":\"Root\"}, \"n\":[1,-0.5e3]}`),
+			ev("3", `{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"},\"n\":01}`), ev("4", `{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"}} `), ev("5", `{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"}}}`))},
 		{"no log events", batch()},
 		{"members in another order, whitespace", "{ \"logEvents\" : [ {\"message\":\"x\" , \"timestamp\": 5, \"id\":\"9\"} ] ,\n\"policyLevel\":\"ACCOUNT_LEVEL_POLICY\", \"messageType\" : \"DATA_MESSAGE\" }"},
 		{"escaped Unicode in header", `{"messageType":"DATA_MESSAGE","logGroup":"g\u00e9 \ud83d\ude00","subscriptionFilters":[],"logEvents":[{"message":"m"}]}`},
@@ -115,6 +117,7 @@ func FuzzBatch(f *testing.F) {
 	f.Add([]byte(`{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1700000000000,"message":"{\"eventName\":\"A\",\"eventTime\":\"2024-01-02T03:04:05Z\",\"userIdentity\":{\"type\":\"Root\"},\"x\":\"\\u00e9\\ud83d\\ude00\"}"}]}`))
 	f.Add([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"},{"id":"2","message":"{\"a\":1}"}]}`))
 	f.Add([]byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`))
+	f.Add([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"},\"n\":[NaN, 1]}"}]}`))
 	s := deployedSource(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sameAsReference(t, s, data)

@@ -83,17 +83,18 @@ const TagOmitted = "cloudtrail-omitted"
 func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.Time) *activity.Activity {
 	sc := getScratch()
 	defer putScratch(sc)
-	return s.fromRecord(sc, raw, false, origin, fallback)
+	return s.fromRecord(sc, raw, false, jsonscan.Verdict{}, origin, fallback)
 }
 
 // fromRecord is FromRecord with the caller's scratch. When owned is set, raw
-// is the caller's to give: the activity's Detail may be a slice of it.
+// is the caller's to give: the activity's Detail may be a slice of it. A
+// known verdict is jsonscan.Check's answer for raw, which has no backslash.
 //
 // The record is parsed once, with fastjson, into the value the activity
 // builder, the detections and the denial explanation all read. fastjson's
 // parser is lenient (NaN, raw control characters, 01); jsonscan.Check keeps
 // Detail to what encoding/json and EventBridge accept.
-func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activity.Origin, fallback time.Time) *activity.Activity {
+func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, checked jsonscan.Verdict, origin *activity.Origin, fallback time.Time) *activity.Activity {
 	if fallback.IsZero() {
 		fallback = time.Now().UTC()
 	}
@@ -101,14 +102,20 @@ func (s *Source) fromRecord(sc *scratch, raw []byte, owned bool, origin *activit
 	if len(text) == 0 || text[0] != '{' {
 		return s.unrecognized(raw, origin, fallback)
 	}
-	valid, compact := jsonscan.Check(text)
+	if len(text) != len(raw) {
+		checked = jsonscan.Verdict{} // it was given for raw
+	}
+	valid, compact := checked.Check(text)
 	if !valid {
 		return s.unrecognized(raw, origin, fallback)
 	}
 	// fastjson keeps a lone surrogate escape as text; encoding/json (and so
 	// every consumer of the activity) reads U+FFFD: the parser reads a copy
 	// with those escapes written \ufffd, the Detail stays the record.
-	parsed, _ := jsonscan.FixLoneSurrogates(text)
+	parsed := text
+	if !checked.Known { // else there is no escape
+		parsed, _ = jsonscan.FixLoneSurrogates(text)
+	}
 	v, err := sc.record.ParseBytes(parsed)
 	summarized := false
 	if err != nil {

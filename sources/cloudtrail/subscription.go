@@ -119,14 +119,15 @@ func inflate(dst *bytes.Buffer, src []byte) error {
 // by goccy/go-json as encoding/json would decode it.
 func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 	var d events.CloudwatchLogsData
-	if !jsonscan.DecodeLogsData(data, &d) { // the shape CloudWatch Logs writes, else:
+	checked, ok := jsonscan.DecodeLogsData(data, &d) // the shape CloudWatch Logs writes, else:
+	if !ok {
 		if err := gojson.Unmarshal(data, &d); err != nil {
 			return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
 		}
 	}
 	switch d.MessageType {
 	case dataMessage:
-		return s.FromLogsData(&d), nil
+		return s.fromLogsData(&d, checked), nil
 	case controlMessage:
 		return nil, nil
 	}
@@ -136,6 +137,12 @@ func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 // FromLogsData standardizes an already decoded subscription batch, one
 // activity per log event. A batch other than DATA_MESSAGE yields none.
 func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity {
+	return s.fromLogsData(d, nil)
+}
+
+// fromLogsData is FromLogsData with Check's answers for the messages, as
+// DecodeLogsData gives them (or none).
+func (s *Source) fromLogsData(d *events.CloudwatchLogsData, checked jsonscan.Verdicts) []*activity.Activity {
 	if d == nil || d.MessageType != dataMessage {
 		return nil
 	}
@@ -147,7 +154,7 @@ func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity
 	defer func() { sc.blocks = nil }()
 	for i, le := range d.LogEvents {
 		origins[i] = activity.Origin{LogGroup: d.LogGroup, LogStream: d.LogStream, SubscriptionFilters: d.SubscriptionFilters, Owner: d.Owner, LogEventID: le.ID}
-		out = append(out, s.fromRecord(sc, readOnlyBytes(le.Message), true, &origins[i], logTime(le.Timestamp)))
+		out = append(out, s.fromRecord(sc, readOnlyBytes(le.Message), true, checked.At(i), &origins[i], logTime(le.Timestamp)))
 	}
 	return out
 }
