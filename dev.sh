@@ -10,7 +10,8 @@
 #                                      invoke a deployed function of STACK_NAME with an event
 #   ./dev.sh upload <function>         update only that function's code in STACK_NAME
 #   ./dev.sh package <bucket> [prefix] publish the template and its assets to an S3 bucket others can read
-#   ./dev.sh test                      gofmt, go vet, go test (fuzz seed corpora included), a real cdk synth
+#   ./dev.sh test                      gofmt, go vet, go test (fuzz seed corpora included), the hot path
+#                                      under the race detector, a real cdk synth
 #   ./dev.sh fuzz [time]               explore every fuzz target for time (default FUZZTIME, 10s) each
 #   ./dev.sh demo                      synthesize the template and replay sample-events/ locally (no AWS)
 #
@@ -226,6 +227,9 @@ fuzz_one() {
 	die "fuzz $dir $name: the deadline race twice in a row"
 }
 
+# RACE_PACKAGES run again under the race detector in test.
+RACE_PACKAGES=(./eventbus ./activity ./internal/jsonscan ./sources/cloudtrail)
+
 cmd_test() {
 	need_node
 	need_go
@@ -237,6 +241,10 @@ cmd_test() {
 	go vet ./...
 	log "go test ./... (every fuzz target runs its seed corpus and testdata/fuzz inputs)"
 	go test -timeout "$TEST_TIMEOUT" ./...
+	# The packages that recycle memory (sync.Pools, entry blocks handed from
+	# call to call, strings read in place) and publish from goroutines.
+	log "go test -race on the hot path: ${RACE_PACKAGES[*]}"
+	go test -race -timeout "$TEST_TIMEOUT" "${RACE_PACKAGES[@]}"
 	log "cdk synth (real bundling; cdk-nag AwsSolutions errors and, with --strict, warnings fail)"
 	cdk synth -q --strict
 	log "all checks passed"
