@@ -33,7 +33,7 @@ import (
 func DecodeLogsData(data []byte, d *events.CloudwatchLogsData) (Verdicts, bool) {
 	// Unescaped, a string is never longer than its JSON text; the eight
 	// spare bytes let the unescaper store a whole word past the end.
-	r := logsReader{b: data, out: make([]byte, 0, len(data)+8)}
+	r := logsReader{b: data, out: make([]byte, 0, len(data)+8), quotes: make([]int32, 0, 512)}
 	*d = events.CloudwatchLogsData{}
 	var verdicts Verdicts
 	ok := r.object(func(key string) bool {
