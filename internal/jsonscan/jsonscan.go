@@ -25,8 +25,8 @@ import (
 // with a control byte (whitespace or worse; compact JSON has none) gets
 // encoding/json's validator.
 func Check(text []byte) (valid, compact bool) {
-	valid, compact, control := scan(text, nil, false)
-	if control {
+	valid, compact, undecided := scan(text, nil, false)
+	if undecided {
 		return json.Valid(text), false
 	}
 	return valid, compact
@@ -96,14 +96,15 @@ func hex4(b []byte, i int) (rune, bool) {
 // scan checks every string (escapes valid), every scalar outside strings
 // (true, false, null or a number of the JSON grammar), the nesting of
 // brackets and the separators, and whether a space occurs outside strings;
-// it stops at the first control byte (then the other answers are moot).
+// it stops undecided at the first control byte (then the other answers are
+// moot).
 //
 // When plain is set, b has no backslash or control byte and quotes holds the
 // offset of each of its quotes, in order: a string is then known to be valid
 // and to end at the next quote, and is skipped at once. Quotes that do not
-// fall where strings start are reported as a control byte, for the caller to
-// decide otherwise.
-func scan(b []byte, quotes []int32, plain bool) (valid, compact, hasControl bool) {
+// fall where strings start leave it undecided too, for the caller to decide
+// otherwise.
+func scan(b []byte, quotes []int32, plain bool) (valid, compact, undecided bool) {
 	compact = true
 	// stack holds the open containers, want what may come next.
 	var stack []byte
