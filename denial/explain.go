@@ -8,9 +8,11 @@ package denial
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"regexp"
 	"strings"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -46,7 +48,51 @@ func IsDenial(errorCode, errorMessage string) bool {
 	if deniedCodes[strings.ToLower(strings.TrimSpace(errorCode))] {
 		return true
 	}
-	return strings.Contains(strings.ToLower(errorMessage), "not authorized to perform:")
+	return strings.Contains(toLower(errorMessage), "not authorized to perform:")
+}
+
+// toLower is strings.ToLower, eight bytes at a time for ASCII text: the
+// explanation lowers every denial's message, and EC2's carry a kilobyte of
+// encoded authorization message. Like strings.ToLower, it returns s itself
+// when s has no upper-case letter.
+func toLower(s string) string {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	src := unsafe.Slice(unsafe.StringData(s), len(s)) // only read
+	var b []byte                                      // made at the first upper-case letter
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(src[i:])
+		if x&highs != 0 {
+			return strings.ToLower(s)
+		}
+		// The high bit of each byte: at least 'A' and not above 'Z'.
+		upper := (x + (0x80-'A')*ones) &^ (x + (0x80-'Z'-1)*ones) & highs
+		if upper != 0 && b == nil {
+			b = append(make([]byte, 0, len(s)), s[:i]...)[:len(s)]
+		}
+		if b != nil {
+			binary.LittleEndian.PutUint64(b[i:], x|upper>>2)
+		}
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return strings.ToLower(s)
+		}
+		if 'A' <= c && c <= 'Z' {
+			if b == nil {
+				b = append(make([]byte, 0, len(s)), s[:i]...)[:len(s)]
+			}
+			c += 'a' - 'A'
+		}
+		if b != nil {
+			b[i] = c
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
 }
 
 // encodedMessage finds the encoded authorization failure message.
@@ -56,7 +102,7 @@ var encodedMessage = regexp.MustCompile(`(?i)encoded authorization failure messa
 // error message (EC2's "Encoded authorization failure message: …"), the input
 // of sts:DecodeAuthorizationMessage.
 func EncodedMessage(errorMessage string) (string, bool) {
-	from, ok := fromPhrase(errorMessage, strings.ToLower(errorMessage), encodedPhrase)
+	from, ok := fromPhrase(errorMessage, toLower(errorMessage), encodedPhrase)
 	if !ok {
 		return "", false
 	}
@@ -79,7 +125,7 @@ type stated struct {
 // access-denied message. Missing parts are empty.
 func parseMessage(msg string) stated {
 	var s stated
-	lower := strings.ToLower(msg)
+	lower := toLower(msg)
 	if from, ok := fromPhrase(msg, lower, notAuthorized); !ok {
 		// Nothing for statedIn to find; skip its scan.
 	} else if m, ok := statedIn(from); ok {

@@ -418,3 +418,33 @@ func FuzzParseMessageEncoded(f *testing.F) {
 		}
 	})
 }
+
+// FuzzToLower holds toLower to strings.ToLower, whatever the bytes: ASCII a
+// word at a time (each of 'A'-'Z' and the bytes around them, '@' and '['),
+// anything else as the standard library lowers it.
+func FuzzToLower(f *testing.F) {
+	for _, s := range []string{"", "A", "@AZ[az`{", "User: arn:aws:iam::1:user/X is not authorized to perform: EC2:RunInstances",
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ@[`{", "Ünïcode ÀB İ", "ASCII THEN \xff", "\x7f\x00ZZZZZZZZ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := toLower(s), strings.ToLower(s); got != want {
+			t.Fatalf("toLower(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// TestToLowerAllocates: a message without an upper-case letter is returned
+// as it is, as strings.ToLower returns it; one with any is lowered into one
+// new string.
+func TestToLowerAllocates(t *testing.T) {
+	for msg, want := range map[string]float64{
+		"access denied for this request, no identity-based policy allows it": 0,
+		"access denied for this request, no identity-based policy allows iT": 1,
+		"Access denied": 1, "denied": 0, "": 0,
+	} {
+		if got := testing.AllocsPerRun(20, func() { _ = toLower(msg) }); got != want {
+			t.Errorf("toLower(%q): %v allocations, want %v", msg, got, want)
+		}
+	}
+}

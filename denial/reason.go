@@ -181,7 +181,7 @@ var phraseAt = func() []struct{ key, offset int } {
 
 // classify returns the reason class a message states, or "" when it states
 // none.
-func classify(message string) string { return classifyLower(strings.ToLower(message)) }
+func classify(message string) string { return classifyLower(toLower(message)) }
 
 // classifyLower is classify of a message already in lower case: the first
 // of reasonPhrases the message holds once its runs of spaces are single
