@@ -1,9 +1,11 @@
 package denial
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Reason classes: why AWS denied a call, as its access-denied message states
@@ -187,25 +189,31 @@ func classify(message string) string { return classifyLower(toLower(message)) }
 // of reasonPhrases the message holds once its runs of spaces are single
 // spaces.
 func classifyLower(m string) string {
-	if !slices.ContainsFunc(phraseKeys[:], func(k string) bool { return strings.Contains(m, k) }) {
-		return ""
-	}
-	if !singleSpaced(m) {
-		m = strings.Join(strings.Fields(m), " ")
-	}
-	// Where each key occurs in m (on the stack unless a key recurs often).
+	// Where each key occurs in m (on the stack unless a key recurs often):
+	// found in m as it is, and again once its spacing is normalized.
 	var keys [len(phraseKeys)][]int
 	var stores [len(phraseKeys)][8]int
-	for k, key := range phraseKeys {
-		keys[k] = stores[k][:0]
-		for from := 0; ; {
-			i := strings.Index(m[from:], key)
-			if i < 0 {
-				break
+	for normalized := false; ; normalized = true {
+		found := false
+		for k, key := range phraseKeys {
+			keys[k] = stores[k][:0]
+			for from := 0; ; {
+				i := strings.Index(m[from:], key)
+				if i < 0 {
+					break
+				}
+				keys[k] = append(keys[k], from+i)
+				from += i + 1
 			}
-			keys[k] = append(keys[k], from+i)
-			from += i + 1
+			found = found || len(keys[k]) > 0
 		}
+		if !found {
+			return ""
+		}
+		if normalized || singleSpaced(m) {
+			break
+		}
+		m = strings.Join(strings.Fields(m), " ")
 	}
 	for i, p := range reasonPhrases {
 		for _, at := range keys[phraseAt[i].key] {
@@ -227,7 +235,22 @@ func singleSpaced(m string) bool {
 	if m[0] == ' ' || m[len(m)-1] == ' ' {
 		return false
 	}
-	for i := 0; i < len(m); i++ {
+	// Eight bytes at a time while they are ASCII: none of '\t' to '\r',
+	// no two spaces in a row (within the word, or across from the last).
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i, lastSpace := 0, uint64(0)
+	for ; i+8 <= len(m); i += 8 {
+		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(m[i:]), 8))
+		if x&highs != 0 || (x+(0x80-'\t')*ones)&^(x+(0x80-'\r'-1)*ones)&highs != 0 {
+			return false
+		}
+		space := ^((x ^ ' '*ones) + 0x7f*ones) & highs // exact: every byte is below 0x80
+		if space&(space>>8|lastSpace) != 0 {
+			return false
+		}
+		lastSpace = space >> 63 << 7 // the last byte's mark, moved to the first's
+	}
+	for i = max(i-1, 0); i < len(m); i++ {
 		switch b := m[i]; {
 		case b >= utf8.RuneSelf, b == '\t', b == '\n', b == '\v', b == '\f', b == '\r':
 			return false

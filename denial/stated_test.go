@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // statedReference is the regular expression statedIn stands in for.
@@ -99,4 +100,25 @@ func checkClassify(t *testing.T, msg string) {
 	if got, want := classify(msg), classifyReference(msg); got != want {
 		t.Fatalf("classify(%q) = %q, the plain search %q", msg, got, want)
 	}
+}
+
+// FuzzSingleSpaced: singleSpaced is true exactly when strings.Fields and a
+// join with single spaces leave the message as it is (ASCII, as the
+// classifier lowers it; any other byte answers false), eight bytes at a time
+// or not.
+func FuzzSingleSpaced(f *testing.F) {
+	for _, s := range []string{"", " ", "a", "a b", "a  b", "1234567 8", "1234567  890", "12345678 9", "1234567\t8", "12345678\r",
+		"no identity-based policy allows the iam:PassRole action", "eight by  tes", "é tait", "abcdefgh\u00a0ijk", "abcdefg\vhij",
+		"abc\rdefgh", "abc\tdefgh", "abc\x0edefgh", "abc\x08defgh", "abc\x1fdefgh"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, m string) {
+		want := strings.Join(strings.Fields(m), " ") == m
+		for i := 0; i < len(m) && want; i++ {
+			want = m[i] < utf8.RuneSelf
+		}
+		if got := singleSpaced(m); got != want {
+			t.Fatalf("singleSpaced(%q) = %v, want %v", m, got, want)
+		}
+	})
 }
