@@ -51,12 +51,15 @@ func IsDenial(errorCode, errorMessage string) bool {
 	return strings.Contains(toLower(errorMessage), "not authorized to perform:")
 }
 
+// ones and highs are the byte-wise constants of the eight-bytes-at-a-time
+// loops (toLower, singleSpaced): 0x01 and 0x80 in every byte.
+const ones, highs = 0x0101010101010101, 0x8080808080808080
+
 // toLower is strings.ToLower, eight bytes at a time for ASCII text: the
 // explanation lowers every denial's message, and EC2's carry a kilobyte of
 // encoded authorization message. Like strings.ToLower, it returns s itself
 // when s has no upper-case letter.
 func toLower(s string) string {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	src := unsafe.Slice(unsafe.StringData(s), len(s)) // only read
 	var b []byte                                      // made at the first upper-case letter
 	i := 0

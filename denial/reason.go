@@ -237,10 +237,10 @@ func singleSpaced(m string) bool {
 	}
 	// Eight bytes at a time while they are ASCII: none of '\t' to '\r',
 	// no two spaces in a row (within the word, or across from the last).
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	src := unsafe.Slice(unsafe.StringData(m), len(m)) // only read
 	i, lastSpace := 0, uint64(0)
 	for ; i+8 <= len(m); i += 8 {
-		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(m[i:]), 8))
+		x := binary.LittleEndian.Uint64(src[i:])
 		if x&highs != 0 || (x+(0x80-'\t')*ones)&^(x+(0x80-'\r'-1)*ones)&highs != 0 {
 			return false
 		}
