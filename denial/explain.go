@@ -71,7 +71,7 @@ func toLower(s string) string {
 		// The high bit of each byte: at least 'A' and not above 'Z'.
 		upper := (x + (0x80-'A')*ones) &^ (x + (0x80-'Z'-1)*ones) & highs
 		if upper != 0 && b == nil {
-			b = append(make([]byte, 0, len(s)), s[:i]...)[:len(s)]
+			b = withPrefix(s, i)
 		}
 		if b != nil {
 			binary.LittleEndian.PutUint64(b[i:], x|upper>>2)
@@ -84,7 +84,7 @@ func toLower(s string) string {
 		}
 		if 'A' <= c && c <= 'Z' {
 			if b == nil {
-				b = append(make([]byte, 0, len(s)), s[:i]...)[:len(s)]
+				b = withPrefix(s, i)
 			}
 			c += 'a' - 'A'
 		}
@@ -96,6 +96,14 @@ func toLower(s string) string {
 		return s
 	}
 	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
+}
+
+// withPrefix returns a slice of len(s) bytes holding s[:i], for toLower to
+// write the rest into.
+func withPrefix(s string, i int) []byte {
+	b := make([]byte, len(s))
+	copy(b, s[:i])
+	return b
 }
 
 // encodedMessage finds the encoded authorization failure message.
