@@ -81,15 +81,6 @@ func (s Severity) Max(o Severity) Severity {
 	return s
 }
 
-// ParseSeverity returns the severity named by s (case-insensitive).
-func ParseSeverity(s string) (Severity, error) {
-	sev := Severity(strings.ToLower(strings.TrimSpace(s)))
-	if !sev.Valid() {
-		return "", fmt.Errorf("%w: unknown severity %q (want critical, high, medium, low or info)", ErrInvalid, s)
-	}
-	return sev, nil
-}
-
 // Outcome says how the underlying call ended.
 type Outcome string
 

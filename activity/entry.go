@@ -3,7 +3,7 @@ package activity
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -29,17 +29,12 @@ type Entry struct {
 	Source     string
 	DetailType string
 	Detail     []byte
-	Resources  []string
 }
 
 // Size is the entry's size as EventBridge computes it: 14 bytes for Time plus
-// the UTF-8 bytes of Source, DetailType, Detail and each Resource.
+// the UTF-8 bytes of Source, DetailType and Detail (it carries no Resources).
 func (e *Entry) Size() int {
-	n := entryTimeBytes + len(e.Source) + len(e.DetailType) + len(e.Detail)
-	for _, r := range e.Resources {
-		n += len(r)
-	}
-	return n
+	return entryTimeBytes + len(e.Source) + len(e.DetailType) + len(e.Detail)
 }
 
 // AppendJSON appends the entry as the JSON object
@@ -271,18 +266,13 @@ func Truncate(s string, n int) string {
 	if len(s) <= n { // fewer bytes than n means fewer runes too
 		return s
 	}
-	i, count := 0, 0
-	for i < len(s) {
+	cut, count := 0, 0
+	for i := range s {
 		if count == n-1 {
-			// Room for the ellipsis only if more than one rune remains.
-			_, size := utf8.DecodeRuneInString(s[i:])
-			if i+size == len(s) {
-				return s
-			}
-			return s[:i] + "…"
+			cut = i // the n-th rune, which "…" replaces if more follow
+		} else if count == n {
+			return s[:cut] + "…"
 		}
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
 		count++
 	}
 	return s
@@ -362,16 +352,15 @@ func trimDetail(detail json.RawMessage, budget int) json.RawMessage {
 	members, ok := objectMembers(detail)
 	if ok {
 		size := len(detail)
-		order := make([]int, len(members))
-		for i := range order {
-			order[i] = i
+		order := make([]*member, len(members))
+		for i := range members {
+			order[i] = &members[i]
 		}
-		sort.SliceStable(order, func(i, j int) bool { return len(members[order[i]].value) > len(members[order[j]].value) })
-		for _, idx := range order {
+		slices.SortStableFunc(order, func(a, b *member) int { return len(b.value) - len(a.value) }) // largest first
+		for _, m := range order {
 			if size <= budget {
 				break
 			}
-			m := &members[idx]
 			if len(m.value) <= 256 {
 				break
 			}
@@ -394,8 +383,7 @@ func preview(raw []byte, n int) json.RawMessage {
 	// JSON escaping of quotes and backslashes can double the text; cut by
 	// encoded size.
 	for {
-		cut := Truncate(s, n)
-		b, _ := json.Marshal(cut)
+		b, _ := json.Marshal(Truncate(s, n))
 		if len(b) <= n+8 || n <= 16 {
 			return b
 		}

@@ -376,7 +376,6 @@ func (p *Publisher) input(batch []pending) *eventbridge.PutEventsInput {
 			Source:       aws.String(e.entry.Source),
 			DetailType:   aws.String(e.entry.DetailType),
 			Detail:       aws.String(unsafe.String(unsafe.SliceData(e.entry.Detail), len(e.entry.Detail))),
-			Resources:    e.entry.Resources,
 		}
 	}
 	return in

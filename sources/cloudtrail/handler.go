@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -87,12 +88,7 @@ func (h *Handler) heartbeat(ctx context.Context, req heartbeat.Request) error {
 	return nil
 }
 
-func (h *Handler) logger() *slog.Logger {
-	if h.Logger == nil {
-		return slog.Default()
-	}
-	return h.Logger
-}
+func (h *Handler) logger() *slog.Logger { return cmp.Or(h.Logger, slog.Default()) }
 
 // parkPartial keeps the log events of a partly published batch in the
 // failure queue and reports whether it did: then the invocation succeeds,

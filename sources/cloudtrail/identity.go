@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/activity-aware/ids/activity"
@@ -23,11 +24,8 @@ func (r *record) actor(sc *scratch, a *activity.Actor, mfa *bool) *activity.Acto
 	session := id[iSessionContext]
 	issuer := get(session, "sessionIssuer")
 	issuerARN, issuerName := sc.str(get(issuer, "arn")), sc.str(get(issuer, "userName"))
-	if issuerARN == "" {
-		issuerARN = issuerName
-	}
 	a.MFA = sc.boolean(get(get(session, "attributes"), "mfaAuthenticated"), mfa)
-	a.SessionIssuer = issuerARN
+	a.SessionIssuer = cmp.Or(issuerARN, issuerName)
 	a.Name = r.name(sc, a, issuerName)
 	return a
 }
@@ -40,11 +38,8 @@ func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string 
 	switch a.Type {
 	case "Root":
 		return "root"
-	case "IAMUser":
-		if userName != "" {
-			return userName
-		}
-		if r, ok := strings.CutPrefix(resource, "user/"); ok {
+	case "IAMUser": // a userName is returned below
+		if r, ok := strings.CutPrefix(resource, "user/"); ok && userName == "" {
 			return r[strings.LastIndexByte(r, '/')+1:]
 		}
 	case "AssumedRole":
@@ -95,10 +90,8 @@ func (r *record) name(sc *scratch, a *activity.Actor, issuerName string) string 
 		}
 	}
 	// Unknown, missing or undocumented types: whatever names the caller.
-	for _, s := range []string{userName, resource, a.PrincipalID, a.InvokedBy} {
-		if s != "" {
-			return s
-		}
+	if s := cmp.Or(userName, resource, a.PrincipalID, a.InvokedBy); s != "" {
+		return s
 	}
 	if a.AccountID != "" {
 		return sc.join("account ", a.AccountID)

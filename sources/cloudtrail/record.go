@@ -2,6 +2,7 @@ package cloudtrail
 
 import (
 	"bytes"
+	"cmp"
 	"net/url"
 	"strings"
 	"time"
@@ -123,12 +124,9 @@ func pick(v *fastjson.Value, names *[24][]nameIndex, dst []*fastjson.Value) {
 // has at least one member every CloudTrail record (management, data, network
 // activity, Insights) carries.
 func (r *record) recognized() bool {
-	for _, i := range []int{mEventVersion, mEventID, mEventName, mEventSource, mEventType, mUserIdentity} {
-		if r.top[i] != nil {
-			return true
-		}
-	}
-	return false
+	t := &r.top
+	return t[mEventVersion] != nil || t[mEventID] != nil || t[mEventName] != nil ||
+		t[mEventSource] != nil || t[mEventType] != nil || t[mUserIdentity] != nil
 }
 
 // is reports whether v is present and of type t.
@@ -225,10 +223,6 @@ func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Ti
 		at = fallback
 	}
 	region := sc.str(r.top[mAWSRegion])
-	accountID := sc.str(r.top[mRecipient])
-	if accountID == "" {
-		accountID = actor.AccountID
-	}
 	a := &blk.activity
 	*a = activity.Activity{
 		SchemaVersion: activity.SchemaVersion,
@@ -236,7 +230,7 @@ func (r *record) activity(sc *scratch, origin *activity.Origin, fallback time.Ti
 		Source:        SourceName,
 		Severity:      severity(actor.Type, act, consoleFailure),
 		Time:          at,
-		Account:       activity.Account{ID: accountID},
+		Account:       activity.Account{ID: cmp.Or(sc.str(r.top[mRecipient]), actor.AccountID)},
 		Region:        region,
 		Actor:         actor,
 		Action:        act,
@@ -328,11 +322,7 @@ func (r *record) fields(sc *scratch, fs []activity.Field, a *activity.Activity, 
 	add("Region", a.Region)
 	add("Recipient Account ID", sc.str(r.top[mRecipient]))
 	add("User Account ID", a.Actor.AccountID)
-	username := sc.str(r.identity[iUserName])
-	if username == "" {
-		username = a.Actor.Name
-	}
-	add("Username", username)
+	add("Username", cmp.Or(sc.str(r.identity[iUserName]), a.Actor.Name))
 	add("User ARN", a.Actor.ARN)
 	add("Source IP", a.Actor.SourceIP)
 	add("User Agent", a.Actor.UserAgent)
@@ -389,23 +379,16 @@ func severity(actorType string, act *activity.Action, consoleFailure bool) activ
 
 // shortService is eventSource without its domain: "iam.amazonaws.com" → "iam".
 func shortService(service string) string {
-	if service == "" {
-		return "unknown"
-	}
 	if i := strings.IndexByte(service, '.'); i > 0 {
 		return service[:i]
 	}
-	return service
+	return cmp.Or(service, "unknown")
 }
 
 // appendSubject appends the one line a human reads first, e.g.
 // "Access denied: IAMUser alice → iam:GetPolicy".
 func appendSubject(b []byte, actor *activity.Actor, act *activity.Action, consoleFailure, insight bool, insightState string) []byte {
-	name := act.Name
-	if name == "" {
-		name = "unknown"
-	}
-	service := shortService(act.Service)
+	name, service := cmp.Or(act.Name, "unknown"), shortService(act.Service)
 	// "who" is the actor's type and name, or the name alone.
 	typ, sep := actor.Type, " "
 	if typ == "" || strings.EqualFold(actor.Type, actor.Name) {

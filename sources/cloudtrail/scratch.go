@@ -44,8 +44,6 @@ const arenaChunk = 16 << 10
 // and buffers batch after batch.
 var scratches = sync.Pool{New: func() any { return new(scratch) }}
 
-func getScratch() *scratch { return scratches.Get().(*scratch) }
-
 // putScratch keeps sc for the next call, unless a hostile batch made its
 // buffers huge.
 func putScratch(sc *scratch) {

@@ -81,7 +81,7 @@ const TagOmitted = "cloudtrail-omitted"
 // nil. fallback is the time used when the record has no usable eventTime
 // (time.Now when fallback is zero). FromRecord keeps no reference to raw.
 func (s *Source) FromRecord(raw []byte, origin *activity.Origin, fallback time.Time) *activity.Activity {
-	sc := getScratch()
+	sc := scratches.Get().(*scratch)
 	defer putScratch(sc)
 	return s.fromRecord(sc, raw, false, jsonscan.Verdict{}, origin, fallback)
 }

@@ -148,7 +148,7 @@ func (s *Source) fromLogsData(d *events.CloudwatchLogsData, checked jsonscan.Ver
 	}
 	out := make([]*activity.Activity, 0, len(d.LogEvents))
 	origins := make([]activity.Origin, len(d.LogEvents))
-	sc := getScratch()
+	sc := scratches.Get().(*scratch)
 	defer putScratch(sc)
 	sc.blocks = make([]recordActivity, 0, len(d.LogEvents))
 	defer func() { sc.blocks = nil }()
