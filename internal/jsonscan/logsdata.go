@@ -30,12 +30,22 @@ import (
 // message when the message is plain: its quotes, each the escape \" in the
 // batch, are then exactly where its strings start and end, so the check
 // skips them at once instead of reading them again.
-func DecodeLogsData(data []byte, d *events.CloudwatchLogsData) (Verdicts, bool) {
+//
+// With m, it decodes into m's memory, allocating only what m lacks, and keeps
+// what it allocated there for the next batch: the strings, log events and
+// verdicts of the batch m last decoded are overwritten.
+func DecodeLogsData(data []byte, d *events.CloudwatchLogsData, m *Buffers) (Verdicts, bool) {
+	if m == nil {
+		m = new(Buffers)
+	}
 	// Unescaped, a string is never longer than its JSON text; the eight
 	// spare bytes let the unescaper store a whole word past the end.
-	r := logsReader{b: data, out: make([]byte, 0, len(data)+8), quotes: make([]int32, 0, 512)}
+	if cap(m.out) < len(data)+8 {
+		m.out = make([]byte, 0, len(data)+8)
+	}
+	r := logsReader{b: data, out: m.out[:0], quotes: m.quotes[:0]}
 	*d = events.CloudwatchLogsData{}
-	var verdicts Verdicts
+	verdicts := m.verdicts[:0]
 	ok := r.object(func(key string) bool {
 		switch key {
 		case "messageType":
@@ -53,7 +63,9 @@ func DecodeLogsData(data []byte, d *events.CloudwatchLogsData) (Verdicts, bool) 
 				return r.str(&d.SubscriptionFilters[len(d.SubscriptionFilters)-1])
 			})
 		case "logEvents":
-			d.LogEvents = []events.CloudwatchLogsLogEvent{}
+			if d.LogEvents = m.events[:0]; d.LogEvents == nil {
+				d.LogEvents = []events.CloudwatchLogsLogEvent{} // empty, not nil
+			}
 			return r.array(func() bool {
 				d.LogEvents = append(d.LogEvents, events.CloudwatchLogsLogEvent{})
 				verdicts = append(verdicts, Verdict{})
@@ -62,12 +74,25 @@ func DecodeLogsData(data []byte, d *events.CloudwatchLogsData) (Verdicts, bool) 
 		}
 		return false
 	})
+	m.events, m.verdicts, m.quotes = d.LogEvents, verdicts, r.quotes
 	if r.space(); !ok || r.i != len(r.b) {
 		*d = events.CloudwatchLogsData{}
 		return nil, false
 	}
 	return verdicts, true
 }
+
+// Buffers is memory DecodeLogsData decodes batch after batch into. Its zero
+// value is ready; it is not for concurrent use.
+type Buffers struct {
+	out      []byte
+	quotes   []int32
+	events   []events.CloudwatchLogsLogEvent
+	verdicts Verdicts
+}
+
+// Cap is the number of bytes b holds for strings.
+func (b *Buffers) Cap() int { return cap(b.out) }
 
 // Verdict is Check's answer for a log event's message, when Known.
 type Verdict struct{ Known, Valid, Compact bool }

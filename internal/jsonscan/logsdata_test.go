@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,13 +38,18 @@ var logsSeeds = []string{
 // leaves d zero. Each verdict it gives is Check's for the message, given
 // only for a message without a backslash or control byte, and for every
 // such message of a batch that writes each quote \" (one without \u).
+// Decoding into Buffers that earlier inputs were decoded into gives the same.
 func FuzzDecodeLogsData(f *testing.F) {
 	for _, s := range logsSeeds {
 		f.Add([]byte(s))
 	}
+	var reused Buffers
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var got, want events.CloudwatchLogsData
-		verdicts, ok := DecodeLogsData(data, &got)
+		var got, want, again events.CloudwatchLogsData
+		verdicts, ok := DecodeLogsData(data, &got, nil)
+		if verdictsAgain, okAgain := DecodeLogsData(data, &again, &reused); okAgain != ok || !reflect.DeepEqual(again, got) || !slices.Equal(verdictsAgain, verdicts) {
+			t.Fatalf("for %q, into reused buffers: %v %+v %v; fresh: %v %+v %v", data, okAgain, again, verdictsAgain, ok, got, verdicts)
+		}
 		if !ok {
 			if !reflect.DeepEqual(got, events.CloudwatchLogsData{}) {
 				t.Fatalf("declined %q but left %+v", data, got)
@@ -83,13 +89,13 @@ func checkVerdict(t *testing.T, message string, v Verdict, want bool) {
 func TestDecodeLogsDataTakes(t *testing.T) {
 	for i, s := range logsSeeds {
 		var d events.CloudwatchLogsData
-		if _, got := DecodeLogsData([]byte(s), &d); got != (i < 6) {
+		if _, got := DecodeLogsData([]byte(s), &d, nil); got != (i < 6) {
 			t.Errorf("DecodeLogsData(%q) = %v, want %v", s, got, i < 6)
 		}
 	}
 	var d events.CloudwatchLogsData
 	rec := `{"eventName":"GetPolicy","errorMessage":"User: \u003cb\u003e \"q\" \\ \/ \b\f\n\r\t é 😀 \ud83d\ude00 \u00e9 \u2028"}`
-	if _, ok := DecodeLogsData([]byte(logsSeeds[0]), &d); !ok || d.Owner != "oé😀\u2028\"\\/\b\f\n\r\té😀" || len(d.LogEvents) != 2 || d.LogEvents[0].Message != rec ||
+	if _, ok := DecodeLogsData([]byte(logsSeeds[0]), &d, nil); !ok || d.Owner != "oé😀\u2028\"\\/\b\f\n\r\té😀" || len(d.LogEvents) != 2 || d.LogEvents[0].Message != rec ||
 		d.LogEvents[1].Message != "" || d.LogEvents[1].Timestamp != -5 || d.SubscriptionFilters[0] != "aaids" {
 		t.Errorf("decoded %+v", d)
 	}
@@ -110,7 +116,17 @@ func BenchmarkDecodeLogsData(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
 			var got events.CloudwatchLogsData
-			if _, ok := DecodeLogsData(data, &got); !ok || len(got.LogEvents) != len(d.LogEvents) {
+			if _, ok := DecodeLogsData(data, &got, nil); !ok || len(got.LogEvents) != len(d.LogEvents) {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("jsonscan-reused", func(b *testing.B) { // as the source Lambda decodes batch after batch
+		b.SetBytes(int64(len(data)))
+		var m Buffers
+		for b.Loop() {
+			var got events.CloudwatchLogsData
+			if _, ok := DecodeLogsData(data, &got, &m); !ok || len(got.LogEvents) != len(d.LogEvents) {
 				b.Fatal("declined")
 			}
 		}

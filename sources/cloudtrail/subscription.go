@@ -119,7 +119,7 @@ func inflate(dst *bytes.Buffer, src []byte) error {
 // by goccy/go-json as encoding/json would decode it.
 func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 	var d events.CloudwatchLogsData
-	checked, ok := jsonscan.DecodeLogsData(data, &d) // the shape CloudWatch Logs writes, else:
+	checked, ok := jsonscan.DecodeLogsData(data, &d, nil) // the shape CloudWatch Logs writes, else:
 	if !ok {
 		if err := gojson.Unmarshal(data, &d); err != nil {
 			return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
