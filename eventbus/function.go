@@ -50,7 +50,9 @@ func Environment(busName string, maxBytes int) map[string]string {
 }
 
 // Sender delivers activities to the activity bus; *Publisher implements it.
-// It returns an error unless every activity was delivered.
+// It returns an error unless every activity was delivered. It keeps no
+// activity once it returns: a caller may build the next ones in their
+// memory (the CloudTrail source does).
 type Sender interface {
 	Publish(ctx context.Context, acts []*activity.Activity) error
 }

@@ -87,7 +87,7 @@ func TestPayloadsDecodeToTheirDecodedForm(t *testing.T) {
 				t.Fatalf("payload decodes to\n%+v\nwant (decoded/%s.json)\n%+v", got, name, wantData)
 			}
 
-			acts, err := src.FromSubscription(ev)
+			acts, err := src.FromSubscription(ev, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

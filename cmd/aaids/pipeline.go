@@ -71,7 +71,7 @@ func (p *pipeline) activities(it logfile.Item) (acts []*activity.Activity, read 
 	switch it.Kind {
 	case logfile.Subscription:
 		if p.filter == nil {
-			acts, err := p.source.FromSubscription(*it.Subscription)
+			acts, err := p.source.FromSubscription(*it.Subscription, nil)
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: %w", where(it), err)
 			}

@@ -378,7 +378,7 @@ func (r *redriver) publish(ctx context.Context, p *parked) (string, error) {
 		acts = []*activity.Activity{a}
 	default:
 		var err error
-		if acts, err = r.pipe.source.FromPayload(p.payload); err != nil {
+		if acts, err = r.pipe.source.FromPayload(p.payload, nil); err != nil {
 			return "", err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -14,19 +15,28 @@ import (
 )
 
 // sameAsReference fails unless fromBatch standardizes data exactly as
-// FromLogsData does after encoding/json, the reference decoder, decodes it:
+// FromRecord does each log event (and FromLogsData the batch) after
+// encoding/json, the reference decoder, decodes it:
 // the same activities, or an error (ErrMalformedPayload) where encoding/json
-// fails or the batch is neither a data nor a control message.
-func sameAsReference(t *testing.T, s *Source, data []byte) {
+// fails or the batch is neither a data nor a control message. fromBatch
+// builds them in b, which the caller passes batch after batch, as the Handler
+// does.
+func sameAsReference(t *testing.T, s *Source, b *Batch, data []byte) {
 	t.Helper()
-	got, gotErr := s.fromBatch(data)
+	got, gotErr := s.fromBatch(data, b)
 	var d events.CloudwatchLogsData
 	wantErr := json.Unmarshal(data, &d)
 	var want []*activity.Activity
 	switch {
 	case wantErr != nil:
 	case d.MessageType == dataMessage:
-		want = s.FromLogsData(&d)
+		// Record by record, each in memory of its own: the reference shares
+		// none of the batch's memory handling.
+		for _, le := range d.LogEvents {
+			origin := activity.Origin{LogGroup: d.LogGroup, LogStream: d.LogStream, SubscriptionFilters: d.SubscriptionFilters, Owner: d.Owner, LogEventID: le.ID}
+			want = append(want, s.FromRecord([]byte(le.Message), &origin, logTime(le.Timestamp)))
+		}
+		sameJSON(t, s.FromLogsData(&d), want)
 	case d.MessageType != controlMessage:
 		wantErr = errors.New("message type")
 	}
@@ -96,20 +106,65 @@ func TestBatchMatchesReference(t *testing.T) {
 		{"not an object", `[1]`},
 		{"empty object", `{}`},
 	}
-	s := deployedSource(t)
+	s, b := deployedSource(t), new(Batch)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { sameAsReference(t, s, []byte(tt.data)) })
+		t.Run(tt.name, func(t *testing.T) { sameAsReference(t, s, b, []byte(tt.data)) })
 	}
 }
 
-// TestBatchFixtures reads maximum batches of the fixtures both ways.
+// TestBatchFixtures reads maximum batches of the fixtures both ways, twice
+// in the same Batch, which needs no more memory the second time.
 func TestBatchFixtures(t *testing.T) {
 	recs := loadFixtureRecords(t)
-	s := deployedSource(t)
-	for start := 0; start < len(recs); {
-		batch, _, next := packBatch(t, recs, start)
-		sameAsReference(t, s, batch)
-		start = next
+	s, b := deployedSource(t), new(Batch)
+	chunks := 0
+	for pass := range 2 {
+		for start := 0; start < len(recs); {
+			batch, _, next := packBatch(t, recs, start)
+			sameAsReference(t, s, b, batch)
+			start = next
+		}
+		if pass == 0 {
+			chunks = len(b.chunks)
+		} else if len(b.chunks) != chunks {
+			t.Errorf("the arena of the batch grew from %d to %d chunks for the same batches", chunks, len(b.chunks))
+		}
+	}
+}
+
+// TestBatchMemoryOfItsOwn: a batch's memory starts zero when used again, and
+// the source never builds an activity outside a batch (FromRecord) in it.
+func TestBatchMemoryOfItsOwn(t *testing.T) {
+	rec := func(id string) string {
+		return `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"u-` + id + `"},"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"GetPolicy","eventID":"` + id + `"}`
+	}
+	batch := func(ids ...string) []byte {
+		var msgs []string
+		for _, id := range ids {
+			msgs = append(msgs, rec(id))
+		}
+		return testBatch.JSON(msgs...)
+	}
+	s, b := New(Options{}), new(Batch)
+	if _, err := s.fromBatch(batch("a1", "a2"), b); err != nil {
+		t.Fatal(err)
+	}
+	alone := s.FromRecord([]byte(rec("alone")), nil, time.Time{})
+	before, err := activity.Marshal(alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.fromBatch(batch("b1-overwriting", "b2-overwriting"), b); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := activity.Marshal(alone); !bytes.Equal(after, before) {
+		t.Fatalf("an activity of FromRecord changed when a batch was built:\n%s\nwas\n%s", after, before)
+	}
+	b.reset(2)
+	for i, blk := range b.blocks[:cap(b.blocks)] {
+		if !reflect.ValueOf(blk).IsZero() {
+			t.Fatalf("block %d of a batch used again is not zero: %+v", i, blk.activity)
+		}
 	}
 }
 
@@ -118,8 +173,8 @@ func FuzzBatch(f *testing.F) {
 	f.Add([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"},{"id":"2","message":"{\"a\":1}"}]}`))
 	f.Add([]byte(`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`))
 	f.Add([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"message":"{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"},\"n\":[NaN, 1]}"}]}`))
-	s := deployedSource(f)
+	s, b := deployedSource(f), new(Batch)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sameAsReference(t, s, data)
+		sameAsReference(t, s, b, data)
 	})
 }

@@ -50,9 +50,10 @@ func standardize(tb testing.TB, decode func() ([]*activity.Activity, error)) int
 	return len(acts)
 }
 
-// standardizeBatch is standardize of a decoded subscription event.
-func standardizeBatch(tb testing.TB, s *Source, ev events.CloudwatchLogsEvent) int {
-	return standardize(tb, func() ([]*activity.Activity, error) { return s.FromSubscription(ev) })
+// standardizeBatch is standardize of a decoded subscription event, in the
+// memory of the batch before (b), as the Handler builds them.
+func standardizeBatch(tb testing.TB, s *Source, ev events.CloudwatchLogsEvent, b *Batch) int {
+	return standardize(tb, func() ([]*activity.Activity, error) { return s.FromSubscription(ev, b) })
 }
 
 // benchmarkBatch reports standardize of one maximum-size subscription batch
@@ -80,16 +81,18 @@ func benchmarkBatch(b *testing.B, s *Source, decode func(s *Source, ev events.Cl
 // the enrichers the deployed function adds: a figure for comparison only.
 func BenchmarkSubscriptionBatch(b *testing.B) {
 	benchmarkBatch(b, New(Options{}), func(s *Source, ev events.CloudwatchLogsEvent, _ []byte) ([]*activity.Activity, error) {
-		return s.FromSubscription(ev)
+		return s.FromSubscription(ev, nil)
 	})
 }
 
 // BenchmarkSubscriptionPayload starts from the invocation payload as the
 // Lambda runtime delivers it (Handler.Invoke's path, FromPayload), envelope
-// decoding included, with the source as deployed (deployedSource).
+// decoding included, with the source as deployed (deployedSource), each
+// batch built in the memory of the one before, as Handler.Invoke builds it.
 func BenchmarkSubscriptionPayload(b *testing.B) {
+	var batch Batch
 	benchmarkBatch(b, deployedSource(b), func(s *Source, _ events.CloudwatchLogsEvent, payload []byte) ([]*activity.Activity, error) {
-		return s.FromPayload(payload)
+		return s.FromPayload(payload, &batch)
 	})
 }
 
@@ -144,8 +147,9 @@ func TestMaxBatchPeakHeap(t *testing.T) {
 				}
 			}()
 			// Two batches, as a warm Lambda handles one after another.
-			n := standardizeBatch(t, s, ev)
-			n += standardizeBatch(t, s, ev)
+			var b Batch
+			n := standardizeBatch(t, s, ev, &b)
+			n += standardizeBatch(t, s, ev, &b)
 			close(stop)
 			p := <-peak
 			var after runtime.MemStats

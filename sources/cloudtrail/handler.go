@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,7 +19,8 @@ import (
 )
 
 // Publisher delivers activities to the activity bus; eventbus.Publisher
-// implements it. It returns an error unless every activity was delivered.
+// implements it. It returns an error unless every activity was delivered,
+// and keeps none of them: Invoke builds the next batch in their memory.
 type Publisher = eventbus.Sender
 
 // Handler is the CloudTrail source Lambda's handler: it standardizes a
@@ -53,7 +55,7 @@ type Handler struct {
 // nothing published, so Lambda retries and finally keeps the batch in the
 // on-failure destination; so is a failed publish.
 func (h *Handler) Handle(ctx context.Context, ev events.CloudwatchLogsEvent) error {
-	acts, err := h.Source.FromSubscription(ev)
+	acts, err := h.Source.FromSubscription(ev, nil)
 	return h.publish(ctx, acts, err)
 }
 
@@ -72,9 +74,19 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if out, ok, err := h.invokeKinesis(ctx, payload); ok {
 		return out, err
 	}
-	acts, err := h.Source.FromPayload(payload)
-	return []byte("null"), h.publish(ctx, acts, err)
+	b := batches.Get().(*Batch)
+	acts, err := h.Source.FromPayload(payload, b)
+	// Once published, nothing reads the activities (an error might); a
+	// batch far larger than CloudWatch Logs sends leaves no megabytes behind.
+	if err = h.publish(ctx, acts, err); err == nil && b.decoded.Cap() <= maxInflated/4 && cap(b.acts) <= 2500 {
+		batches.Put(b)
+	}
+	return []byte("null"), err
 }
+
+// batches pools the memory of published batches, so that a warm function
+// builds batch after batch in the same few megabytes.
+var batches = sync.Pool{New: func() any { return new(Batch) }}
 
 // heartbeat publishes the canary for req.
 func (h *Handler) heartbeat(ctx context.Context, req heartbeat.Request) error {

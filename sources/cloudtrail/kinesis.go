@@ -37,7 +37,7 @@ func (h *Handler) HandleKinesis(ctx context.Context, ev events.KinesisEvent) (ev
 	}
 	var acts []*activity.Activity
 	for _, r := range ev.Records {
-		got, err := h.Source.FromGzip(r.Kinesis.Data)
+		got, err := h.Source.FromGzip(r.Kinesis.Data, nil)
 		if err != nil {
 			h.logger().ErrorContext(ctx, "cloudtrail source: kinesis record not decoded",
 				"sequenceNumber", r.Kinesis.SequenceNumber, "partitionKey", activity.Truncate(r.Kinesis.PartitionKey, 256),

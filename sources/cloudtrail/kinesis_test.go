@@ -32,11 +32,11 @@ func kinesisEvent(datas ...[]byte) events.KinesisEvent {
 func TestFromGzipMatchesFromSubscription(t *testing.T) {
 	s := New(Options{})
 	batch := testBatch.JSON(compactRecord(t, "iamuser.json"), "not a record", compactRecord(t, "assumedrole.json"))
-	want, err := s.FromSubscription(subscriptiontest.Event(batch))
+	want, err := s.FromSubscription(subscriptiontest.Event(batch), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.FromGzip(subscriptiontest.Gzip(batch))
+	got, err := s.FromGzip(subscriptiontest.Gzip(batch), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestFromGzipMatchesFromSubscription(t *testing.T) {
 		}
 	}
 	// The base64 text is not a gzip payload: no second decoder accepts it.
-	if _, err := s.FromGzip([]byte(subscriptiontest.Encode(batch))); !errors.Is(err, ErrMalformedPayload) {
+	if _, err := s.FromGzip([]byte(subscriptiontest.Encode(batch)), nil); !errors.Is(err, ErrMalformedPayload) {
 		t.Errorf("base64 data: %v, want ErrMalformedPayload", err)
 	}
 }
@@ -123,7 +123,7 @@ func FuzzKinesisDecode(f *testing.F) {
 	f.Add([]byte{})
 	h := &Handler{Source: New(Options{}), Publisher: &recordingPublisher{}, Logger: slog.New(slog.DiscardHandler)}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		acts, err := h.Source.FromGzip(data)
+		acts, err := h.Source.FromGzip(data, nil)
 		if err != nil && (acts != nil || (!errors.Is(err, ErrMalformedPayload) && !errors.Is(err, ErrPayloadTooLarge))) {
 			t.Fatalf("error %v with %d activities", err, len(acts))
 		}

@@ -70,7 +70,7 @@ func TestHandlerParksPoisonRecords(t *testing.T) {
 		t.Fatalf("parked %s, want the poison record alone with its error code", msgs[0].Body)
 	}
 	// The parked payload is a batch the function reads again as it did.
-	acts, err := New(Options{}).FromSubscription(rec.RequestPayload)
+	acts, err := New(Options{}).FromSubscription(rec.RequestPayload, nil)
 	if err != nil || len(acts) != 1 || !strings.HasPrefix(acts[0].ID, "poison-") {
 		t.Fatalf("parked payload reads as %d activities, %v", len(acts), err)
 	}

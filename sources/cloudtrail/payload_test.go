@@ -5,14 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
@@ -21,15 +26,16 @@ var _ lambda.Handler = (*Handler)(nil)
 
 // samePayloadResult fails unless FromPayload and encoding/json followed by
 // FromSubscription agree on the payload: both errors (ErrMalformedPayload or
-// ErrPayloadTooLarge), or the same activities.
-func samePayloadResult(t *testing.T, s *Source, payload []byte) {
+// ErrPayloadTooLarge), or the same activities. FromPayload builds them in b,
+// which the caller passes call after call, as Handler.Invoke does.
+func samePayloadResult(t *testing.T, s *Source, b *Batch, payload []byte) {
 	t.Helper()
-	got, gotErr := s.FromPayload(payload)
+	got, gotErr := s.FromPayload(payload, b)
 	var want []*activity.Activity
 	var ev events.CloudwatchLogsEvent
 	wantErr := json.Unmarshal(payload, &ev)
 	if wantErr == nil {
-		want, wantErr = s.FromSubscription(ev)
+		want, wantErr = s.FromSubscription(ev, nil)
 	}
 	if (gotErr == nil) != (wantErr == nil) {
 		t.Fatalf("FromPayload error %v, encoding/json + FromSubscription error %v", gotErr, wantErr)
@@ -66,11 +72,11 @@ func TestFromPayload(t *testing.T) {
 		{"not JSON", `awslogs`, true},
 		{"array", `[{"awslogs":{"data":"` + data + `"}}]`, true},
 	}
-	s := New(Options{})
+	s, b := New(Options{}), new(Batch)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			samePayloadResult(t, s, []byte(tt.payload))
-			if _, err := s.FromPayload([]byte(tt.payload)); (err != nil) != tt.wantErr {
+			samePayloadResult(t, s, b, []byte(tt.payload))
+			if _, err := s.FromPayload([]byte(tt.payload), nil); (err != nil) != tt.wantErr {
 				t.Fatalf("FromPayload error %v, want error %v", err, tt.wantErr)
 			}
 		})
@@ -98,13 +104,108 @@ func TestHandlerInvoke(t *testing.T) {
 	}
 }
 
+// failingPublisher fails when err is set, naming the first activity as the
+// bus's answer does, and notes where the activities it was last given are.
+type failingPublisher struct {
+	err   bool
+	first *activity.Activity
+}
+
+func (p *failingPublisher) Publish(_ context.Context, acts []*activity.Activity) error {
+	p.first = acts[0]
+	if p.err {
+		return &eventbus.UndeliveredError{Failures: []eventbus.Failure{{ID: acts[0].ID, Code: "InternalFailure"}}, Total: len(acts)}
+	}
+	return nil
+}
+
+// TestInvokeReusesBatchMemory: Invoke builds a batch in the memory of the
+// last published one, and never in that of a batch it failed to publish,
+// whose error still names its activities, nor in that of a batch far larger
+// than CloudWatch Logs sends.
+func TestInvokeReusesBatchMemory(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // a collection empties the pool
+	// invoke publishes a batch of n copies of one record.
+	invoke := func(h *Handler, id string, n int) error {
+		rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"alice"},"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"GetPolicy","eventID":"` + id + `"}`
+		body, err := json.Marshal(subscriptiontest.Event(testBatch.JSON(slices.Repeat([]string{rec}, n)...)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.Invoke(context.Background(), body)
+		return err
+	}
+	pub := &failingPublisher{}
+	h := &Handler{Source: New(Options{}), Publisher: pub, Logger: slog.New(slog.DiscardHandler)}
+	if err := invoke(h, "first-published", 1); err != nil {
+		t.Fatal(err)
+	}
+	published := pub.first
+	if err := invoke(h, "second-published", 1); err != nil || pub.first != published {
+		t.Fatalf("Invoke = %v; the second batch's activity at %p, the first's at %p: memory not reused", err, pub.first, published)
+	}
+	pub.err = true
+	failure := invoke(h, "failed-to-publish", 1)
+	if failure == nil || !strings.Contains(failure.Error(), "failed-to-publish") {
+		t.Fatalf("Invoke with a failing publisher = %v", failure)
+	}
+	failed, text := pub.first, failure.Error()
+	pub.err = false
+	if err := invoke(h, "published-after-it", 1); err != nil || pub.first == failed || failure.Error() != text {
+		t.Fatalf("Invoke = %v; the batch after a failed one at %p, the failed one at %p; its error now %q, was %q", err, pub.first, failed, failure.Error(), text)
+	}
+	if err := invoke(h, "2501-log-events", 2501); err != nil {
+		t.Fatal(err)
+	}
+	huge := pub.first
+	if err := invoke(h, "after-the-huge-batch", 1); err != nil || pub.first == huge {
+		t.Fatalf("Invoke = %v; the batch after a huge one built in its memory (%p)", err, huge)
+	}
+}
+
+// checkingPublisher fails unless each activity it is given is the record of
+// the id its batch was invoked with, at the moment it is published.
+type checkingPublisher struct{}
+
+func (checkingPublisher) Publish(ctx context.Context, acts []*activity.Activity) error {
+	want := ctx.Value(checkingPublisher{}).(string)
+	for _, a := range acts {
+		if a.ID != want || a.Actor == nil || a.Actor.Name != "u-"+want {
+			return fmt.Errorf("published activity %q of %+v for the batch of %q", a.ID, a.Actor, want)
+		}
+	}
+	return nil
+}
+
+// TestInvokeConcurrently: concurrent invocations of one Handler (as a test
+// or a caller other than the Lambda runtime may make) each build their batch
+// in memory of their own.
+func TestInvokeConcurrently(t *testing.T) {
+	h := &Handler{Source: New(Options{}), Publisher: checkingPublisher{}, Logger: slog.New(slog.DiscardHandler)}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				id := fmt.Sprintf("g%d-%d", g, i)
+				rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"u-` + id + `"},"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"GetPolicy","eventID":"` + id + `"}`
+				body, _ := json.Marshal(subscriptiontest.Event(testBatch.JSON(rec, rec, rec)))
+				if _, err := h.Invoke(context.WithValue(context.Background(), checkingPublisher{}, id), body); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func FuzzFromPayload(f *testing.F) {
 	data := subscriptiontest.Encode([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":"{\"eventName\":\"A\",\"userIdentity\":{\"type\":\"Root\"}}"}]}`))
 	f.Add([]byte(`{"awslogs":{"data":"` + data + `"}}`))
 	f.Add([]byte(`{"AwsLogs":{"data":"` + data + `"},"awslogs":{"data":""}}`))
 	f.Add([]byte(`{"awslogs":{"data":"H4sIAAAAAAAA"}}`))
-	s := New(Options{})
+	s, b := New(Options{}), new(Batch)
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		samePayloadResult(t, s, payload)
+		samePayloadResult(t, s, b, payload)
 	})
 }

@@ -21,17 +21,16 @@ type scratch struct {
 	// num holds the text of the last number read; buf builds the strings of
 	// one activity that share an allocation.
 	num, buf []byte
-	// blocks, when not nil, holds the activities of the batch being
-	// standardized: one allocation for the batch, owned by its activities
-	// (never reused by the scratch).
-	blocks []recordActivity
+	// batch, while a batch is standardized, is the memory its activities
+	// are built in (the scratch never keeps it).
+	batch *Batch
 }
 
-// newBlock returns a zero recordActivity, from sc.blocks while it has room.
+// newBlock returns a zero recordActivity, from the batch while it has room.
 func (sc *scratch) newBlock() *recordActivity {
-	if len(sc.blocks) < cap(sc.blocks) {
-		sc.blocks = sc.blocks[:len(sc.blocks)+1]
-		return &sc.blocks[len(sc.blocks)-1]
+	if b := sc.batch; b != nil && len(b.blocks) < cap(b.blocks) {
+		b.blocks = b.blocks[:len(b.blocks)+1]
+		return &b.blocks[len(b.blocks)-1]
 	}
 	return new(recordActivity)
 }
@@ -60,7 +59,7 @@ func (sc *scratch) keep(b []byte) string {
 		return ""
 	}
 	if len(b) > cap(sc.arena)-len(sc.arena) {
-		sc.arena = make([]byte, 0, max(arenaChunk, len(b)))
+		sc.arena = sc.batch.chunk(len(b))
 	}
 	start := len(sc.arena)
 	sc.arena = append(sc.arena, b...)

@@ -47,8 +47,9 @@ var gzipReaders = sync.Pool{New: func() any { return new(gzip.Reader) }}
 // standardizes every log event of the batch. A CONTROL_MESSAGE yields (nil,
 // nil). A payload that is not base64, not gzip or not a batch is an error
 // wrapping ErrMalformedPayload (or ErrPayloadTooLarge); no activity is
-// returned with an error.
-func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent) ([]*activity.Activity, error) {
+// returned with an error. It builds the activities in b, the memory of an
+// earlier batch (see Batch), or in memory of their own when b is nil.
+func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent, b *Batch) ([]*activity.Activity, error) {
 	data := readOnlyBytes(ev.AWSLogs.Data) // read by the base64 decoder only
 	compressed := buffers.Get().(*bytes.Buffer)
 	defer putBuffer(compressed)
@@ -58,20 +59,20 @@ func (s *Source) FromSubscription(ev events.CloudwatchLogsEvent) ([]*activity.Ac
 	if err != nil {
 		return nil, fmt.Errorf("%w: base64: %w", ErrMalformedPayload, err)
 	}
-	return s.FromGzip(raw)
+	return s.FromGzip(raw, b)
 }
 
 // FromGzip standardizes a gzipped subscription batch as CloudWatch Logs
 // writes it to a Kinesis data stream through a logs destination: the bytes
 // of one Kinesis record, the payload FromSubscription reads without its
-// base64. Its results and errors are FromSubscription's.
-func (s *Source) FromGzip(zipped []byte) ([]*activity.Activity, error) {
+// base64. Its results, errors and b are FromSubscription's.
+func (s *Source) FromGzip(zipped []byte, b *Batch) ([]*activity.Activity, error) {
 	inflated := buffers.Get().(*bytes.Buffer)
 	defer putBuffer(inflated)
 	if err := inflate(inflated, zipped); err != nil {
 		return nil, err
 	}
-	return s.fromBatch(inflated.Bytes())
+	return s.fromBatch(inflated.Bytes(), b)
 }
 
 // FromPayload standardizes a CloudWatch Logs subscription event as the Lambda
@@ -79,13 +80,13 @@ func (s *Source) FromGzip(zipped []byte) ([]*activity.Activity, error) {
 // FromSubscription does after decoding it into events.CloudwatchLogsEvent
 // with encoding/json; goccy/go-json decodes it, without copying the megabyte
 // of base64. A payload that is not such an event is an error wrapping
-// ErrMalformedPayload.
-func (s *Source) FromPayload(payload []byte) ([]*activity.Activity, error) {
+// ErrMalformedPayload. b is FromSubscription's.
+func (s *Source) FromPayload(payload []byte, b *Batch) ([]*activity.Activity, error) {
 	var ev events.CloudwatchLogsEvent
 	if err := gojson.UnmarshalWithOption(payload, &ev, gojson.DecodeNoCopyString()); err != nil {
 		return nil, fmt.Errorf("%w: event JSON: %w", ErrMalformedPayload, err)
 	}
-	return s.FromSubscription(ev)
+	return s.FromSubscription(ev, b)
 }
 
 // putBuffer returns b to the pool unless a hostile payload made it huge.
@@ -117,9 +118,12 @@ func inflate(dst *bytes.Buffer, src []byte) error {
 
 // fromBatch standardizes the batch JSON of a subscription payload, decoded
 // by goccy/go-json as encoding/json would decode it.
-func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
+func (s *Source) fromBatch(data []byte, b *Batch) ([]*activity.Activity, error) {
+	if b == nil {
+		b = new(Batch)
+	}
 	var d events.CloudwatchLogsData
-	checked, ok := jsonscan.DecodeLogsData(data, &d, nil) // the shape CloudWatch Logs writes, else:
+	checked, ok := jsonscan.DecodeLogsData(data, &d, &b.decoded) // the shape CloudWatch Logs writes, else:
 	if !ok {
 		if err := gojson.Unmarshal(data, &d); err != nil {
 			return nil, fmt.Errorf("%w: batch JSON: %w", ErrMalformedPayload, err)
@@ -127,7 +131,7 @@ func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 	}
 	switch d.MessageType {
 	case dataMessage:
-		return s.fromLogsData(&d, checked), nil
+		return s.fromLogsData(&d, checked, b), nil
 	case controlMessage:
 		return nil, nil
 	}
@@ -137,26 +141,63 @@ func (s *Source) fromBatch(data []byte) ([]*activity.Activity, error) {
 // FromLogsData standardizes an already decoded subscription batch, one
 // activity per log event. A batch other than DATA_MESSAGE yields none.
 func (s *Source) FromLogsData(d *events.CloudwatchLogsData) []*activity.Activity {
-	return s.fromLogsData(d, nil)
+	return s.fromLogsData(d, nil, new(Batch))
 }
 
 // fromLogsData is FromLogsData with Check's answers for the messages, as
-// DecodeLogsData gives them (or none).
-func (s *Source) fromLogsData(d *events.CloudwatchLogsData, checked jsonscan.Verdicts) []*activity.Activity {
+// DecodeLogsData gives them (or none), built in b.
+func (s *Source) fromLogsData(d *events.CloudwatchLogsData, checked jsonscan.Verdicts, b *Batch) []*activity.Activity {
 	if d == nil || d.MessageType != dataMessage {
 		return nil
 	}
-	out := make([]*activity.Activity, 0, len(d.LogEvents))
-	origins := make([]activity.Origin, len(d.LogEvents))
+	b.reset(len(d.LogEvents))
 	sc := scratches.Get().(*scratch)
 	defer putScratch(sc)
-	sc.blocks = make([]recordActivity, 0, len(d.LogEvents))
-	defer func() { sc.blocks = nil }()
+	sc.batch, sc.arena = b, nil
+	defer func() { sc.batch, sc.arena = nil, nil }() // the batch's chunks are reused
 	for i, le := range d.LogEvents {
-		origins[i] = activity.Origin{LogGroup: d.LogGroup, LogStream: d.LogStream, SubscriptionFilters: d.SubscriptionFilters, Owner: d.Owner, LogEventID: le.ID}
-		out = append(out, s.fromRecord(sc, readOnlyBytes(le.Message), true, checked.At(i), &origins[i], logTime(le.Timestamp)))
+		b.origins[i] = activity.Origin{LogGroup: d.LogGroup, LogStream: d.LogStream, SubscriptionFilters: d.SubscriptionFilters, Owner: d.Owner, LogEventID: le.ID}
+		b.acts = append(b.acts, s.fromRecord(sc, readOnlyBytes(le.Message), true, checked.At(i), &b.origins[i], logTime(le.Timestamp)))
 	}
-	return out
+	return b.acts
+}
+
+// Batch is the memory the activities of a subscription batch are built in:
+// the unescaped log events, the activities, their strings. A Batch passed
+// to FromPayload batch after batch is used again instead of allocated
+// anew, so each call overwrites the activities of the last: pass it only
+// once nothing reads them any more (the Handler: once they are published).
+// The zero Batch is ready; it is not for concurrent use.
+type Batch struct {
+	decoded jsonscan.Buffers
+	blocks  []recordActivity
+	acts    []*activity.Activity
+	origins []activity.Origin
+	chunks  [][]byte // of the arena: 0 to used are the current batch's
+	used    int
+}
+
+// reset makes room in b for the activities of n log events.
+func (b *Batch) reset(n int) {
+	clear(b.blocks)
+	if cap(b.acts) < n {
+		b.blocks, b.acts, b.origins = make([]recordActivity, 0, n), make([]*activity.Activity, 0, n), make([]activity.Origin, n)
+	}
+	b.blocks, b.acts, b.origins, b.used = b.blocks[:0], b.acts[:0], b.origins[:n], 0
+}
+
+// chunk returns an empty arena chunk for a string of n bytes: the batch's
+// next one (its first use allocates it) unless there is no batch or the
+// string is larger.
+func (b *Batch) chunk(n int) []byte {
+	if b == nil || n > arenaChunk {
+		return make([]byte, 0, max(arenaChunk, n))
+	}
+	if b.used == len(b.chunks) {
+		b.chunks = append(b.chunks, make([]byte, 0, arenaChunk))
+	}
+	b.used++
+	return b.chunks[b.used-1][:0]
 }
 
 // readOnlyBytes returns the bytes of s without copying them, for the

@@ -35,7 +35,7 @@ func compactRecord(t *testing.T, name string) string {
 func TestFromSubscription(t *testing.T) {
 	s := New(Options{})
 	batch := testBatch.JSON(compactRecord(t, "iamuser.json"), "not a record", compactRecord(t, "assumedrole.json"), compactRecord(t, "missing.json"))
-	acts, err := s.FromSubscription(subscriptiontest.Event(batch))
+	acts, err := s.FromSubscription(subscriptiontest.Event(batch), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestFromSubscription(t *testing.T) {
 		}
 	}
 	// A retried batch keeps its ids.
-	again, _ := s.FromSubscription(subscriptiontest.Event(batch))
+	again, _ := s.FromSubscription(subscriptiontest.Event(batch), nil)
 	for i := range acts {
 		if again[i].ID != acts[i].ID {
 			t.Errorf("[%d] id changed on retry: %q → %q", i, acts[i].ID, again[i].ID)
@@ -91,7 +91,7 @@ func TestFromSubscription(t *testing.T) {
 func TestFromSubscriptionControlAndErrors(t *testing.T) {
 	s := New(Options{})
 	control := subscriptiontest.Event([]byte(`{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1700000000000,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda."}]}`))
-	if acts, err := s.FromSubscription(control); acts != nil || err != nil {
+	if acts, err := s.FromSubscription(control, nil); acts != nil || err != nil {
 		t.Errorf("control message: %v, %v", acts, err)
 	}
 	if acts := s.FromLogsData(&events.CloudwatchLogsData{MessageType: "CONTROL_MESSAGE"}); acts != nil {
@@ -115,7 +115,7 @@ func TestFromSubscriptionControlAndErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			acts, err := s.FromSubscription(events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: tt.data}})
+			acts, err := s.FromSubscription(events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: tt.data}}, nil)
 			if !errors.Is(err, tt.want) || acts != nil {
 				t.Errorf("got %d activities, error %v; want %v", len(acts), err, tt.want)
 			}
@@ -216,7 +216,7 @@ func FuzzFromSubscription(f *testing.F) {
 	f.Add("")
 	s := New(Options{})
 	f.Fuzz(func(t *testing.T, data string) {
-		acts, err := s.FromSubscription(events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: data}})
+		acts, err := s.FromSubscription(events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: data}}, nil)
 		if err != nil {
 			if acts != nil || (!errors.Is(err, ErrMalformedPayload) && !errors.Is(err, ErrPayloadTooLarge)) {
 				t.Fatalf("error %v with %d activities", err, len(acts))

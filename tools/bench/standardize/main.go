@@ -104,20 +104,22 @@ func build(config string) (*cloudtrail.Source, int, error) {
 }
 
 // decode standardizes one line, a subscription event as the Lambda runtime
-// delivers it, the way the CloudTrail source Lambda does: with
-// cloudtrail.Handler.Invoke (FromPayload) when the Lambda main passes the
-// Handler to lambda.Start, else (STANDARDIZE_ENVELOPE=encoding/json) as
+// delivers it, the way the CloudTrail source Lambda does: as
+// cloudtrail.Handler.Invoke does when the Lambda main passes the Handler to
+// lambda.Start (FromPayload, in the memory of the batch before, which the
+// Handler takes back once a batch is published and run here takes back once
+// its entries are encoded), else (STANDARDIZE_ENVELOPE=encoding/json) as
 // lambda.Start(handler.Handle) does, encoding/json into
 // events.CloudwatchLogsEvent, then FromSubscription.
-func decode(src *cloudtrail.Source, line []byte) ([]*activity.Activity, error) {
+func decode(src *cloudtrail.Source, line []byte, b *cloudtrail.Batch) ([]*activity.Activity, error) {
 	if envelopeJSON {
 		var ev events.CloudwatchLogsEvent
 		if err := json.Unmarshal(line, &ev); err != nil {
 			return nil, err
 		}
-		return src.FromSubscription(ev)
+		return src.FromSubscription(ev, nil)
 	}
-	return src.FromPayload(line)
+	return src.FromPayload(line, b)
 }
 
 var envelopeJSON = os.Getenv("STANDARDIZE_ENVELOPE") == "encoding/json"
@@ -134,8 +136,9 @@ func run(config string, publish bool, files []string) error {
 		return runPublish(src, maxBytes, files)
 	}
 	var records, batches, entryBytes int
+	var batch cloudtrail.Batch // each line's activities are dropped before the next
 	err = eachLine(files, func(line []byte) error {
-		acts, err := decode(src, line)
+		acts, err := decode(src, line, &batch)
 		if err != nil {
 			return err
 		}
