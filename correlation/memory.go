@@ -5,13 +5,16 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
 
 // MemoryStore is a Store in memory, for aaids replay and tests. It is safe
 // for concurrent use and keeps the same conditions as DynamoDBStore; it
-// never expires items (a replay is short).
+// never expires items (a replay is short). Like DynamoDB it keeps copies of
+// the strings it is given, so a caller may reuse their memory (aaids replay
+// builds batch after batch of activities in the same memory).
 type MemoryStore struct {
 	mu           sync.Mutex
 	claims       map[Key]memClaim
@@ -56,7 +59,7 @@ func (m *MemoryStore) Claim(_ context.Context, key Key, state string, now time.T
 		o := old.Claimed
 		return ClaimResult{Old: &o}, nil
 	}
-	m.claims[key] = memClaim{Claimed: Claimed{State: state}, lease: now.Add(lease)}
+	m.claims[own(key)] = memClaim{Claimed: Claimed{State: strings.Clone(state)}, lease: now.Add(lease)}
 	if exists {
 		o := old.Claimed
 		return ClaimResult{Won: true, Old: &o}, nil
@@ -68,8 +71,8 @@ func (m *MemoryStore) Claim(_ context.Context, key Key, state string, now time.T
 func (m *MemoryStore) Settle(_ context.Context, key Key, state string, marks Claimed, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	marks.State = state
-	m.claims[key] = memClaim{Claimed: marks}
+	marks.State, marks.Window = strings.Clone(state), own(marks.Window)
+	m.claims[own(key)] = memClaim{Claimed: marks}
 	return nil
 }
 
@@ -96,7 +99,7 @@ func (m *MemoryStore) Open(_ context.Context, key Key, h Head, _ time.Time) (boo
 	if old, ok := m.heads[key]; ok && old.End.After(h.Start) {
 		return false, nil
 	}
-	m.heads[key] = h
+	m.heads[own(key)] = h
 	return true, nil
 }
 
@@ -107,7 +110,7 @@ func (m *MemoryStore) Add(_ context.Context, key Key, d Delta) (Item, error) {
 	it := m.items[key]
 	if it == nil {
 		it = &memItem{Item: Item{Nums: map[string]int64{}, Strs: map[string]string{}}}
-		m.items[key] = it
+		m.items[own(key)] = it
 	}
 	if it.sealed || !it.seal.IsZero() {
 		return Item{}, ErrSealed
@@ -122,20 +125,22 @@ func (m *MemoryStore) Add(_ context.Context, key Key, d Delta) (Item, error) {
 			it.once = map[string]bool{}
 		}
 		if len(it.once) < OnceLimit {
-			it.once[d.Once] = true
+			it.once[strings.Clone(d.Once)] = true
 		}
 	}
 	for k, v := range d.Add {
-		it.Nums[k] += v
+		it.Nums[strings.Clone(k)] += v
 	}
 	for k, v := range d.SetOnce {
 		if _, ok := it.Strs[k]; !ok {
-			it.Strs[k] = v
+			it.Strs[strings.Clone(k)] = strings.Clone(v)
 		}
 	}
-	maps.Copy(it.Strs, d.Set)
+	for k, v := range d.Set {
+		it.Strs[strings.Clone(k)] = strings.Clone(v)
+	}
 	if !d.Due.IsZero() {
-		it.due, it.partition = d.Due, d.DuePartition
+		it.due, it.partition = d.Due, strings.Clone(d.DuePartition)
 	}
 	return it.clone(), nil
 }
@@ -150,6 +155,9 @@ func (m *MemoryStore) Get(_ context.Context, key Key) (Item, bool, error) {
 	}
 	return it.clone(), true, nil
 }
+
+// own returns a copy of k that shares no memory with the caller's.
+func own(k Key) Key { return Key{PK: strings.Clone(k.PK), SK: strings.Clone(k.SK)} }
 
 func (it *memItem) clone() Item {
 	return Item{Nums: maps.Clone(it.Nums), Strs: maps.Clone(it.Strs)}
@@ -201,6 +209,8 @@ func (m *MemoryStore) Done(_ context.Context, key Key) error {
 func (m *MemoryStore) PutSuppression(_ context.Context, s Suppression) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	s.ID, s.Principal, s.Detection, s.SourceIP, s.Account, s.Reason = strings.Clone(s.ID), strings.Clone(s.Principal),
+		strings.Clone(s.Detection), strings.Clone(s.SourceIP), strings.Clone(s.Account), strings.Clone(s.Reason)
 	m.suppressions[s.ID] = s
 	return nil
 }
