@@ -32,6 +32,11 @@ type pipeline struct {
 	filter *filterpattern.Pattern
 	// now is the time of records that carry none.
 	now time.Time
+	// batch, when set, is the memory every subscription batch is built in,
+	// each overwriting the activities of the one before: set only by a
+	// command that keeps no activity past its item (replay, whose
+	// correlation store keeps copies).
+	batch *cloudtrail.Batch
 }
 
 // newPipeline builds a pipeline evaluating the comma-separated detection
@@ -71,7 +76,7 @@ func (p *pipeline) activities(it logfile.Item) (acts []*activity.Activity, read 
 	switch it.Kind {
 	case logfile.Subscription:
 		if p.filter == nil {
-			acts, err := p.source.FromSubscription(*it.Subscription, nil)
+			acts, err := p.source.FromSubscription(*it.Subscription, p.batch)
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: %w", where(it), err)
 			}

@@ -167,6 +167,10 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		fmt.Fprintf(stdio.Err, "aaids replay: %v\n", err)
 		return exitUsage
 	}
+	// Each item's activities are printed, posted and correlated (the store
+	// keeps copies) before the next: batch after batch in the same memory,
+	// as the function builds them.
+	pipe.batch = new(cloudtrail.Batch)
 	presetList, _ := detections.ParseList(*presets) // newPipeline checked it
 	corr, err := newCorrelator(policy, presetList)
 	if err != nil {

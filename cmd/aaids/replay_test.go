@@ -18,6 +18,7 @@ import (
 	"github.com/activity-aware/ids/destinations/slack"
 	"github.com/activity-aware/ids/internal/localslack"
 	"github.com/activity-aware/ids/internal/sharedfixtures"
+	"github.com/activity-aware/ids/internal/subscriptiontest"
 )
 
 var summaryRE = regexp.MustCompile(`files (\d+), records (\d+), activities (\d+), unrecognized (\d+), errors (\d+), posted (\d+); ` +
@@ -478,5 +479,62 @@ func TestReplayPostApp(t *testing.T) {
 				t.Fatalf("exit %d, want %d without the token: %s", code, exitUsage, errOut)
 			}
 		})
+	}
+}
+
+// TestReplayCorrelatesAcrossBatches: a burst of denials spread over many
+// subscription batches, each built in the memory of the one before, is
+// derived from what its own records say, not from what took their place.
+func TestReplayCorrelatesAcrossBatches(t *testing.T) {
+	record := func(user, ip, agent string, i int) string {
+		return fmt.Sprintf(`{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDA%s","arn":"arn:aws:iam::123456789012:user/%s","accountId":"123456789012","userName":"%s"},`+
+			`"eventTime":"2026-11-20T10:00:%02dZ","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","awsRegion":"us-east-1","sourceIPAddress":"%s","userAgent":"%s",`+
+			`"errorCode":"Client.UnauthorizedOperation","errorMessage":"You are not authorized to perform this operation.","eventID":"%s-%02d","eventType":"AwsApiCall","recipientAccountId":"123456789012"}`,
+			user, user, user, i, ip, agent, user, i)
+	}
+	// mallory's first record is where trudy's are in every later batch.
+	var lines []string
+	for i := range 24 {
+		b := []string{record("mallory", "198.51.100.9", "scanner/1.0", i)}
+		if i > 0 {
+			b = append([]string{record("trudy00", "203.0.113.77", "another/9.9", i)}, b...)
+		}
+		line, err := json.Marshal(subscriptiontest.Event(subscriptiontest.Batch{UniqueIDs: true}.JSON(b...)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(line))
+	}
+	code, out, errOut := runAaids(t, "replay", "--format", "json", writeInput(t, "batches.ndjson", strings.Join(lines, "\n")))
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	bursts := map[string]*activity.Activity{}
+	for line := range strings.Lines(out) {
+		var e struct{ Source, Detail string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Source == "activity-aware-ids.correlation" {
+			a, err := activity.Parse([]byte(e.Detail))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bursts[a.Actor.Name] = a
+		}
+	}
+	for user, want := range map[string][2]string{"mallory": {"198.51.100.9", "scanner/1.0"}, "trudy00": {"203.0.113.77", "another/9.9"}} {
+		a := bursts[user]
+		if a == nil {
+			t.Fatalf("no burst for %s; bursts %v\n%s", user, bursts, errOut)
+		}
+		fields := map[string]string{}
+		for _, f := range a.Fields {
+			fields[f.Key] = f.Value
+		}
+		if a.Actor.ARN != "arn:aws:iam::123456789012:user/"+user || a.Actor.SourceIP != want[0] ||
+			fields["Source IPs"] != want[0] || fields["User agents"] != want[1] {
+			t.Errorf("burst of %s: actor %+v, fields %v; want its own IP %s and agent %s", user, a.Actor, fields, want[0], want[1])
+		}
 	}
 }
