@@ -55,8 +55,9 @@
 // (read only for a denial). internal/jsonscan vouches that Detail is strictly
 // valid, compact JSON (activity.Marshal then copies it unchecked:
 // SetCheckedDetail) and summarizes nesting beyond fastjson's 300 levels. The
-// strings of activities are copied into a shared arena, not allocated one by
-// one. Differential tests and fuzz targets hold each step to encoding/json.
+// strings of activities are copied into an arena, and Handler.Invoke builds
+// batch after batch in the same memory (Batch). Differential tests and fuzz
+// targets hold each step to encoding/json.
 // Speed as deployed, against the original system's Node code and gzip -dc:
 // README, "Speed"; how the parsers were chosen: docs/PERFORMANCE.md.
 package cloudtrail

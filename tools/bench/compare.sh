@@ -21,7 +21,8 @@
 # python3 and gzip.
 # The Go runner runs as the CloudTrail source Lambda does: with its GC
 # settings for 128 MB (cloudtrail.TuneGC: GOGC 400, GOMEMLIMIT 70% of
-# 128 MB) and decoding each line as Handler.Invoke does.
+# 128 MB), decoding each line as Handler.Invoke does, in the memory of the
+# line before (cloudtrail.Batch).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target_mb=${1:-100}
