@@ -132,16 +132,18 @@ func TestBatchFixtures(t *testing.T) {
 	}
 }
 
+// userRecord is a CloudTrail record of the IAM user u-<id>, with event id id.
+func userRecord(id string) string {
+	return `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"u-` + id + `"},"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"GetPolicy","eventID":"` + id + `"}`
+}
+
 // TestBatchMemoryOfItsOwn: a batch's memory starts zero when used again, and
 // the source never builds an activity outside a batch (FromRecord) in it.
 func TestBatchMemoryOfItsOwn(t *testing.T) {
-	rec := func(id string) string {
-		return `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"u-` + id + `"},"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"GetPolicy","eventID":"` + id + `"}`
-	}
 	batch := func(ids ...string) []byte {
 		var msgs []string
 		for _, id := range ids {
-			msgs = append(msgs, rec(id))
+			msgs = append(msgs, userRecord(id))
 		}
 		return testBatch.JSON(msgs...)
 	}
@@ -149,7 +151,7 @@ func TestBatchMemoryOfItsOwn(t *testing.T) {
 	if _, err := s.fromBatch(batch("a1", "a2"), b); err != nil {
 		t.Fatal(err)
 	}
-	alone := s.FromRecord([]byte(rec("alone")), nil, time.Time{})
+	alone := s.FromRecord([]byte(userRecord("alone")), nil, time.Time{})
 	before, err := activity.Marshal(alone)
 	if err != nil {
 		t.Fatal(err)

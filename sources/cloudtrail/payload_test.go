@@ -127,8 +127,7 @@ func TestInvokeReusesBatchMemory(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // a collection empties the pool
 	// invoke publishes a batch of n copies of one record.
 	invoke := func(h *Handler, id string, n int) error {
-		rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"alice"},"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"GetPolicy","eventID":"` + id + `"}`
-		body, err := json.Marshal(subscriptiontest.Event(testBatch.JSON(slices.Repeat([]string{rec}, n)...)))
+		body, err := json.Marshal(subscriptiontest.Event(testBatch.JSON(slices.Repeat([]string{userRecord(id)}, n)...)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +186,7 @@ func TestInvokeConcurrently(t *testing.T) {
 		wg.Go(func() {
 			for i := range 50 {
 				id := fmt.Sprintf("g%d-%d", g, i)
-				rec := `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"u-` + id + `"},"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"GetPolicy","eventID":"` + id + `"}`
+				rec := userRecord(id)
 				body, _ := json.Marshal(subscriptiontest.Event(testBatch.JSON(rec, rec, rec)))
 				if _, err := h.Invoke(context.WithValue(context.Background(), checkingPublisher{}, id), body); err != nil {
 					t.Error(err)
