@@ -25,8 +25,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // ErrNotEvent reports input that is not an EventBridge event envelope.
@@ -67,8 +69,43 @@ func Decode(raw []byte) (*Event, error) {
 
 // IsEvent reports whether raw looks like an EventBridge envelope (an object
 // with a detail-type member), so that readers of mixed input can tell events
-// from CloudTrail records without decoding either fully.
+// from CloudTrail records without decoding either fully. It answers as
+// decoding raw with encoding/json into a struct of a *string detail-type and
+// a json.RawMessage detail would (keys matched without regard to case, the
+// last of a repeated key winning, a non-string detail-type refusing the
+// whole): valid JSON, detail-type a string, detail present.
 func IsEvent(raw []byte) bool {
+	if ok, _ := jsonscan.Check(raw); !ok {
+		return false
+	}
+	p := probes.Get()
+	defer probes.Put(p)
+	v, err := p.ParseBytes(raw)
+	if err != nil {
+		return probeEvent(raw) // nested deeper than fastjson parses
+	}
+	if v.Type() != fastjson.TypeObject {
+		return false
+	}
+	var detailType, detail, wrongType bool
+	v.GetObject().Visit(func(k []byte, v *fastjson.Value) {
+		switch {
+		case bytes.EqualFold(k, []byte("detail-type")):
+			// null leaves the *string nil; another type is an error.
+			detailType = v.Type() == fastjson.TypeString
+			wrongType = wrongType || (!detailType && v.Type() != fastjson.TypeNull)
+		case bytes.EqualFold(k, []byte("detail")):
+			detail = true // a RawMessage takes any value, null too
+		}
+	})
+	return detailType && detail && !wrongType
+}
+
+// probes parse what IsEvent reads.
+var probes fastjson.ParserPool
+
+// probeEvent is IsEvent with encoding/json.
+func probeEvent(raw []byte) bool {
 	var probe struct {
 		DetailType *string         `json:"detail-type"`
 		Detail     json.RawMessage `json:"detail"`
