@@ -1,11 +1,15 @@
 package logfile
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	gojson "github.com/goccy/go-json"
 
 	"github.com/activity-aware/ids/internal/sharedfixtures"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
@@ -139,6 +143,11 @@ func TestSubscriptionForms(t *testing.T) {
 		`{"awslogs":{"data":"` + strings.ReplaceAll(data, "4", `\u0034`) + `"}}`,
 		`{"awslogs":{"data":"` + data + `","x":1}}`,
 		`{"x":"\"}}","awslogs":{"data":"` + data + `"}}`,
+		`{"\u0061wslogs":{"data":"` + data + `"}}`,
+		`{"awslogs":{"data":"` + data + `","x":"y"}}`,
+		`{"AWSLogs":{"Data":"` + data + `"}}`,
+		`{"awslogs":{"data":"` + strings.Replace(data, "/", `\/`, 1) + `"}}`,
+		"\n" + `{"awslogs":{"data":"` + data + `"}}` + " \n",
 	} {
 		var got []Item
 		n, errs, _ := Decode("f.json", []byte(doc), Options{}, func(it Item) error { got = append(got, it); return nil })
@@ -146,4 +155,36 @@ func TestSubscriptionForms(t *testing.T) {
 			t.Errorf("%.60s…: %d items %+v, errors %v; want one subscription with data %.20s…", doc, n, got, errs, data)
 		}
 	}
+}
+
+// FuzzProbe holds emit's probe, decoded by goccy/go-json, to encoding/json
+// on valid documents: the same error or none, the same members.
+func FuzzProbe(f *testing.F) {
+	for _, seed := range []string{
+		`{"Records":[` + record + `,{"a":1},[],"x",null]}`,
+		`{"records":[{}],"RECORDS":[1,2]}`,
+		`{"Records":null}`, `{"Records":{}}`, `{"Records":[]}`,
+		`{"awslogs":{"data":"H4sI"},"Records":[1]}`,
+		`{"messageType":"DATA_MESSAGE","logEvents":[],"messagetype":null}`,
+		`{"messageType":7,"logEvents":[]}`,
+		`{"R\u0065cords":[{"\u00e9":"\ud83d\ude00"}]}`,
+		`{"Records":["\u2028", 1e400]}`,
+		"{\"Records\":[\"\xff\"]}",
+		`{"eventVersion":"1.08","eventName":"GetPolicy"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		if !json.Valid(doc) {
+			return
+		}
+		var got, want probe
+		gerr, werr := gojson.Unmarshal(doc, &got), json.Unmarshal(doc, &want)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("%q: goccy error %v, encoding/json error %v", doc, gerr, werr)
+		}
+		if werr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: goccy %+v, encoding/json %+v", doc, got, want)
+		}
+	})
 }
