@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 
@@ -32,11 +33,11 @@ type pipeline struct {
 	filter *filterpattern.Pattern
 	// now is the time of records that carry none.
 	now time.Time
-	// batch, when set, is the memory every subscription batch is built in,
-	// each overwriting the activities of the one before: set only by a
-	// command that keeps no activity past its item (replay, whose
-	// correlation store keeps copies).
-	batch *cloudtrail.Batch
+	// reuse builds subscription batches in memory used again
+	// (cloudtrail.Batch), each overwriting the activities of an item
+	// visited before: set only by a command that keeps no activity past
+	// its item (replay, whose correlation store keeps copies).
+	reuse bool
 }
 
 // newPipeline builds a pipeline evaluating the comma-separated detection
@@ -70,44 +71,47 @@ func newPipeline(detectionIDs, filterPattern string) (*pipeline, error) {
 
 // activities standardizes one item: a subscription event or batch is every
 // record in it the filter selects, a record is one activity if selected. It
-// returns the activities and how many log events were read. An error names
+// returns the activities and how many log events were read, or the event an
+// item from the activity bus holds (see busActivityEvent). An error names
 // the item.
-func (p *pipeline) activities(it logfile.Item) (acts []*activity.Activity, read int, err error) {
+func (p *pipeline) activities(it logfile.Item, batch *cloudtrail.Batch) (acts []*activity.Activity, read int, bus *events.EventBridgeEvent, err error) {
 	switch it.Kind {
 	case logfile.Subscription:
 		if p.filter == nil {
-			acts, err := p.source.FromSubscription(*it.Subscription, p.batch)
+			acts, err := p.source.FromSubscription(*it.Subscription, batch)
 			if err != nil {
-				return nil, 0, fmt.Errorf("%s: %w", where(it), err)
+				return nil, 0, nil, fmt.Errorf("%s: %w", where(it), err)
 			}
-			return acts, len(acts), nil
+			return acts, len(acts), nil, nil
 		}
 		data, err := it.Subscription.AWSLogs.Parse()
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: decode subscription payload: %w", where(it), err)
+			return nil, 0, nil, fmt.Errorf("%s: decode subscription payload: %w", where(it), err)
 		}
-		return p.fromLogsData(&data)
+		acts, read, err := p.fromLogsData(&data)
+		return acts, read, nil, err
 	case logfile.LogsData:
-		return p.fromLogsData(it.LogsData)
+		acts, read, err := p.fromLogsData(it.LogsData)
+		return acts, read, nil, err
 	case logfile.Record:
-		if _, ok := busActivityEvent(it); ok {
+		if !awsevents.IsEvent(it.Raw) {
+			if p.filter != nil && !p.filter.Match(it.Raw) {
+				return nil, 1, nil, nil
+			}
+			return []*activity.Activity{p.source.FromRecord(it.Raw, nil, p.now)}, 1, nil, nil
+		}
+		if ev, ok := busActivityEvent(it.Raw); ok {
 			// An event from the activity bus carries its activity already:
 			// the caller verifies and emits it (replay), or skips it.
-			return nil, 1, nil
+			return nil, 1, &ev, nil
 		}
-		if awsevents.IsEvent(it.Raw) {
-			acts, err := p.events.FromEvent(it.Raw)
-			if err != nil {
-				return nil, 1, fmt.Errorf("%s: %w", where(it), err)
-			}
-			return acts, 1, nil
+		acts, err := p.events.FromEvent(it.Raw)
+		if err != nil {
+			return nil, 1, nil, fmt.Errorf("%s: %w", where(it), err)
 		}
-		if p.filter != nil && !p.filter.Match(it.Raw) {
-			return nil, 1, nil
-		}
-		return []*activity.Activity{p.source.FromRecord(it.Raw, nil, p.now)}, 1, nil
+		return acts, 1, nil, nil
 	}
-	return nil, 0, nil
+	return nil, 0, nil, nil
 }
 
 func (p *pipeline) fromLogsData(d *events.CloudwatchLogsData) ([]*activity.Activity, int, error) {
@@ -133,28 +137,106 @@ type runStats struct {
 	files, records, errors int
 }
 
-// run reads paths with logfile and hands each item's activities to each. Input
-// that cannot be read or decoded is reported on errOut, prefixed by name, and
-// counted; the rest is still processed. Cancelling ctx stops the run.
-func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut io.Writer, each func(it logfile.Item, acts []*activity.Activity)) runStats {
+// run reads paths with logfile and hands each item's activities (or the event
+// from the activity bus it holds) to each, in the order of the input, from
+// the calling goroutine. Items are standardized ahead of each, on other
+// cores (up to GOMAXPROCS jobs at a time, each a subscription batch or a
+// run of records), so that a replay uses them while its output stays in
+// order. Input that cannot be read or decoded is reported on errOut,
+// prefixed by name, and counted; the rest is still processed. Cancelling ctx
+// stops the run.
+func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut io.Writer, each func(it logfile.Item, acts []*activity.Activity, bus *events.EventBridgeEvent)) runStats {
+	// A job is one subscription item, standardized in a goroutine of its
+	// own, or a run of up to runLength other items (the records of a
+	// CloudTrail log file, mostly), standardized as they are read: handing
+	// records over one at a time would cost as much as standardizing them.
+	type result struct {
+		it   logfile.Item
+		acts []*activity.Activity
+		read int
+		bus  *events.EventBridgeEvent
+		err  error
+	}
+	type job struct {
+		batch   *cloudtrail.Batch
+		results []result
+		done    chan struct{}
+	}
+	const runLength = 256
+	// A job takes a slot (and its batch memory, when reused) until each
+	// has returned, so at most one job per core is held at once: with two,
+	// the next batch is standardized while each prints the last. (More
+	// slots than cores cost more CPU, the memory of each batch moving
+	// between them, for no shorter a run.)
+	slots := make(chan *cloudtrail.Batch, runtime.GOMAXPROCS(0))
+	for range cap(slots) {
+		var b *cloudtrail.Batch
+		if p.reuse {
+			b = new(cloudtrail.Batch)
+		}
+		slots <- b
+	}
+	jobs := make(chan *job, cap(slots))
+	var (
+		read logfile.Stats
+		errs []error
+		stop error
+	)
+	go func() {
+		defer close(jobs)
+		var run *job // the run being filled
+		flush := func() {
+			if run != nil {
+				close(run.done)
+				jobs <- run
+				run = nil
+			}
+		}
+		defer flush()
+		read, errs, stop = logfile.Read(paths, logfile.Options{}, func(it logfile.Item) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if it.Kind == logfile.Subscription { // up to 10,000 log events
+				flush()
+				j := &job{batch: <-slots, results: []result{{it: it}}, done: make(chan struct{})}
+				go func() {
+					defer close(j.done)
+					r := &j.results[0]
+					r.acts, r.read, r.bus, r.err = p.activities(it, j.batch)
+				}()
+				jobs <- j
+				return nil
+			}
+			if run == nil {
+				run = &job{batch: <-slots, done: make(chan struct{})}
+			}
+			r := result{it: it}
+			r.acts, r.read, r.bus, r.err = p.activities(it, nil)
+			if run.results = append(run.results, r); len(run.results) == runLength {
+				flush()
+			}
+			return nil
+		})
+	}()
 	var st runStats
 	fail := func(err error) {
 		st.errors++
 		fmt.Fprintf(errOut, "%s: %v\n", name, err)
 	}
-	read, errs, stop := logfile.Read(paths, logfile.Options{}, func(it logfile.Item) error {
-		if err := ctx.Err(); err != nil {
-			return err
+	for j := range jobs {
+		<-j.done
+		for _, r := range j.results {
+			st.records += r.read
+			if r.err != nil {
+				fail(r.err)
+			} else {
+				each(r.it, r.acts, r.bus)
+			}
 		}
-		acts, n, err := p.activities(it)
-		st.records += n
-		if err != nil {
-			fail(err)
-			return nil
-		}
-		each(it, acts)
-		return nil
-	})
+		slots <- j.batch
+	}
+	// jobs is closed: Read has returned.
 	st.files = read.Files
 	for _, err := range errs {
 		fail(err)
@@ -165,13 +247,14 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 	return st
 }
 
-// busActivityEvent returns the EventBridge event an item holds when it is an
-// activity event from the bus, or claims to be one: its detail type is
-// activity.DetailType or its source starts with activity.SourcePrefix. Such an
-// event is verified as the destination verifies it, never standardized again.
-func busActivityEvent(it logfile.Item) (events.EventBridgeEvent, bool) {
+// busActivityEvent returns the EventBridge event in raw, an event envelope
+// (awsevents.IsEvent), when it is an activity event from the bus, or claims to
+// be one: its detail type is activity.DetailType or its source starts with
+// activity.SourcePrefix. Such an event is verified as the destination verifies
+// it, never standardized again.
+func busActivityEvent(raw []byte) (events.EventBridgeEvent, bool) {
 	var ev events.EventBridgeEvent
-	if it.Kind != logfile.Record || !awsevents.IsEvent(it.Raw) || json.Unmarshal(it.Raw, &ev) != nil {
+	if json.Unmarshal(raw, &ev) != nil {
 		return events.EventBridgeEvent{}, false
 	}
 	return ev, ev.DetailType == activity.DetailType || strings.HasPrefix(ev.Source, activity.SourcePrefix)

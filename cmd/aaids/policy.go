@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
 	"github.com/activity-aware/ids/denial"
@@ -139,7 +141,7 @@ type collector struct {
 }
 
 // collect keeps the explained denials among acts.
-func (c *collector) collect(_ logfile.Item, acts []*activity.Activity) {
+func (c *collector) collect(_ logfile.Item, acts []*activity.Activity, _ *events.EventBridgeEvent) {
 	for _, a := range acts {
 		if a.Permission == nil || (c.principal != "" && !principalMatches(a.Actor, c.principal)) {
 			continue

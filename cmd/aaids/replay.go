@@ -168,9 +168,9 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 		return exitUsage
 	}
 	// Each item's activities are printed, posted and correlated (the store
-	// keeps copies) before the next: batch after batch in the same memory,
-	// as the function builds them.
-	pipe.batch = new(cloudtrail.Batch)
+	// keeps copies) before its memory builds another batch, as the function
+	// builds them.
+	pipe.reuse = true
 	presetList, _ := detections.ParseList(*presets) // newPipeline checked it
 	corr, err := newCorrelator(policy, presetList)
 	if err != nil {
@@ -192,9 +192,9 @@ func runReplay(ctx context.Context, args []string, stdio Stdio) int {
 	}
 	r.enc = json.NewEncoder(&r.pending)
 	r.enc.SetEscapeHTML(false)
-	st := pipe.run(ctx, fs.Args(), "aaids replay", stdio.Err, func(it logfile.Item, acts []*activity.Activity) {
-		if ev, ok := busActivityEvent(it); ok {
-			r.emitEvent(it, ev)
+	st := pipe.run(ctx, fs.Args(), "aaids replay", stdio.Err, func(it logfile.Item, acts []*activity.Activity, bus *events.EventBridgeEvent) {
+		if bus != nil {
+			r.emitEvent(it, *bus)
 			return
 		}
 		all, err := corr.derive(ctx, acts)
