@@ -75,14 +75,11 @@ func Decode(raw []byte) (*Event, error) {
 // last of a repeated key winning, a non-string detail-type refusing the
 // whole): valid JSON, detail-type a string, detail present.
 func IsEvent(raw []byte) bool {
-	if ok, _ := jsonscan.Check(raw); !ok {
-		return false
-	}
 	p := probes.Get()
 	defer probes.Put(p)
 	v, err := p.ParseBytes(raw)
 	if err != nil {
-		return probeEvent(raw) // nested deeper than fastjson parses
+		return probeEvent(raw) // not JSON, or nested deeper than fastjson parses
 	}
 	if v.Type() != fastjson.TypeObject {
 		return false
@@ -98,7 +95,12 @@ func IsEvent(raw []byte) bool {
 			detail = true // a RawMessage takes any value, null too
 		}
 	})
-	return detailType && detail && !wrongType
+	if !detailType || !detail || wrongType {
+		return false
+	}
+	// fastjson lets some invalid JSON through; encoding/json would not.
+	valid, _ := jsonscan.Check(raw)
+	return valid
 }
 
 // probes parse what IsEvent reads.
