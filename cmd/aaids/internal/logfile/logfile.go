@@ -12,7 +12,7 @@ package logfile
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +25,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	gojson "github.com/goccy/go-json"
+	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/internal/jsonscan"
@@ -328,6 +329,26 @@ func expand(root string) ([]string, error) {
 	return files, err
 }
 
+// gzipSize is the size a gzip file of size bytes inflates to as its trailer
+// gives it (ISIZE: modulo 4 GiB, of the last member only), for room to read
+// it into: a guess, 0 when the trailer claims more than 64 times the file
+// (JSON inflates about 10 to 20 times), so that a crafted trailer cannot make
+// room for what is not there. It reads at the end of f without moving f's
+// offset.
+func gzipSize(f *os.File, size int64) int64 {
+	var trailer [4]byte
+	if size < 18 {
+		return 0
+	}
+	if _, err := f.ReadAt(trailer[:], size-4); err != nil {
+		return 0
+	}
+	if isize := int64(binary.LittleEndian.Uint32(trailer[:])); isize <= 64*size {
+		return isize
+	}
+	return 0
+}
+
 // readFile reads a file, inflating it when it is gzip-compressed (by content,
 // not by name).
 func readFile(path string) ([]byte, error) {
@@ -347,10 +368,14 @@ func readFile(path string) ([]byte, error) {
 		r = zr
 	}
 	var room []byte
-	if info, err := f.Stat(); err == nil && r == io.Reader(br) {
+	if info, err := f.Stat(); err == nil {
+		size := info.Size()
+		if r != io.Reader(br) {
+			size = gzipSize(f, size)
+		}
 		// make, unlike bytes.Buffer.Grow, leaves memory fresh from the
 		// system as it is (zero) instead of clearing it once more.
-		room = make([]byte, 0, min(info.Size(), MaxFileSize)+bytes.MinRead)
+		room = make([]byte, 0, min(size, MaxFileSize)+bytes.MinRead)
 	}
 	buf := bytes.NewBuffer(room)
 	_, err = buf.ReadFrom(io.LimitReader(r, MaxFileSize+1))

@@ -1,8 +1,12 @@
 package logfile
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -187,4 +191,52 @@ func FuzzProbe(f *testing.F) {
 			t.Fatalf("%q: goccy %+v, encoding/json %+v", doc, got, want)
 		}
 	})
+}
+
+// TestReadGzip: a gzip file is read whole whatever its trailer says: room is
+// made for the size the trailer gives, unless it claims more than 64 times
+// the file; a file of several members (whose trailer gives only the last
+// one's size) grows its room as needed.
+func TestReadGzip(t *testing.T) {
+	// Records that differ, which inflate about as much as real ones.
+	var records []string
+	for i := range 2000 {
+		sum := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		records = append(records, fmt.Sprintf(`{"eventID":"%x","eventName":"GetObject","requestParameters":{"key":"%x"}}`, sum[:16], sum[16:]))
+	}
+	trail := []byte(`{"Records":[` + strings.Join(records, ",") + `]}`)
+	one := subscriptiontest.Gzip(trail)
+	two := append(subscriptiontest.Gzip(trail[:100]), subscriptiontest.Gzip(trail[100:])...)
+	crafted := bytes.Clone(one)
+	binary.LittleEndian.PutUint32(crafted[len(crafted)-4:], 1<<31) // and its CRC no longer matches
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"one.json.gz": one, "two.json.gz": two, "crafted.json.gz": crafted} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := gzipSize(f, int64(len(data)))
+		f.Close()
+		got, err := readFile(path)
+		switch name {
+		case "one.json.gz":
+			// Read into the room made for it, not into a buffer grown twice
+			// over.
+			if size != int64(len(trail)) || err != nil || !bytes.Equal(got, trail) || cap(got) != len(trail)+bytes.MinRead {
+				t.Errorf("%s: room %d for %d bytes; read %d bytes into %d, %v", name, size, len(trail), len(got), cap(got), err)
+			}
+		case "two.json.gz":
+			if size >= int64(len(trail)) || err != nil || !bytes.Equal(got, trail) {
+				t.Errorf("%s: room %d, less than its %d bytes; read %d bytes, %v", name, size, len(trail), len(got), err)
+			}
+		case "crafted.json.gz":
+			if size != 0 || err == nil {
+				t.Errorf("%s: room %d for a trailer claiming 2 GiB; read %d bytes, error %v", name, size, len(got), err)
+			}
+		}
+	}
 }
