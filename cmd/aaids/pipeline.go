@@ -162,13 +162,15 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 		results []result
 		done    chan struct{}
 	}
-	const runLength = 256
+	const runLength, maxSlots = 256, 4
 	// A job takes a slot (and its batch memory, when reused) until each
 	// has returned, so at most one job per core is held at once: with two,
 	// the next batch is standardized while each prints the last. (More
 	// slots than cores cost more CPU, the memory of each batch moving
-	// between them, for no shorter a run.)
-	slots := make(chan *cloudtrail.Batch, runtime.GOMAXPROCS(0))
+	// between them, for no shorter a run.) Printing a batch takes about a
+	// third of the time standardizing it does, so beyond four slots each
+	// would only wait, holding a batch's memory.
+	slots := make(chan *cloudtrail.Batch, min(runtime.GOMAXPROCS(0), maxSlots))
 	for range cap(slots) {
 		var b *cloudtrail.Batch
 		if p.reuse {
