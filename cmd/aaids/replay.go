@@ -46,8 +46,8 @@ and hold CloudWatch Logs subscription events ({"awslogs":{"data":...}}),
 CloudTrail log files ({"Records":[...]}), single CloudTrail records,
 EventBridge events as a rule delivers them ({"detail-type":...,"detail":...}),
 or one such JSON document per line. Batches and runs of records are
-standardized ahead on the machine's other cores (GOMAXPROCS sets how many);
-output, errors and counts come in the order of the input all the same.
+standardized ahead on up to four of the machine's cores (GOMAXPROCS limits
+them); output, errors and counts come in the order of the input all the same.
 
 Activity events as the destination receives them from the bus (EventBridge
 events with "detail-type": "Activity", single or one per line) are verified
