@@ -3,10 +3,10 @@ package cloudtrail
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
+	gojson "github.com/goccy/go-json"
 
 	"github.com/activity-aware/ids/activity"
 )
@@ -59,13 +59,13 @@ func (h *Handler) invokeKinesis(ctx context.Context, payload []byte) (out []byte
 	if !bytes.Contains(payload, kinesisMarker) {
 		return nil, false, nil
 	}
-	var ev events.KinesisEvent
-	if err := json.Unmarshal(payload, &ev); err != nil || len(ev.Records) == 0 || ev.Records[0].EventSource != "aws:kinesis" {
+	var ev events.KinesisEvent // goccy/go-json: FuzzKinesisEnvelope holds it to encoding/json
+	if err := gojson.Unmarshal(payload, &ev); err != nil || len(ev.Records) == 0 || ev.Records[0].EventSource != "aws:kinesis" {
 		return nil, false, nil
 	}
 	resp, err := h.HandleKinesis(ctx, ev)
 	if err == nil {
-		if out, err = json.Marshal(resp); err != nil {
+		if out, err = gojson.Marshal(resp); err != nil {
 			err = fmt.Errorf("cloudtrail: kinesis response: %w", err)
 		}
 	}

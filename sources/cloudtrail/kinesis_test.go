@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	gojson "github.com/goccy/go-json"
+	"github.com/valyala/fastjson"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
@@ -143,4 +147,72 @@ func FuzzKinesisDecode(f *testing.F) {
 			t.Fatalf("decode error %v but failures %+v", err, resp.BatchItemFailures)
 		}
 	})
+}
+
+// FuzzKinesisEnvelope holds invokeKinesis's decoding of the runtime's
+// payload, goccy/go-json, to encoding/json (what lambda.Start would use):
+// the same error or none, the same event. Payloads that give one member
+// twice are left out: the Lambda service writes none, and there the two
+// differ (a repeated "data": null leaves goccy's earlier value, encoding/json
+// empties it).
+func FuzzKinesisEnvelope(f *testing.F) {
+	payload, err := json.Marshal(kinesisEvent(subscriptiontest.Gzip(testBatch.JSON("x")), []byte("corrupt"), nil))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(payload)
+	for _, seed := range []string{
+		`{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":"H4sI\nAAAA","approximateArrivalTimestamp":1.7e9,"sequenceNumber":"1"}}]}`,
+		`{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":"H4sI\r\nAAAA","approximateArrivalTimestamp":"1"}}]}`,
+		`{"records":[{"EVENTSOURCE":"aws:kinesis","Kinesis":{"Data":"eA==","ApproximateArrivalTimestamp":null}}],"x":[1,{}]}`,
+		`{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":"eA","kinesisSchemaVersion":1}}]}`,
+		`{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":"e=A="}}]}`,
+		`{"Records":[{"eventSource":"aws:kinesis","kinesis":{"data":null,"approximateArrivalTimestamp":-1.5e300}}]}`,
+		`{"Records":null}`, `{"Records":{}}`, `[]`, `null`, `{"Records":[{"eventSource":"aws:k\u0069nesis"}]}`,
+		"{\"Records\":[{\"eventSource\":\"aws:kinesis\xff\"}]}",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if repeatsMember(payload) {
+			return
+		}
+		var got, want events.KinesisEvent
+		gerr, werr := gojson.Unmarshal(payload, &got), json.Unmarshal(payload, &want)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("%q: goccy error %v, encoding/json error %v", payload, gerr, werr)
+		}
+		if werr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: goccy %+v, encoding/json %+v", payload, got, want)
+		}
+	})
+}
+
+// repeatsMember reports whether a JSON object in doc gives two members whose
+// names encoding/json matches to the same field (equal without regard to
+// case).
+func repeatsMember(doc []byte) bool {
+	v, err := fastjson.ParseBytes(doc)
+	if err != nil {
+		return false
+	}
+	var repeats func(v *fastjson.Value) bool
+	repeats = func(v *fastjson.Value) bool {
+		found := false
+		switch v.Type() {
+		case fastjson.TypeObject:
+			seen := map[string]bool{}
+			v.GetObject().Visit(func(k []byte, m *fastjson.Value) {
+				name := strings.ToLower(strings.ToUpper(string(k))) // as Unicode folds: ſ is s
+				found = found || seen[name] || repeats(m)
+				seen[name] = true
+			})
+		case fastjson.TypeArray:
+			for _, e := range v.GetArray() {
+				found = found || repeats(e)
+			}
+		}
+		return found
+	}
+	return repeats(v)
 }
