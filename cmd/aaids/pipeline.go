@@ -146,10 +146,10 @@ type runStats struct {
 // prefixed by name, and counted; the rest is still processed. Cancelling ctx
 // stops the run.
 func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut io.Writer, each func(it logfile.Item, acts []*activity.Activity, bus *events.EventBridgeEvent)) runStats {
-	// A job is one subscription item, standardized in a goroutine of its
-	// own, or a run of up to runLength other items (the records of a
-	// CloudTrail log file, mostly), standardized as they are read: handing
-	// records over one at a time would cost as much as standardizing them.
+	// A job is one subscription item or a run of up to runLength other
+	// items (the records of a CloudTrail log file, mostly: a goroutine and
+	// a hand-over for each would cost as much as standardizing it),
+	// standardized in a goroutine of its own.
 	type result struct {
 		it   logfile.Item
 		acts []*activity.Activity
@@ -158,7 +158,7 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 		err  error
 	}
 	type job struct {
-		batch   *cloudtrail.Batch
+		batch   *cloudtrail.Batch // the memory of a subscription item
 		results []result
 		done    chan struct{}
 	}
@@ -187,10 +187,19 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 	go func() {
 		defer close(jobs)
 		var run *job // the run being filled
+		start := func(j *job) {
+			go func() {
+				defer close(j.done)
+				for i := range j.results {
+					r := &j.results[i]
+					r.acts, r.read, r.bus, r.err = p.activities(r.it, j.batch)
+				}
+			}()
+			jobs <- j
+		}
 		flush := func() {
 			if run != nil {
-				close(run.done)
-				jobs <- run
+				start(run)
 				run = nil
 			}
 		}
@@ -201,21 +210,13 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 			}
 			if it.Kind == logfile.Subscription { // up to 10,000 log events
 				flush()
-				j := &job{batch: <-slots, results: []result{{it: it}}, done: make(chan struct{})}
-				go func() {
-					defer close(j.done)
-					r := &j.results[0]
-					r.acts, r.read, r.bus, r.err = p.activities(it, j.batch)
-				}()
-				jobs <- j
+				start(&job{batch: <-slots, results: []result{{it: it}}, done: make(chan struct{})})
 				return nil
 			}
 			if run == nil {
 				run = &job{batch: <-slots, done: make(chan struct{})}
 			}
-			r := result{it: it}
-			r.acts, r.read, r.bus, r.err = p.activities(it, nil)
-			if run.results = append(run.results, r); len(run.results) == runLength {
+			if run.results = append(run.results, result{it: it}); len(run.results) == runLength {
 				flush()
 			}
 			return nil
