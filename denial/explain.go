@@ -410,13 +410,6 @@ func partition(a *activity.Activity) string {
 	return "aws"
 }
 
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // Enricher adds the permission explanation to denied activities. It is the
 // CloudTrail source's enrichment hook.
 type Enricher struct{}
