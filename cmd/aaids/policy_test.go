@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -175,40 +174,30 @@ func TestPolicySuggestStratus(t *testing.T) {
 }
 
 // countRecords counts the events (records of distinct eventID) of the
-// CloudTrail log files in dir whose compact JSON holds every one of parts.
+// recorded CloudTrail log files in dir whose compact JSON holds every one of
+// parts.
 func countRecords(t *testing.T, dir string, parts ...string) int {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := map[string]bool{}
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
+records:
+	for _, r := range sharedfixtures.CloudTrailRecords(t) {
+		if filepath.Dir(r.Path) != dir {
+			continue
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, r.Raw); err != nil {
 			t.Fatal(err)
 		}
-		var trail struct{ Records []json.RawMessage }
-		if err := json.Unmarshal(data, &trail); err != nil {
-			continue // not a log file
+		for _, part := range parts {
+			if !strings.Contains(compact.String(), part) {
+				continue records
+			}
 		}
-	records:
-		for _, r := range trail.Records {
-			var compact bytes.Buffer
-			if err := json.Compact(&compact, r); err != nil {
-				t.Fatal(err)
-			}
-			for _, part := range parts {
-				if !strings.Contains(compact.String(), part) {
-					continue records
-				}
-			}
-			var ev struct{ EventID string }
-			if err := json.Unmarshal(r, &ev); err != nil {
-				t.Fatal(err)
-			}
-			seen[ev.EventID] = true
+		var ev struct{ EventID string }
+		if err := json.Unmarshal(r.Raw, &ev); err != nil {
+			t.Fatal(err)
 		}
+		seen[ev.EventID] = true
 	}
 	return len(seen)
 }
