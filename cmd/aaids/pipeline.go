@@ -69,55 +69,60 @@ func newPipeline(detectionIDs, filterPattern string) (*pipeline, error) {
 	return p, nil
 }
 
+// standardized is what an item gave: its activities and how many log events
+// were read, or the event an item from the activity bus holds (see
+// busActivityEvent), or an error that names the item.
+type standardized struct {
+	acts []*activity.Activity
+	read int
+	bus  *events.EventBridgeEvent
+	err  error
+}
+
 // activities standardizes one item: a subscription event or batch is every
-// record in it the filter selects, a record is one activity if selected. It
-// returns the activities and how many log events were read, or the event an
-// item from the activity bus holds (see busActivityEvent). An error names
-// the item.
-func (p *pipeline) activities(it logfile.Item, batch *cloudtrail.Batch) (acts []*activity.Activity, read int, bus *events.EventBridgeEvent, err error) {
+// record in it the filter selects, a record is one activity if selected.
+func (p *pipeline) activities(it logfile.Item, batch *cloudtrail.Batch) standardized {
 	switch it.Kind {
 	case logfile.Subscription:
 		if p.filter == nil {
 			acts, err := p.source.FromSubscription(*it.Subscription, batch)
 			if err != nil {
-				return nil, 0, nil, fmt.Errorf("%s: %w", where(it), err)
+				return standardized{err: fmt.Errorf("%s: %w", where(it), err)}
 			}
-			return acts, len(acts), nil, nil
+			return standardized{acts: acts, read: len(acts)}
 		}
 		data, err := it.Subscription.AWSLogs.Parse()
 		if err != nil {
-			return nil, 0, nil, fmt.Errorf("%s: decode subscription payload: %w", where(it), err)
+			return standardized{err: fmt.Errorf("%s: decode subscription payload: %w", where(it), err)}
 		}
-		acts, read, err := p.fromLogsData(&data)
-		return acts, read, nil, err
+		return p.fromLogsData(&data)
 	case logfile.LogsData:
-		acts, read, err := p.fromLogsData(it.LogsData)
-		return acts, read, nil, err
+		return p.fromLogsData(it.LogsData)
 	case logfile.Record:
 		if !awsevents.IsEvent(it.Raw) {
 			if p.filter != nil && !p.filter.Match(it.Raw) {
-				return nil, 1, nil, nil
+				return standardized{read: 1}
 			}
-			return []*activity.Activity{p.source.FromRecord(it.Raw, nil, p.now)}, 1, nil, nil
+			return standardized{acts: []*activity.Activity{p.source.FromRecord(it.Raw, nil, p.now)}, read: 1}
 		}
 		if ev, ok := busActivityEvent(it.Raw); ok {
 			// An event from the activity bus carries its activity already:
 			// the caller verifies and emits it (replay), or skips it.
-			return nil, 1, &ev, nil
+			return standardized{read: 1, bus: &ev}
 		}
 		acts, err := p.events.FromEvent(it.Raw)
 		if err != nil {
-			return nil, 1, nil, fmt.Errorf("%s: %w", where(it), err)
+			return standardized{read: 1, err: fmt.Errorf("%s: %w", where(it), err)}
 		}
-		return acts, 1, nil, nil
+		return standardized{acts: acts, read: 1}
 	}
-	return nil, 0, nil, nil
+	return standardized{}
 }
 
-func (p *pipeline) fromLogsData(d *events.CloudwatchLogsData) ([]*activity.Activity, int, error) {
+func (p *pipeline) fromLogsData(d *events.CloudwatchLogsData) standardized {
 	read := len(d.LogEvents)
 	if d.MessageType != "DATA_MESSAGE" {
-		return nil, 0, nil
+		return standardized{}
 	}
 	if p.filter != nil {
 		kept := *d
@@ -129,7 +134,7 @@ func (p *pipeline) fromLogsData(d *events.CloudwatchLogsData) ([]*activity.Activ
 		}
 		d = &kept
 	}
-	return p.source.FromLogsData(d), read, nil
+	return standardized{acts: p.source.FromLogsData(d), read: read}
 }
 
 // runStats counts what a pipeline run read.
@@ -140,9 +145,9 @@ type runStats struct {
 // run reads paths with logfile and hands each item's activities (or the event
 // from the activity bus it holds) to each, in the order of the input, from
 // the calling goroutine. Items are standardized ahead of each, on other
-// cores (up to GOMAXPROCS jobs at a time, each a subscription batch or a
-// run of records), so that a replay uses them while its output stays in
-// order. Input that cannot be read or decoded is reported on errOut,
+// cores (up to GOMAXPROCS jobs at a time, four at most, each a subscription
+// batch or a run of records), so that a replay uses them while its output
+// stays in order. Input that cannot be read or decoded is reported on errOut,
 // prefixed by name, and counted; the rest is still processed. Cancelling ctx
 // stops the run.
 func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut io.Writer, each func(it logfile.Item, acts []*activity.Activity, bus *events.EventBridgeEvent)) runStats {
@@ -151,14 +156,11 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 	// a hand-over for each would cost as much as standardizing it),
 	// standardized in a goroutine of its own.
 	type result struct {
-		it   logfile.Item
-		acts []*activity.Activity
-		read int
-		bus  *events.EventBridgeEvent
-		err  error
+		it logfile.Item
+		standardized
 	}
 	type job struct {
-		batch   *cloudtrail.Batch // the memory of a subscription item
+		batch   *cloudtrail.Batch // its slot's memory, for a subscription item
 		results []result
 		done    chan struct{}
 	}
@@ -191,8 +193,7 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 			go func() {
 				defer close(j.done)
 				for i := range j.results {
-					r := &j.results[i]
-					r.acts, r.read, r.bus, r.err = p.activities(r.it, j.batch)
+					j.results[i].standardized = p.activities(j.results[i].it, j.batch)
 				}
 			}()
 			jobs <- j

@@ -359,7 +359,9 @@ func readFile(path string) ([]byte, error) {
 	defer f.Close()
 	br := bufio.NewReader(f)
 	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+	magic, _ := br.Peek(2)
+	gzipped := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+	if gzipped {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("logfile: gzip: %w", err)
@@ -370,7 +372,7 @@ func readFile(path string) ([]byte, error) {
 	var room []byte
 	if info, err := f.Stat(); err == nil {
 		size := info.Size()
-		if r != io.Reader(br) {
+		if gzipped {
 			size = gzipSize(f, size)
 		}
 		// make, unlike bytes.Buffer.Grow, leaves memory fresh from the
