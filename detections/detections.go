@@ -145,8 +145,12 @@ func AllFor(n Naming) ([]*Preset, error) {
 // packs and ids.
 func Lookup(ids ...string) ([]*Preset, error) { return lookupIn(defaultPresets, ids) }
 
-// LookupFor is Lookup among the presets of AllFor(n).
+// LookupFor is Lookup among the presets of AllFor(n); for the zero Naming it
+// is Lookup.
 func LookupFor(n Naming, ids ...string) ([]*Preset, error) {
+	if n == (Naming{}) {
+		return Lookup(ids...)
+	}
 	all, err := AllFor(n)
 	if err != nil {
 		return nil, err

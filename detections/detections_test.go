@@ -206,6 +206,12 @@ func TestAllForNaming(t *testing.T) {
 	if _, err := LookupFor(Naming{Prefix: "p", TrailLogGroup: "g"}, "self-bus-changed"); err != nil {
 		t.Error(err)
 	}
+	// The zero Naming is the default one's presets, the very values Lookup
+	// returns.
+	want, _ := Lookup(PackSelfProtection)
+	if got, err := LookupFor(Naming{}, PackSelfProtection); err != nil || len(got) == 0 || !slices.Equal(got, want) {
+		t.Errorf("LookupFor(Naming{}) = %d presets, %v; want Lookup's %d", len(got), err, len(want))
+	}
 }
 
 func TestFilterPattern(t *testing.T) {

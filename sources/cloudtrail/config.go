@@ -75,7 +75,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	case c.Naming.Prefix != "" && c.Naming.TrailLogGroup == "":
 		c.Naming.TrailLogGroup = detections.DefaultNaming.TrailLogGroup
 	}
-	presets, err := c.lookup()
+	presets, err := detections.LookupFor(c.Naming, c.Detections...)
 	if err != nil {
 		return Config{}, fmt.Errorf("%w: %s: %w", ErrConfig, EnvDetections, err)
 	}
@@ -97,19 +97,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // Presets returns the configured presets, tuned by the exclusions.
 func (c Config) Presets() ([]*detections.Preset, error) {
-	presets, err := c.lookup()
+	presets, err := detections.LookupFor(c.Naming, c.Detections...)
 	if err != nil {
 		return nil, fmt.Errorf("cloudtrail: %s: %w", EnvDetections, err)
 	}
 	return detections.Tune(presets, c.Exclusions)
-}
-
-// lookup finds the configured presets under the configured naming.
-func (c Config) lookup() ([]*detections.Preset, error) {
-	if c.Naming == (detections.Naming{}) {
-		return detections.Lookup(c.Detections...)
-	}
-	return detections.LookupFor(c.Naming, c.Detections...)
 }
 
 // NewSource returns the source the function runs with c: the labels of the
