@@ -76,10 +76,8 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	b := batches.Get().(*Batch)
 	acts, err := h.Source.FromPayload(payload, b)
-	// Once published, nothing reads the activities (an error might); a
-	// batch far larger than CloudWatch Logs sends leaves no megabytes behind.
-	if err = h.publish(ctx, acts, err); err == nil && b.decoded.Cap() <= maxInflated/4 && cap(b.acts) <= 2500 {
-		batches.Put(b)
+	if err = h.publish(ctx, acts, err); err == nil { // (an error might read them)
+		release(b)
 	}
 	return []byte("null"), err
 }
@@ -87,6 +85,14 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // batches pools the memory of published batches, so that a warm function
 // builds batch after batch in the same few megabytes.
 var batches = sync.Pool{New: func() any { return new(Batch) }}
+
+// release pools a batch whose activities nothing reads any more, unless it
+// is far larger than CloudWatch Logs sends: it would keep megabytes.
+func release(b *Batch) {
+	if b.decoded.Cap() <= maxInflated/4 && cap(b.acts) <= 2500 {
+		batches.Put(b)
+	}
+}
 
 // heartbeat publishes the canary for req.
 func (h *Handler) heartbeat(ctx context.Context, req heartbeat.Request) error {

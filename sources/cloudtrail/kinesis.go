@@ -37,7 +37,9 @@ func (h *Handler) HandleKinesis(ctx context.Context, ev events.KinesisEvent) (ev
 	}
 	var acts []*activity.Activity
 	for _, r := range ev.Records {
-		got, err := h.Source.FromGzip(r.Kinesis.Data, nil)
+		b := batches.Get().(*Batch)
+		defer release(b) // once its activities are published
+		got, err := h.Source.FromGzip(r.Kinesis.Data, b)
 		if err != nil {
 			h.logger().ErrorContext(ctx, "cloudtrail source: kinesis record not decoded",
 				"sequenceNumber", r.Kinesis.SequenceNumber, "partitionKey", activity.Truncate(r.Kinesis.PartitionKey, 256),
