@@ -24,10 +24,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/activity-aware/ids/destinations/slack"
+	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
 // Exit statuses shared by every command.
@@ -63,10 +65,31 @@ var commands = []command{
 }
 
 func main() {
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
 	stop()
 	os.Exit(code)
+}
+
+// gcMemoryLimit is the soft limit on aaids' heap (GOMEMLIMIT) that tuneGC
+// sets: room for the largest file aaids reads (logfile.MaxFileSize) and the
+// activities of its records, so that the collector runs more often only
+// past it.
+const gcMemoryLimit = 2 << 30
+
+// tuneGC runs the collector as the CloudTrail source function does, at
+// cloudtrail.GCPercent, bounded by gcMemoryLimit, unless GOGC or GOMEMLIMIT
+// choose otherwise. Replaying a CloudTrail log file builds each record's
+// activity in memory of its own, and collecting at Go's default of 100%
+// spent about a sixth of that replay's CPU (docs/PERFORMANCE.md).
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(cloudtrail.GCPercent)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(gcMemoryLimit)
+	}
 }
 
 // terminalWriter passes what aaids writes through slack.TerminalSafe: event

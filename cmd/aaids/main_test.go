@@ -3,8 +3,12 @@ package main
 import (
 	"go/parser"
 	"go/token"
+	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
 // TestUsageListsEveryCommand checks that both the usage aaids prints and the
@@ -30,5 +34,37 @@ func TestUsageListsEveryCommand(t *testing.T) {
 		if code, _, _ := runAaids(t, "help", c.name); code != exitOK {
 			t.Errorf("aaids help %s exits %d", c.name, code)
 		}
+	}
+}
+
+// TestTuneGC checks the collector settings aaids runs with: the source
+// function's GC percent and gcMemoryLimit, unless GOGC or GOMEMLIMIT are set,
+// which it leaves to the runtime. The process's settings are restored.
+func TestTuneGC(t *testing.T) {
+	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) })
+	unset := func(name string) {
+		t.Setenv(name, "") // restored after the test
+		os.Unsetenv(name)
+	}
+	unset("GOGC")
+	unset("GOMEMLIMIT")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != cloudtrail.GCPercent {
+		t.Errorf("GC percent %d, want %d", got, cloudtrail.GCPercent)
+	}
+	if got := debug.SetMemoryLimit(-1); got != gcMemoryLimit {
+		t.Errorf("memory limit %d, want %d", got, gcMemoryLimit)
+	}
+
+	debug.SetMemoryLimit(limit)
+	t.Setenv("GOGC", "50") // as the runtime read it at start
+	t.Setenv("GOMEMLIMIT", "64MiB")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set, GC percent %d, want it untouched (100)", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("with GOMEMLIMIT set, memory limit %d, want it untouched (%d)", got, limit)
 	}
 }
