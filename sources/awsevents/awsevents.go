@@ -75,6 +75,9 @@ func Decode(raw []byte) (*Event, error) {
 // last of a repeated key winning, a non-string detail-type refusing the
 // whole): valid JSON, detail-type a string, detail present.
 func IsEvent(raw []byte) bool {
+	if !mayNameDetailType(raw) {
+		return false // a CloudTrail record, mostly: told without a parse
+	}
 	p := probes.Get()
 	defer probes.Put(p)
 	v, err := p.ParseBytes(raw)
@@ -101,6 +104,28 @@ func IsEvent(raw []byte) bool {
 	// fastjson lets some invalid JSON through; encoding/json would not.
 	valid, _ := jsonscan.Check(raw)
 	return valid
+}
+
+// mayNameDetailType reports whether raw may hold a member name that
+// encoding/json matches to detail-type: the name in any case of its ASCII
+// letters (none of them has another fold), or any \u escape, which may spell
+// a letter of it. Without either, raw is no event.
+func mayNameDetailType(raw []byte) bool {
+	if bytes.Contains(raw, []byte(`\u`)) {
+		return true
+	}
+	const before, after = "detail", "type"
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(raw[i:], '-')
+		if j < 0 {
+			return false
+		}
+		i += j // raw[i] is the hyphen
+		if i >= len(before) && i+1+len(after) <= len(raw) &&
+			bytes.EqualFold(raw[i-len(before):i], []byte(before)) && bytes.EqualFold(raw[i+1:i+1+len(after)], []byte(after)) {
+			return true
+		}
+	}
 }
 
 // probes parse what IsEvent reads.

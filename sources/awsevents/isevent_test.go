@@ -28,6 +28,8 @@ func FuzzIsEvent(f *testing.F) {
 		`{"detail-type":"x","detail":` + strings.Repeat("[", 400) + strings.Repeat("]", 400) + `}`,
 		"{\"detail-type\":\"x\xff\",\"detail\":{}}",
 		"{\"detail\xff\":\"x\",\"detail\":{}}",
+		`{"DETAIL-type":"x","Detail":{}}`, `{"detail-TYPE":"x","detail":{}}`, `{"detail\u002dtype":"x","detail":{}}`,
+		`{"detail-typ":"x","detail":{}}`, `{"etail-type":"x","detail":{}}`, `-type`, `detail-`, `{"a":"\\u","detail-type":"x","detail":{}}`,
 	} {
 		f.Add([]byte(seed))
 	}
