@@ -358,10 +358,7 @@ func trimDetail(detail json.RawMessage, budget int) json.RawMessage {
 		}
 		slices.SortStableFunc(order, func(a, b *member) int { return len(b.value) - len(a.value) }) // largest first
 		for _, m := range order {
-			if size <= budget {
-				break
-			}
-			if len(m.value) <= 256 {
+			if size <= budget || len(m.value) <= 256 {
 				break
 			}
 			preview := preview(m.value, max(len(m.value)-(size-budget)-64, 128))

@@ -175,13 +175,7 @@ func (h *Handler) publish(ctx context.Context, acts []*activity.Activity, decode
 		}
 	}
 	// The function's logger (lambdacontext.NewLogger) adds the request id.
-	attrs := []any{
-		"logGroup", logGroup,
-		"logEvents", records,
-		"filtered", filtered,
-		"denied", denied,
-		"unrecognized", unrecognized,
-	}
+	attrs := []any{"logGroup", logGroup, "logEvents", records, "filtered", filtered, "denied", denied, "unrecognized", unrecognized}
 	sent, err := eventbus.Send(ctx, h.Publisher, acts)
 	failed := sent.Failed
 	h.Metrics.Emit(

@@ -352,19 +352,11 @@ func deniedCode(code string) bool {
 // successCode reports an error code that some exporters write for a success:
 // a numeric HTTP 2xx or 3xx status.
 func successCode(code string) bool {
-	if len(code) != 3 || (code[0] != '2' && code[0] != '3') {
-		return false
-	}
-	return '0' <= code[1] && code[1] <= '9' && '0' <= code[2] && code[2] <= '9'
+	return len(code) == 3 && (code[0] == '2' || code[0] == '3') && '0' <= code[1] && code[1] <= '9' && '0' <= code[2] && code[2] <= '9'
 }
 
 // trailTampering are the CloudTrail calls that stop or narrow logging.
-var trailTampering = map[string]bool{
-	"StopLogging":       true,
-	"DeleteTrail":       true,
-	"UpdateTrail":       true,
-	"PutEventSelectors": true,
-}
+var trailTampering = map[string]bool{"StopLogging": true, "DeleteTrail": true, "UpdateTrail": true, "PutEventSelectors": true}
 
 // severity applies the package's severity table, the most urgent row first.
 func severity(actorType string, act *activity.Action, consoleFailure bool) activity.Severity {
