@@ -44,6 +44,33 @@ func sameAsReference(t *testing.T, s *Source, b *Batch, data []byte) {
 		t.Fatalf("error %v, encoding/json: %v, for %q", gotErr, wantErr, data)
 	}
 	sameJSON(t, got, want)
+	if wantErr == nil && d.MessageType == dataMessage {
+		// The messages as records (aaids replay's log files), in b now
+		// that got is checked: as FromRecord reads each, without origin.
+		fallback := time.Unix(1700000000, 0).UTC()
+		var records [][]byte
+		want = want[:0]
+		for _, le := range d.LogEvents {
+			records = append(records, []byte(le.Message))
+			want = append(want, s.FromRecord([]byte(le.Message), nil, fallback))
+		}
+		sameJSON(t, s.FromRecords(records, fallback, b), want)
+	}
+}
+
+// TestFromRecordsSharesRecords checks that FromRecords builds each Detail
+// in its record's memory, as it says, not in a copy.
+func TestFromRecordsSharesRecords(t *testing.T) {
+	records := [][]byte{
+		[]byte(`{"eventVersion":"1.08","eventName":"GetObject","eventID":"1"}`),
+		[]byte(`{"eventVersion":"1.08","eventName":"ListBuckets","eventID":"2"}`),
+	}
+	acts := New(Options{}).FromRecords(records, time.Time{}, new(Batch))
+	for i, a := range acts {
+		if len(a.Detail) == 0 || &a.Detail[0] != &records[i][0] || a.ID != string(rune('1'+i)) {
+			t.Errorf("activity %d: id %q, Detail %q not in its record's memory", i, a.ID, a.Detail)
+		}
+	}
 }
 
 // sameJSON fails unless got and want encode identically, activity by
@@ -162,7 +189,7 @@ func TestBatchMemoryOfItsOwn(t *testing.T) {
 	if after, _ := activity.Marshal(alone); !bytes.Equal(after, before) {
 		t.Fatalf("an activity of FromRecord changed when a batch was built:\n%s\nwas\n%s", after, before)
 	}
-	b.reset(2)
+	b.build(0, nil)
 	for i, blk := range b.blocks[:cap(b.blocks)] {
 		if !reflect.ValueOf(blk).IsZero() {
 			t.Fatalf("block %d of a batch used again is not zero: %+v", i, blk.activity)

@@ -150,16 +150,20 @@ func (s *Source) fromLogsData(d *events.CloudwatchLogsData, checked jsonscan.Ver
 	if d == nil || d.MessageType != dataMessage {
 		return nil
 	}
-	b.reset(len(d.LogEvents))
-	sc := scratches.Get().(*scratch)
-	defer putScratch(sc)
-	sc.batch, sc.arena = b, nil
-	defer func() { sc.batch, sc.arena = nil, nil }() // the batch's chunks are reused
-	for i, le := range d.LogEvents {
+	return b.build(len(d.LogEvents), func(sc *scratch, i int) *activity.Activity {
+		le := &d.LogEvents[i]
 		b.origins[i] = activity.Origin{LogGroup: d.LogGroup, LogStream: d.LogStream, SubscriptionFilters: d.SubscriptionFilters, Owner: d.Owner, LogEventID: le.ID}
-		b.acts = append(b.acts, s.fromRecord(sc, readOnlyBytes(le.Message), true, checked.At(i), &b.origins[i], logTime(le.Timestamp)))
-	}
-	return b.acts
+		return s.fromRecord(sc, readOnlyBytes(le.Message), true, checked.At(i), &b.origins[i], logTime(le.Timestamp))
+	})
+}
+
+// FromRecords is FromRecord on each of records, the activities built in b
+// (see Batch), each Detail a slice of its record: records must not change
+// while the activities are read.
+func (s *Source) FromRecords(records [][]byte, fallback time.Time, b *Batch) []*activity.Activity {
+	return b.build(len(records), func(sc *scratch, i int) *activity.Activity {
+		return s.fromRecord(sc, records[i], true, jsonscan.Verdict{}, nil, fallback)
+	})
 }
 
 // Batch is the memory the activities of a subscription batch are built in:
@@ -177,13 +181,22 @@ type Batch struct {
 	used    int
 }
 
-// reset makes room in b for the activities of n log events.
-func (b *Batch) reset(n int) {
+// build makes room in b for n activities and builds them there, each in
+// turn, i from 0.
+func (b *Batch) build(n int, each func(sc *scratch, i int) *activity.Activity) []*activity.Activity {
 	clear(b.blocks)
 	if cap(b.acts) < n {
 		b.blocks, b.acts, b.origins = make([]recordActivity, 0, n), make([]*activity.Activity, 0, n), make([]activity.Origin, n)
 	}
 	b.blocks, b.acts, b.origins, b.used = b.blocks[:0], b.acts[:0], b.origins[:n], 0
+	sc := scratches.Get().(*scratch)
+	defer putScratch(sc)
+	sc.batch, sc.arena = b, nil
+	defer func() { sc.batch, sc.arena = nil, nil }() // the batch's chunks are reused
+	for i := range n {
+		b.acts = append(b.acts, each(sc, i))
+	}
+	return b.acts
 }
 
 // chunk returns an empty arena chunk for a string of n bytes: the batch's
