@@ -99,10 +99,9 @@ func (p *pipeline) activities(it logfile.Item, batch *cloudtrail.Batch) standard
 	case logfile.LogsData:
 		return p.fromLogsData(it.LogsData)
 	case logfile.Record:
-		if !awsevents.IsEvent(it.Raw) {
-			if p.filter != nil && !p.filter.Match(it.Raw) {
-				return standardized{read: 1}
-			}
+		if record, kept := p.trailRecord(it); !kept {
+			return standardized{read: 1}
+		} else if record {
 			return standardized{acts: []*activity.Activity{p.source.FromRecord(it.Raw, nil, p.now)}, read: 1}
 		}
 		if ev, ok := busActivityEvent(it.Raw); ok {
@@ -117,6 +116,15 @@ func (p *pipeline) activities(it logfile.Item, batch *cloudtrail.Batch) standard
 		return standardized{acts: acts, read: 1}
 	}
 	return standardized{}
+}
+
+// trailRecord reports whether it is a CloudTrail record (a record that is no
+// EventBridge event) and whether the filter keeps it; any other item is kept.
+func (p *pipeline) trailRecord(it logfile.Item) (record, kept bool) {
+	if it.Kind != logfile.Record || awsevents.IsEvent(it.Raw) {
+		return false, true
+	}
+	return true, p.filter == nil || p.filter.Match(it.Raw)
 }
 
 func (p *pipeline) fromLogsData(d *events.CloudwatchLogsData) standardized {
@@ -192,8 +200,24 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 		start := func(j *job) {
 			go func() {
 				defer close(j.done)
+				var records [][]byte // a run's CloudTrail records, when reused
+				var at []int         // the results they go to
 				for i := range j.results {
-					j.results[i].standardized = p.activities(j.results[i].it, j.batch)
+					r := &j.results[i]
+					if record, kept := p.trailRecord(r.it); record && j.batch != nil {
+						if r.read = 1; kept {
+							records, at = append(records, r.it.Raw), append(at, i)
+						}
+						continue
+					}
+					r.standardized = p.activities(r.it, j.batch)
+				}
+				if len(records) > 0 {
+					// Together in the run's batch, each Detail a slice of
+					// the file read, which nothing changes.
+					for k, a := range p.source.FromRecords(records, p.now, j.batch) {
+						j.results[at[k]].acts = []*activity.Activity{a}
+					}
 				}
 			}()
 			jobs <- j

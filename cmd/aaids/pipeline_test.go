@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,10 +61,16 @@ func TestReplayInOrderOnEveryCore(t *testing.T) {
 		}
 	}
 	write("a.ndjson", strings.Join(lines, "\n"))
-	// b.json: a CloudTrail log file of 600 records, more than one run.
+	// b.json: a CloudTrail log file of 600 records, more than one run,
+	// every seventh in an EventBridge envelope (standardized on its own
+	// between records standardized together).
 	var records []string
-	for range 600 {
-		records = append(records, record())
+	for i := range 600 {
+		if r := record(); i%7 == 3 {
+			records = append(records, `{"version":"0","id":"e-`+strconv.Itoa(i)+`","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","account":"123456789012","time":"2026-11-20T10:00:00Z","region":"us-east-1","resources":[],"detail":`+r+`}`)
+		} else {
+			records = append(records, r)
+		}
 	}
 	write("b.json", `{"Records":[`+strings.Join(records, ",")+`]}`)
 	// c.ndjson: a batch after the log file.
