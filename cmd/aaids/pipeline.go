@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/activity-aware/ids/cmd/aaids/internal/logfile"
 	"github.com/activity-aware/ids/detections"
 	"github.com/activity-aware/ids/detections/filterpattern"
+	"github.com/activity-aware/ids/internal/jsonscan"
 	"github.com/activity-aware/ids/sources/awsevents"
 	"github.com/activity-aware/ids/sources/cloudtrail"
 	"github.com/activity-aware/ids/sources/eventsources"
@@ -118,6 +120,16 @@ func (p *pipeline) activities(it logfile.Item, batch *cloudtrail.Batch) standard
 	return standardized{}
 }
 
+// verdict is jsonscan.Check's answer for a record read from a document
+// found valid and compact, when it has no backslash (as FromRecords takes
+// it); unknown otherwise.
+func verdict(it logfile.Item) jsonscan.Verdict {
+	if it.Compact && bytes.IndexByte(it.Raw, '\\') < 0 {
+		return jsonscan.Verdict{Known: true, Valid: true, Compact: true}
+	}
+	return jsonscan.Verdict{}
+}
+
 // trailRecord reports whether it is a CloudTrail record (a record that is no
 // EventBridge event) and whether the filter keeps it; any other item is kept.
 func (p *pipeline) trailRecord(it logfile.Item) (record, kept bool) {
@@ -201,12 +213,13 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 			go func() {
 				defer close(j.done)
 				var records [][]byte // a run's CloudTrail records, when reused
-				var at []int         // the results they go to
+				var checked jsonscan.Verdicts
+				var at []int // the results they go to
 				for i := range j.results {
 					r := &j.results[i]
 					if record, kept := p.trailRecord(r.it); record && j.batch != nil {
 						if r.read = 1; kept {
-							records, at = append(records, r.it.Raw), append(at, i)
+							records, checked, at = append(records, r.it.Raw), append(checked, verdict(r.it)), append(at, i)
 						}
 						continue
 					}
@@ -215,7 +228,7 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 				if len(records) > 0 {
 					// Together in the run's batch, each Detail a slice of
 					// the file read, which nothing changes.
-					for k, a := range p.source.FromRecords(records, p.now, j.batch) {
+					for k, a := range p.source.FromRecords(records, checked, p.now, j.batch) {
 						j.results[at[k]].acts = []*activity.Activity{a}
 					}
 				}

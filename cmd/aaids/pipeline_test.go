@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/internal/subscriptiontest"
+	"github.com/activity-aware/ids/sources/cloudtrail"
 )
 
 // TestReplayInOrderOnEveryCore: replay standardizes items ahead of printing
@@ -131,5 +134,67 @@ func TestReplayInOrderOnEveryCore(t *testing.T) {
 	}
 	if out1, errOut1 := replay(1); out1 != out || errOut1 != errOut {
 		t.Errorf("on one core replay printed something else:\n%s", errOut1)
+	}
+}
+
+// TestReplayLogFileAsRecords checks that the records of a log file, read
+// together in a run's batch with the file's check vouching for those it can,
+// become what FromRecord makes of each alone: a record with a lone surrogate
+// escape (which the file's check cannot vouch for: encoding/json reads
+// U+FFFD), and the records of a file laid out with whitespace (whose Detail
+// is compacted).
+func TestReplayLogFileAsRecords(t *testing.T) {
+	rec := func(id, agent string) string {
+		return `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/u","accountId":"123456789012","userName":"u"},` +
+			`"eventTime":"2026-11-20T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","userAgent":"` + agent + `","eventID":"` + id + `"}`
+	}
+	compact := `{"Records":[` + rec("c1", "plain") + `,` + rec("c2", `lone\ud800`) + `]}`
+	var spaced bytes.Buffer
+	if err := json.Indent(&spaced, []byte(`{"Records":[`+rec("s1", "plain")+`,`+rec("s2", `tab\t`)+`]}`), "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	src := cloudtrail.New(cloudtrail.Options{})
+	for _, doc := range []string{compact, spaced.String()} {
+		var f struct{ Records []json.RawMessage }
+		if err := json.Unmarshal([]byte(doc), &f); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range f.Records {
+			a := src.FromRecord(r, nil, time.Now())
+			var detail bytes.Buffer // as it is encoded
+			if err := json.Compact(&detail, a.Detail); err != nil {
+				t.Fatal(err)
+			}
+			want[a.ID] = a.Actor.UserAgent + " " + detail.String()
+		}
+	}
+	for name, doc := range map[string]string{"compact.json": compact, "spaced.json": spaced.String()} {
+		in := writeInput(t, name, doc)
+		code, out, errOut := runAaids(t, "replay", "--format", "json", in)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", name, code, errOut)
+		}
+		n := 0
+		for line := range strings.Lines(out) {
+			var e struct{ Source, Detail string }
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatal(err)
+			}
+			a, err := activity.Parse([]byte(e.Detail))
+			if err != nil || e.Source != "activity-aware-ids.cloudtrail" {
+				continue // a correlation's
+			}
+			n++
+			if got := a.Actor.UserAgent + " " + string(a.Detail); got != want[a.ID] {
+				t.Errorf("%s: activity %s is\n%s\nwant\n%s", name, a.ID, got, want[a.ID])
+			}
+		}
+		if n != 2 {
+			t.Errorf("%s: %d activities, want 2", name, n)
+		}
+	}
+	if !strings.Contains(want["c2"], "lone\uFFFD ") || strings.Contains(want["s1"], " \"") {
+		t.Fatalf("the reference is not what the test needs: %q", want)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/internal/jsonscan"
 )
 
 // sameAsReference fails unless fromBatch standardizes data exactly as
@@ -46,15 +47,24 @@ func sameAsReference(t *testing.T, s *Source, b *Batch, data []byte) {
 	sameJSON(t, got, want)
 	if wantErr == nil && d.MessageType == dataMessage {
 		// The messages as records (aaids replay's log files), in b now
-		// that got is checked: as FromRecord reads each, without origin.
+		// that got is checked: as FromRecord reads each, without origin,
+		// with Check's answers for those without a backslash or none.
 		fallback := time.Unix(1700000000, 0).UTC()
 		var records [][]byte
+		var checked jsonscan.Verdicts
 		want = want[:0]
 		for _, le := range d.LogEvents {
 			records = append(records, []byte(le.Message))
+			var v jsonscan.Verdict
+			if !strings.Contains(le.Message, `\`) {
+				v.Known = true
+				v.Valid, v.Compact = jsonscan.Check(records[len(records)-1])
+			}
+			checked = append(checked, v)
 			want = append(want, s.FromRecord([]byte(le.Message), nil, fallback))
 		}
-		sameJSON(t, s.FromRecords(records, fallback, b), want)
+		sameJSON(t, s.FromRecords(records, nil, fallback, b), want)
+		sameJSON(t, s.FromRecords(records, checked, fallback, b), want)
 	}
 }
 
@@ -65,7 +75,7 @@ func TestFromRecordsSharesRecords(t *testing.T) {
 		[]byte(`{"eventVersion":"1.08","eventName":"GetObject","eventID":"1"}`),
 		[]byte(`{"eventVersion":"1.08","eventName":"ListBuckets","eventID":"2"}`),
 	}
-	acts := New(Options{}).FromRecords(records, time.Time{}, new(Batch))
+	acts := New(Options{}).FromRecords(records, nil, time.Time{}, new(Batch))
 	for i, a := range acts {
 		if len(a.Detail) == 0 || &a.Detail[0] != &records[i][0] || a.ID != string(rune('1'+i)) {
 			t.Errorf("activity %d: id %q, Detail %q not in its record's memory", i, a.ID, a.Detail)

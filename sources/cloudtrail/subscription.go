@@ -157,12 +157,13 @@ func (s *Source) fromLogsData(d *events.CloudwatchLogsData, checked jsonscan.Ver
 	})
 }
 
-// FromRecords is FromRecord on each of records, the activities built in b
-// (see Batch), each Detail a slice of its record: records must not change
-// while the activities are read.
-func (s *Source) FromRecords(records [][]byte, fallback time.Time, b *Batch) []*activity.Activity {
+// FromRecords is FromRecord on each of records, with jsonscan.Check's
+// answers for those that have no backslash (or none), the activities built
+// in b (see Batch), each Detail a slice of its record: records must not
+// change while the activities are read.
+func (s *Source) FromRecords(records [][]byte, checked jsonscan.Verdicts, fallback time.Time, b *Batch) []*activity.Activity {
 	return b.build(len(records), func(sc *scratch, i int) *activity.Activity {
-		return s.fromRecord(sc, records[i], true, jsonscan.Verdict{}, nil, fallback)
+		return s.fromRecord(sc, records[i], true, checked.At(i), nil, fallback)
 	})
 }
 

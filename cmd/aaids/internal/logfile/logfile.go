@@ -80,6 +80,9 @@ type Item struct {
 	LogsData *events.CloudwatchLogsData
 	// Raw is the record's JSON (Kind Record) or the line (Kind Text).
 	Raw []byte
+	// Compact is set for a Record whose document jsonscan.Check found valid
+	// and compact: Raw is too.
+	Compact bool
 }
 
 // Options tune reading.
@@ -147,21 +150,23 @@ func Decode(path string, data []byte, opts Options, visit func(Item) error) (n i
 	if len(trimmed) == 0 {
 		return 0, nil, nil
 	}
-	if valid(trimmed) {
-		n, err := emit(Item{Path: path}, trimmed, visit)
+	if valid, compact := jsonscan.Check(trimmed); valid {
+		n, err := emit(Item{Path: path, Compact: compact}, trimmed, visit)
 		return n, nil, err
 	}
 	type line struct {
-		no    int
-		text  []byte
-		valid bool
+		no             int
+		text           []byte
+		valid, compact bool
 	}
 	var lines []line
 	no := 0
 	for text := range bytes.Lines(data) {
 		no++
 		if text = bytes.TrimSpace(text); len(text) > 0 {
-			lines = append(lines, line{no: no, text: text, valid: valid(text)})
+			l := line{no: no, text: text}
+			l.valid, l.compact = jsonscan.Check(text)
+			lines = append(lines, l)
 		}
 	}
 	if !opts.Text && !lines[0].valid {
@@ -172,7 +177,7 @@ func Decode(path string, data []byte, opts Options, visit func(Item) error) (n i
 	for _, l := range lines {
 		switch {
 		case l.valid:
-			k, err := emit(Item{Path: path, Line: l.no}, l.text, visit)
+			k, err := emit(Item{Path: path, Line: l.no, Compact: l.compact}, l.text, visit)
 			n += k
 			if err != nil {
 				return n, errs, err
@@ -187,13 +192,6 @@ func Decode(path string, data []byte, opts Options, visit func(Item) error) (n i
 		}
 	}
 	return n, errs, nil
-}
-
-// valid reports whether text is valid JSON, as json.Valid does
-// (jsonscan.Check is faster on a megabyte of base64).
-func valid(text []byte) bool {
-	ok, _ := jsonscan.Check(text)
-	return ok
 }
 
 // syntaxError describes where a JSON document breaks.
@@ -219,8 +217,11 @@ type probe struct {
 	LogEvents   *json.RawMessage  `json:"logEvents"`
 }
 
-// emit classifies one JSON document and visits what it holds.
+// emit classifies one JSON document and visits what it holds; base.Compact
+// says whether doc is compact, and stays set for its records only.
 func emit(base Item, doc []byte, visit func(Item) error) (int, error) {
+	compact := base.Compact
+	base.Compact = false
 	if data, ok := subscriptionData(doc); ok {
 		// The common case, without encoding/json's passes over a megabyte
 		// of base64.
@@ -233,8 +234,7 @@ func emit(base Item, doc []byte, visit func(Item) error) (int, error) {
 	// two (doc is valid: emit's callers checked it); FuzzProbe holds it to
 	// encoding/json.
 	if doc[0] != '{' || gojson.Unmarshal(doc, &probe) != nil {
-		base.Kind = Record
-		base.Raw = doc
+		base.Kind, base.Raw, base.Compact = Record, doc, compact
 		return 1, visit(base)
 	}
 	switch {
@@ -248,8 +248,7 @@ func emit(base Item, doc []byte, visit func(Item) error) (int, error) {
 	case probe.Records != nil:
 		for _, r := range probe.Records {
 			it := base
-			it.Kind = Record
-			it.Raw = r
+			it.Kind, it.Raw, it.Compact = Record, r, compact
 			if err := visit(it); err != nil {
 				return 0, err
 			}
@@ -263,8 +262,7 @@ func emit(base Item, doc []byte, visit func(Item) error) (int, error) {
 			return 1, visit(base)
 		}
 	}
-	base.Kind = Record
-	base.Raw = doc
+	base.Kind, base.Raw, base.Compact = Record, doc, compact
 	return 1, visit(base)
 }
 

@@ -109,6 +109,40 @@ func TestReadText(t *testing.T) {
 	}
 }
 
+// TestReadCompact checks Item.Compact: set for the records of a compact
+// document or line, never for one with whitespace outside its strings, nor
+// for a subscription event.
+func TestReadCompact(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"a-compact.json": `{"Records":[` + record + `,` + record + `]}`,
+		"b-spaced.json":  `{"Records": [` + record + `]}`,
+		"c-lines.ndjson": record + "\n" + `{"eventName": "A"}` + "\n" + `{"awslogs":{"data":"H4sI"}}`,
+		"d-one.json":     record,
+		"e-one-sp.json":  "{ \"eventName\":\"A\"}",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	_, errs, _ := Read([]string{dir}, Options{}, func(it Item) error {
+		got = append(got, fmt.Sprintf("%s:%d %v", filepath.Base(it.Path), it.Kind, it.Compact))
+		return nil
+	})
+	want := []string{
+		fmt.Sprintf("a-compact.json:%d true", Record), fmt.Sprintf("a-compact.json:%d true", Record),
+		fmt.Sprintf("b-spaced.json:%d false", Record),
+		fmt.Sprintf("c-lines.ndjson:%d true", Record), fmt.Sprintf("c-lines.ndjson:%d false", Record), fmt.Sprintf("c-lines.ndjson:%d false", Subscription),
+		fmt.Sprintf("d-one.json:%d true", Record),
+		fmt.Sprintf("e-one-sp.json:%d false", Record),
+	}
+	if len(errs) != 0 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("items %q, errs %v; want %q", got, errs, want)
+	}
+}
+
 func TestReadStopsOnVisitError(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "trail.json")
 	if err := os.WriteFile(p, []byte(`{"Records":[`+record+`,`+record+`]}`), 0o644); err != nil {
