@@ -80,9 +80,9 @@ const gcMemoryLimit = 2 << 30
 
 // tuneGC runs the collector as the CloudTrail source function does, at
 // cloudtrail.GCPercent, bounded by gcMemoryLimit, unless GOGC or GOMEMLIMIT
-// choose otherwise. Replaying a CloudTrail log file builds each record's
-// activity in memory of its own, and collecting at Go's default of 100%
-// spent about a sixth of that replay's CPU (docs/PERFORMANCE.md).
+// choose otherwise. Replaying CloudTrail log files reads each file, and
+// finds its records, in memory of its own, and collecting at Go's default of
+// 100% spent a sixth of that replay's CPU (docs/PERFORMANCE.md).
 func tuneGC() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(cloudtrail.GCPercent)

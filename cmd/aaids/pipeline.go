@@ -228,8 +228,9 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 				if len(records) > 0 {
 					// Together in the run's batch, each Detail a slice of
 					// the file read, which nothing changes.
-					for k, a := range p.source.FromRecords(records, checked, p.now, j.batch) {
-						j.results[at[k]].acts = []*activity.Activity{a}
+					acts := p.source.FromRecords(records, checked, p.now, j.batch)
+					for k, i := range at {
+						j.results[i].acts = acts[k : k+1 : k+1]
 					}
 				}
 			}()

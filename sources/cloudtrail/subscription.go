@@ -167,9 +167,9 @@ func (s *Source) FromRecords(records [][]byte, checked jsonscan.Verdicts, fallba
 	})
 }
 
-// Batch is the memory the activities of a subscription batch are built in:
-// the unescaped log events, the activities, their strings. A Batch passed
-// to FromPayload batch after batch is used again instead of allocated
+// Batch is the memory the activities of a subscription batch (or records)
+// are built in: the unescaped log events, the activities, their strings. A
+// Batch passed to FromPayload batch after batch is used again, not allocated
 // anew, so each call overwrites the activities of the last: pass it only
 // once nothing reads them any more (the Handler: once they are published).
 // The zero Batch is ready; it is not for concurrent use.
