@@ -24,8 +24,21 @@ func BenchmarkReplayJSON(b *testing.B) {
 		ndjson.Write(subscriptiontest.Payload(subscriptiontest.Batch{}.JSON(batch...)))
 		ndjson.WriteByte('\n')
 	}
-	in := filepath.Join(b.TempDir(), "batches.ndjson")
-	if err := os.WriteFile(in, ndjson.Bytes(), 0o644); err != nil {
+	benchmarkReplay(b, "batches.ndjson", ndjson.Bytes(), len(messages))
+}
+
+// BenchmarkReplayLogFile is BenchmarkReplayJSON on the same records as one
+// gzip-compressed CloudTrail log file ({"Records":[…]}, as CloudTrail writes
+// them to S3).
+func BenchmarkReplayLogFile(b *testing.B) {
+	messages := sharedfixtures.CloudTrailMessages(b)
+	benchmarkReplay(b, "trail.json.gz", subscriptiontest.Gzip([]byte(`{"Records":[`+strings.Join(messages, ",")+`]}`)), len(messages))
+}
+
+// benchmarkReplay replays the file content named name, of n records.
+func benchmarkReplay(b *testing.B, name string, content []byte, n int) {
+	in := filepath.Join(b.TempDir(), name)
+	if err := os.WriteFile(in, content, 0o644); err != nil {
 		b.Fatal(err)
 	}
 	stdio := Stdio{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }}
@@ -35,5 +48,5 @@ func BenchmarkReplayJSON(b *testing.B) {
 			b.Fatalf("exit %d", code)
 		}
 	}
-	b.ReportMetric(float64(len(messages))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
