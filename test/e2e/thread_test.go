@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,8 +75,6 @@ func threadScenario(t *testing.T, r *row) {
 		}
 	})
 	drained := time.Since(start)
-	time.Sleep(time.Until(start.Add(threadWindow + time.Second)))
-	p.sweepNow(t)
 
 	// What reached the channel.
 	published := p.published()
@@ -96,6 +95,16 @@ func threadScenario(t *testing.T, r *row) {
 		t.Fatalf("%d top-level denials, want one parent", len(denialParents))
 	}
 	parent := denialParents[0]
+	// The window opened as its first denial was handled, before the parent
+	// was posted (a ts is the local Slack's clock): a second after the
+	// parent's time and the window it has ended, however long a busy
+	// machine took to drain the queue (the test's start was too early).
+	posted, err := strconv.ParseFloat(parent.TS, 64)
+	if err != nil {
+		t.Fatalf("parent ts %q: %v", parent.TS, err)
+	}
+	time.Sleep(time.Until(time.UnixMicro(int64(posted * 1e6)).Add(threadWindow + time.Second)))
+	p.sweepNow(t)
 	replies := p.slack.Replies(e2eChannel, parent.TS)
 	if len(replies) != denials {
 		t.Fatalf("%d replies, want %d repeats and the digest", len(replies), denials)
