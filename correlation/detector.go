@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -91,6 +92,13 @@ func ThresholdRules(presets []*detections.Preset) []Rule {
 // activity is counted once per rule (a claim on its id), and counts are
 // atomic additions whose result tells exactly one invocation that it crossed
 // the threshold.
+//
+// A count that fails (throttling, an outage) releases the claims of the
+// activities it did not add, so that the retry of the batch counts them; the
+// addition names the activities it adds (Delta.Once), so that a retry of an
+// addition whose answer was lost does not add them twice. Only an
+// invocation that ends between its claims and its additions (a timeout), or
+// whose releases fail too, leaves activities claimed and uncounted.
 type Detector struct {
 	Store Store
 	Rules []Rule
@@ -113,7 +121,20 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 	}
 	deltas := map[groupKey]*Delta{}
 	last := map[groupKey]*activity.Activity{}
+	claims := map[groupKey][]Key{} // the claims each group's addition counts
 	var order []groupKey
+	// release lets the retry count the claims of the groups not added.
+	release := func(err error, groups []groupKey) error {
+		errs := []error{err}
+		for _, k := range groups {
+			for _, c := range claims[k] {
+				if rerr := d.Store.Release(ctx, c); rerr != nil {
+					errs = append(errs, fmt.Errorf("correlation: release %s: %w", c.PK, rerr))
+				}
+			}
+		}
+		return errors.Join(errs...)
+	}
 	for _, a := range acts {
 		if a.Source == SourceName {
 			continue
@@ -122,9 +143,10 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 			if !r.Select(a) {
 				continue
 			}
-			res, err := d.Store.Claim(ctx, Key{PK: "seen#" + r.ID + "#" + a.ID, SK: "-"}, StateCounted, now(), 0, now().Add(seenExpiry))
+			claim := Key{PK: "seen#" + r.ID + "#" + a.ID, SK: "-"}
+			res, err := d.Store.Claim(ctx, claim, StateCounted, now(), 0, now().Add(seenExpiry))
 			if err != nil {
-				return nil, fmt.Errorf("correlation: claim %s: %w", a.ID, err)
+				return nil, release(fmt.Errorf("correlation: claim %s: %w", a.ID, err), order)
 			}
 			if !res.Won {
 				continue // counted before: a re-delivery
@@ -137,27 +159,43 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 				order = append(order, k)
 			}
 			addBreakdown(dl, a, attrCount)
+			claims[k] = append(claims[k], claim)
 			if l := last[k]; l == nil || !a.Time.Before(l.Time) {
 				last[k] = a
 			}
 		}
 	}
 	var derived []*activity.Activity
-	for _, k := range order {
+	for j, k := range order {
 		r := d.Rules[k.rule]
 		dl := deltas[k]
 		end := time.Unix(0, (k.bucket+1)*int64(r.Window))
 		dl.Expires = end.Add(burstExpiryAfterWindow)
+		dl.Once = onceOf(claims[k])
 		it, err := d.Store.Add(ctx, Key{PK: "burst#" + r.ID + "#" + k.principal, SK: strconv.FormatInt(k.bucket, 10)}, *dl)
 		if err != nil {
-			return derived, fmt.Errorf("correlation: count %s for %s: %w", r.ID, k.principal, err)
+			return derived, release(fmt.Errorf("correlation: count %s for %s: %w", r.ID, k.principal, err), order[j:])
 		}
+		// A repeated addition (its first answer lost) crossed the threshold
+		// as it does now; the derived activity's id is the same.
 		n := it.Nums[attrCount]
 		if before := n - dl.Add[attrCount]; before < int64(r.Count) && n >= int64(r.Count) {
 			derived = append(derived, r.derive(last[k], k, breakdownOf(it)))
 		}
 	}
 	return derived, nil
+}
+
+// onceOf names the activities an addition counts (Delta.Once): their claims,
+// in order, hashed.
+func onceOf(claims []Key) string {
+	pks := make([]string, len(claims))
+	for i, c := range claims {
+		pks[i] = c.PK
+	}
+	slices.Sort(pks)
+	sum := sha256.Sum256([]byte(strings.Join(pks, "\x00")))
+	return "seen:" + hex.EncodeToString(sum[:16])
 }
 
 // derive builds the derived activity of rule r for the group k, whose last

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -171,5 +172,68 @@ func testOnceLimit(t *testing.T, store correlation.Store) {
 	}
 	if it := add(fmt.Sprint("a-", n-1)); it.Repeated || it.Nums["n"] != int64(n+1) {
 		t.Fatalf("re-sent past the limit: count %d, repeated %v; want counted again (%d)", it.Nums["n"], it.Repeated, n+1)
+	}
+}
+
+// flakyCounts is a Store whose counting fails once, as throttling or an
+// outage would: the addition (applied first when applied is set: its answer
+// lost), or the claim numbered claimFails.
+type flakyCounts struct {
+	correlation.Store
+	addFails, applied bool
+	claimFails        int64
+	claims            atomic.Int64
+	failed            atomic.Bool
+}
+
+func (s *flakyCounts) Claim(ctx context.Context, key correlation.Key, state string, now time.Time, lease time.Duration, expires time.Time) (correlation.ClaimResult, error) {
+	if s.claims.Add(1) == s.claimFails && s.failed.CompareAndSwap(false, true) {
+		return correlation.ClaimResult{}, errors.New("throttled")
+	}
+	return s.Store.Claim(ctx, key, state, now, lease, expires)
+}
+
+func (s *flakyCounts) Add(ctx context.Context, key correlation.Key, d correlation.Delta) (correlation.Item, error) {
+	if s.addFails && s.failed.CompareAndSwap(false, true) {
+		if s.applied {
+			if _, err := s.Store.Add(ctx, key, d); err != nil {
+				return correlation.Item{}, err
+			}
+		}
+		return correlation.Item{}, errors.New("throttled")
+	}
+	return s.Store.Add(ctx, key, d)
+}
+
+func TestDetectorRetryAfterAFailedCount(t *testing.T) { stores(t, testDetectorRetryAfterAFailedCount) }
+
+// testDetectorRetryAfterAFailedCount fails the count of a batch of 25
+// denials once, in three ways, and retries the batch as Lambda does: the
+// retry derives the burst, from a count of 25 (not 0 nor 50).
+func testDetectorRetryAfterAFailedCount(t *testing.T, store correlation.Store) {
+	ctx := context.Background()
+	for user, flaky := range map[string]*flakyCounts{
+		"count-fails": {addFails: true},
+		"count-lost":  {addFails: true, applied: true},
+		"claim-fails": {claimFails: 10},
+	} {
+		t.Run(user, func(t *testing.T) {
+			flaky.Store = store
+			d := detector(flaky)
+			acts := denials(user, 25, time.Second)
+			if _, err := d.Observe(ctx, acts); err == nil {
+				t.Fatal("the failure did not fail the observation")
+			}
+			derived, err := d.Observe(ctx, acts)
+			if err != nil || len(derived) != 1 {
+				t.Fatalf("the retry derived %d activities, %v; want the burst", len(derived), err)
+			}
+			if count := derived[0].Fields[0]; count.Key != "Count" || !strings.HasPrefix(count.Value, "25 denied calls") {
+				t.Fatalf("burst's count %+v, want 25 denied calls", count)
+			}
+			if again, err := d.Observe(ctx, acts); err != nil || len(again) != 0 {
+				t.Fatalf("a third delivery derived %d, %v", len(again), err)
+			}
+		})
 	}
 }
