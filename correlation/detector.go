@@ -33,6 +33,11 @@ const (
 	burstExpiryAfterWindow = time.Hour
 )
 
+// ClaimPrefix starts the partition key of the claims the Detector counts
+// each activity by (and releases when its count fails): the only items a
+// source deletes (see the state table's GrantSource).
+const ClaimPrefix = "seen#"
+
 // Rule counts the activities it selects per principal in tumbling windows of
 // event time; the activity that brings a window's count to Count makes one
 // derived activity.
@@ -143,7 +148,7 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 			if !r.Select(a) {
 				continue
 			}
-			claim := Key{PK: "seen#" + r.ID + "#" + a.ID, SK: "-"}
+			claim := Key{PK: ClaimPrefix + r.ID + "#" + a.ID, SK: "-"}
 			res, err := d.Store.Claim(ctx, claim, StateCounted, now(), 0, now().Add(seenExpiry))
 			if err != nil {
 				return nil, release(fmt.Errorf("correlation: claim %s: %w", a.ID, err), order)

@@ -39,7 +39,8 @@ type State interface {
 	// Table is the DynamoDB table.
 	Table() awsdynamodb.ITable
 	// GrantSource lets a source count activities and derive bursts: read,
-	// conditionally put and update items.
+	// conditionally put and update items, and delete its own claims (keys
+	// starting with correlation.ClaimPrefix) when a count fails.
 	GrantSource(grantee awsiam.IGrantable) awsiam.Grant
 	// GrantDestination lets a destination apply its notification policy:
 	// what GrantSource allows, and querying the table and its due index
@@ -58,7 +59,15 @@ type stateTable struct {
 func (s *stateTable) Table() awsdynamodb.ITable { return s.table }
 
 func (s *stateTable) GrantSource(g awsiam.IGrantable) awsiam.Grant {
-	return s.grant(g, false, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+	release := awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      g,
+		Actions:      jsii.Strings("dynamodb:DeleteItem"),
+		ResourceArns: &[]*string{s.table.TableArn()},
+		Conditions: &map[string]*map[string]any{"ForAllValues:StringLike": {
+			"dynamodb:LeadingKeys": []string{state.ClaimPrefix + "*"},
+		}},
+	})
+	return s.grant(g, false, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem").Combine(release)
 }
 
 func (s *stateTable) GrantDestination(g awsiam.IGrantable) awsiam.Grant {

@@ -70,8 +70,9 @@ func TestState(t *testing.T) {
 			t.Errorf("%s on %v, want %v", tc.action, st["Resource"], tc.want)
 		}
 	}
-	// The source's statement: the table only, no query, no delete.
-	var sourceStatements int
+	// The source's statements: the table only, no query, and a delete of
+	// its own claims only (a failed count releases them).
+	var sourceStatements, deletes int
 	for _, st := range cdktest.Statements(raw) {
 		if reflect.DeepEqual(st["Action"], []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}) {
 			sourceStatements++
@@ -79,12 +80,19 @@ func TestState(t *testing.T) {
 				t.Errorf("source grant on %v, want the table", st["Resource"])
 			}
 		}
-		if st["Action"] == "dynamodb:DeleteItem" || st["Resource"] == "*" {
+		if st["Action"] == "dynamodb:DeleteItem" {
+			deletes++
+			want := map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []any{"seen#*"}}}
+			if !reflect.DeepEqual(st["Resource"], arn) || !reflect.DeepEqual(st["Condition"], want) {
+				t.Errorf("delete on %v if %v, want the table if %v", st["Resource"], st["Condition"], want)
+			}
+		}
+		if st["Resource"] == "*" {
 			t.Errorf("statement %v", st)
 		}
 	}
-	if sourceStatements != 1 {
-		t.Errorf("%d source statements, want 1", sourceStatements)
+	if sourceStatements != 1 || deletes != 1 {
+		t.Errorf("%d source statements and %d deletes, want 1 and 1", sourceStatements, deletes)
 	}
 	if cdktest.Get(raw, "Resources", tableID, "DeletionPolicy") != "Delete" {
 		t.Errorf("deletion policy %v", cdktest.Get(raw, "Resources", tableID, "DeletionPolicy"))
