@@ -139,10 +139,32 @@ type Function struct {
 
 // Start starts the emulator for cfg and waits until its invoke API listens.
 // The function itself initializes on the first invocation, as in Lambda.
+//
+// The emulator's two ports are ones found free a moment before it starts;
+// when another process took one in that moment (tests start servers on free
+// ports all the time), the emulator exits, and Start tries other ports, up
+// to startAttempts times.
 func Start(ctx context.Context, cfg Config) (*Function, error) {
 	if cfg.Timeout < time.Second || cfg.Timeout%time.Second != 0 {
 		return nil, fmt.Errorf("%w: timeout %s is not a whole number of seconds", ErrStart, cfg.Timeout)
 	}
+	for attempt := 1; ; attempt++ {
+		f, err := start(ctx, cfg)
+		if err == nil || attempt == startAttempts || !errors.Is(err, errPortTaken) {
+			return f, err
+		}
+	}
+}
+
+// startAttempts bounds Start's tries with other ports.
+const startAttempts = 3
+
+// errPortTaken reports an emulator that exited because a port it was given
+// was taken by then.
+var errPortTaken = errors.New("a port was taken before the emulator bound it")
+
+// start is one attempt of Start.
+func start(ctx context.Context, cfg Config) (*Function, error) {
 	invokeAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -227,8 +249,8 @@ func (f *Function) environ() []string {
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago,
-// never the emulator's fixed Runtime API address.
-func freeAddr() (string, error) {
+// never the emulator's fixed Runtime API address (a variable, for tests).
+var freeAddr = func() (string, error) {
 	for range 5 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -248,7 +270,11 @@ func (f *Function) waitListening(ctx context.Context, addr string) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-f.done:
-			return fmt.Errorf("%w: it exited (%v):\n%s", ErrStart, f.waitErr, f.Logs())
+			logs := f.Logs()
+			if strings.Contains(logs, "address already in use") {
+				return fmt.Errorf("%w: %w (%v):\n%s", ErrStart, errPortTaken, f.waitErr, logs)
+			}
+			return fmt.Errorf("%w: it exited (%v):\n%s", ErrStart, f.waitErr, logs)
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %v", ErrStart, ctx.Err())
 		default:

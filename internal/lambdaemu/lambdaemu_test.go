@@ -3,6 +3,7 @@ package lambdaemu
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -108,6 +109,26 @@ func TestFunctionUnderEmulator(t *testing.T) {
 	}
 	if !strings.Contains(a.Logs(), "START RequestId:") {
 		t.Fatalf("emulator logs lack START lines:\n%s", a.Logs())
+	}
+
+	// The Runtime API port found free is taken before the emulator binds
+	// it: the emulator exits, and Start starts it on other ports.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	pick, calls := freeAddr, 0
+	freeAddr = func() (string, error) {
+		if calls++; calls == 2 { // the first attempt's Runtime API address
+			return busy.Addr().String(), nil
+		}
+		return pick()
+	}
+	defer func() { freeAddr = pick }()
+	c := startFn(t, emulator, bootstrap, time.Second)
+	if res, err := c.Invoke(ctx, []byte(`{"env":"GREETING"}`)); err != nil || res.Failed() || calls != 4 {
+		t.Fatalf("after a taken port: %v, %+v, %d addresses picked (want 4: two attempts)", err, res, calls)
 	}
 }
 
