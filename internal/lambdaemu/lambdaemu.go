@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -248,22 +249,29 @@ func (f *Function) environ() []string {
 	return out
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago,
-// never the emulator's fixed Runtime API address (a variable, for tests).
+// freeAddr returns a loopback address with a port that was free a moment ago
+// (a variable, for tests). The port is below the ephemeral range (from 32768
+// on Linux, 49152 on macOS and Windows), whose ports the kernel hands to
+// every socket that asks for any (a server on port 0, and each outgoing
+// connection), so that none of those can take it before the emulator binds
+// it; and never the emulator's fixed Runtime API address.
 var freeAddr = func() (string, error) {
-	for range 5 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for range 100 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(lowPorts+rand.IntN(ephemeralPorts-lowPorts)))
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			return "", fmt.Errorf("%w: no free port: %v", ErrStart, err)
+			continue // in use
 		}
-		addr := l.Addr().String()
 		_ = l.Close()
 		if addr != fixedRuntimeAPI {
 			return addr, nil
 		}
 	}
-	return "", fmt.Errorf("%w: no free port other than %s", ErrStart, fixedRuntimeAPI)
+	return "", fmt.Errorf("%w: no free port from %d to %d", ErrStart, lowPorts, ephemeralPorts-1)
 }
+
+// The ports freeAddr picks from: [lowPorts, ephemeralPorts).
+const lowPorts, ephemeralPorts = 20000, 32768
 
 func (f *Function) waitListening(ctx context.Context, addr string) error {
 	deadline := time.Now().Add(readyTimeout)
