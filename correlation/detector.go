@@ -266,6 +266,10 @@ type Publisher struct {
 // lost) and the error is returned, so the batch is retried; the retry counts
 // what was not counted and publishes the same activities again, which
 // destinations drop by id.
+//
+// When the activities are published but counting them failed, the error is
+// a *CountError: the caller retries the batch, whose retry counts what the
+// failure did not (see Detector), and counts none of it as unpublished.
 func (p *Publisher) Publish(ctx context.Context, acts []*activity.Activity) error {
 	derived, obsErr := p.Detector.Observe(ctx, acts)
 	all := acts
@@ -275,5 +279,18 @@ func (p *Publisher) Publish(ctx context.Context, acts []*activity.Activity) erro
 	if err := p.Next.Publish(ctx, all); err != nil {
 		return err
 	}
-	return obsErr
+	if obsErr != nil {
+		return &CountError{Err: obsErr}
+	}
+	return nil
 }
+
+// CountError reports activities published whose counting failed.
+type CountError struct{ Err error }
+
+func (e *CountError) Error() string { return "published, not counted: " + e.Err.Error() }
+
+func (e *CountError) Unwrap() error { return e.Err }
+
+// Published reports that every activity is on the bus (see eventbus.Send).
+func (e *CountError) Published() bool { return true }

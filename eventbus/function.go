@@ -62,11 +62,19 @@ var _ Sender = (*Publisher)(nil)
 // Sent is what one Publish through a Sender came to, for the metrics.
 type Sent struct {
 	// Failed counts the activities that are not on the bus: those an
-	// *UndeliveredError names, else all of them when Publish failed.
+	// *UndeliveredError names, none for a PublishedError, else all of them
+	// when Publish failed.
 	Failed int
 	// Retries counts the entries sent again (Publisher.Retried); 0 for a
 	// Sender that does not count them.
 	Retries int
+}
+
+// PublishedError is an error of a Publish that put every activity on the
+// bus: what failed came after (correlation.CountError).
+type PublishedError interface {
+	error
+	Published() bool
 }
 
 // Send publishes acts through s and reports, beside Publish's error, how
@@ -82,6 +90,9 @@ func Send(ctx context.Context, s Sender, acts []*activity.Activity) (Sent, error
 	before := retried()
 	err := s.Publish(ctx, acts)
 	sent := Sent{Retries: int(retried() - before)}
+	if p, ok := errors.AsType[PublishedError](err); ok && p.Published() {
+		return sent, err
+	}
 	if err != nil {
 		sent.Failed = len(acts)
 		if ue, ok := errors.AsType[*UndeliveredError](err); ok && len(ue.Failures) > 0 {

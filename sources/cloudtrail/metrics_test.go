@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/activity-aware/ids/activity"
+	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/eventbus"
 	"github.com/activity-aware/ids/internal/emfparse"
 	"github.com/activity-aware/ids/internal/localeventbridge"
@@ -90,5 +92,46 @@ func TestHandlerMetrics(t *testing.T) {
 	}
 	if canary == nil || canary.ID != "heartbeat-run-1" || !heartbeat.Is(activity.SourcePrefix+heartbeat.Source, "", "", canary) {
 		t.Fatalf("canary on the bus = %+v", canary)
+	}
+}
+
+// addFails is a correlation store whose counting always fails.
+type addFails struct{ correlation.Store }
+
+func (addFails) Add(context.Context, correlation.Key, correlation.Delta) (correlation.Item, error) {
+	return correlation.Item{}, errors.New("ProvisionedThroughputExceededException")
+}
+
+// TestHandlerPublishedNotCounted: when the burst detection's counting fails
+// after the batch's activities are published, the invocation fails (so that
+// Lambda's retry counts them) and the metrics say every activity was
+// published, none failed.
+func TestHandlerPublishedNotCounted(t *testing.T) {
+	const fn = "ids-CloudTrailSource"
+	srv, pub := localBus(t)
+	var out bytes.Buffer
+	detector := &correlation.Detector{Store: addFails{correlation.NewMemoryStore()}, Rules: []correlation.Rule{correlation.DenialBurst(0, 0)}}
+	h := &Handler{Source: New(Options{}), Publisher: &correlation.Publisher{Next: pub, Detector: detector},
+		Logger: slog.New(slog.DiscardHandler), Metrics: metrics.New(&out, fn, metrics.DimSource, "cloudtrail")}
+	body, err := json.Marshal(subscriptiontest.Event(testBatch.JSON(compactRecord(t, "iamuser.json"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.Invoke(context.Background(), body)
+	if _, ok := errors.AsType[*correlation.CountError](err); !ok {
+		t.Fatalf("Invoke: %v, want a count error", err)
+	}
+	data, err := emfparse.Lines(out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dims := map[string]string{metrics.DimFunction: fn, metrics.DimSource: "cloudtrail"}
+	for name, want := range map[string]float64{metrics.RecordsIn: 1, metrics.ActivitiesPublished: 1, metrics.PublishFailures: 0} {
+		if got := emfparse.Sum(data, metrics.Namespace, name, dims); got != want {
+			t.Errorf("%s = %v, want %v\n%s", name, got, want, out.String())
+		}
+	}
+	if len(srv.Accepted()) != 1 {
+		t.Errorf("%d entries on the bus, want 1", len(srv.Accepted()))
 	}
 }
