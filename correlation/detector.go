@@ -261,15 +261,12 @@ type Publisher struct {
 	Detector *Detector
 }
 
-// Publish observes acts and publishes them with what they derive. When the
-// correlation state cannot be reached, acts are still published (nothing is
-// lost) and the error is returned, so the batch is retried; the retry counts
-// what was not counted and publishes the same activities again, which
-// destinations drop by id.
-//
-// When the activities are published but counting them failed, the error is
-// a *CountError: the caller retries the batch, whose retry counts what the
-// failure did not (see Detector), and counts none of it as unpublished.
+// Publish observes acts and publishes them with what they derive. When
+// counting fails (the correlation state cannot be reached), acts are still
+// published (nothing is lost) and a *CountError is returned, so the batch is
+// retried: the retry counts what was not counted (see Detector) and
+// publishes the same activities again, which destinations drop by id; the
+// caller counts none of them as unpublished (eventbus.Send).
 func (p *Publisher) Publish(ctx context.Context, acts []*activity.Activity) error {
 	derived, obsErr := p.Detector.Observe(ctx, acts)
 	all := acts
