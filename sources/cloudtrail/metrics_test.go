@@ -65,22 +65,14 @@ func TestHandlerMetrics(t *testing.T) {
 		t.Fatalf("heartbeat: %v", err)
 	}
 
-	data, err := emfparse.Lines(out.String())
-	if err != nil {
-		t.Fatalf("CloudWatch would drop a line: %v\n%s", err, out.String())
-	}
-	for name, want := range map[string]float64{
+	wantMetrics(t, out.String(), dims, map[string]float64{
 		metrics.RecordsIn:           3,
 		metrics.ActivitiesPublished: 2,
 		metrics.Unrecognized:        1,
 		metrics.PublishFailures:     1,
 		metrics.PublishRetries:      1,
 		metrics.HeartbeatsSent:      1,
-	} {
-		if got := emfparse.Sum(data, metrics.Namespace, name, dims); got != want {
-			t.Errorf("%s = %v, want %v\n%s", name, got, want, out.String())
-		}
-	}
+	})
 	// The canary went through the publisher onto the bus.
 	var canary *activity.Activity
 	for _, e := range srv.Accepted() {
@@ -92,6 +84,21 @@ func TestHandlerMetrics(t *testing.T) {
 	}
 	if canary == nil || canary.ID != "heartbeat-run-1" || !heartbeat.Is(activity.SourcePrefix+heartbeat.Source, "", "", canary) {
 		t.Fatalf("canary on the bus = %+v", canary)
+	}
+}
+
+// wantMetrics reads the embedded-metric lines out as CloudWatch would and
+// checks the sum of each metric of want with dims.
+func wantMetrics(t *testing.T, out string, dims map[string]string, want map[string]float64) {
+	t.Helper()
+	data, err := emfparse.Lines(out)
+	if err != nil {
+		t.Fatalf("CloudWatch would drop a line: %v\n%s", err, out)
+	}
+	for name, w := range want {
+		if got := emfparse.Sum(data, metrics.Namespace, name, dims); got != w {
+			t.Errorf("%s = %v, want %v\n%s", name, got, w, out)
+		}
 	}
 }
 
@@ -121,16 +128,8 @@ func TestHandlerPublishedNotCounted(t *testing.T) {
 	if _, ok := errors.AsType[*correlation.CountError](err); !ok {
 		t.Fatalf("Invoke: %v, want a count error", err)
 	}
-	data, err := emfparse.Lines(out.String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	dims := map[string]string{metrics.DimFunction: fn, metrics.DimSource: "cloudtrail"}
-	for name, want := range map[string]float64{metrics.RecordsIn: 1, metrics.ActivitiesPublished: 1, metrics.PublishFailures: 0} {
-		if got := emfparse.Sum(data, metrics.Namespace, name, dims); got != want {
-			t.Errorf("%s = %v, want %v\n%s", name, got, want, out.String())
-		}
-	}
+	wantMetrics(t, out.String(), dims, map[string]float64{metrics.RecordsIn: 1, metrics.ActivitiesPublished: 1, metrics.PublishFailures: 0})
 	if len(srv.Accepted()) != 1 {
 		t.Errorf("%d entries on the bus, want 1", len(srv.Accepted()))
 	}
