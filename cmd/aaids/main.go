@@ -24,7 +24,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -72,25 +71,18 @@ func main() {
 	os.Exit(code)
 }
 
-// gcMemoryLimit is the soft limit on aaids' heap (GOMEMLIMIT) that tuneGC
-// sets: room for the largest file aaids reads (logfile.MaxFileSize) and the
-// activities of its records, so that the collector runs more often only
-// past it.
-const gcMemoryLimit = 2 << 30
+// gcMemoryMB sizes aaids' collector as cloudtrail.TuneGC sizes a function's:
+// a soft heap limit (GOMEMLIMIT) of MemoryLimitShare of 3 GB, 2.1 GiB, room
+// for the largest file aaids reads (logfile.MaxFileSize) and the activities
+// of its records, so that the collector runs more often only past it.
+const gcMemoryMB = 3 << 10
 
-// tuneGC runs the collector as the CloudTrail source function does, at
-// cloudtrail.GCPercent, bounded by gcMemoryLimit, unless GOGC or GOMEMLIMIT
-// choose otherwise. Replaying CloudTrail log files reads each file, and
-// finds its records, in memory of its own, and collecting at Go's default of
-// 100% spent a sixth of that replay's CPU (docs/PERFORMANCE.md).
-func tuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(cloudtrail.GCPercent)
-	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(gcMemoryLimit)
-	}
-}
+// tuneGC runs the collector as the CloudTrail source function does
+// (cloudtrail.TuneGC: GCPercent, unless GOGC or GOMEMLIMIT choose otherwise).
+// Replaying CloudTrail log files reads each file, and finds its records, in
+// memory of its own, and collecting at Go's default of 100% spent a sixth of
+// that replay's CPU (docs/PERFORMANCE.md).
+func tuneGC() { cloudtrail.TuneGC(gcMemoryMB) }
 
 // terminalWriter passes what aaids writes through slack.TerminalSafe: event
 // text (ids, error messages that quote records, denial lines) reaches stderr

@@ -38,7 +38,7 @@ func TestUsageListsEveryCommand(t *testing.T) {
 }
 
 // TestTuneGC checks the collector settings aaids runs with: the source
-// function's GC percent and gcMemoryLimit, unless GOGC or GOMEMLIMIT are set,
+// function's GC percent and a 3 GB function's memory limit, unless GOGC or GOMEMLIMIT are set,
 // which it leaves to the runtime. The process's settings are restored.
 func TestTuneGC(t *testing.T) {
 	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
@@ -53,8 +53,9 @@ func TestTuneGC(t *testing.T) {
 	if got := debug.SetGCPercent(100); got != cloudtrail.GCPercent {
 		t.Errorf("GC percent %d, want %d", got, cloudtrail.GCPercent)
 	}
-	if got := debug.SetMemoryLimit(-1); got != gcMemoryLimit {
-		t.Errorf("memory limit %d, want %d", got, gcMemoryLimit)
+	mb := gcMemoryMB // as TuneGC computes it, at run time
+	if got, want := debug.SetMemoryLimit(-1), int64(float64(mb<<20)*cloudtrail.MemoryLimitShare); got != want {
+		t.Errorf("memory limit %d, want %d", got, want)
 	}
 
 	debug.SetMemoryLimit(limit)

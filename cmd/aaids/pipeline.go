@@ -101,23 +101,29 @@ func (p *pipeline) activities(it logfile.Item, batch *cloudtrail.Batch) standard
 	case logfile.LogsData:
 		return p.fromLogsData(it.LogsData)
 	case logfile.Record:
-		if record, kept := p.trailRecord(it); !kept {
-			return standardized{read: 1}
-		} else if record {
+		switch record, kept := p.trailRecord(it); {
+		case !record:
+			return p.event(it)
+		case kept:
 			return standardized{acts: []*activity.Activity{p.source.FromRecord(it.Raw, nil, p.now)}, read: 1}
 		}
-		if ev, ok := busActivityEvent(it.Raw); ok {
-			// An event from the activity bus carries its activity already:
-			// the caller verifies and emits it (replay), or skips it.
-			return standardized{read: 1, bus: &ev}
-		}
-		acts, err := p.events.FromEvent(it.Raw)
-		if err != nil {
-			return standardized{read: 1, err: fmt.Errorf("%s: %w", where(it), err)}
-		}
-		return standardized{acts: acts, read: 1}
+		return standardized{read: 1}
 	}
 	return standardized{}
+}
+
+// event standardizes an item that is an EventBridge event.
+func (p *pipeline) event(it logfile.Item) standardized {
+	if ev, ok := busActivityEvent(it.Raw); ok {
+		// An event from the activity bus carries its activity already:
+		// the caller verifies and emits it (replay), or skips it.
+		return standardized{read: 1, bus: &ev}
+	}
+	acts, err := p.events.FromEvent(it.Raw)
+	if err != nil {
+		return standardized{read: 1, err: fmt.Errorf("%s: %w", where(it), err)}
+	}
+	return standardized{acts: acts, read: 1}
 }
 
 // verdict is jsonscan.Check's answer for a record read from a document
@@ -130,10 +136,10 @@ func verdict(it logfile.Item) jsonscan.Verdict {
 	return jsonscan.Verdict{}
 }
 
-// trailRecord reports whether it is a CloudTrail record (a record that is no
-// EventBridge event) and whether the filter keeps it; any other item is kept.
+// trailRecord reports whether a Record item is a CloudTrail record (not an
+// EventBridge event) and whether the filter keeps it; an event is kept.
 func (p *pipeline) trailRecord(it logfile.Item) (record, kept bool) {
-	if it.Kind != logfile.Record || awsevents.IsEvent(it.Raw) {
+	if awsevents.IsEvent(it.Raw) {
 		return false, true
 	}
 	return true, p.filter == nil || p.filter.Match(it.Raw)
@@ -217,13 +223,19 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 				var at []int // the results they go to
 				for i := range j.results {
 					r := &j.results[i]
-					if record, kept := p.trailRecord(r.it); record && j.batch != nil {
-						if r.read = 1; kept {
-							records, checked, at = append(records, r.it.Raw), append(checked, verdict(r.it)), append(at, i)
-						}
+					if r.it.Kind != logfile.Record || j.batch == nil {
+						r.standardized = p.activities(r.it, j.batch)
 						continue
 					}
-					r.standardized = p.activities(r.it, j.batch)
+					switch record, kept := p.trailRecord(r.it); {
+					case !record:
+						r.standardized = p.event(r.it)
+					case kept:
+						records, checked, at = append(records, r.it.Raw), append(checked, verdict(r.it)), append(at, i)
+						fallthrough
+					default:
+						r.read = 1
+					}
 				}
 				if len(records) > 0 {
 					// Together in the run's batch, each Detail a slice of

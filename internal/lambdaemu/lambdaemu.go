@@ -49,10 +49,6 @@ const EmulatorPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cm
 // InvokePath is the emulator's invoke endpoint.
 const InvokePath = "/2015-03-31/functions/function/invocations"
 
-// fixedRuntimeAPI is the emulator's default internal Runtime API address; no
-// emulator started here may use it.
-const fixedRuntimeAPI = "127.0.0.1:9001"
-
 // Sentinel errors, for errors.Is.
 var (
 	// ErrStart reports an emulator that did not come up.
@@ -254,16 +250,12 @@ func (f *Function) environ() []string {
 // on Linux, 49152 on macOS and Windows), whose ports the kernel hands to
 // every socket that asks for any (a server on port 0, and each outgoing
 // connection), so that none of those can take it before the emulator binds
-// it; and never the emulator's fixed Runtime API address.
+// it; and above the emulator's fixed Runtime API address (127.0.0.1:9001).
 var freeAddr = func() (string, error) {
 	for range 100 {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(lowPorts+rand.IntN(ephemeralPorts-lowPorts)))
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue // in use
-		}
-		_ = l.Close()
-		if addr != fixedRuntimeAPI {
+		if l, err := net.Listen("tcp", addr); err == nil {
+			_ = l.Close()
 			return addr, nil
 		}
 	}

@@ -151,7 +151,7 @@ func Decode(path string, data []byte, opts Options, visit func(Item) error) (n i
 		return 0, nil, nil
 	}
 	if valid, compact := jsonscan.Check(trimmed); valid {
-		n, err := emit(Item{Path: path, Compact: compact}, trimmed, visit)
+		n, err := emit(Item{Path: path}, trimmed, compact, visit)
 		return n, nil, err
 	}
 	type line struct {
@@ -177,7 +177,7 @@ func Decode(path string, data []byte, opts Options, visit func(Item) error) (n i
 	for _, l := range lines {
 		switch {
 		case l.valid:
-			k, err := emit(Item{Path: path, Line: l.no, Compact: l.compact}, l.text, visit)
+			k, err := emit(Item{Path: path, Line: l.no}, l.text, l.compact, visit)
 			n += k
 			if err != nil {
 				return n, errs, err
@@ -217,11 +217,9 @@ type probe struct {
 	LogEvents   *json.RawMessage  `json:"logEvents"`
 }
 
-// emit classifies one JSON document and visits what it holds; base.Compact
-// says whether doc is compact, and stays set for its records only.
-func emit(base Item, doc []byte, visit func(Item) error) (int, error) {
-	compact := base.Compact
-	base.Compact = false
+// emit classifies one JSON document and visits what it holds, marking its
+// records Compact when the document is.
+func emit(base Item, doc []byte, compact bool, visit func(Item) error) (int, error) {
 	if data, ok := subscriptionData(doc); ok {
 		// The common case, without encoding/json's passes over a megabyte
 		// of base64.
