@@ -200,7 +200,7 @@ func start(ctx context.Context, cfg Config) (*Function, error) {
 		f.waitErr = cmd.Wait()
 		close(f.done)
 	}()
-	if err := f.waitListening(ctx, invokeAddr); err != nil {
+	if err := f.waitListening(ctx, invokeAddr, runtimeAddr); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -265,8 +265,15 @@ var freeAddr = func() (string, error) {
 // The ports freeAddr picks from: [lowPorts, ephemeralPorts).
 const lowPorts, ephemeralPorts = 20000, 32768
 
-func (f *Function) waitListening(ctx context.Context, addr string) error {
+// waitListening waits until the emulator serves both its addresses: it
+// listens on invokeAddr, and its Runtime API on runtimeAddr answers a ping.
+// The emulator binds the two concurrently, so one listening says nothing of
+// the other; and a port another process took still accepts connections
+// (that process's), so only the Runtime API's own answer tells it was ours.
+func (f *Function) waitListening(ctx context.Context, invokeAddr, runtimeAddr string) error {
 	deadline := time.Now().Add(readyTimeout)
+	ping := &http.Client{Timeout: 200 * time.Millisecond}
+	invoking := false
 	for time.Now().Before(deadline) {
 		select {
 		case <-f.done:
@@ -279,15 +286,35 @@ func (f *Function) waitListening(ctx context.Context, addr string) error {
 			return fmt.Errorf("%w: %v", ErrStart, ctx.Err())
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
-			_ = c.Close()
+		if !invoking {
+			if c, err := net.DialTimeout("tcp", invokeAddr, 100*time.Millisecond); err == nil {
+				_ = c.Close()
+				invoking = true
+			}
+		}
+		if invoking && pong(ctx, ping, runtimeAddr) {
 			return nil
 		}
 		if err := sleep(ctx, 10*time.Millisecond); err != nil {
 			return fmt.Errorf("%w: %v", ErrStart, err)
 		}
 	}
-	return fmt.Errorf("%w: %s did not listen within %s:\n%s", ErrStart, addr, readyTimeout, f.Logs())
+	return fmt.Errorf("%w: %s and %s not served within %s:\n%s", ErrStart, invokeAddr, runtimeAddr, readyTimeout, f.Logs())
+}
+
+// pong reports whether the Runtime API at addr answers its ping.
+func pong(ctx context.Context, c *http.Client, addr string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/2018-06-01/ping", nil)
+	if err != nil {
+		return false
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 64))
+	_ = res.Body.Close()
+	return res.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "pong"
 }
 
 // FunctionError is the error a function returned, as the emulator reports it.
