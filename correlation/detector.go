@@ -101,9 +101,14 @@ func ThresholdRules(presets []*detections.Preset) []Rule {
 // A count that fails (throttling, an outage) releases the claims of the
 // activities it did not add, so that the retry of the batch counts them; the
 // addition names the activities it adds (Delta.Once), so that a retry of an
-// addition whose answer was lost does not add them twice. Only an
-// invocation that ends between its claims and its additions (a timeout), or
-// whose releases fail too, leaves activities claimed and uncounted.
+// addition whose answer was lost does not add them twice. The claims name
+// the batch they were made for (Claim's by: a hash of its claims), so that
+// a retry of the same batch after an invocation that ended between its
+// claims and its additions (a timeout), or whose releases failed, takes
+// them back and counts them, once. Only a retry in other batches (a Kinesis
+// batch split after a timeout) leaves those activities claimed and
+// uncounted. The same batch delivered again after it was counted derives
+// its bursts again, with the same ids, which destinations drop.
 type Detector struct {
 	Store Store
 	Rules []Rule
@@ -140,34 +145,46 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 		}
 		return errors.Join(errs...)
 	}
+	// The claims this batch would make, and the batch's name for them.
+	type candidate struct {
+		a     *activity.Activity
+		rule  int
+		claim Key
+	}
+	var cands []candidate
+	var batch []Key
 	for _, a := range acts {
 		if a.Source == SourceName {
 			continue
 		}
 		for i, r := range d.Rules {
-			if !r.Select(a) {
-				continue
+			if r.Select(a) {
+				claim := Key{PK: ClaimPrefix + r.ID + "#" + a.ID, SK: "-"}
+				cands, batch = append(cands, candidate{a, i, claim}), append(batch, claim)
 			}
-			claim := Key{PK: ClaimPrefix + r.ID + "#" + a.ID, SK: "-"}
-			res, err := d.Store.Claim(ctx, claim, StateCounted, now(), 0, now().Add(seenExpiry))
-			if err != nil {
-				return nil, release(fmt.Errorf("correlation: claim %s: %w", a.ID, err), order)
-			}
-			if !res.Won {
-				continue // counted before: a re-delivery
-			}
-			k := groupKey{rule: i, principal: principalKey(a), bucket: a.Time.UnixNano() / int64(r.Window)}
-			dl := deltas[k]
-			if dl == nil {
-				dl = &Delta{}
-				deltas[k] = dl
-				order = append(order, k)
-			}
-			addBreakdown(dl, a, attrCount)
-			claims[k] = append(claims[k], claim)
-			if l := last[k]; l == nil || !a.Time.Before(l.Time) {
-				last[k] = a
-			}
+		}
+	}
+	by := onceOf(batch)
+	for _, c := range cands {
+		a, r := c.a, d.Rules[c.rule]
+		res, err := d.Store.Claim(ctx, c.claim, StateCounted, by, now(), 0, now().Add(seenExpiry))
+		if err != nil {
+			return nil, release(fmt.Errorf("correlation: claim %s: %w", a.ID, err), order)
+		}
+		if !res.Won {
+			continue // counted before: a re-delivery
+		}
+		k := groupKey{rule: c.rule, principal: principalKey(a), bucket: a.Time.UnixNano() / int64(r.Window)}
+		dl := deltas[k]
+		if dl == nil {
+			dl = &Delta{}
+			deltas[k] = dl
+			order = append(order, k)
+		}
+		addBreakdown(dl, a, attrCount)
+		claims[k] = append(claims[k], c.claim)
+		if l := last[k]; l == nil || !a.Time.Before(l.Time) {
+			last[k] = a
 		}
 	}
 	var derived []*activity.Activity

@@ -42,6 +42,7 @@ const (
 	dReply   = "reply"
 	dWinPK   = "wpk"
 	dWinSK   = "wsk"
+	dBy      = "by"
 	dStart   = "hs"
 	dEnd     = "he"
 	dSeal    = "seal"
@@ -151,23 +152,28 @@ func claimedOf(item map[string]types.AttributeValue) *Claimed {
 		return nil
 	}
 	return &Claimed{State: getS(item, dState), Opener: getBool(item, dOpener), Counted: getBool(item, dCounted),
-		Reply: getBool(item, dReply), Window: Key{PK: getS(item, dWinPK), SK: getS(item, dWinSK)}}
+		Reply: getBool(item, dReply), Window: Key{PK: getS(item, dWinPK), SK: getS(item, dWinSK)}, By: getS(item, dBy)}
 }
 
 // Claim implements Store.
-func (s *DynamoDBStore) Claim(ctx context.Context, key Key, state string, now time.Time, lease time.Duration, expires time.Time) (ClaimResult, error) {
+func (s *DynamoDBStore) Claim(ctx context.Context, key Key, state, by string, now time.Time, lease time.Duration, expires time.Time) (ClaimResult, error) {
 	item := key.av()
 	item[dState] = str(state)
 	item[dLease] = num(now.Add(lease).UnixNano())
 	item[AttrExpires] = ttl(expires)
+	cond := "attribute_not_exists(#pk) OR (#st = :pending AND #lease < :now)"
+	names := map[string]string{"#pk": AttrPK, "#st": dState, "#lease": dLease}
+	values := map[string]types.AttributeValue{":pending": str(StatePending), ":now": num(now.UnixNano())}
+	if by != "" {
+		item[dBy], values[":by"], names["#by"] = str(by), str(by), dBy
+		cond += " OR #by = :by"
+	}
 	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(#pk) OR (#st = :pending AND #lease < :now)"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": AttrPK, "#st": dState, "#lease": dLease,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pending": str(StatePending), ":now": num(now.UnixNano())},
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 		ReturnValues:              types.ReturnValueAllOld,
 	})
 	if err == nil {

@@ -51,15 +51,15 @@ func NewMemoryStore() *MemoryStore {
 }
 
 // Claim implements Store.
-func (m *MemoryStore) Claim(_ context.Context, key Key, state string, now time.Time, lease time.Duration, _ time.Time) (ClaimResult, error) {
+func (m *MemoryStore) Claim(_ context.Context, key Key, state, by string, now time.Time, lease time.Duration, _ time.Time) (ClaimResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old, exists := m.claims[key]
-	if exists && (old.State != StatePending || !old.lease.Before(now)) {
+	if exists && (old.State != StatePending || !old.lease.Before(now)) && (by == "" || old.By != by) {
 		o := old.Claimed
 		return ClaimResult{Old: &o}, nil
 	}
-	m.claims[own(key)] = memClaim{Claimed: Claimed{State: strings.Clone(state)}, lease: now.Add(lease)}
+	m.claims[own(key)] = memClaim{Claimed: Claimed{State: strings.Clone(state), By: strings.Clone(by)}, lease: now.Add(lease)}
 	if exists {
 		o := old.Claimed
 		return ClaimResult{Won: true, Old: &o}, nil

@@ -27,7 +27,7 @@ func testStoreKeepsCopies(t *testing.T, s correlation.Store) {
 	claim := correlation.Key{PK: borrowed("claim#id-1"), SK: borrowed("scope")}
 	window := correlation.Key{PK: borrowed("group#alice"), SK: borrowed("window#1")}
 	head := correlation.Key{PK: borrowed("group#alice"), SK: borrowed("head")}
-	if r, err := s.Claim(ctx, claim, borrowed(correlation.StateCounted), t0, time.Minute, t0.Add(time.Hour)); err != nil || !r.Won {
+	if r, err := s.Claim(ctx, claim, borrowed(correlation.StateCounted), borrowed("batch-1"), t0, time.Minute, t0.Add(time.Hour)); err != nil || !r.Won {
 		t.Fatalf("Claim = %+v, %v", r, err)
 	}
 	if ok, err := s.Open(ctx, head, correlation.Head{Start: t0, End: t0.Add(time.Hour)}, t0.Add(2*time.Hour)); err != nil || !ok {
@@ -46,7 +46,7 @@ func testStoreKeepsCopies(t *testing.T, s correlation.Store) {
 		buf[i] = 'x'
 	}
 
-	if r, err := s.Claim(ctx, correlation.Key{PK: "claim#id-1", SK: "scope"}, correlation.StatePending, t0, time.Minute, t0.Add(time.Hour)); err != nil || r.Won || r.Old == nil || r.Old.State != correlation.StateCounted {
+	if r, err := s.Claim(ctx, correlation.Key{PK: "claim#id-1", SK: "scope"}, correlation.StatePending, "", t0, time.Minute, t0.Add(time.Hour)); err != nil || r.Won || r.Old == nil || r.Old.State != correlation.StateCounted || r.Old.By != "batch-1" {
 		t.Errorf("Claim of the stored claim = %+v (old %+v), %v; want the counted claim", r, r.Old, err)
 	}
 	if h, ok, err := s.Head(ctx, correlation.Key{PK: "group#alice", SK: "head"}); err != nil || !ok || !h.Start.Equal(t0) {

@@ -176,7 +176,7 @@ func (n *Notifier) scope() string { return n.Policy.Destination }
 // the activity right now: retry later.
 func (n *Notifier) Decide(ctx context.Context, a *activity.Activity, now time.Time) (Decision, error) {
 	d := Decision{claim: Key{PK: "claim#" + n.scope() + "#" + a.ID, SK: "-"}}
-	res, err := n.Store.Claim(ctx, d.claim, StatePending, now, n.lease(), now.Add(claimExpiry))
+	res, err := n.Store.Claim(ctx, d.claim, StatePending, "", now, n.lease(), now.Add(claimExpiry))
 	if err != nil {
 		return d, fmt.Errorf("correlation: claim %s: %w", a.ID, err)
 	}

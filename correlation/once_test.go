@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -177,20 +178,29 @@ func testOnceLimit(t *testing.T, store correlation.Store) {
 
 // flakyCounts is a Store whose counting fails once, as throttling or an
 // outage would: the addition (applied first when applied is set: its answer
-// lost), or the claim numbered claimFails.
+// lost), or the claim numbered claimFails. With diesAfterClaims, the
+// addition fails and so do the releases, as in an invocation that ran out
+// of time between its claims and its additions.
 type flakyCounts struct {
 	correlation.Store
-	addFails, applied bool
-	claimFails        int64
-	claims            atomic.Int64
-	failed            atomic.Bool
+	addFails, applied, diesAfterClaims bool
+	claimFails                         int64
+	claims                             atomic.Int64
+	failed                             atomic.Bool
 }
 
-func (s *flakyCounts) Claim(ctx context.Context, key correlation.Key, state string, now time.Time, lease time.Duration, expires time.Time) (correlation.ClaimResult, error) {
+func (s *flakyCounts) Claim(ctx context.Context, key correlation.Key, state, by string, now time.Time, lease time.Duration, expires time.Time) (correlation.ClaimResult, error) {
 	if s.claims.Add(1) == s.claimFails && s.failed.CompareAndSwap(false, true) {
 		return correlation.ClaimResult{}, errors.New("throttled")
 	}
-	return s.Store.Claim(ctx, key, state, now, lease, expires)
+	return s.Store.Claim(ctx, key, state, by, now, lease, expires)
+}
+
+func (s *flakyCounts) Release(ctx context.Context, key correlation.Key) error {
+	if s.diesAfterClaims && s.failed.Load() {
+		return context.DeadlineExceeded
+	}
+	return s.Store.Release(ctx, key)
 }
 
 func (s *flakyCounts) Add(ctx context.Context, key correlation.Key, d correlation.Delta) (correlation.Item, error) {
@@ -216,6 +226,7 @@ func testDetectorRetryAfterAFailedCount(t *testing.T, store correlation.Store) {
 		"count-fails": {addFails: true},
 		"count-lost":  {addFails: true, applied: true},
 		"claim-fails": {claimFails: 10},
+		"time-out":    {addFails: true, diesAfterClaims: true},
 	} {
 		t.Run(user, func(t *testing.T) {
 			flaky.Store = store
@@ -231,8 +242,19 @@ func testDetectorRetryAfterAFailedCount(t *testing.T, store correlation.Store) {
 			if count := derived[0].Fields[0]; count.Key != "Count" || !strings.HasPrefix(count.Value, "25 denied calls") {
 				t.Fatalf("burst's count %+v, want 25 denied calls", count)
 			}
-			if again, err := d.Observe(ctx, acts); err != nil || len(again) != 0 {
-				t.Fatalf("a third delivery derived %d, %v", len(again), err)
+			// Delivered again, the batch takes back its claims and counts
+			// nothing more: the burst it derives again is the same one.
+			if again, err := d.Observe(ctx, acts); err != nil || len(again) > 1 || len(again) == 1 && again[0].ID != derived[0].ID {
+				t.Fatalf("a third delivery derived %d, %v; want nothing new", len(again), err)
+			}
+			// Its activities in another batch are not counted again.
+			other := append(denials(user+"-other", 1, time.Second), acts...)
+			if again, err := d.Observe(ctx, other); err != nil || len(again) != 0 {
+				t.Fatalf("a re-delivery in another batch derived %d, %v", len(again), err)
+			}
+			window := correlation.Key{PK: "burst#" + correlation.DenialBurstID + "#" + acts[0].Actor.ARN, SK: strconv.FormatInt(t0.UnixNano()/int64(correlation.DefaultBurstWindow), 10)}
+			if it, ok, err := store.Get(ctx, window); err != nil || !ok || it.Nums["n"] != 25 {
+				t.Fatalf("the window counts %d (%v, %v), want 25", it.Nums["n"], ok, err)
 			}
 		})
 	}

@@ -51,6 +51,8 @@ type Claimed struct {
 	// Window is the window the activity was counted in, for an opener and a
 	// reply (whose retry must find the thread); zero otherwise.
 	Window Key
+	// By names the claimant that made the claim, when it named one.
+	By string
 }
 
 // ClaimResult says whether the caller won the claim and, when it took over
@@ -111,10 +113,12 @@ type Head struct {
 // activity twice, lose a count or post one activity twice. MemoryStore and
 // DynamoDBStore implement it.
 type Store interface {
-	// Claim records state for key when no claim exists, or when the
-	// existing one is pending and its lease has ended (a takeover). With
-	// state StatePending the claim is held until now+lease.
-	Claim(ctx context.Context, key Key, state string, now time.Time, lease time.Duration, expires time.Time) (ClaimResult, error)
+	// Claim records state for key when no claim exists, when the existing
+	// one is pending and its lease has ended (a takeover), or when by is not
+	// empty and the existing claim is by's (a claimant's retry takes back
+	// its own claims; Old is that claim). With state StatePending the claim
+	// is held until now+lease.
+	Claim(ctx context.Context, key Key, state, by string, now time.Time, lease time.Duration, expires time.Time) (ClaimResult, error)
 	// Settle sets a claim's final state, or with StatePending ends its
 	// lease (so a retry takes it over at once) keeping the given marks.
 	Settle(ctx context.Context, key Key, state string, marks Claimed, expires time.Time) error
