@@ -1,6 +1,7 @@
 package correlation
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/detections"
@@ -102,7 +105,7 @@ func ThresholdRules(presets []*detections.Preset) []Rule {
 // activities it did not add, so that the retry of the batch counts them; the
 // addition names the activities it adds (Delta.Once), so that a retry of an
 // addition whose answer was lost does not add them twice. The claims name
-// the batch they were made for (Claim's by: a hash of its claims), so that
+// the batch they were made for (Claim's by: a hash of its claims in order), so that
 // a retry of the same batch after an invocation that ended between its
 // claims and its additions (a timeout), or whose releases failed, takes
 // them back and counts them, once. Only a retry in other batches (a Kinesis
@@ -114,7 +117,18 @@ type Detector struct {
 	Rules []Rule
 	// Now is the clock for claims (default time.Now).
 	Now func() time.Time
+	// Concurrency is how many claims are made at once (default
+	// DefaultClaimConcurrency): a batch of denials is up to 10,000 claims,
+	// each a round trip to DynamoDB. With 1 they are made in turn, without
+	// goroutines.
+	Concurrency int
 }
+
+// DefaultClaimConcurrency is Detector.Concurrency's default: the idle
+// connections the SDK's HTTP client keeps to a host
+// (awshttp.DefaultHTTPTransportMaxIdleConnsPerHost), so that the claims
+// reuse connections instead of opening (TLS handshakes) and closing more.
+const DefaultClaimConcurrency = 10
 
 type groupKey struct {
 	rule      int
@@ -133,14 +147,12 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 	last := map[groupKey]*activity.Activity{}
 	claims := map[groupKey][]Key{} // the claims each group's addition counts
 	var order []groupKey
-	// release lets the retry count the claims of the groups not added.
-	release := func(err error, groups []groupKey) error {
+	// release lets the retry count the claims not added.
+	release := func(err error, keys []Key) error {
 		errs := []error{err}
-		for _, k := range groups {
-			for _, c := range claims[k] {
-				if rerr := d.Store.Release(ctx, c); rerr != nil {
-					errs = append(errs, fmt.Errorf("correlation: release %s: %w", c.PK, rerr))
-				}
+		for _, c := range keys {
+			if rerr := d.Store.Release(ctx, c); rerr != nil {
+				errs = append(errs, fmt.Errorf("correlation: release %s: %w", c.PK, rerr))
 			}
 		}
 		return errors.Join(errs...)
@@ -153,6 +165,7 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 	}
 	var cands []candidate
 	var batch []Key
+	var named []byte // the claims' keys in order, for the batch's name
 	for _, a := range acts {
 		if a.Source == SourceName {
 			continue
@@ -161,19 +174,30 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 			if r.Select(a) {
 				claim := Key{PK: ClaimPrefix + r.ID + "#" + a.ID, SK: "-"}
 				cands, batch = append(cands, candidate{a, i, claim}), append(batch, claim)
+				named = append(append(named, claim.PK...), 0)
 			}
 		}
 	}
-	by := onceOf(batch)
-	for _, c := range cands {
-		a, r := c.a, d.Rules[c.rule]
-		res, err := d.Store.Claim(ctx, c.claim, StateCounted, by, now(), 0, now().Add(seenExpiry))
-		if err != nil {
-			return nil, release(fmt.Errorf("correlation: claim %s: %w", a.ID, err), order)
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	sum := sha256.Sum256(named)
+	by, at := "batch:"+hex.EncodeToString(sum[:16]), now()
+	won, err := d.claim(ctx, batch, by, at)
+	if err != nil {
+		var keys []Key
+		for j, w := range won {
+			if w {
+				keys = append(keys, batch[j])
+			}
 		}
-		if !res.Won {
+		return nil, release(err, keys)
+	}
+	for j, c := range cands {
+		if !won[j] {
 			continue // counted before: a re-delivery
 		}
+		a, r := c.a, d.Rules[c.rule]
 		k := groupKey{rule: c.rule, principal: principalKey(a), bucket: a.Time.UnixNano() / int64(r.Window)}
 		dl := deltas[k]
 		if dl == nil {
@@ -196,7 +220,11 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 		dl.Once = onceOf(claims[k])
 		it, err := d.Store.Add(ctx, Key{PK: "burst#" + r.ID + "#" + k.principal, SK: strconv.FormatInt(k.bucket, 10)}, *dl)
 		if err != nil {
-			return derived, release(fmt.Errorf("correlation: count %s for %s: %w", r.ID, k.principal, err), order[j:])
+			var keys []Key
+			for _, k := range order[j:] {
+				keys = append(keys, claims[k]...)
+			}
+			return derived, release(fmt.Errorf("correlation: count %s for %s: %w", r.ID, k.principal, err), keys)
 		}
 		// A repeated addition (its first answer lost) crossed the threshold
 		// as it does now; the derived activity's id is the same.
@@ -206,6 +234,37 @@ func (d *Detector) Observe(ctx context.Context, acts []*activity.Activity) ([]*a
 		}
 	}
 	return derived, nil
+}
+
+// claim claims keys for the batch by, Concurrency at a time, and reports
+// which it won; on an error, which it won before.
+func (d *Detector) claim(ctx context.Context, keys []Key, by string, at time.Time) ([]bool, error) {
+	won := make([]bool, len(keys))
+	one := func(j int) error {
+		res, err := d.Store.Claim(ctx, keys[j], StateCounted, by, at, 0, at.Add(seenExpiry))
+		if err != nil {
+			return fmt.Errorf("correlation: claim %s: %w", keys[j].PK, err)
+		}
+		won[j] = res.Won
+		return nil
+	}
+	limit := cmp.Or(d.Concurrency, DefaultClaimConcurrency)
+	if limit == 1 || len(keys) == 1 {
+		for j := range keys {
+			if err := one(j); err != nil {
+				return won, err
+			}
+		}
+		return won, nil
+	}
+	errs := make([]error, len(keys))
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for j := range keys {
+		g.Go(func() error { errs[j] = one(j); return nil })
+	}
+	_ = g.Wait() // (the errors are errs)
+	return won, errors.Join(errs...)
 }
 
 // onceOf names the activities an addition counts (Delta.Once): their claims,

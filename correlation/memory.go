@@ -21,6 +21,9 @@ type MemoryStore struct {
 	heads        map[Key]Head
 	items        map[Key]*memItem
 	suppressions map[string]Suppression
+	// by is the claimant of the last claim that named one, shared by the
+	// claims of a batch.
+	by string
 }
 
 type memClaim struct {
@@ -59,7 +62,10 @@ func (m *MemoryStore) Claim(_ context.Context, key Key, state, by string, now ti
 		o := old.Claimed
 		return ClaimResult{Old: &o}, nil
 	}
-	m.claims[own(key)] = memClaim{Claimed: Claimed{State: strings.Clone(state), By: strings.Clone(by)}, lease: now.Add(lease)}
+	if by != m.by {
+		m.by = strings.Clone(by)
+	}
+	m.claims[own(key)] = memClaim{Claimed: Claimed{State: strings.Clone(state), By: m.by}, lease: now.Add(lease)}
 	if exists {
 		o := old.Claimed
 		return ClaimResult{Won: true, Old: &o}, nil

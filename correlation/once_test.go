@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/activity-aware/ids/activity"
 	"github.com/activity-aware/ids/correlation"
 	"github.com/activity-aware/ids/internal/dynalite"
 )
@@ -218,26 +219,45 @@ func (s *flakyCounts) Add(ctx context.Context, key correlation.Key, d correlatio
 func TestDetectorRetryAfterAFailedCount(t *testing.T) { stores(t, testDetectorRetryAfterAFailedCount) }
 
 // testDetectorRetryAfterAFailedCount fails the count of a batch of 25
-// denials once, in three ways, and retries the batch as Lambda does: the
-// retry derives the burst, from a count of 25 (not 0 nor 50).
+// denials once, in four ways, and retries the batch as Lambda does (or, split,
+// in two other batches, as a bisected Kinesis batch): the retry derives the
+// burst, from a count of 25 (not 0 nor 50).
 func testDetectorRetryAfterAFailedCount(t *testing.T, store correlation.Store) {
 	ctx := context.Background()
-	for user, flaky := range map[string]*flakyCounts{
-		"count-fails": {addFails: true},
-		"count-lost":  {addFails: true, applied: true},
-		"claim-fails": {claimFails: 10},
-		"time-out":    {addFails: true, diesAfterClaims: true},
+	for _, tt := range []struct {
+		user  string
+		flaky *flakyCounts
+		split bool
+	}{
+		{"count-fails", &flakyCounts{addFails: true}, false},
+		{"count-lost", &flakyCounts{addFails: true, applied: true}, false},
+		{"claim-fails", &flakyCounts{claimFails: 10}, false},
+		{"time-out", &flakyCounts{addFails: true, diesAfterClaims: true}, false},
+		{"count-fails-split", &flakyCounts{addFails: true}, true},
+		{"claim-fails-split", &flakyCounts{claimFails: 10}, true},
 	} {
-		t.Run(user, func(t *testing.T) {
+		t.Run(tt.user, func(t *testing.T) {
+			user, flaky := tt.user, tt.flaky
 			flaky.Store = store
 			d := detector(flaky)
 			acts := denials(user, 25, time.Second)
 			if _, err := d.Observe(ctx, acts); err == nil {
 				t.Fatal("the failure did not fail the observation")
 			}
-			derived, err := d.Observe(ctx, acts)
-			if err != nil || len(derived) != 1 {
-				t.Fatalf("the retry derived %d activities, %v; want the burst", len(derived), err)
+			var derived []*activity.Activity
+			retries := [][]*activity.Activity{acts}
+			if tt.split {
+				retries = [][]*activity.Activity{acts[:12], acts[12:]}
+			}
+			for _, batch := range retries {
+				got, err := d.Observe(ctx, batch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				derived = append(derived, got...)
+			}
+			if len(derived) != 1 {
+				t.Fatalf("the retry derived %d activities; want the burst", len(derived))
 			}
 			if count := derived[0].Fields[0]; count.Key != "Count" || !strings.HasPrefix(count.Value, "25 denied calls") {
 				t.Fatalf("burst's count %+v, want 25 denied calls", count)
