@@ -227,8 +227,9 @@ fuzz_one() {
 	die "fuzz $dir $name: the deadline race twice in a row"
 }
 
-# RACE_PACKAGES run again under the race detector in test.
-RACE_PACKAGES=(./eventbus ./activity ./internal/jsonscan ./sources/cloudtrail ./cmd/aaids)
+# RACE_PACKAGES run again under the race detector in test (the hot path, and
+# the correlation, whose claims run concurrently).
+RACE_PACKAGES=(./eventbus ./activity ./internal/jsonscan ./sources/cloudtrail ./cmd/aaids ./correlation)
 
 cmd_test() {
 	need_node
