@@ -43,6 +43,20 @@ func detector(s correlation.Store, rules ...correlation.Rule) *correlation.Detec
 	return &correlation.Detector{Store: s, Rules: rules, Now: func() time.Time { return t0 }}
 }
 
+// observe has d observe each batch in turn and returns what they derived.
+func observe(t *testing.T, d *correlation.Detector, batches ...[]*activity.Activity) []*activity.Activity {
+	t.Helper()
+	var derived []*activity.Activity
+	for _, batch := range batches {
+		got, err := d.Observe(context.Background(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		derived = append(derived, got...)
+	}
+	return derived
+}
+
 func TestDenialBurst(t *testing.T) { stores(t, testDenialBurst) }
 
 func testDenialBurst(t *testing.T, store correlation.Store) {
@@ -50,14 +64,7 @@ func testDenialBurst(t *testing.T, store correlation.Store) {
 	t.Run("twenty denials in ten minutes make one burst, once", func(t *testing.T) {
 		d := detector(store)
 		acts := denials("ci-deployer", 25, 5*time.Second)
-		var derived []*activity.Activity
-		for _, batch := range [][]*activity.Activity{acts[:7], acts[7:20], acts[20:], acts[:25]} { // the last batch re-delivers all
-			got, err := d.Observe(ctx, batch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			derived = append(derived, got...)
-		}
+		derived := observe(t, d, acts[:7], acts[7:20], acts[20:], acts[:25]) // the last batch re-delivers all
 		if len(derived) != 1 {
 			t.Fatalf("derived %d activities, want 1", len(derived))
 		}

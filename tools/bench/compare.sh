@@ -31,14 +31,9 @@ target_mb=${1:-100}
 runs=${2:-7}
 before=${3:-}
 shared=../shared
-[ -d "$shared/bench" ] && [ -d "$shared/fixtures/cloudtrail" ] || { echo "compare: $shared/bench and $shared/fixtures not found" >&2; exit 2; }
-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-ndjson=$work/batches.ndjson
-echo "packing ${target_mb} MB of records into maximum-size batches..." >&2
-python3 "$shared/bench/make-batches.py" "$shared/fixtures/cloudtrail" "$target_mb" "$ndjson" | tee "$work/packed" >&2
-records=$(awk '{print $4}' "$work/packed")
+. tools/bench/batches.sh
 
 # The floor: the compressed payloads alone, inflated by gzip. And the same
 # records as CloudTrail writes them to S3, a gzip-compressed

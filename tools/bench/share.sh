@@ -20,7 +20,6 @@ memory_mb=${1:-128}
 runs=${2:-3}
 target_mb=${3:-100}
 shared=../shared
-[ -d "$shared/bench" ] && [ -d "$shared/fixtures/cloudtrail" ] || { echo "share: $shared/bench and $shared/fixtures not found" >&2; exit 2; }
 period=100000
 quota=$((memory_mb * period / 1769))
 
@@ -42,11 +41,7 @@ else
 fi
 work=$(mktemp -d)
 trap 'rmdir "$cg" 2>/dev/null; rm -rf "$work"' EXIT
-
-ndjson=$work/batches.ndjson
-echo "packing ${target_mb} MB of records into maximum-size batches..." >&2
-python3 "$shared/bench/make-batches.py" "$shared/fixtures/cloudtrail" "$target_mb" "$ndjson" | tee "$work/packed" >&2
-records=$(awk '{print $4}' "$work/packed")
+. tools/bench/batches.sh
 go build -o "$work/standardize" ./tools/bench/standardize
 
 python3 - "$records" "$runs" "$shared/bench/seed-baseline.js" "$ndjson" "$work" "$cg/cgroup.procs" "$memory_mb" "$quota" "$period" <<'PY'
