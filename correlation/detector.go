@@ -105,9 +105,9 @@ func ThresholdRules(presets []*detections.Preset) []Rule {
 // activities it did not add, so that the retry of the batch counts them; the
 // addition names the activities it adds (Delta.Once), so that a retry of an
 // addition whose answer was lost does not add them twice. The claims name
-// the batch they were made for (Claim's by: a hash of its claims in order), so that
-// a retry of the same batch after an invocation that ended between its
-// claims and its additions (a timeout), or whose releases failed, takes
+// the batch they were made for (Claim's by: a hash of its claims in order),
+// so that a retry of the same batch after an invocation that ended between
+// its claims and its additions (a timeout), or whose releases failed, takes
 // them back and counts them, once. Only a retry in other batches (a Kinesis
 // batch split after a timeout) leaves those activities claimed and
 // uncounted. The same batch delivered again after it was counted derives
