@@ -81,8 +81,8 @@ type standardized struct {
 	err  error
 }
 
-// activities standardizes one item: a subscription event or batch is every
-// record in it the filter selects, a record is one activity if selected.
+// activities standardizes one item that is not a Record (see standardize):
+// a subscription event or batch is every record in it the filter selects.
 func (p *pipeline) activities(it logfile.Item, batch *cloudtrail.Batch) standardized {
 	switch it.Kind {
 	case logfile.Subscription:
@@ -100,16 +100,46 @@ func (p *pipeline) activities(it logfile.Item, batch *cloudtrail.Batch) standard
 		return p.fromLogsData(&data)
 	case logfile.LogsData:
 		return p.fromLogsData(it.LogsData)
-	case logfile.Record:
-		switch record, kept := p.trailRecord(it); {
-		case !record:
-			return p.event(it)
-		case kept:
-			return standardized{acts: []*activity.Activity{p.source.FromRecord(it.Raw, nil, p.now)}, read: 1}
-		}
-		return standardized{read: 1}
 	}
 	return standardized{}
+}
+
+// result is an item and what it gave.
+type result struct {
+	it logfile.Item
+	standardized
+}
+
+// standardize fills in the results of one job, in batch: a subscription
+// item, or a run of other items whose CloudTrail records the filter keeps
+// are standardized together (FromRecords), each Detail a slice of the file
+// read, which nothing changes; an EventBridge event is standardized alone.
+func (p *pipeline) standardize(results []result, batch *cloudtrail.Batch) {
+	var records [][]byte
+	var checked jsonscan.Verdicts
+	var at []int // the results they go to
+	for i := range results {
+		r := &results[i]
+		if r.it.Kind != logfile.Record {
+			r.standardized = p.activities(r.it, batch)
+			continue
+		}
+		switch record, kept := p.trailRecord(r.it); {
+		case !record:
+			r.standardized = p.event(r.it)
+		case kept:
+			records, checked, at = append(records, r.it.Raw), append(checked, verdict(r.it)), append(at, i)
+			fallthrough
+		default:
+			r.read = 1
+		}
+	}
+	if len(records) > 0 {
+		acts := p.source.FromRecords(records, checked, p.now, batch)
+		for k, i := range at {
+			results[i].acts = acts[k : k+1 : k+1]
+		}
+	}
 }
 
 // event standardizes an item that is an EventBridge event.
@@ -181,12 +211,8 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 	// items (the records of a CloudTrail log file, mostly: a goroutine and
 	// a hand-over for each would cost as much as standardizing it),
 	// standardized in a goroutine of its own.
-	type result struct {
-		it logfile.Item
-		standardized
-	}
 	type job struct {
-		batch   *cloudtrail.Batch // its slot's memory, for a subscription item
+		batch   *cloudtrail.Batch // its slot's memory, when reused
 		results []result
 		done    chan struct{}
 	}
@@ -218,33 +244,11 @@ func (p *pipeline) run(ctx context.Context, paths []string, name string, errOut 
 		start := func(j *job) {
 			go func() {
 				defer close(j.done)
-				var records [][]byte // a run's CloudTrail records, when reused
-				var checked jsonscan.Verdicts
-				var at []int // the results they go to
-				for i := range j.results {
-					r := &j.results[i]
-					if r.it.Kind != logfile.Record || j.batch == nil {
-						r.standardized = p.activities(r.it, j.batch)
-						continue
-					}
-					switch record, kept := p.trailRecord(r.it); {
-					case !record:
-						r.standardized = p.event(r.it)
-					case kept:
-						records, checked, at = append(records, r.it.Raw), append(checked, verdict(r.it)), append(at, i)
-						fallthrough
-					default:
-						r.read = 1
-					}
+				batch := j.batch
+				if batch == nil { // its activities are kept: memory of its own
+					batch = new(cloudtrail.Batch)
 				}
-				if len(records) > 0 {
-					// Together in the run's batch, each Detail a slice of
-					// the file read, which nothing changes.
-					acts := p.source.FromRecords(records, checked, p.now, j.batch)
-					for k, i := range at {
-						j.results[i].acts = acts[k : k+1 : k+1]
-					}
-				}
+				p.standardize(j.results, batch)
 			}()
 			jobs <- j
 		}
